@@ -1,0 +1,11 @@
+/* Everything that differs between API versions lives in compat.c: handlers
+ * build the newest (1.52) shape and call the matching compat_shape_* function,
+ * which rewrites it in place for an older client (moby api/docs/CHANGELOG.md). */
+#pragma once
+
+#include <jansson.h>
+
+void compat_shape_info(json_t *info, int ver);
+void compat_shape_df(json_t *df, int ver);
+void compat_shape_image_summary(json_t *img, int ver);
+void compat_shape_image_inspect(json_t *img, int ver);

@@ -1,0 +1,6 @@
+/* Container endpoints. */
+#include "api.h"
+
+const ApiRoute api_routes_containers[] = {
+        { NULL, NULL, NULL },
+};

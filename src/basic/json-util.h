@@ -1,0 +1,16 @@
+/* jansson helpers: cleanup, typed getters that tolerate absence. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "macro.h"
+
+static inline void json_unrefp(json_t **j) { if (*j) json_decref(*j); }
+#define _cleanup_json_ _cleanup_(json_unrefp)
+
+const char *json_str(json_t *o, const char *key);  /* NULL when absent or not a string */
+bool json_bool(json_t *o, const char *key);        /* false when absent */
+long long json_int(json_t *o, const char *key, long long dflt);
+/* Serialises compactly with Docker's key order preserved; caller frees. */
+char *json_dump(json_t *j);

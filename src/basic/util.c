@@ -1,0 +1,323 @@
+#include "util.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+char *xasprintf(const char *fmt, ...)
+{
+        char *s = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                abort(); /* out of memory is fatal for the daemon */
+        return s;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+        return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool endswith(const char *s, const char *suffix)
+{
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+bool is_hex(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+size_t strv_length(char **l)
+{
+        size_t n = 0;
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+char **strv_free(char **l)
+{
+        for (size_t i = 0; l && l[i]; i++)
+                free(l[i]);
+        free(l);
+        return NULL;
+}
+
+int strv_push(char ***l, char *owned)
+{
+        size_t n = strv_length(*l);
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(owned);
+                return -ENOMEM;
+        }
+        nl[n] = owned;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s)
+{
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        return strv_push(l, c);
+}
+
+char **strv_copy(char *const *l)
+{
+        char **r = calloc(1, sizeof(char *));
+        for (size_t i = 0; r && l && l[i]; i++)
+                if (strv_extend(&r, l[i]) < 0)
+                        return strv_free(r);
+        return r;
+}
+
+bool strv_contains(char **l, const char *s)
+{
+        for (size_t i = 0; l && l[i]; i++)
+                if (streq(l[i], s))
+                        return true;
+        return false;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st _unused_, int flag, struct FTW *ftw _unused_)
+{
+        if (flag == FTW_DP || flag == FTW_D)
+                return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+        return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int rm_rf(const char *path)
+{
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return RET_NERRNO(unlink(path));
+        /* FTW_MOUNT: never descend into something mounted below us. */
+        if (nftw(path, rm_one, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+                return -errno;
+        return 0;
+}
+
+int fsync_dir_of(const char *path)
+{
+        _cleanup_free_ char *d = strdup(path);
+        if (!d)
+                return -ENOMEM;
+        char *slash = strrchr(d, '/');
+        if (!slash)
+                return 0;
+        *slash = 0;
+        _cleanup_close_ int fd = open(*d ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return RET_NERRNO(fsync(fd));
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int) gettid());
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        unlink(tmp);
+                        return r;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r;
+        }
+        return fsync_dir_of(path);
+}
+
+int read_file(const char *path, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len == cap) {
+                        char *nb = realloc(buf, cap * 2 + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap *= 2;
+                }
+                ssize_t n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+char *format_rfc3339(int64_t ns, bool trim)
+{
+        if (ns <= 0)
+                return strdup("0001-01-01T00:00:00Z");
+        time_t sec = (time_t) (ns / 1000000000LL);
+        long frac = (long) (ns % 1000000000LL);
+        struct tm tm;
+        char base[32], fr[16];
+        gmtime_r(&sec, &tm);
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(fr, sizeof(fr), ".%09ld", frac);
+        if (trim) {
+                size_t l = strlen(fr);
+                while (l > 1 && fr[l - 1] == '0')
+                        fr[--l] = 0;
+                if (l == 1)
+                        fr[0] = 0;
+        }
+        return xasprintf("%s%sZ", base, fr);
+}
+
+int parse_rfc3339(const char *s, int64_t *ret_ns)
+{
+        struct tm tm = { 0 };
+        const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!p)
+                return -EINVAL;
+        int64_t frac = 0;
+        if (*p == '.') {
+                int digits = 0;
+                p++;
+                while (*p >= '0' && *p <= '9') {
+                        if (digits < 9) {
+                                frac = frac * 10 + (*p - '0');
+                                digits++;
+                        }
+                        p++;
+                }
+                while (digits++ < 9)
+                        frac *= 10;
+        }
+        int64_t off = 0;
+        if (*p == '+' || *p == '-') {
+                int hh = 0, mm = 0;
+                if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2)
+                        return -EINVAL;
+                off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+        } else if (*p != 'Z')
+                return -EINVAL;
+        time_t t = timegm(&tm);
+        *ret_ns = ((int64_t) t - off) * 1000000000LL + frac;
+        return 0;
+}
+
+char *human_duration(int64_t s)
+{
+        if (s < 1)
+                return strdup("Less than a second");
+        if (s == 1)
+                return strdup("1 second");
+        if (s < 60)
+                return xasprintf("%lld seconds", (long long) s);
+        int64_t m = s / 60;
+        if (m == 1)
+                return strdup("About a minute");
+        if (m < 60)
+                return xasprintf("%lld minutes", (long long) m);
+        int64_t h = (int64_t) ((double) s / 3600 + 0.5);
+        if (h == 1)
+                return strdup("About an hour");
+        if (h < 48)
+                return xasprintf("%lld hours", (long long) h);
+        if (h < 24 * 7 * 2)
+                return xasprintf("%lld days", (long long) (h / 24));
+        if (h < 24 * 30 * 2)
+                return xasprintf("%lld weeks", (long long) (h / 24 / 7));
+        if (h < 24 * 365 * 2)
+                return xasprintf("%lld months", (long long) (h / 24 / 30));
+        return xasprintf("%lld years", (long long) (h / 24 / 365));
+}
+
+char *human_size(double b)
+{
+        static const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+        size_t i = 0;
+        while (b >= 1000.0 && i < ELEMENTSOF(units) - 1) {
+                b /= 1000.0;
+                i++;
+        }
+        /* docker prints 4 significant digits ("1.23MB", "123.4kB") */
+        char num[32];
+        snprintf(num, sizeof(num), "%.4g", b);
+        return xasprintf("%s%s", num, units[i]);
+}
+
+int random_hex_id(char out[65])
+{
+        unsigned char buf[32];
+        if (getrandom(buf, sizeof(buf), 0) != sizeof(buf))
+                return -EIO;
+        for (size_t i = 0; i < 32; i++)
+                sprintf(out + 2 * i, "%02x", buf[i]);
+        out[64] = 0;
+        return 0;
+}

@@ -1,0 +1,42 @@
+/* Leaf helpers: strings, files, time. Return -errno on failure. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+bool startswith(const char *s, const char *prefix);
+bool endswith(const char *s, const char *suffix);
+bool is_hex(const char *s, size_t n);
+
+/* NULL-terminated string vectors. */
+size_t strv_length(char **l);
+char **strv_free(char **l);
+static inline void strv_freep(char ***l) { *l = strv_free(*l); }
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+int strv_push(char ***l, char *owned);
+int strv_extend(char ***l, const char *s);
+char **strv_copy(char *const *l);
+bool strv_contains(char **l, const char *s);
+
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path);
+/* Writes via a temp file, fsync and rename: readers see old or new, never half. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+int read_file(const char *path, char **ret, size_t *ret_len);
+int fsync_dir_of(const char *path);
+
+int64_t now_ns(void);
+/* RFC 3339 with nanoseconds, Go's trimmed form ("2026-11-26T21:07:42.27923905Z") when trim. */
+char *format_rfc3339(int64_t ns, bool trim);
+int parse_rfc3339(const char *s, int64_t *ret_ns);
+/* Docker's "Up 2 minutes" / "About an hour" style durations. */
+char *human_duration(int64_t seconds);
+char *human_size(double bytes);
+
+/* 64 hex characters from the kernel's random source. */
+int random_hex_id(char out[65]);

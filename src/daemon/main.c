@@ -1,0 +1,255 @@
+/* berthd: parses dockerd-style flags, takes the locks that keep a second
+ * daemon away, opens the engine and serves the API until SIGTERM/SIGINT. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "basic/error.h"
+#include "basic/log.h"
+#include "basic/util.h"
+#include "engine/engine.h"
+#include "engine/lifecycle.h"
+#include "http/server.h"
+
+static char **arg_hosts;
+static char *arg_data_root;
+static char *arg_exec_root;
+static char *arg_pidfile;
+static char *arg_bip;
+static char *arg_group;
+static char **arg_insecure;
+static bool arg_debug, arg_tls, arg_tlsverify;
+static char *arg_tlscacert, *arg_tlscert, *arg_tlskey;
+static int arg_log_level = LOG_LVL_INFO;
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: berthd [OPTIONS]\n\n"
+                "A Docker-compatible container engine.\n\n"
+                "Options:\n"
+                "  -H, --host list            Daemon socket(s) to listen on (unix:///path, tcp://host:port)\n"
+                "      --data-root string     Root of persistent state (default \"/var/lib/berth\")\n"
+                "      --exec-root string     Root of runtime state (default \"/run/berth\")\n"
+                "  -p, --pidfile string       Path to the pid file (default \"<exec-root>/berthd.pid\")\n"
+                "  -l, --log-level string     debug, info, warn, error (default \"info\")\n"
+                "  -D, --debug                Enable debug mode\n"
+                "      --bip string           Address and prefix of the default bridge (default 172.17.0.1/16)\n"
+                "  -G, --group string         Group owning the unix socket\n"
+                "      --insecure-registry list  Registries reached over plain http\n"
+                "      --tls                  Use TLS; implied by --tlsverify\n"
+                "      --tlsverify            Use TLS and verify the remote\n"
+                "      --tlscacert string     Trust certs signed only by this CA\n"
+                "      --tlscert string       Path to TLS certificate file\n"
+                "      --tlskey string        Path to TLS key file\n"
+                "  -v, --version              Print version information and quit\n");
+}
+
+enum { OPT_DATA_ROOT = 256, OPT_EXEC_ROOT, OPT_BIP, OPT_INSECURE, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT,
+       OPT_TLSCERT, OPT_TLSKEY, OPT_IGNORED };
+
+static int parse_args(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "host", required_argument, NULL, 'H' },
+                { "data-root", required_argument, NULL, OPT_DATA_ROOT },
+                { "exec-root", required_argument, NULL, OPT_EXEC_ROOT },
+                { "pidfile", required_argument, NULL, 'p' },
+                { "log-level", required_argument, NULL, 'l' },
+                { "debug", no_argument, NULL, 'D' },
+                { "bip", required_argument, NULL, OPT_BIP },
+                { "group", required_argument, NULL, 'G' },
+                { "insecure-registry", required_argument, NULL, OPT_INSECURE },
+                { "tls", no_argument, NULL, OPT_TLS },
+                { "tlsverify", no_argument, NULL, OPT_TLSVERIFY },
+                { "tlscacert", required_argument, NULL, OPT_TLSCACERT },
+                { "tlscert", required_argument, NULL, OPT_TLSCERT },
+                { "tlskey", required_argument, NULL, OPT_TLSKEY },
+                { "userland-proxy", optional_argument, NULL, OPT_IGNORED },
+                { "version", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+        while ((c = getopt_long(argc, argv, "H:p:l:DG:vh", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'H': strv_extend(&arg_hosts, optarg); break;
+                case OPT_DATA_ROOT: arg_data_root = optarg; break;
+                case OPT_EXEC_ROOT: arg_exec_root = optarg; break;
+                case 'p': arg_pidfile = optarg; break;
+                case 'l':
+                        arg_log_level = log_level_from_string(optarg);
+                        if (arg_log_level < 0) {
+                                fprintf(stderr, "berthd: unknown log level \"%s\"\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'D': arg_debug = true; arg_log_level = LOG_LVL_DEBUG; break;
+                case OPT_BIP: arg_bip = optarg; break;
+                case 'G': arg_group = optarg; break;
+                case OPT_INSECURE: strv_extend(&arg_insecure, optarg); break;
+                case OPT_TLS: arg_tls = true; break;
+                case OPT_TLSVERIFY: arg_tls = arg_tlsverify = true; break;
+                case OPT_TLSCACERT: arg_tlscacert = optarg; break;
+                case OPT_TLSCERT: arg_tlscert = optarg; break;
+                case OPT_TLSKEY: arg_tlskey = optarg; break;
+                case OPT_IGNORED: break;
+                case 'v': printf("berthd version %s, API %s\n", BERTH_VERSION, API_VERSION_STRING); exit(0);
+                case 'h': usage(stdout); exit(0);
+                default: usage(stderr); return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "berthd: unexpected argument \"%s\"\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Holds an exclusive flock for the daemon's lifetime; the kernel drops it
+ * when the process dies, so a stale file never blocks a restart. */
+static int lock_file(const char *path, bool write_pid)
+{
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r == -EWOULDBLOCK ? -EBUSY : r;
+        }
+        if (write_pid) {
+                char buf[32];
+                int n = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+                if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t) n, 0) != n) {
+                        safe_close(fd);
+                        return -EIO;
+                }
+        }
+        return fd;
+}
+
+int main(int argc, char **argv)
+{
+        log_set_prefix("berthd");
+        if (parse_args(argc, argv) < 0)
+                return 125;
+        log_set_level(arg_log_level);
+        if (!arg_hosts)
+                strv_extend(&arg_hosts, "unix:///run/berth/berth.sock");
+        EngineConfig cfg = {
+                .data_root = arg_data_root ? arg_data_root : "/var/lib/berth",
+                .exec_root = arg_exec_root ? arg_exec_root : "/run/berth",
+                .bip = arg_bip,
+                .debug = arg_debug,
+                .insecure_registries = arg_insecure,
+        };
+        _cleanup_free_ char *pidfile = arg_pidfile ? strdup(arg_pidfile) : xasprintf("%s/berthd.pid", cfg.exec_root);
+
+        if (mkdir_p(cfg.data_root, 0711) < 0 || mkdir_p(cfg.exec_root, 0711) < 0) {
+                log_error("Failed to create %s or %s: %m", cfg.data_root, cfg.exec_root);
+                return 1;
+        }
+        _cleanup_free_ char *pid_dir = strdup(pidfile);
+        char *slash = strrchr(pid_dir, '/');
+        if (slash && slash != pid_dir) {
+                *slash = 0;
+                mkdir_p(pid_dir, 0755);
+        }
+        _cleanup_close_ int pid_fd = lock_file(pidfile, true);
+        if (pid_fd == -EBUSY) {
+                log_error("pid file found, ensure berthd is not running or delete %s", pidfile);
+                return 1;
+        }
+        if (pid_fd < 0) {
+                log_error("Failed to open pid file %s: %s", pidfile, strerror(-pid_fd));
+                return 1;
+        }
+        _cleanup_free_ char *root_lock = xasprintf("%s/berthd.lock", cfg.data_root);
+        _cleanup_close_ int root_fd = lock_file(root_lock, true);
+        if (root_fd == -EBUSY) {
+                log_error("data root %s is in use by another berthd", cfg.data_root);
+                unlink(pidfile);
+                return 1;
+        }
+
+        /* Block the shutdown signals before any thread exists, so every
+         * thread inherits the mask and only sigwait sees them. */
+        sigset_t ss;
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGCHLD);
+        pthread_sigmask(SIG_BLOCK, &ss, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        _cleanup_berr_ BerthError *err = NULL;
+        Engine *engine = NULL;
+        if (engine_new(&cfg, &engine, &err) < 0) {
+                log_error("Failed to start engine: %s", err->msg);
+                unlink(pidfile);
+                return 1;
+        }
+        if (engine_start(engine, &err) < 0) {
+                log_error("Failed to restore state: %s", err->msg);
+                engine_free(engine);
+                unlink(pidfile);
+                return 1;
+        }
+        _cleanup_free_ char *spool = xasprintf("%s/tmp", cfg.data_root);
+        HttpServer *srv = http_server_new(api_dispatch, engine, spool);
+        _cleanup_free_ char *server_hdr = xasprintf("berth/%s (linux)", BERTH_VERSION);
+        http_server_add_default_header(srv, "Api-Version", API_VERSION_STRING);
+        http_server_add_default_header(srv, "Docker-Experimental", "false");
+        http_server_add_default_header(srv, "Ostype", "linux");
+        http_server_add_default_header(srv, "Server", server_hdr);
+        HttpListenerConfig lcfg = {
+                .tls_cert = arg_tls ? arg_tlscert : NULL,
+                .tls_key = arg_tls ? arg_tlskey : NULL,
+                .tls_ca = arg_tlscacert,
+                .tls_verify = arg_tlsverify,
+                .socket_group = arg_group,
+        };
+        for (size_t i = 0; arg_hosts[i]; i++) {
+                char *msg = NULL;
+                bool tcp = startswith(arg_hosts[i], "tcp://");
+                if (http_server_listen(srv, arg_hosts[i], tcp ? &lcfg : &(HttpListenerConfig){ .socket_group = arg_group },
+                                       &msg) < 0) {
+                        log_error("%s", msg);
+                        free(msg);
+                        http_server_free(srv);
+                        engine_free(engine);
+                        unlink(pidfile);
+                        return 1;
+                }
+                if (tcp && !arg_tls)
+                        log_warn("Binding to %s without TLS: anyone who reaches it controls this host", arg_hosts[i]);
+                log_info("API listen on %s", arg_hosts[i]);
+        }
+        log_info("berthd %s started (API %s, data root %s)", BERTH_VERSION, API_VERSION_STRING, cfg.data_root);
+
+        for (;;) {
+                siginfo_t si;
+                int sig = sigwaitinfo(&ss, &si);
+                if (sig == SIGCHLD) {
+                        engine_reap_children(engine);
+                        continue;
+                }
+                if (sig == SIGTERM || sig == SIGINT) {
+                        log_info("Received %s, shutting down", strsignal(sig));
+                        break;
+                }
+        }
+        http_server_free(srv);
+        engine_stop(engine);
+        engine_free(engine);
+        unlink(pidfile);
+        strv_free(arg_hosts);
+        strv_free(arg_insecure);
+        return 0;
+}

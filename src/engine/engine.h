@@ -1,0 +1,41 @@
+/* The engine: berth's core, free of HTTP. It owns the state store, the image
+ * store, the containers and their monitors. API handlers and the daemon main
+ * call its verbs; it never includes http/ or api/.
+ *
+ * Locking: `lock` guards the store and in-memory container table. Verbs take
+ * it for short critical sections only; long work (unpacking layers, waiting
+ * for exits, streaming logs) runs without it. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "basic/error.h"
+#include "engine/store.h"
+
+typedef struct ImageStore ImageStore;
+typedef struct ContainerTable ContainerTable;
+
+typedef struct EngineConfig {
+        char *data_root;
+        char *exec_root;
+        char *bip;               /* --bip, bridge address/prefix */
+        bool debug;
+        char **insecure_registries;
+} EngineConfig;
+
+typedef struct Engine {
+        EngineConfig cfg;
+        Store *store;
+        ImageStore *images;
+        ContainerTable *containers;
+        pthread_mutex_t lock;
+        int64_t started_ns;
+        char id[65]; /* stable daemon id, kept in the data root */
+} Engine;
+
+#define BERTH_VERSION "0.1.0"
+
+int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err);
+void engine_free(Engine *e);

@@ -1,0 +1,135 @@
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/util.h"
+
+/* Schema versions, applied in order; never edit a shipped entry, append. */
+static const char *const migrations[] = {
+        /* 1: images, layers, references, containers */
+        "CREATE TABLE layers ("
+        "  chain_id TEXT PRIMARY KEY,"  /* sha256:... */
+        "  diff_id TEXT NOT NULL,"
+        "  parent TEXT,"                /* chain id of the layer below, NULL for the base */
+        "  size INTEGER NOT NULL,"      /* unpacked bytes of this layer alone */
+        "  created INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE images ("
+        "  id TEXT PRIMARY KEY,"        /* sha256:<hex of config bytes> */
+        "  config BLOB NOT NULL,"       /* exact config bytes; the id hashes these */
+        "  top_layer TEXT,"             /* chain id, NULL for an image without layers */
+        "  parent TEXT,"                /* local parent image id (commit, build) */
+        "  created INTEGER NOT NULL,"   /* unix ns from the config */
+        "  added INTEGER NOT NULL"      /* unix ns when stored here */
+        ");"
+        "CREATE TABLE refs ("
+        "  name TEXT PRIMARY KEY,"      /* normalized: docker.io/library/busybox:latest or repo@sha256:... */
+        "  image_id TEXT NOT NULL REFERENCES images(id),"
+        "  added INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX refs_image ON refs(image_id);"
+        "CREATE TABLE containers ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT UNIQUE NOT NULL,"  /* without the leading slash */
+        "  image_id TEXT NOT NULL,"
+        "  created INTEGER NOT NULL,"
+        "  config TEXT NOT NULL,"       /* JSON: Config, HostConfig, NetworkingConfig as created */
+        "  state TEXT NOT NULL"         /* JSON: State and runtime facts */
+        ");",
+};
+
+int store_open(const char *path, Store **ret, BerthError **err)
+{
+        Store *s = calloc(1, sizeof(*s));
+        if (!s)
+                return berr_set(err, ENOMEM, "out of memory");
+        int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 NULL);
+        if (rc != SQLITE_OK) {
+                int r = berr_set(err, EIO, "cannot open state database %s: %s", path, sqlite3_errstr(rc));
+                store_close(s);
+                return r;
+        }
+        sqlite3_busy_timeout(s->db, 5000);
+        /* WAL + synchronous=FULL: a commit is durable once it returns. */
+        int r = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+        if (r < 0)
+                goto fail;
+        int version = 0;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version", err);
+                if (!st) {
+                        r = -EIO;
+                        goto fail;
+                }
+                if (sqlite3_step(st) == SQLITE_ROW)
+                        version = sqlite3_column_int(st, 0);
+        }
+        if (version > (int) ELEMENTSOF(migrations)) {
+                r = berr_set(err, EINVAL, "state database %s is from a newer berth (schema %d)", path, version);
+                goto fail;
+        }
+        for (int v = version; v < (int) ELEMENTSOF(migrations); v++) {
+                store_begin(s);
+                _cleanup_free_ char *sql = xasprintf("%s; PRAGMA user_version=%d;", migrations[v], v + 1);
+                r = store_exec(s, sql, err);
+                if (r < 0) {
+                        store_rollback(s);
+                        goto fail;
+                }
+                store_commit(s);
+        }
+        *ret = s;
+        return 0;
+fail:
+        store_close(s);
+        return r;
+}
+
+void store_close(Store *s)
+{
+        if (!s)
+                return;
+        if (s->db)
+                sqlite3_close_v2(s->db);
+        free(s);
+}
+
+int store_exec(Store *s, const char *sql, BerthError **err)
+{
+        char *msg = NULL;
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+        if (rc != SQLITE_OK) {
+                int r = berr_set(err, EIO, "state database: %s", msg ? msg : sqlite3_errstr(rc));
+                sqlite3_free(msg);
+                return r;
+        }
+        return 0;
+}
+
+int store_begin(Store *s)
+{
+        return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int store_commit(Store *s)
+{
+        return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+void store_rollback(Store *s)
+{
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3_stmt *store_prepare(Store *s, const char *sql, BerthError **err)
+{
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+                berr_set(err, EIO, "state database: %s", sqlite3_errmsg(s->db));
+                return NULL;
+        }
+        return st;
+}

@@ -1,0 +1,23 @@
+/* The state store: one SQLite database in WAL mode under the data root.
+ * Every change that must survive a crash is one transaction, so a killed
+ * daemon leaves either the old or the new state. See docs/state-store.md. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "basic/error.h"
+
+typedef struct Store {
+        sqlite3 *db;
+} Store;
+
+int store_open(const char *path, Store **ret, BerthError **err);
+void store_close(Store *s);
+int store_exec(Store *s, const char *sql, BerthError **err);
+int store_begin(Store *s);
+int store_commit(Store *s);
+void store_rollback(Store *s);
+/* Prepared statement helper; returns NULL and sets err on failure. */
+sqlite3_stmt *store_prepare(Store *s, const char *sql, BerthError **err);
+static inline void sqlite3_finalizep(sqlite3_stmt **st) { if (*st) sqlite3_finalize(*st); }
+#define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)
