@@ -1,0 +1,36 @@
+#include "basic/util.h"
+#include "test.h"
+
+TEST(rfc3339_roundtrip)
+{
+        int64_t ns = 1795726981123456789LL;
+        _cleanup_free_ char *s = format_rfc3339(ns, false);
+        ASSERT_STREQ(s, "2026-11-26T21:03:01.123456789Z");
+        int64_t back = 0;
+        ASSERT_OK(parse_rfc3339(s, &back));
+        ASSERT_EQ(back, ns);
+        _cleanup_free_ char *t = format_rfc3339(1795726981120000000LL, true);
+        ASSERT_STREQ(t, "2026-11-26T21:03:01.12Z");
+}
+
+TEST(human_duration)
+{
+        _cleanup_free_ char *a = human_duration(0);
+        _cleanup_free_ char *b = human_duration(150);
+        _cleanup_free_ char *c = human_duration(3600);
+        ASSERT_STREQ(a, "Less than a second");
+        ASSERT_STREQ(b, "2 minutes");
+        ASSERT_STREQ(c, "About an hour");
+}
+
+TEST(strv)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        ASSERT_OK(strv_extend(&l, "a"));
+        ASSERT_OK(strv_extend(&l, "b"));
+        ASSERT_EQ(strv_length(l), 2);
+        ASSERT_TRUE(strv_contains(l, "b"));
+        ASSERT_TRUE(!strv_contains(l, "c"));
+}
+
+TEST_MAIN
