@@ -1,6 +1,683 @@
-/* Container endpoints. */
+/* Container endpoints: HTTP in, engine verbs, Docker's JSON out. */
+#include <arpa/inet.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
 #include "api.h"
+#include "basic/json-util.h"
+#include "basic/util.h"
+#include "engine/container.h"
+#include "engine/engine.h"
+#include "image/image.h"
+
+#define ID(ar) ((ar)->params[0])
+
+static void reply_result(ApiRequest *ar, int r, BerthError *err, unsigned ok_status)
+{
+        if (r < 0)
+                api_reply_error(ar, err);
+        else
+                api_reply_empty(ar, ok_status);
+}
+
+/* ---- create ---- */
+
+static void create(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_json_ json_t *body = NULL;
+        if (api_body_json(ar, &body, &err) < 0)
+                return api_reply_error(ar, err);
+        _cleanup_free_ char *id = NULL;
+        json_t *warnings = NULL;
+        if (container_create(ar->engine, api_query(ar, "name"), body, &id, &warnings, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 201, json_pack("{s:s,s:o}", "Id", id, "Warnings", warnings ? warnings : json_array()));
+}
+
+/* ---- inspect / list shapes ---- */
+
+static char *ts(int64_t ns)
+{
+        return format_rfc3339(ns, false);
+}
+
+static json_t *network_settings(Container *c)
+{
+        return json_pack("{s:s,s:s,s:b,s:s,s:i,s:{},s:s,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:{}}", "Bridge", "",
+                         "SandboxID", "", "HairpinMode", false, "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen",
+                         0, "Ports", "SandboxKey", "", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID",
+                         "", "Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
+                         "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks");
+}
+
+/* Called with e->lock held. */
+static json_t *inspect_json(Engine *e, Container *c)
+{
+        _cleanup_free_ char *created = ts(c->created), *started = ts(c->started_at), *finished = ts(c->finished_at);
+        _cleanup_free_ char *dir = container_dir(e, c->id);
+        _cleanup_free_ char *logp = container_log_path(e, c->id);
+        bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
+        const char *status = container_status_string(c->status);
+        json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s}", "Status", status, "Running",
+                                  running || c->status == CSTATUS_RESTARTING, "Paused", c->status == CSTATUS_PAUSED,
+                                  "Restarting", c->status == CSTATUS_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
+                                  c->status == CSTATUS_DEAD, "Pid", running ? c->pid : 0, "ExitCode", c->exit_code,
+                                  "Error", c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
+        json_t *args = json_object_get(c->config, "Args");
+        json_t *path = json_object_get(c->config, "Path");
+        json_t *j = json_pack("{s:s,s:s,s:O,s:O,s:o,s:s,s:s++,s:s++,s:s++,s:s,s:s+,s:i,s:s,s:s,s:s,s:s,s:s,s:n}",
+                              "Id", c->id, "Created", created, "Path", path ? path : json_string(""), "Args",
+                              args ? args : json_array(), "State", state, "Image", c->image_id, "ResolvConfPath", dir,
+                              "/", "resolv.conf", "HostnamePath", dir, "/", "hostname", "HostsPath", dir, "/", "hosts",
+                              "LogPath", logp, "Name", "/", c->name, "RestartCount", c->restart_count, "Driver",
+                              "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
+                              "", "ExecIDs");
+        json_object_set(j, "HostConfig", container_hostcfg(c));
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
+        json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s},s:s}", "Data", "UpperDir", upper, "WorkDir",
+                                                        work, "Name", "overlay2"));
+        json_t *mounts = json_array();
+        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
+        size_t i;
+        json_t *b;
+        json_array_foreach(binds, i, b) {
+                const char *s = json_string_value(b);
+                if (!s || s[0] != '/')
+                        continue;
+                _cleanup_free_ char *copy = strdup(s);
+                char *save = NULL;
+                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
+                char *mode = strtok_r(NULL, ":", &save);
+                if (!dst)
+                        continue;
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
+                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
+                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
+        }
+        json_object_set_new(j, "Mounts", mounts);
+        json_object_set(j, "Config", container_cfg(c));
+        json_object_set_new(j, "NetworkSettings", network_settings(c));
+        return j;
+}
+
+static void inspect(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_container_ Container *c = NULL;
+        if (container_get(ar->engine, ID(ar), &c, &err) < 0)
+                return api_reply_error(ar, err);
+        pthread_mutex_lock(&ar->engine->lock);
+        json_t *j = inspect_json(ar->engine, c);
+        pthread_mutex_unlock(&ar->engine->lock);
+        if (api_query_bool(ar, "size", false)) {
+                json_object_set_new(j, "SizeRw", json_integer(0));
+                json_object_set_new(j, "SizeRootFs", json_integer(0));
+        }
+        api_reply_json(ar, 200, j);
+}
+
+static char *command_string(Container *c)
+{
+        json_t *path = json_object_get(c->config, "Path");
+        json_t *args = json_object_get(c->config, "Args");
+        size_t cap = 64;
+        size_t i;
+        json_t *x;
+        json_array_foreach(args, i, x) cap += json_string_length(x) + 1;
+        cap += json_string_length(path);
+        char *s = calloc(1, cap);
+        if (json_is_string(path))
+                strcat(s, json_string_value(path));
+        json_array_foreach(args, i, x) {
+                strcat(s, " ");
+                strcat(s, json_string_value(x) ? json_string_value(x) : "");
+        }
+        return s;
+}
+
+static char *status_text(Container *c)
+{
+        int64_t now = now_ns();
+        switch (c->status) {
+        case CSTATUS_RUNNING:
+        case CSTATUS_PAUSED: {
+                _cleanup_free_ char *d = human_duration((now - c->started_at) / 1000000000LL);
+                return xasprintf("Up %s%s", d, c->status == CSTATUS_PAUSED ? " (Paused)" : "");
+        }
+        case CSTATUS_RESTARTING: {
+                _cleanup_free_ char *d = human_duration((now - c->finished_at) / 1000000000LL);
+                return xasprintf("Restarting (%d) %s ago", c->exit_code, d);
+        }
+        case CSTATUS_EXITED: {
+                if (!c->finished_at || !c->started_at)
+                        return strdup("Created");
+                _cleanup_free_ char *d = human_duration((now - c->finished_at) / 1000000000LL);
+                return xasprintf("Exited (%d) %s ago", c->exit_code, d);
+        }
+        case CSTATUS_REMOVING: return strdup("Removal In Progress");
+        case CSTATUS_DEAD: return strdup("Dead");
+        default: return strdup("Created");
+        }
+}
+
+static json_t *summary_json(Container *c)
+{
+        _cleanup_free_ char *cmd = command_string(c);
+        _cleanup_free_ char *st = status_text(c);
+        json_t *cfg = container_cfg(c);
+        json_t *labels = json_object_get(cfg, "Labels");
+        const char *netmode = json_str(container_hostcfg(c), "NetworkMode");
+        json_t *ports = json_array();
+        json_t *pb = json_object_get(container_hostcfg(c), "PortBindings");
+        const char *k;
+        json_t *v;
+        (void) pb;
+        json_object_foreach(json_object_get(cfg, "ExposedPorts"), k, v) {
+                int port = atoi(k);
+                const char *proto = strchr(k, '/') ? strchr(k, '/') + 1 : "tcp";
+                json_array_append_new(ports, json_pack("{s:i,s:s}", "PrivatePort", port, "Type", proto));
+        }
+        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", c->id, "Names",
+                         "/", c->name, "Image", json_str(cfg, "Image") ? json_str(cfg, "Image") : c->image_id,
+                         "ImageID", c->image_id, "Command", cmd, "Created", (json_int_t) (c->created / 1000000000LL),
+                         "Ports", ports, "Labels", json_is_object(labels) ? labels : json_object(), "State",
+                         container_status_string(c->status), "Status", st, "HostConfig", "NetworkMode",
+                         netmode ? netmode : "default", "NetworkSettings", "Networks", "Mounts");
+}
+
+static bool any_eq(json_t *arr, const char *s)
+{
+        size_t i;
+        json_t *x;
+        json_array_foreach(arr, i, x) if (json_is_string(x) && streq(json_string_value(x), s)) return true;
+        return false;
+}
+
+static bool labels_match(json_t *labels, json_t *want)
+{
+        size_t i;
+        json_t *x;
+        json_array_foreach(want, i, x) {
+                const char *s = json_string_value(x);
+                if (!s)
+                        continue;
+                const char *eq = strchr(s, '=');
+                _cleanup_free_ char *key = eq ? strndup(s, (size_t) (eq - s)) : strdup(s);
+                const char *val = json_str(labels, key);
+                if (!val || (eq && !streq(val, eq + 1)))
+                        return false;
+        }
+        return true;
+}
+
+static void list(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_json_ json_t *filters = NULL;
+        if (api_query_filters(ar, &filters, &err) < 0)
+                return api_reply_error(ar, err);
+        static const char *const known[] = { "id", "name", "label", "status", "ancestor", "exited", "before", "since",
+                                             "volume", "network", "health", "isolation", "publish", "expose",
+                                             "is-task" };
+        const char *fk;
+        json_t *fv;
+        json_object_foreach(filters, fk, fv) {
+                bool ok = false;
+                for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                        if (streq(fk, known[i]))
+                                ok = true;
+                if (!ok)
+                        return api_reply_errorf(ar, EINVAL, "invalid filter '%s'", fk);
+        }
+        json_t *fstatus = json_object_get(filters, "status");
+        size_t i;
+        json_t *x;
+        static const char *const statuses[] = { "created", "restarting", "running", "removing", "paused", "exited",
+                                                "dead" };
+        json_array_foreach(fstatus, i, x) {
+                bool ok = false;
+                for (size_t k = 0; k < ELEMENTSOF(statuses); k++)
+                        if (streq(json_string_value(x), statuses[k]))
+                                ok = true;
+                if (!ok)
+                        return api_reply_errorf(ar, EINVAL, "invalid filter 'status=%s'", json_string_value(x));
+        }
+        bool all = api_query_bool(ar, "all", false);
+        long long limit = -1;
+        if (api_query_int(ar, "limit", -1, &limit, &err) < 0)
+                return api_reply_error(ar, err);
+        if (limit > 0)
+                all = true;
+        if (json_array_size(fstatus) || json_array_size(json_object_get(filters, "exited")))
+                all = true;
+        Engine *e = ar->engine;
+        size_t n;
+        Container **v = container_list_all(e, &n);
+        /* newest first */
+        for (size_t a = 1; a < n; a++)
+                for (size_t b = a; b > 0 && v[b]->created > v[b - 1]->created; b--) {
+                        Container *t = v[b];
+                        v[b] = v[b - 1];
+                        v[b - 1] = t;
+                }
+        int64_t before = INT64_MAX, since = INT64_MIN;
+        pthread_mutex_lock(&e->lock);
+        json_array_foreach(json_object_get(filters, "before"), i, x) {
+                int amb;
+                Container *c = container_find_locked(e, json_string_value(x), &amb);
+                if (c)
+                        before = c->created;
+        }
+        json_array_foreach(json_object_get(filters, "since"), i, x) {
+                int amb;
+                Container *c = container_find_locked(e, json_string_value(x), &amb);
+                if (c)
+                        since = c->created;
+        }
+        _cleanup_strv_free_ char **ancestors = NULL;
+        pthread_mutex_unlock(&e->lock);
+        json_array_foreach(json_object_get(filters, "ancestor"), i, x) {
+                char *idr = NULL;
+                if (image_resolve(e, json_string_value(x), &idr, NULL) == 0)
+                        strv_push(&ancestors, idr);
+                else
+                        strv_extend(&ancestors, "-");
+        }
+        json_t *out = json_array();
+        pthread_mutex_lock(&e->lock);
+        for (size_t k = 0; k < n; k++) {
+                Container *c = v[k];
+                json_t *cfg = container_cfg(c);
+                bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED ||
+                            c->status == CSTATUS_RESTARTING;
+                if (!all && !live)
+                        continue;
+                if (c->created >= before || c->created <= since)
+                        continue;
+                json_t *f;
+                if ((f = json_object_get(filters, "id")) && json_array_size(f)) {
+                        bool m = false;
+                        json_array_foreach(f, i, x) if (startswith(c->id, json_string_value(x))) m = true;
+                        if (!m)
+                                continue;
+                }
+                if ((f = json_object_get(filters, "name")) && json_array_size(f)) {
+                        bool m = false;
+                        json_array_foreach(f, i, x) {
+                                const char *want = json_string_value(x);
+                                if (want[0] == '/')
+                                        want++;
+                                if (strstr(c->name, want))
+                                        m = true;
+                        }
+                        if (!m)
+                                continue;
+                }
+                if (!labels_match(json_object_get(cfg, "Labels"), json_object_get(filters, "label")))
+                        continue;
+                if (json_array_size(fstatus) && !any_eq(fstatus, container_status_string(c->status)))
+                        continue;
+                if ((f = json_object_get(filters, "exited")) && json_array_size(f)) {
+                        if (c->status != CSTATUS_EXITED || !c->started_at)
+                                continue;
+                        _cleanup_free_ char *code = xasprintf("%d", c->exit_code);
+                        if (!any_eq(f, code))
+                                continue;
+                }
+                if (ancestors) {
+                        bool m = false;
+                        for (size_t a = 0; ancestors[a]; a++)
+                                if (streq(ancestors[a], c->image_id))
+                                        m = true;
+                        if (!m)
+                                continue;
+                }
+                json_t *s = summary_json(c);
+                if (api_query_bool(ar, "size", false)) {
+                        json_object_set_new(s, "SizeRw", json_integer(0));
+                        json_object_set_new(s, "SizeRootFs", json_integer(0));
+                }
+                json_array_append_new(out, s);
+                if (limit > 0 && (long long) json_array_size(out) >= limit)
+                        break;
+        }
+        pthread_mutex_unlock(&e->lock);
+        for (size_t k = 0; k < n; k++)
+                container_unref(v[k]);
+        free(v);
+        api_reply_json(ar, 200, out);
+}
+
+/* ---- lifecycle verbs ---- */
+
+static void start(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int r = container_start(ar->engine, ID(ar), &err);
+        reply_result(ar, r, err, 204);
+}
+
+static int timeout_param(ApiRequest *ar, int *t, bool *has, BerthError **err)
+{
+        const char *v = api_query(ar, "t");
+        if (!v || !*v)
+                v = api_query(ar, "timeout");
+        *has = v && *v;
+        if (!*has)
+                return 0;
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end)
+                return berr_set(err, EINVAL, "invalid value for t: %s", v);
+        *t = (int) n;
+        return 0;
+}
+
+static void stop(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int t = 10;
+        bool has;
+        if (timeout_param(ar, &t, &has, &err) < 0)
+                return api_reply_error(ar, err);
+        int r = container_stop(ar->engine, ID(ar), t, has, &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void restart(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int t = 10;
+        bool has;
+        if (timeout_param(ar, &t, &has, &err) < 0)
+                return api_reply_error(ar, err);
+        int r = container_restart(ar->engine, ID(ar), t, has, &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void kill_(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int r = container_kill(ar->engine, ID(ar), api_query(ar, "signal"), &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void pause_(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int r = container_pause(ar->engine, ID(ar), true, &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void unpause(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int r = container_pause(ar->engine, ID(ar), false, &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void remove_(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int r = container_remove(ar->engine, ID(ar), api_query_bool(ar, "force", false), api_query_bool(ar, "v", false),
+                                 &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void rename_(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        int r = container_rename(ar->engine, ID(ar), api_query(ar, "name"), &err);
+        reply_result(ar, r, err, 204);
+}
+
+static void update(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_json_ json_t *body = NULL;
+        if (api_body_json(ar, &body, &err) < 0)
+                return api_reply_error(ar, err);
+        json_t *warnings = NULL;
+        if (container_update(ar->engine, ID(ar), body, &warnings, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, json_pack("{s:o}", "Warnings", warnings));
+}
+
+static void resize(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        long long h = 0, w = 0;
+        if (api_query_int(ar, "h", 0, &h, &err) < 0 || api_query_int(ar, "w", 0, &w, &err) < 0)
+                return api_reply_error(ar, err);
+        int r = container_resize(ar->engine, ID(ar), (int) h, (int) w, &err);
+        reply_result(ar, r, err, 200);
+}
+
+static void prune(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_json_ json_t *filters = NULL;
+        if (api_query_filters(ar, &filters, &err) < 0)
+                return api_reply_error(ar, err);
+        json_t *deleted = NULL;
+        if (container_prune(ar->engine, filters, &deleted, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, json_pack("{s:o,s:i}", "ContainersDeleted", json_array_size(deleted) ? deleted :
+                                          (json_decref(deleted), json_null()), "SpaceReclaimed", 0));
+}
+
+static void changes(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        json_t *j = NULL;
+        if (container_changes(ar->engine, ID(ar), &j, &err) < 0)
+                return api_reply_error(ar, err);
+        if (json_array_size(j) == 0) {
+                json_decref(j);
+                j = json_null();
+        }
+        api_reply_json(ar, 200, j);
+}
+
+static void top(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        json_t *j = NULL;
+        if (container_top(ar->engine, ID(ar), api_query(ar, "ps_args"), &j, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, j);
+}
+
+/* ---- wait ---- */
+
+typedef struct {
+        Engine *e;
+        ContainerWaiter w;
+        HttpStream *s;
+} WaitCtx;
+
+static bool stream_gone(void *p)
+{
+        return http_stream_client_gone(p);
+}
+
+static void wait_stream(HttpStream *s, void *p)
+{
+        WaitCtx *ctx = p;
+        int code = 0;
+        _cleanup_free_ char *error = NULL;
+        int r = container_wait_finish(ctx->e, &ctx->w, stream_gone, s, &code, &error);
+        if (r == -ECANCELED)
+                return;
+        json_t *j = json_pack("{s:n,s:i}", "Error", "StatusCode", code);
+        if (error)
+                json_object_set_new(j, "Error", json_pack("{s:s}", "Message", error));
+        http_stream_write_json(s, j);
+        json_decref(j);
+}
+
+static void wait_free(void *p)
+{
+        WaitCtx *ctx = p;
+        if (ctx->w.c)
+                container_unref(ctx->w.c);
+        free(ctx);
+}
+
+static void wait_(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        WaitCtx *ctx = calloc(1, sizeof(*ctx));
+        ctx->e = ar->engine;
+        if (container_wait_prepare(ar->engine, ID(ar), api_query(ar, "condition"), &ctx->w, &err) < 0) {
+                free(ctx);
+                return api_reply_error(ar, err);
+        }
+        http_respond_stream(ar->http, 200, "application/json", wait_stream, ctx, wait_free);
+}
+
+/* ---- logs ---- */
+
+typedef struct {
+        Engine *e;
+        Container *c;
+        LogOptions o;
+        bool tty;
+} LogsCtx;
+
+typedef struct {
+        HttpStream *s;
+        bool tty;
+} LogSink;
+
+static int log_write(void *arg, int stream, const char *data, size_t len)
+{
+        LogSink *k = arg;
+        if (!k->tty) {
+                unsigned char h[8] = { (unsigned char) stream, 0, 0, 0 };
+                uint32_t be = htonl((uint32_t) len);
+                memcpy(h + 4, &be, 4);
+                if (http_stream_write(k->s, h, 8) < 0)
+                        return -EPIPE;
+        }
+        return http_stream_write(k->s, data, len);
+}
+
+static void logs_stream(HttpStream *s, void *p)
+{
+        LogsCtx *ctx = p;
+        LogSink k = { .s = s, .tty = ctx->tty };
+        container_logs(ctx->e, ctx->c, &ctx->o, log_write, &k, stream_gone, s);
+}
+
+static void logs_free(void *p)
+{
+        LogsCtx *ctx = p;
+        container_unref(ctx->c);
+        free(ctx);
+}
+
+static int time_param(ApiRequest *ar, const char *key, int64_t *ret, BerthError **err)
+{
+        const char *v = api_query(ar, key);
+        *ret = 0;
+        if (!v || !*v || streq(v, "0"))
+                return 0;
+        char *end;
+        double secs = strtod(v, &end);
+        if (*end == 0) {
+                *ret = (int64_t) (secs * 1e9);
+                return 0;
+        }
+        if (parse_rfc3339(v, ret) == 0)
+                return 0;
+        return berr_set(err, EINVAL, "invalid value for %s: %s", key, v);
+}
+
+static void logs(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        LogOptions o = { .stdout_ = api_query_bool(ar, "stdout", false), .stderr_ = api_query_bool(ar, "stderr", false),
+                         .follow = api_query_bool(ar, "follow", false),
+                         .timestamps = api_query_bool(ar, "timestamps", false), .tail = -1 };
+        const char *tail = api_query(ar, "tail");
+        if (tail && *tail && !streq(tail, "all")) {
+                char *end;
+                long long t = strtoll(tail, &end, 10);
+                o.tail = *end || t < 0 ? -1 : t;
+        }
+        if (time_param(ar, "since", &o.since_ns, &err) < 0 || time_param(ar, "until", &o.until_ns, &err) < 0)
+                return api_reply_error(ar, err);
+        if (!o.stdout_ && !o.stderr_)
+                return api_reply_errorf(ar, EINVAL, "Bad parameters: you must choose at least one stream");
+        Container *c = NULL;
+        if (container_get(ar->engine, ID(ar), &c, &err) < 0)
+                return api_reply_error(ar, err);
+        LogsCtx *ctx = calloc(1, sizeof(*ctx));
+        ctx->e = ar->engine;
+        ctx->c = c;
+        ctx->o = o;
+        ctx->tty = container_tty(c);
+        http_respond_stream(ar->http, 200, NULL, logs_stream, ctx, logs_free);
+}
+
+/* ---- attach ---- */
+
+typedef struct {
+        Engine *e;
+        Container *c;
+        AttachOptions o;
+} AttachCtx;
+
+static void attach_fn(int fd, void *p)
+{
+        AttachCtx *ctx = p;
+        if (ctx->o.stream)
+                container_attach_run(ctx->e, ctx->c, &ctx->o, fd);
+        container_unref(ctx->c);
+        free(ctx);
+}
+
+static void attach(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        Container *c = NULL;
+        if (container_attach_prepare(ar->engine, ID(ar), &c, &err) < 0)
+                return api_reply_error(ar, err);
+        AttachCtx *ctx = calloc(1, sizeof(*ctx));
+        ctx->e = ar->engine;
+        ctx->c = c;
+        ctx->o = (AttachOptions){ .in = api_query_bool(ar, "stdin", false), .out = api_query_bool(ar, "stdout", false),
+                                  .err = api_query_bool(ar, "stderr", false),
+                                  .stream = api_query_bool(ar, "stream", false),
+                                  .logs = api_query_bool(ar, "logs", false) };
+        bool tty = container_tty(c);
+        const char *ct = ar->ver >= 42 && !tty ? "application/vnd.docker.multiplexed-stream"
+                                               : "application/vnd.docker.raw-stream";
+        http_hijack(ar->http, ct, attach_fn, ctx);
+}
 
 const ApiRoute api_routes_containers[] = {
+        { "POST", "/containers/create", create },
+        { "GET", "/containers/json", list },
+        { "POST", "/containers/prune", prune },
+        { "GET", "/containers/{id}/json", inspect },
+        { "POST", "/containers/{id}/start", start },
+        { "POST", "/containers/{id}/stop", stop },
+        { "POST", "/containers/{id}/restart", restart },
+        { "POST", "/containers/{id}/kill", kill_ },
+        { "POST", "/containers/{id}/pause", pause_ },
+        { "POST", "/containers/{id}/unpause", unpause },
+        { "POST", "/containers/{id}/wait", wait_ },
+        { "POST", "/containers/{id}/attach", attach },
+        { "POST", "/containers/{id}/resize", resize },
+        { "POST", "/containers/{id}/rename", rename_ },
+        { "POST", "/containers/{id}/update", update },
+        { "GET", "/containers/{id}/logs", logs },
+        { "GET", "/containers/{id}/top", top },
+        { "GET", "/containers/{id}/changes", changes },
+        { "DELETE", "/containers/{id}", remove_ },
         { NULL, NULL, NULL },
 };

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "router-internal.h"
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/util.h"
@@ -63,8 +64,13 @@ static bool match(const char *pat, const char *path, char **caps, int *ncaps)
         return *path == 0;
 }
 
+bool api_route_match(const char *pattern, const char *path, char **caps, int *ncaps)
+{
+        return match(pattern, path, caps, ncaps);
+}
+
 /* "/v1.41/..." -> 41 and the rest; plain paths get the newest version. */
-static int split_version(const char *url, int *ver, const char **rest, bool *bad_format)
+int api_split_version(const char *url, int *ver, const char **rest, bool *bad_format)
 {
         *bad_format = false;
         if (url[0] != '/' || url[1] != 'v' || !(url[2] >= '0' && url[2] <= '9')) {
@@ -101,7 +107,7 @@ void api_dispatch(HttpRequest *req, void *engine)
         const char *url = http_path(req);
         bool bad;
         const char *method = http_method(req);
-        split_version(url, &ar.ver, &ar.path, &bad);
+        api_split_version(url, &ar.ver, &ar.path, &bad);
 
         if (ar.ver > API_VERSION_MAX) {
                 const char *v = url + 2;
@@ -232,6 +238,11 @@ int api_body_json(ApiRequest *ar, json_t **ret, BerthError **err)
                 return berr_set(err, E2BIG, "request body too large (limit %d bytes)", API_JSON_BODY_MAX);
         if (r < 0)
                 return berr_set(err, EIO, "cannot read request body");
+        return api_parse_json_object(body, len, ret, err);
+}
+
+int api_parse_json_object(const char *body, size_t len, json_t **ret, BerthError **err)
+{
         size_t i = 0;
         while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
                 i++;
@@ -253,7 +264,11 @@ int api_body_json(ApiRequest *ar, json_t **ret, BerthError **err)
 
 int api_query_filters(ApiRequest *ar, json_t **ret, BerthError **err)
 {
-        const char *f = http_query(ar->http, "filters");
+        return api_parse_filters(http_query(ar->http, "filters"), ret, err);
+}
+
+int api_parse_filters(const char *f, json_t **ret, BerthError **err)
+{
         json_t *out = json_object();
         if (!f || !*f) {
                 *ret = out;

@@ -2,9 +2,15 @@
 
 #include <sys/wait.h>
 
-int engine_start(Engine *e _unused_, BerthError **err _unused_)
+#include "engine/container.h"
+#include "image/image.h"
+
+int engine_start(Engine *e, BerthError **err)
 {
-        return 0;
+        int r = image_store_reconcile(e, err);
+        if (r < 0)
+                return r;
+        return container_restore_all(e, err);
 }
 
 void engine_reap_children(Engine *e _unused_)
@@ -13,6 +19,7 @@ void engine_reap_children(Engine *e _unused_)
                 ;
 }
 
-void engine_stop(Engine *e _unused_)
+void engine_stop(Engine *e)
 {
+        container_shutdown(e);
 }

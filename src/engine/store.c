@@ -87,6 +87,49 @@ fail:
         return r;
 }
 
+int store_migrate(Store *s, const char *module, const char *const *steps, size_t n_steps, BerthError **err)
+{
+        int r = store_exec(s, "CREATE TABLE IF NOT EXISTS schema_modules (module TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+                           err);
+        if (r < 0)
+                return r;
+        int version = 0;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(s, "SELECT version FROM schema_modules WHERE module=?", err);
+                if (!st)
+                        return -EIO;
+                sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+                if (sqlite3_step(st) == SQLITE_ROW)
+                        version = sqlite3_column_int(st, 0);
+        }
+        if (version > (int) n_steps)
+                return berr_set(err, EINVAL, "state database has %s schema %d, newer than this berth", module, version);
+        for (int v = version; v < (int) n_steps; v++) {
+                if (store_begin(s) < 0)
+                        return berr_set(err, EIO, "state database is busy");
+                r = store_exec(s, steps[v], err);
+                if (r == 0) {
+                        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                                s, "INSERT OR REPLACE INTO schema_modules (module, version) VALUES (?, ?)", err);
+                        if (!st)
+                                r = -EIO;
+                        else {
+                                sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+                                sqlite3_bind_int(st, 2, v + 1);
+                                if (sqlite3_step(st) != SQLITE_DONE)
+                                        r = berr_set(err, EIO, "state database: %s", sqlite3_errmsg(s->db));
+                        }
+                }
+                if (r < 0) {
+                        store_rollback(s);
+                        return r;
+                }
+                if (store_commit(s) < 0)
+                        return berr_set(err, EIO, "state database: %s", sqlite3_errmsg(s->db));
+        }
+        return 0;
+}
+
 void store_close(Store *s)
 {
         if (!s)

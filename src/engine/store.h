@@ -12,6 +12,10 @@ typedef struct Store {
 } Store;
 
 int store_open(const char *path, Store **ret, BerthError **err);
+/* Applies a module's own schema steps in order (e.g. "network", "registry"),
+ * tracked per module so modules never compete for version numbers. Steps are
+ * append-only: never edit a shipped one. */
+int store_migrate(Store *s, const char *module, const char *const *steps, size_t n_steps, BerthError **err);
 void store_close(Store *s);
 int store_exec(Store *s, const char *sql, BerthError **err);
 int store_begin(Store *s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "basic/util.h"
+#include "image/image.h"
 
 static long long count(Engine *e, const char *sql)
 {
@@ -202,14 +203,16 @@ int engine_info(Engine *e, json_t **ret, BerthError **err _unused_)
         return 0;
 }
 
-int engine_disk_usage(Engine *e, json_t **ret, BerthError **err _unused_)
+int engine_disk_usage(Engine *e, json_t **ret, BerthError **err)
 {
-        pthread_mutex_lock(&e->lock);
-        long long layers = count(e, "SELECT coalesce(sum(size),0) FROM layers");
-        pthread_mutex_unlock(&e->lock);
+        long long layers = 0;
+        json_t *images = NULL;
+        int r = image_disk_usage(e, &images, &layers, err);
+        if (r < 0)
+                return r;
         json_t *j = json_object();
         json_object_set_new(j, "LayersSize", json_integer(layers));
-        json_object_set_new(j, "Images", json_array());
+        json_object_set_new(j, "Images", images);
         json_object_set_new(j, "Containers", json_array());
         json_object_set_new(j, "Volumes", json_array());
         json_object_set_new(j, "BuildCache", json_array());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "basic/error.h"
 
@@ -18,3 +19,32 @@ int image_resolve(Engine *e, const char *ref, char **ret_id, BerthError **err);
 int image_get_config(Engine *e, const char *id, json_t **ret, BerthError **err);
 /* Unpacked layer directories, bottom to top; NULL-terminated, caller frees (strv). */
 int image_layer_dirs(Engine *e, const char *id, char ***ret, BerthError **err);
+
+/* ---- the rest of the image store (image/image-store.c) ---- */
+
+/* Removes layer directories the state store does not know and leftovers of
+ * interrupted imports under <data-root>/tmp. Called once at daemon start. */
+int image_store_reconcile(Engine *e, BerthError **err);
+
+typedef struct ImageImportOptions {
+        const char *repo;    /* "myimported:1", "docker.io/library/x"; NULL or "" for none */
+        const char *tag;     /* overrides/sets the tag; NULL or "" for none */
+        const char *message; /* history comment; default "Imported from -" */
+        char **changes;      /* Dockerfile instructions: CMD, ENV, ... */
+} ImageImportOptions;
+/* Imports a (possibly compressed) rootfs tar as a one-layer image. */
+int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, BerthError **err);
+
+/* GET /images/json items in the newest shape. filters: normalized {"k":["v",...]}. */
+int image_list(Engine *e, json_t *filters, bool all, bool shared_size, json_t **ret, BerthError **err);
+/* GET /images/{name}/json in the newest shape (plus Container/ContainerConfig, see compat.c). */
+int image_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err);
+int image_history(Engine *e, const char *ref, json_t **ret, BerthError **err);
+/* repo is parsed like Docker (may be fully qualified, may carry a tag); tag overrides. */
+int image_tag(Engine *e, const char *ref, const char *repo, const char *tag, BerthError **err);
+/* [{"Untagged":...},{"Deleted":...}] */
+int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **ret, BerthError **err);
+/* {"ImagesDeleted":[...],"SpaceReclaimed":N} */
+int image_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err);
+/* /system/df: Images array (newest shape) and the total size of all layers. */
+int image_disk_usage(Engine *e, json_t **ret_images, long long *ret_layers_size, BerthError **err);

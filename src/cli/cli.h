@@ -1,0 +1,83 @@
+/* berth: shared context of the command handlers. Each handler parses its own
+ * flags with cli_getopt() and returns the process exit code. */
+#pragma once
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "cli/client.h"
+
+typedef struct Cli Cli;
+typedef int (*CmdFn)(Cli *cli, int argc, char **argv);
+
+typedef struct Command {
+        const char *name;
+        CmdFn fn;
+        const char *usage;   /* after "berth ", e.g. "rm [OPTIONS] CONTAINER [CONTAINER...]" */
+        const char *summary;
+} Command;
+
+struct Cli {
+        Client *client;
+        const Command *cmd;
+        const char *cmd_name; /* "rm", "image ls" */
+};
+
+#define CLI_OPT_HELP 0x1000
+#define CLI_OPT_BAD (-2)
+#define CLI_HELP_OPTION { "help", no_argument, NULL, CLI_OPT_HELP }
+/* Ends a handler's option switch: --help exits 0, bad flags 125 like docker. */
+#define CLI_OPT_DEFAULT \
+        default:        \
+                return c == CLI_OPT_HELP ? 0 : 125
+
+/* getopt_long with docker's messages for unknown flags and --help. */
+int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* "berth: 'berth rm' requires at least 1 argument" + usage; returns 1. */
+int cli_args_error(Cli *cli, const char *what);
+int cli_usage_error(Cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "Error response from daemon: ..." for a failed response; returns 1. */
+int cli_daemon_error(const Response *r);
+
+/* A parsed --format; NULL format means the default table given. */
+int cli_print_rows(const char *format, const char *default_table, json_t *header, json_t *rows, size_t minwidth);
+
+/* Seconds since a unix timestamp as docker's "X ago". */
+char *cli_since(long long unix_secs);
+
+/* A POST answered by a JSON progress stream (import, pull): prints status lines to out;
+ * returns 0, or 1 after printing the error with err_prefix. */
+int cli_progress_request(Cli *cli, const char *path, int upload_fd, const char *ctype, const char *err_prefix,
+                         FILE *out);
+
+/* Commands. */
+int cmd_version(Cli *cli, int argc, char **argv);
+int cmd_info(Cli *cli, int argc, char **argv);
+int cmd_images(Cli *cli, int argc, char **argv);
+int cmd_import(Cli *cli, int argc, char **argv);
+int cmd_tag(Cli *cli, int argc, char **argv);
+int cmd_rmi(Cli *cli, int argc, char **argv);
+int cmd_history(Cli *cli, int argc, char **argv);
+int cmd_image_inspect(Cli *cli, int argc, char **argv);
+int cmd_container_inspect(Cli *cli, int argc, char **argv);
+int cmd_inspect(Cli *cli, int argc, char **argv);
+int cmd_run(Cli *cli, int argc, char **argv);
+int cmd_create(Cli *cli, int argc, char **argv);
+int cmd_start(Cli *cli, int argc, char **argv);
+int cmd_stop(Cli *cli, int argc, char **argv);
+int cmd_kill(Cli *cli, int argc, char **argv);
+int cmd_restart(Cli *cli, int argc, char **argv);
+int cmd_pause(Cli *cli, int argc, char **argv);
+int cmd_unpause(Cli *cli, int argc, char **argv);
+int cmd_rm(Cli *cli, int argc, char **argv);
+int cmd_wait(Cli *cli, int argc, char **argv);
+int cmd_rename(Cli *cli, int argc, char **argv);
+int cmd_ps(Cli *cli, int argc, char **argv);
+int cmd_logs(Cli *cli, int argc, char **argv);
+int cmd_top(Cli *cli, int argc, char **argv);
+
+/* Shared by run and start -a: attach + wait + start. */
+int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, const char *wait_condition,
+                        bool do_start, bool attach);

@@ -1,0 +1,208 @@
+/* berth: the command-line client. Global flags, then a table from command
+ * name to handler (one file per command family, like crun). */
+#include <getopt.h>
+#include <string.h>
+
+#include "basic/util.h"
+#include "cli/cli.h"
+
+static const Command commands[] = {
+        { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+        { "history", cmd_history, "history [OPTIONS] IMAGE", "Show the history of an image" },
+        { "images", cmd_images, "images [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
+        { "import", cmd_import, "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+          "Import the contents from a tarball to create a filesystem image" },
+        { "info", cmd_info, "info [OPTIONS]", "Display system-wide information" },
+        { "inspect", cmd_inspect, "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+          "Return low-level information on Docker objects" },
+        { "kill", cmd_kill, "kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers" },
+        { "logs", cmd_logs, "logs [OPTIONS] CONTAINER", "Fetch the logs of a container" },
+        { "pause", cmd_pause, "pause CONTAINER [CONTAINER...]", "Pause all processes within one or more containers" },
+        { "ps", cmd_ps, "ps [OPTIONS]", "List containers" },
+        { "rename", cmd_rename, "rename CONTAINER NEW_NAME", "Rename a container" },
+        { "restart", cmd_restart, "restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers" },
+        { "rm", cmd_rm, "rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers" },
+        { "rmi", cmd_rmi, "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
+        { "run", cmd_run, "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image" },
+        { "start", cmd_start, "start [OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers" },
+        { "stop", cmd_stop, "stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers" },
+        { "tag", cmd_tag, "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+          "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
+        { "top", cmd_top, "top CONTAINER [ps OPTIONS]", "Display the running processes of a container" },
+        { "unpause", cmd_unpause, "unpause CONTAINER [CONTAINER...]",
+          "Unpause all processes within one or more containers" },
+        { "version", cmd_version, "version [OPTIONS]", "Show the berth version information" },
+        { "wait", cmd_wait, "wait CONTAINER [CONTAINER...]",
+          "Block until one or more containers stop, then print their exit codes" },
+        { NULL, NULL, NULL, NULL },
+};
+
+static const Command image_commands[] = {
+        { "history", cmd_history, "image history [OPTIONS] IMAGE", "Show the history of an image" },
+        { "import", cmd_import, "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import a tarball" },
+        { "inspect", cmd_image_inspect, "image inspect [OPTIONS] IMAGE [IMAGE...]",
+          "Display detailed information on one or more images" },
+        { "ls", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
+        { "list", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
+        { "rm", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
+        { "tag", cmd_tag, "image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Tag an image" },
+        { NULL, NULL, NULL, NULL },
+};
+
+static const Command container_commands[] = {
+        { "create", cmd_create, "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+        { "inspect", cmd_container_inspect, "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
+          "Display detailed information on one or more containers" },
+        { "kill", cmd_kill, "container kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill containers" },
+        { "logs", cmd_logs, "container logs [OPTIONS] CONTAINER", "Fetch the logs of a container" },
+        { "ls", cmd_ps, "container ls [OPTIONS]", "List containers" },
+        { "list", cmd_ps, "container ls [OPTIONS]", "List containers" },
+        { "ps", cmd_ps, "container ls [OPTIONS]", "List containers" },
+        { "pause", cmd_pause, "container pause CONTAINER [CONTAINER...]", "Pause containers" },
+        { "rename", cmd_rename, "container rename CONTAINER NEW_NAME", "Rename a container" },
+        { "restart", cmd_restart, "container restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart containers" },
+        { "rm", cmd_rm, "container rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove containers" },
+        { "run", cmd_run, "container run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a container" },
+        { "start", cmd_start, "container start [OPTIONS] CONTAINER [CONTAINER...]", "Start containers" },
+        { "stop", cmd_stop, "container stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop containers" },
+        { "top", cmd_top, "container top CONTAINER [ps OPTIONS]", "Display the running processes" },
+        { "unpause", cmd_unpause, "container unpause CONTAINER [CONTAINER...]", "Unpause containers" },
+        { "wait", cmd_wait, "container wait CONTAINER [CONTAINER...]", "Wait for containers to stop" },
+        { NULL, NULL, NULL, NULL },
+};
+
+static const Command system_commands[] = {
+        { "info", cmd_info, "system info [OPTIONS]", "Display system-wide information" },
+        { NULL, NULL, NULL, NULL },
+};
+
+static const struct {
+        const char *name;
+        const Command *table;
+        const char *summary;
+} groups[] = {
+        { "container", container_commands, "Manage containers" },
+        { "image", image_commands, "Manage images" },
+        { "system", system_commands, "Manage berth" },
+};
+
+static void print_table(FILE *f, const Command *t)
+{
+        for (; t->name; t++)
+                fprintf(f, "  %-10s  %s\n", t->name, t->summary);
+}
+
+static void usage(FILE *f)
+{
+        fputs("\nUsage:  berth [OPTIONS] COMMAND\n\nA Docker-compatible container engine client\n\n"
+              "Commands:\n", f);
+        print_table(f, commands);
+        fputs("\nManagement Commands:\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                fprintf(f, "  %-10s  %s\n", groups[i].name, groups[i].summary);
+        fputs("\nGlobal Options:\n"
+              "  -D, --debug              Enable debug mode\n"
+              "  -H, --host string        Daemon socket to connect to\n"
+              "                           (default $DOCKER_HOST, then " CLIENT_DEFAULT_HOST ")\n"
+              "  -l, --log-level string   Set the logging level (accepted, unused)\n"
+              "  -v, --version            Print version information and quit\n"
+              "      --help               Print usage\n"
+              "\nRun 'berth COMMAND --help' for more information on a command.\n", f);
+}
+
+static const Command *find(const Command *t, const char *name)
+{
+        for (; t->name; t++)
+                if (streq(t->name, name))
+                        return t;
+        return NULL;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "host", required_argument, NULL, 'H' },
+                { "debug", no_argument, NULL, 'D' },
+                { "log-level", required_argument, NULL, 'l' },
+                { "version", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        const char *host = NULL;
+        bool debug = false;
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+H:Dl:vh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'H':
+                        host = optarg;
+                        break;
+                case 'D':
+                        debug = true;
+                        break;
+                case 'l':
+                        break;
+                case 'v':
+                        printf("berth version %s, build %s\n", "0.1.0", BERTH_GIT_COMMIT);
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        if (optopt)
+                                fprintf(stderr, "unknown shorthand flag: '%c' in %s\n", optopt, argv[optind - 1]);
+                        else
+                                fprintf(stderr, "unknown flag: %s\n", argv[optind - 1]);
+                        fputs("See 'berth --help'.\n", stderr);
+                        return 125;
+                }
+        }
+        if (optind >= argc) {
+                usage(stdout);
+                return 0;
+        }
+        if (!host)
+                host = getenv("DOCKER_HOST");
+        if (!host || !*host)
+                host = CLIENT_DEFAULT_HOST;
+
+        const char *name = argv[optind];
+        const Command *cmd = find(commands, name);
+        char *cmd_name = NULL;
+        int sub_argc = argc - optind;
+        char **sub_argv = argv + optind;
+        if (!cmd) {
+                for (size_t i = 0; i < ELEMENTSOF(groups); i++) {
+                        if (!streq(groups[i].name, name))
+                                continue;
+                        if (sub_argc < 2 || streq(sub_argv[1], "--help")) {
+                                printf("\nUsage:  berth %s COMMAND\n\n%s\n\nCommands:\n", name, groups[i].summary);
+                                print_table(stdout, groups[i].table);
+                                return 0;
+                        }
+                        cmd = find(groups[i].table, sub_argv[1]);
+                        if (!cmd) {
+                                fprintf(stderr, "berth: unknown command: berth %s %s\n\nRun 'berth %s --help' "
+                                        "for more information\n", name, sub_argv[1], name);
+                                return 1;
+                        }
+                        cmd_name = xasprintf("%s %s", name, sub_argv[1]);
+                        sub_argc--;
+                        sub_argv++;
+                }
+        }
+        if (!cmd) {
+                fprintf(stderr, "berth: unknown command: berth %s\n\nRun 'berth --help' for more information\n",
+                        name);
+                return 1;
+        }
+        Cli cli = { .cmd = cmd, .cmd_name = cmd_name ?: cmd->name };
+        if (client_new(host, debug, &cli.client) < 0)
+                return 1;
+        optind = 0;
+        int r = cmd->fn(&cli, sub_argc, sub_argv);
+        fflush(stdout);
+        client_free(cli.client);
+        free(cmd_name);
+        return r;
+}

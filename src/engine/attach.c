@@ -1,0 +1,227 @@
+/* attach: a hijacked client connection proxied to the monitor's attach op.
+ * Attaches made before start wait in c->attaches; start connects them to the
+ * monitor before it releases the process, so no output is missed. */
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "basic/util.h"
+#include "container.h"
+
+struct PendingAttach {
+        AttachOptions o;
+        int mon_fd;     /* set by start; -1 while pending */
+        bool cancelled; /* the container was removed or its start failed */
+        bool taken;     /* start owns it until it sets mon_fd or failed */
+        bool failed;
+        PendingAttach *next;
+};
+
+int container_attach_prepare(Engine *e, const char *ref, Container **ret, BerthError **err)
+{
+        return container_get(e, ref, ret, err);
+}
+
+static int send_all(int fd, const void *data, size_t n)
+{
+        const char *p = data;
+        while (n > 0) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+static int open_attach(Engine *e, Container *c, const AttachOptions *o)
+{
+        int fd = container_monitor_connect(e, c->id);
+        if (fd < 0)
+                return fd;
+        _cleanup_free_ char *req = xasprintf("{\"op\":\"attach\",\"stdin\":%s,\"stdout\":%s,\"stderr\":%s}\n",
+                                             o->in ? "true" : "false", o->out ? "true" : "false",
+                                             o->err ? "true" : "false");
+        int r = send_all(fd, req, strlen(req));
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+void container_connect_pending_attaches(Engine *e, Container *c)
+{
+        pthread_mutex_lock(&e->lock);
+        PendingAttach *list = c->attaches;
+        c->attaches = NULL;
+        for (PendingAttach *a = list; a; a = a->next)
+                a->taken = true;
+        pthread_mutex_unlock(&e->lock);
+        for (PendingAttach *a = list, *next; a; a = next) {
+                next = a->next; /* a belongs to its attach thread again once mon_fd or failed is set */
+                int fd = open_attach(e, c, &a->o);
+                pthread_mutex_lock(&e->lock);
+                a->mon_fd = fd;
+                if (fd < 0)
+                        a->failed = true;
+                pthread_cond_broadcast(&c->cond);
+                pthread_mutex_unlock(&e->lock);
+        }
+        pthread_mutex_lock(&e->lock);
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&e->lock);
+}
+
+void container_cancel_pending_attaches(Engine *e, Container *c)
+{
+        pthread_mutex_lock(&e->lock);
+        for (PendingAttach *a = c->attaches; a; a = a->next)
+                a->cancelled = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&e->lock);
+}
+
+/* Copies monitor frames to the client (headers stripped for a TTY) and the
+ * client's raw stdin to the monitor, until the monitor closes. */
+static void proxy(int client, int mon, bool tty, bool want_stdin)
+{
+        char buf[65536];
+        size_t have = 0; /* bytes of a frame header collected so far (TTY only) */
+        unsigned char hdr[8];
+        size_t left = 0; /* payload bytes left in the current frame (TTY only) */
+        bool client_open = want_stdin;
+        for (;;) {
+                struct pollfd p[2] = { { .fd = mon, .events = POLLIN }, { .fd = client, .events = POLLIN | POLLRDHUP } };
+                if (!client_open)
+                        p[1].events = POLLRDHUP;
+                int n = poll(p, 2, -1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                if (p[0].revents) {
+                        ssize_t got = read(mon, buf, sizeof(buf));
+                        if (got <= 0)
+                                return;
+                        if (!tty) {
+                                if (send_all(client, buf, (size_t) got) < 0)
+                                        return;
+                        } else {
+                                for (size_t i = 0; i < (size_t) got;) {
+                                        if (left == 0) {
+                                                hdr[have++] = (unsigned char) buf[i++];
+                                                if (have == 8) {
+                                                        left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) |
+                                                               ((size_t) hdr[6] << 8) | hdr[7];
+                                                        have = 0;
+                                                }
+                                                continue;
+                                        }
+                                        size_t take = (size_t) got - i < left ? (size_t) got - i : left;
+                                        if (send_all(client, buf + i, take) < 0)
+                                                return;
+                                        i += take;
+                                        left -= take;
+                                }
+                        }
+                }
+                if (client_open && (p[1].revents & POLLIN)) {
+                        ssize_t got = read(client, buf, sizeof(buf));
+                        if (got > 0) {
+                                if (send_all(mon, buf, (size_t) got) < 0)
+                                        client_open = false;
+                        } else {
+                                /* stdin EOF; output keeps flowing until the monitor closes. */
+                                shutdown(mon, SHUT_WR);
+                                client_open = false;
+                        }
+                } else if (p[1].revents & (POLLHUP | POLLERR)) {
+                        return;
+                } else if (!want_stdin && (p[1].revents & POLLRDHUP)) {
+                        /* A client without stdin that half-closes still reads; only a full close ends it. */
+                        char c1;
+                        if (recv(client, &c1, 1, MSG_PEEK | MSG_DONTWAIT) == 0 && (p[1].revents & POLLHUP))
+                                return;
+                }
+        }
+}
+
+void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int client_fd)
+{
+        bool tty = container_tty(c);
+        int mon = -1;
+        pthread_mutex_lock(&e->lock);
+        bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
+        if (!running && !c->removed) {
+                PendingAttach *a = calloc(1, sizeof(*a));
+                if (!a) {
+                        pthread_mutex_unlock(&e->lock);
+                        return;
+                }
+                a->o = *o;
+                a->mon_fd = -1;
+                a->next = c->attaches;
+                c->attaches = a;
+                /* Wait for start (or removal); the client may give up meanwhile. */
+                while (a->mon_fd < 0 && !a->failed && (a->taken || (!a->cancelled && !c->removed))) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        ts.tv_sec += 1;
+                        pthread_cond_timedwait(&c->cond, &e->lock, &ts);
+                        if (a->mon_fd >= 0 || a->failed || a->taken)
+                                continue;
+                        struct pollfd p = { .fd = client_fd, .events = POLLRDHUP };
+                        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
+                                a->cancelled = true;
+                                break;
+                        }
+                }
+                /* Still queued (client left or removal): unlink ourselves. */
+                for (PendingAttach **pp = &c->attaches; *pp; pp = &(*pp)->next)
+                        if (*pp == a) {
+                                *pp = a->next;
+                                break;
+                        }
+                mon = a->mon_fd;
+                free(a);
+                pthread_mutex_unlock(&e->lock);
+                if (mon < 0)
+                        return;
+        } else {
+                pthread_mutex_unlock(&e->lock);
+                if (!running)
+                        return;
+                mon = open_attach(e, c, o);
+                if (mon < 0)
+                        return;
+        }
+        proxy(client_fd, mon, tty, o->in);
+        close(mon);
+}
+
+int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
+{
+        _cleanup_container_ Container *c = NULL;
+        int r = container_get(e, ref, &c, err);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&e->lock);
+        bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
+        pthread_mutex_unlock(&e->lock);
+        if (!live)
+                return berr_set(err, EBUSY, "Container %s is not running", c->id);
+        if (h < 0 || w < 0)
+                return berr_set(err, EINVAL, "invalid terminal size");
+        _cleanup_free_ char *req = xasprintf("{\"op\":\"resize\",\"h\":%d,\"w\":%d}", h, w);
+        _cleanup_free_ char *line = NULL;
+        r = container_monitor_request(e, c->id, req, &line);
+        if (r < 0)
+                return berr_set(err, EIO, "cannot resize container %s: %s", c->id, strerror(-r));
+        return 0;
+}

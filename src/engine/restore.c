@@ -1,0 +1,182 @@
+/* After a (re)start of berthd: re-adopt running containers, record exits that
+ * happened meanwhile, apply AutoRemove and restart policies, remove strays. */
+#include <dirent.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
+#include "container.h"
+
+static bool known(Engine *e, const char *id)
+{
+        int amb;
+        if (strlen(id) != 64 || !is_hex(id, 64))
+                return false;
+        Container *c = container_find_locked(e, id, &amb);
+        return c && streq(c->id, id);
+}
+
+static void remove_strays(Engine *e)
+{
+        _cleanup_free_ char *rroot = xasprintf("%s/containers", e->cfg.exec_root);
+        _cleanup_closedir_ DIR *d = opendir(rroot);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || known(e, de->d_name))
+                        continue;
+                /* A monitor with no record: stop it and everything it runs. */
+                _cleanup_free_ char *pp = xasprintf("%s/%s/monitor.pid", rroot, de->d_name);
+                _cleanup_free_ char *pid = NULL;
+                if (read_file(pp, &pid, NULL) == 0 && atoi(pid) > 1)
+                        kill(atoi(pid), SIGKILL);
+                if (strlen(de->d_name) == 64)
+                        container_kill_cgroup(de->d_name, SIGKILL);
+                container_remove_cgroup(de->d_name);
+                _cleanup_free_ char *p = xasprintf("%s/%s", rroot, de->d_name);
+                rm_rf(p);
+        }
+        _cleanup_free_ char *droot = xasprintf("%s/containers", e->cfg.data_root);
+        _cleanup_closedir_ DIR *d2 = opendir(droot);
+        while (d2 && (de = readdir(d2))) {
+                if (de->d_name[0] == '.' || known(e, de->d_name))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", droot, de->d_name);
+                rm_rf(p);
+        }
+        /* cgroups named berth/<id> without a record */
+        const char *hiers[] = { "pids", "memory", "freezer", "systemd", "unified", "cpu,cpuacct", "" };
+        for (size_t h = 0; h < ELEMENTSOF(hiers); h++) {
+                _cleanup_free_ char *cg = *hiers[h] ? xasprintf("/sys/fs/cgroup/%s/berth", hiers[h])
+                                                    : strdup("/sys/fs/cgroup/berth");
+                _cleanup_closedir_ DIR *d3 = opendir(cg);
+                while (d3 && (de = readdir(d3))) {
+                        if (de->d_type != DT_DIR || strlen(de->d_name) != 64 || known(e, de->d_name))
+                                continue;
+                        /* Another berthd (another data root) may own it: only take empty ones away. */
+                        _cleanup_free_ char *p = xasprintf("%s/%s", cg, de->d_name);
+                        rmdir(p);
+                }
+        }
+}
+
+static void *restart_thread(void *p)
+{
+        Engine *e = ((void **) p)[0];
+        Container *c = ((void **) p)[1];
+        free(p);
+        _cleanup_berr_ BerthError *err = NULL;
+        container_start_obj(e, c, &err);
+        container_unref(c);
+        return NULL;
+}
+
+static void start_async(Engine *e, Container *c)
+{
+        void **a = calloc(2, sizeof(void *));
+        a[0] = e;
+        a[1] = container_ref(c);
+        pthread_t t;
+        if (pthread_create(&t, NULL, restart_thread, a) == 0)
+                pthread_detach(t);
+        else {
+                container_unref(c);
+                free(a);
+        }
+}
+
+static bool restart_on_boot(Container *c)
+{
+        json_t *rp = json_object_get(container_hostcfg(c), "RestartPolicy");
+        const char *name = json_str(rp, "Name");
+        if (!name)
+                return false;
+        if (streq(name, "always"))
+                return true;
+        if (streq(name, "unless-stopped"))
+                return !c->manually_stopped;
+        if (streq(name, "on-failure")) {
+                long long max = json_int(rp, "MaximumRetryCount", 0);
+                return !c->manually_stopped && c->exit_code != 0 && (max == 0 || c->restart_count < max);
+        }
+        return false;
+}
+
+int container_restore_all(Engine *e, BerthError **err)
+{
+        int r = container_load_all(e, err);
+        if (r < 0)
+                return r;
+        size_t n;
+        Container **all = container_list_all(e, &n);
+        for (size_t i = 0; i < n; i++) {
+                Container *c = all[i];
+                bool was_live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED ||
+                                c->status == CSTATUS_RESTARTING;
+                if (c->status == CSTATUS_RESTARTING)
+                        c->status = CSTATUS_EXITED;
+                if (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) {
+                        _cleanup_free_ char *line = NULL;
+                        if (container_monitor_request(e, c->id, "{\"op\":\"state\"}", &line) == 0) {
+                                _cleanup_json_ json_t *j = json_loads(line, 0, NULL);
+                                if (json_bool(j, "running")) {
+                                        container_start_watcher(e, c);
+                                        continue;
+                                }
+                        }
+                        /* The monitor is gone: its exit.json says how the container ended. */
+                        _cleanup_free_ char *dir = container_dir(e, c->id);
+                        _cleanup_free_ char *ep = xasprintf("%s/exit.json", dir);
+                        _cleanup_free_ char *data = NULL;
+                        _cleanup_json_ json_t *info = NULL;
+                        if (read_file(ep, &data, NULL) == 0)
+                                info = json_loads(data, 0, NULL);
+                        if (c->pid > 0 && !info)
+                                kill(c->pid, SIGKILL);
+                        container_kill_cgroup(c->id, SIGKILL);
+                        /* handle_exit applies AutoRemove and restart policies */
+                        container_handle_exit(e, c, json_is_object(info) ? info : NULL);
+                        _cleanup_free_ char *rdir = container_run_dir(e, c->id);
+                        if (!c->removed)
+                                rm_rf(rdir);
+                        continue;
+                }
+                if (!was_live && (c->status == CSTATUS_EXITED) && json_bool(container_hostcfg(c), "AutoRemove")) {
+                        container_remove_obj(e, c, true, NULL);
+                        continue;
+                }
+                if (c->status == CSTATUS_EXITED && restart_on_boot(c))
+                        start_async(e, c);
+        }
+        for (size_t i = 0; i < n; i++)
+                container_unref(all[i]);
+        free(all);
+        pthread_mutex_lock(&e->lock);
+        remove_strays(e);
+        pthread_mutex_unlock(&e->lock);
+        return 0;
+}
+
+/* Containers keep running; only berthd's own watchers stop. */
+void container_shutdown(Engine *e)
+{
+        ContainerTable *t = e->containers;
+        if (!t)
+                return;
+        pthread_mutex_lock(&e->lock);
+        t->stopping = true;
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i]->watcher_fd >= 0)
+                        shutdown(t->v[i]->watcher_fd, SHUT_RDWR);
+        pthread_mutex_unlock(&e->lock);
+        for (int i = 0; i < 200; i++) {
+                pthread_mutex_lock(&e->lock);
+                int left = t->n_watchers;
+                pthread_mutex_unlock(&e->lock);
+                if (left == 0)
+                        break;
+                usleep(10000);
+        }
+}

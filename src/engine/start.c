@@ -1,0 +1,713 @@
+/* Starting a container: files it mounts, spec.json, the berth-monitor handshake
+ * (docs/monitor.md), the exit watcher and what happens after an exit
+ * (AutoRemove, restart policies). */
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
+#include "container.h"
+#include "image/image.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *const default_caps[] = {
+        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
+        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+};
+
+/* ---- monitor socket ---- */
+
+/* Socket paths under a deep exec root exceed sun_path; connecting through
+ * /proc/self/fd/<dirfd>/ keeps the path short. */
+int container_monitor_connect(Engine *e, const char *id)
+{
+        _cleanup_free_ char *dir = container_run_dir(e, id);
+        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/monitor.sock", dfd);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+/* Reads one line (without the newline) byte by byte, so nothing after it is
+ * consumed. timeout_ms < 0 waits forever. */
+static int read_line(int fd, int timeout_ms, char **ret)
+{
+        size_t n = 0, cap = 256;
+        char *buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (timeout_ms >= 0) {
+                        struct pollfd p = { .fd = fd, .events = POLLIN };
+                        int pr = poll(&p, 1, timeout_ms);
+                        if (pr == 0) {
+                                free(buf);
+                                return -ETIMEDOUT;
+                        }
+                }
+                char ch;
+                ssize_t r = read(fd, &ch, 1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        if (n > 0)
+                                break;
+                        free(buf);
+                        return r == 0 ? -ECONNRESET : -errno;
+                }
+                if (ch == '\n')
+                        break;
+                if (n + 2 > cap) {
+                        cap *= 2;
+                        char *nb = realloc(buf, cap);
+                        if (!nb) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = nb;
+                }
+                buf[n++] = ch;
+        }
+        buf[n] = 0;
+        *ret = buf;
+        return 0;
+}
+
+int container_monitor_request(Engine *e, const char *id, const char *req, char **ret_line)
+{
+        _cleanup_close_ int fd = container_monitor_connect(e, id);
+        if (fd < 0)
+                return fd;
+        int r = write_all(fd, req, strlen(req));
+        if (r == 0)
+                r = write_all(fd, "\n", 1);
+        if (r < 0)
+                return r;
+        return read_line(fd, 30000, ret_line);
+}
+
+/* ---- files ---- */
+
+static int write_text(const char *path, const char *s)
+{
+        return write_file_atomic(path, s, strlen(s), 0644);
+}
+
+static int write_resolv_conf(const char *path)
+{
+        _cleanup_free_ char *host = NULL;
+        if (read_file("/etc/resolv.conf", &host, NULL) < 0)
+                host = strdup("");
+        /* Loopback resolvers of the host are unreachable from the container's netns. */
+        size_t cap = strlen(host) + 1;
+        _cleanup_free_ char *out = calloc(1, cap);
+        char *save = NULL;
+        for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *p = line;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (startswith(p, "nameserver")) {
+                        const char *a = p + 10;
+                        while (*a == ' ' || *a == '\t')
+                                a++;
+                        if (startswith(a, "127.") || startswith(a, "::1"))
+                                continue;
+                }
+                strcat(out, line);
+                strcat(out, "\n");
+        }
+        return write_text(path, out);
+}
+
+static int prepare_files(Engine *e, Container *c, BerthError **err)
+{
+        _cleanup_free_ char *dir = container_dir(e, c->id);
+        const char *subs[] = { "upper", "work" };
+        for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
+                _cleanup_free_ char *d = xasprintf("%s/%s", dir, subs[i]);
+                int r = mkdir_p(d, 0755);
+                if (r < 0)
+                        return berr_set(err, -r, "cannot create %s: %s", d, strerror(-r));
+        }
+        json_t *cfg = container_cfg(c);
+        const char *hostname = json_str(cfg, "Hostname");
+        const char *domain = json_str(cfg, "Domainname");
+        _cleanup_free_ char *hp = xasprintf("%s/hostname", dir);
+        _cleanup_free_ char *hs = xasprintf("%s\n", hostname ? hostname : c->id);
+        _cleanup_free_ char *hostsp = xasprintf("%s/hosts", dir);
+        _cleanup_free_ char *fqdn = domain && *domain ? xasprintf("%s.%s %s", hostname, domain, hostname)
+                                                      : xasprintf("%s", hostname);
+        _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
+                                               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t%s\n",
+                                               fqdn);
+        _cleanup_free_ char *rp = xasprintf("%s/resolv.conf", dir);
+        int r = write_text(hp, hs);
+        if (r == 0)
+                r = write_text(hostsp, hosts);
+        if (r == 0)
+                r = write_resolv_conf(rp);
+        if (r < 0)
+                return berr_set(err, -r, "cannot write container files in %s: %s", dir, strerror(-r));
+        return 0;
+}
+
+/* ---- spec.json ---- */
+
+static void env_set(json_t *env, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+        size_t i;
+        json_t *x;
+        json_array_foreach(env, i, x) {
+                const char *s = json_string_value(x);
+                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
+                        json_array_set_new(env, i, json_string(kv));
+                        return;
+                }
+        }
+        json_array_append_new(env, json_string(kv));
+}
+
+static char *cap_name(const char *s)
+{
+        char *n = startswith(s, "CAP_") || startswith(s, "cap_") ? strdup(s) : xasprintf("CAP_%s", s);
+        for (char *p = n; *p; p++)
+                if (*p >= 'a' && *p <= 'z')
+                        *p = (char) (*p - 32);
+        return n;
+}
+
+static json_t *capabilities(json_t *hc)
+{
+        json_t *add = json_object_get(hc, "CapAdd"), *drop = json_object_get(hc, "CapDrop");
+        if (!json_array_size(add) && !json_array_size(drop))
+                return json_null();
+        json_t *caps = json_array();
+        size_t i;
+        json_t *x;
+        bool drop_all = false;
+        json_array_foreach(drop, i, x) if (json_is_string(x) && !strcasecmp(json_string_value(x), "ALL")) drop_all = true;
+        if (!drop_all)
+                for (size_t k = 0; k < ELEMENTSOF(default_caps); k++) {
+                        bool dropped = false;
+                        json_array_foreach(drop, i, x) {
+                                _cleanup_free_ char *n = json_is_string(x) ? cap_name(json_string_value(x)) : NULL;
+                                if (n && streq(n, default_caps[k]))
+                                        dropped = true;
+                        }
+                        if (!dropped)
+                                json_array_append_new(caps, json_string(default_caps[k]));
+                }
+        json_array_foreach(add, i, x) {
+                if (!json_is_string(x))
+                        continue;
+                if (!strcasecmp(json_string_value(x), "ALL")) {
+                        json_decref(caps);
+                        return json_string("ALL");
+                }
+                _cleanup_free_ char *n = cap_name(json_string_value(x));
+                bool have = false;
+                size_t j;
+                json_t *y;
+                json_array_foreach(caps, j, y) if (streq(json_string_value(y), n)) have = true;
+                if (!have)
+                        json_array_append_new(caps, json_string(n));
+        }
+        return caps;
+}
+
+static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **err)
+{
+        _cleanup_free_ char *dir = container_dir(e, c->id);
+        const char *files[][2] = { { "hostname", "/etc/hostname" }, { "hosts", "/etc/hosts" },
+                                   { "resolv.conf", "/etc/resolv.conf" } };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                json_array_append_new(mounts, json_pack("{s:s++,s:s,s:s,s:[ss]}", "source", dir, "/", files[i][0],
+                                                        "destination", files[i][1], "type", "bind", "options",
+                                                        "rbind", "rw"));
+        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
+        size_t i;
+        json_t *b;
+        json_array_foreach(binds, i, b) {
+                const char *s = json_string_value(b);
+                if (!s)
+                        continue;
+                _cleanup_strv_free_ char **parts = NULL;
+                _cleanup_free_ char *copy = strdup(s);
+                char *save = NULL;
+                for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
+                        strv_extend(&parts, t);
+                size_t n = strv_length(parts);
+                if (n < 2 || n > 3)
+                        return berr_set(err, EINVAL, "invalid volume specification: '%s'", s);
+                if (parts[0][0] != '/')
+                        return berr_set(err, ENOTSUP, "named volumes are not supported yet: '%s'", s);
+                bool ro = n == 3 && strstr(parts[2], "ro") != NULL;
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", parts[0], "destination",
+                                                        parts[1], "type", "bind", "options", "rbind",
+                                                        ro ? "ro" : "rw"));
+        }
+        return 0;
+}
+
+static int write_spec(Engine *e, Container *c, BerthError **err)
+{
+        json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
+        _cleanup_strv_free_ char **layers = NULL;
+        int r = image_layer_dirs(e, c->image_id, &layers, err);
+        if (r < 0)
+                return r;
+        json_t *args = json_array();
+        json_array_append(args, json_object_get(c->config, "Path"));
+        json_array_extend(args, json_object_get(c->config, "Args"));
+        json_t *env = json_array();
+        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
+        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname"));
+        env_set(env, hn);
+        if (json_bool(cfg, "Tty"))
+                env_set(env, "TERM=xterm");
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(cfg, "Env"), i, x) if (json_is_string(x)) env_set(env, json_string_value(x));
+        json_t *jl = json_array();
+        for (i = 0; layers && layers[i]; i++)
+                json_array_append_new(jl, json_string(layers[i]));
+        json_t *mounts = json_array();
+        r = build_mounts(e, c, mounts, err);
+        if (r < 0) {
+                json_decref(args);
+                json_decref(env);
+                json_decref(jl);
+                json_decref(mounts);
+                return r;
+        }
+        _cleanup_free_ char *dir = container_dir(e, c->id);
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
+        _cleanup_free_ char *logp = container_log_path(e, c->id), *exitp = xasprintf("%s/exit.json", dir);
+        _cleanup_free_ char *cg = xasprintf("berth/%s", c->id);
+        const char *cwd = json_str(cfg, "WorkingDir");
+        json_t *lcfg = json_object_get(json_object_get(hc, "LogConfig"), "Config");
+        long long max_size = -1, max_file = 1;
+        const char *ms = json_str(lcfg, "max-size"), *mf = json_str(lcfg, "max-file");
+        if (ms) {
+                char *end;
+                double v = strtod(ms, &end);
+                long long mult = 1;
+                if (*end == 'k' || *end == 'K')
+                        mult = 1000;
+                else if (*end == 'm' || *end == 'M')
+                        mult = 1000 * 1000;
+                else if (*end == 'g' || *end == 'G')
+                        mult = 1000 * 1000 * 1000;
+                max_size = (long long) (v * (double) mult);
+        }
+        if (mf)
+                max_file = atoll(mf) > 0 ? atoll(mf) : 1;
+        bool priv = json_bool(hc, "Privileged");
+        const char *netmode = json_str(hc, "NetworkMode");
+        bool hostnet = netmode && streq(netmode, "host");
+        json_t *masked = json_object_get(hc, "MaskedPaths"), *ro = json_object_get(hc, "ReadonlyPaths");
+        json_t *spec = json_pack(
+                "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:O,s:O,s:I,s:s,"
+                "s:{s:I,s:I,s:I},s:n,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s}",
+                "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
+                json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
+                "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
+                json_bool(cfg, "Tty"), "open_stdin", json_bool(cfg, "OpenStdin"), "stdin_once",
+                json_bool(cfg, "StdinOnce"), "init", json_bool(hc, "Init"), "layers", jl, "upper", upper, "work",
+                work, "mounts", mounts, "readonly_rootfs", json_bool(hc, "ReadonlyRootfs"), "masked_paths",
+                json_is_array(masked) && !priv ? masked : json_array(), "readonly_paths",
+                json_is_array(ro) && !priv ? ro : json_array(), "shm_size",
+                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
+                (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
+                "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", "namespaces", "pid", true, "ipc",
+                true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
+                priv, "seccomp", !priv, "log_path", logp, "log_max_size", (json_int_t) max_size, "log_max_file",
+                (json_int_t) max_file, "exit_file", exitp);
+        if (!spec)
+                return berr_set(err, EIO, "cannot build spec.json");
+        /* json_pack("O") took references to masked/ro only when they were used. */
+        _cleanup_json_ json_t *spec_owner = spec;
+        _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
+        _cleanup_free_ char *rdir = container_run_dir(e, c->id);
+        r = mkdir_p(rdir, 0700);
+        if (r < 0)
+                return berr_set(err, -r, "cannot create %s: %s", rdir, strerror(-r));
+        _cleanup_free_ char *sp = xasprintf("%s/spec.json", rdir);
+        r = write_file_atomic(sp, s, strlen(s), 0600);
+        if (r < 0)
+                return berr_set(err, -r, "cannot write %s: %s", sp, strerror(-r));
+        return 0;
+}
+
+/* ---- spawning the monitor ---- */
+
+static char *monitor_path(void)
+{
+        const char *env = getenv("BERTH_MONITOR");
+        if (env && *env)
+                return strdup(env);
+        char buf[4096];
+        ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return strdup(BERTH_LIBEXECDIR "/berth-monitor");
+        buf[n] = 0;
+        char *d = dirname(buf);
+        _cleanup_free_ char *p = xasprintf("%s/berth-monitor", d);
+        if (access(p, X_OK) == 0)
+                return TAKE_PTR(p);
+        return strdup(BERTH_LIBEXECDIR "/berth-monitor");
+}
+
+/* Runs berth-monitor with the sync pipe on fd 3 and returns its first line. */
+static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **err)
+{
+        _cleanup_free_ char *mon = monitor_path();
+        _cleanup_free_ char *rdir = container_run_dir(e, c->id);
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return berr_set(err, errno, "pipe: %m");
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        char *argv[] = { mon, rdir, NULL };
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(p[0]);
+                close(p[1]);
+                safe_close(devnull);
+                return berr_set(err, -r, "fork: %s", strerror(-r));
+        }
+        if (pid == 0) {
+                sigset_t ss;
+                sigemptyset(&ss);
+                sigprocmask(SIG_SETMASK, &ss, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                if (devnull >= 0)
+                        dup2(devnull, 0);
+                if (p[1] == 3)
+                        fcntl(3, F_SETFD, 0);
+                else
+                        dup2(p[1], 3);
+                closefrom(4);
+                execv(mon, argv);
+                _exit(127);
+        }
+        close(p[1]);
+        safe_close(devnull);
+        /* The monitor double-forks; this reaps the intermediate (or the main
+         * thread's SIGCHLD reaper already did). */
+        waitpid(pid, NULL, 0);
+        char *line = NULL;
+        int r = read_line(p[0], 60000, &line);
+        close(p[0]);
+        if (r < 0)
+                return berr_set(err, EIO, "berth-monitor (%s) did not report: %s", mon, strerror(-r));
+        *ret_line = line;
+        return 0;
+}
+
+/* ---- state transitions ---- */
+
+static void broadcast(Container *c)
+{
+        pthread_cond_broadcast(&c->cond);
+}
+
+/* Records a failed start like Docker: exit code 127/126 for a missing or
+ * non-executable command (HTTP 400), 128 otherwise (HTTP 500). */
+static int start_failed(Engine *e, Container *c, const char *msg, int code, BerthError **err)
+{
+        int exit_code = code == 127 || code == 126 ? code : 128;
+        pthread_mutex_lock(&e->lock);
+        /* Docker leaves a never-started container "created", with the exit code set. */
+        c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
+        c->exit_code = exit_code;
+        free(c->error);
+        c->error = strdup(msg);
+        c->pid = c->monitor_pid = 0;
+        c->finished_at = now_ns();
+        c->starting = false;
+        /* No exit: the process never ran (Docker's waiters see the client cancel). */
+        container_save_state(e, c);
+        broadcast(c);
+        bool autorm = json_bool(container_hostcfg(c), "AutoRemove");
+        pthread_mutex_unlock(&e->lock);
+        container_cancel_pending_attaches(e, c);
+        if (autorm)
+                container_remove_obj(e, c, true, NULL);
+        return berr_set(err, exit_code == 128 ? EIO : EINVAL, "%s", msg);
+}
+
+int container_start_obj(Engine *e, Container *c, BerthError **err)
+{
+        int r;
+        pthread_mutex_lock(&e->lock);
+        if (c->removed || c->status == CSTATUS_REMOVING) {
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, ENOENT, "No such container: %s", c->id);
+        }
+        if (c->status == CSTATUS_PAUSED) {
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EBUSY, "cannot start a paused container, try unpause instead");
+        }
+        if (c->status == CSTATUS_RUNNING || c->starting) {
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EALREADY, "container already started");
+        }
+        c->starting = true;
+        c->manually_stopped = false;
+        pthread_mutex_unlock(&e->lock);
+
+        _cleanup_free_ char *line = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        r = prepare_files(e, c, err);
+        if (r == 0)
+                r = write_spec(e, c, err);
+        if (r == 0) {
+                _cleanup_free_ char *dir = container_dir(e, c->id);
+                _cleanup_free_ char *exitp = xasprintf("%s/exit.json", dir);
+                unlink(exitp);
+                r = spawn_monitor(e, c, &line, err);
+        }
+        if (r < 0) {
+                pthread_mutex_lock(&e->lock);
+                c->starting = false;
+                broadcast(c);
+                pthread_mutex_unlock(&e->lock);
+                return r;
+        }
+        j = json_loads(line, 0, NULL);
+        if (!json_is_object(j))
+                return start_failed(e, c, "berth-monitor sent an unreadable reply", 0, err);
+        if (json_str(j, "error"))
+                return start_failed(e, c, json_str(j, "error"), (int) json_int(j, "exit_code", 125), err);
+        int pid = (int) json_int(j, "pid", 0), mpid = (int) json_int(j, "monitor_pid", 0);
+
+        /* Attaches made before start see everything the process prints. */
+        container_connect_pending_attaches(e, c);
+        _cleanup_free_ char *reply = NULL;
+        r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
+        if (r < 0) {
+                container_kill_cgroup(c->id, SIGKILL);
+                return start_failed(e, c, "berth-monitor did not answer start", 0, err);
+        }
+        json_decref(j);
+        j = json_loads(reply, 0, NULL);
+        if (!json_is_object(j) || json_str(j, "error"))
+                return start_failed(e, c, json_str(j, "error") ? json_str(j, "error") : "bad start reply",
+                                    (int) json_int(j, "exit_code", 125), err);
+
+        pthread_mutex_lock(&e->lock);
+        c->status = CSTATUS_RUNNING;
+        c->pid = pid;
+        c->monitor_pid = mpid;
+        c->started_at = now_ns();
+        c->exit_code = 0;
+        free(c->error);
+        c->error = NULL;
+        c->oom_killed = false;
+        c->starting = false;
+        c->start_seq++;
+        container_save_state(e, c);
+        broadcast(c);
+        pthread_mutex_unlock(&e->lock);
+        container_start_watcher(e, c);
+        return 0;
+}
+
+int container_start(Engine *e, const char *ref, BerthError **err)
+{
+        _cleanup_container_ Container *c = NULL;
+        int r = container_get(e, ref, &c, err);
+        if (r < 0)
+                return r;
+        return container_start_obj(e, c, err);
+}
+
+/* ---- exits ---- */
+
+static bool should_restart(Container *c)
+{
+        json_t *rp = json_object_get(container_hostcfg(c), "RestartPolicy");
+        const char *name = json_str(rp, "Name");
+        if (!name || c->manually_stopped)
+                return false;
+        if (streq(name, "always") || streq(name, "unless-stopped"))
+                return true;
+        if (streq(name, "on-failure")) {
+                long long max = json_int(rp, "MaximumRetryCount", 0);
+                return c->exit_code != 0 && (max == 0 || c->restart_count < max);
+        }
+        return false;
+}
+
+void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
+{
+        pthread_mutex_lock(&e->lock);
+        if (c->removed || (c->status != CSTATUS_RUNNING && c->status != CSTATUS_PAUSED)) {
+                pthread_mutex_unlock(&e->lock);
+                return;
+        }
+        c->status = CSTATUS_EXITED;
+        c->exit_code = exit_info ? (int) json_int(exit_info, "ExitCode", 255) : 255;
+        c->oom_killed = exit_info && json_bool(exit_info, "OOMKilled");
+        free(c->error);
+        const char *er = exit_info ? json_str(exit_info, "Error") : "container monitor exited unexpectedly";
+        c->error = er && *er ? strdup(er) : NULL;
+        int64_t fin = 0;
+        const char *fa = exit_info ? json_str(exit_info, "FinishedAt") : NULL;
+        if (!fa || parse_rfc3339(fa, &fin) < 0)
+                fin = now_ns();
+        c->finished_at = fin;
+        c->pid = c->monitor_pid = 0;
+        c->exit_seq++;
+        bool autorm = json_bool(container_hostcfg(c), "AutoRemove");
+        bool restart = !autorm && should_restart(c);
+        int64_t ran_ns = c->finished_at - c->started_at;
+        if (restart)
+                c->status = CSTATUS_RESTARTING;
+        container_save_state(e, c);
+        broadcast(c);
+        int count = c->restart_count;
+        pthread_mutex_unlock(&e->lock);
+        container_remove_cgroup(c->id);
+
+        if (autorm) {
+                container_remove_obj(e, c, true, NULL);
+                return;
+        }
+        if (!restart)
+                return;
+        /* Docker's back-off: 100 ms doubling, reset after 10 s of running. */
+        int64_t delay_ms = ran_ns > 10LL * 1000000000LL ? 100 : 100LL << (count < 8 ? count : 8);
+        if (delay_ms > 60000)
+                delay_ms = 60000;
+        for (int64_t waited = 0; waited < delay_ms; waited += 50) {
+                nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000L }, NULL);
+                if (e->containers->stopping)
+                        return;
+        }
+        pthread_mutex_lock(&e->lock);
+        bool go = !c->removed && c->status == CSTATUS_RESTARTING && !c->manually_stopped;
+        if (go) {
+                c->status = CSTATUS_EXITED;
+                c->restart_count++;
+        } else if (c->status == CSTATUS_RESTARTING)
+                c->status = CSTATUS_EXITED;
+        container_save_state(e, c);
+        pthread_mutex_unlock(&e->lock);
+        if (go) {
+                _cleanup_berr_ BerthError *err = NULL;
+                container_start_obj(e, c, &err);
+        }
+}
+
+typedef struct {
+        Engine *e;
+        Container *c;
+} WatcherArg;
+
+static void *watcher_thread(void *p)
+{
+        WatcherArg *a = p;
+        Engine *e = a->e;
+        Container *c = a->c;
+        free(a);
+        ContainerTable *t = e->containers;
+        int fd = container_monitor_connect(e, c->id);
+        _cleanup_free_ char *line = NULL;
+        if (fd >= 0) {
+                pthread_mutex_lock(&e->lock);
+                c->watcher_fd = fd;
+                pthread_mutex_unlock(&e->lock);
+                if (write_all(fd, "{\"op\":\"wait\"}\n", 14) == 0)
+                        read_line(fd, -1, &line);
+                pthread_mutex_lock(&e->lock);
+                c->watcher_fd = -1;
+                pthread_mutex_unlock(&e->lock);
+                close(fd);
+        }
+        if (!t->stopping) {
+                json_t *info = line ? json_loads(line, 0, NULL) : NULL;
+                if (!json_is_object(info)) {
+                        json_decref(info);
+                        /* The monitor writes exit.json before it answers anyone. */
+                        _cleanup_free_ char *dir = container_dir(e, c->id);
+                        _cleanup_free_ char *path = xasprintf("%s/exit.json", dir);
+                        _cleanup_free_ char *data = NULL;
+                        for (int i = 0; i < 20 && read_file(path, &data, NULL) < 0; i++)
+                                nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000000L }, NULL);
+                        info = data ? json_loads(data, 0, NULL) : NULL;
+                }
+                container_handle_exit(e, c, info);
+                json_decref(info);
+        }
+        pthread_mutex_lock(&e->lock);
+        t->n_watchers--;
+        pthread_mutex_unlock(&e->lock);
+        container_unref(c);
+        return NULL;
+}
+
+int container_start_watcher(Engine *e, Container *c)
+{
+        WatcherArg *a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->e = e;
+        a->c = container_ref(c);
+        pthread_mutex_lock(&e->lock);
+        e->containers->n_watchers++;
+        pthread_mutex_unlock(&e->lock);
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int r = pthread_create(&t, &attr, watcher_thread, a);
+        pthread_attr_destroy(&attr);
+        if (r != 0) {
+                pthread_mutex_lock(&e->lock);
+                e->containers->n_watchers--;
+                pthread_mutex_unlock(&e->lock);
+                container_unref(c);
+                free(a);
+                return -r;
+        }
+        return 0;
+}

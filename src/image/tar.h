@@ -1,0 +1,27 @@
+/* Layer tar unpacking with sanitising: plain, gzip, xz, zstd (anything
+ * libarchive detects), Docker whiteouts converted to overlayfs form, and every
+ * entry checked before it touches the disk. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "basic/error.h"
+
+typedef struct LayerUnpackInfo {
+        char diff_id[72]; /* "sha256:" + sha256 of the uncompressed tar stream */
+        int64_t size;     /* bytes of regular files and symlink targets */
+} LayerUnpackInfo;
+
+/* Unpacks the (possibly compressed) tar read from fd into dest, an existing
+ * empty directory. -EINVAL with a message for hostile, truncated or corrupt
+ * input; dest is then left half-filled and the caller removes it. */
+int image_unpack_fd(int fd, const char *dest, LayerUnpackInfo *ret, BerthError **err);
+/* Same, and copies the uncompressed tar stream to tee_fd (-1 for none): the
+ * bytes the diff id hashes, kept for save and push. */
+int image_unpack_fd_tee(int fd, const char *dest, int tee_fd, LayerUnpackInfo *ret, BerthError **err);
+int image_unpack_mem(const void *buf, size_t len, const char *dest, LayerUnpackInfo *ret, BerthError **err);
+
+/* Lexically cleans a tar entry name inside the layer root ("./a/../b" -> "b",
+ * "/x" -> "x"); NULL when it escapes ("../x", "a/../../x"). "" is the root. */
+char *image_tar_clean_path(const char *name);

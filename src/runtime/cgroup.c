@@ -1,0 +1,459 @@
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+
+#include "basic/util.h"
+
+static const char *const v1_controllers[] = {
+        "cpu", "cpuacct", "memory", "pids", "freezer", "blkio", "devices", "cpuset", NULL,
+};
+
+const char *rt_cgroup_root(void)
+{
+        const char *e = getenv("BERTH_CGROUP_ROOT");
+        return e && *e ? e : "/sys/fs/cgroup";
+}
+
+static int write_str(const char *path, const char *s)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t len = strlen(s);
+        ssize_t n = write(fd, s, len);
+        if (n < 0)
+                return -errno;
+        return (size_t) n == len ? 0 : -EIO;
+}
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return (int) n;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+static int read_pids(const char *procs, pid_t **ret, size_t *n_ret)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(procs, &text, NULL);
+        if (r < 0)
+                return r;
+        pid_t *l = NULL;
+        size_t n = 0;
+        for (char *p = text; *p;) {
+                char *end;
+                long v = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (v > 0) {
+                        pid_t *nl = realloc(l, (n + 1) * sizeof(pid_t));
+                        if (!nl) {
+                                free(l);
+                                return -ENOMEM;
+                        }
+                        l = nl;
+                        l[n++] = (pid_t) v;
+                }
+                p = end;
+                while (*p == '\n' || *p == ' ')
+                        p++;
+        }
+        *ret = l;
+        *n_ret = n;
+        return 0;
+}
+
+/* Removes one directory, retrying while the kernel still counts exiting tasks. */
+static int rmdir_retry(const char *path)
+{
+        for (int i = 0; i < 200; i++) {
+                if (rmdir(path) == 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY)
+                        return -errno;
+                sleep_ms(10);
+        }
+        return -EBUSY;
+}
+
+/* ---- v1 ---- */
+
+static char *v1_path(const char *controller, const char *rel, const char *file)
+{
+        if (file)
+                return xasprintf("%s/%s/%s/%s", rt_cgroup_root(), controller, rel, file);
+        return xasprintf("%s/%s/%s", rt_cgroup_root(), controller, rel);
+}
+
+static bool v1_has(const char *controller)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", rt_cgroup_root(), controller);
+        struct stat st;
+        return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* cpuset children start with empty cpus/mems and refuse tasks: copy the parent's. */
+static int v1_cpuset_fill(const char *dir)
+{
+        static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char cur[4096], parent[4096];
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]);
+                int r = read_small(p, cur, sizeof(cur));
+                if (r < 0)
+                        return r;
+                if (cur[0] != '\n' && cur[0] != 0)
+                        continue;
+                _cleanup_free_ char *d = strdup(dir);
+                char *slash = strrchr(d, '/');
+                *slash = 0;
+                _cleanup_free_ char *pp = xasprintf("%s/%s", d, files[i]);
+                r = read_small(pp, parent, sizeof(parent));
+                if (r < 0)
+                        return r;
+                r = write_str(p, parent);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int v1_create(const char *rel)
+{
+        for (size_t i = 0; v1_controllers[i]; i++) {
+                const char *c = v1_controllers[i];
+                if (!v1_has(c))
+                        continue;
+                _cleanup_free_ char *base = xasprintf("%s/%s", rt_cgroup_root(), c);
+                _cleanup_free_ char *rc = strdup(rel);
+                /* Level by level, so cpuset can be filled at each one. */
+                for (char *s = rc;; s++) {
+                        bool last = *s == 0;
+                        if (*s != '/' && !last)
+                                continue;
+                        *s = 0;
+                        _cleanup_free_ char *dir = xasprintf("%s/%s", base, rc);
+                        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        if (streq(c, "cpuset")) {
+                                int r = v1_cpuset_fill(dir);
+                                if (r < 0)
+                                        return r;
+                        }
+                        if (last)
+                                break;
+                        *s = '/';
+                }
+        }
+        return 0;
+}
+
+static int v1_add_pid(const char *rel, pid_t pid)
+{
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%d", (int) pid);
+        for (size_t i = 0; v1_controllers[i]; i++) {
+                if (!v1_has(v1_controllers[i]))
+                        continue;
+                _cleanup_free_ char *p = v1_path(v1_controllers[i], rel, "cgroup.procs");
+                int r = write_str(p, buf);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int v1_set_resources(const char *rel, const RtCgroupResources *res)
+{
+        char buf[32];
+        int r;
+        if (res->memory > 0) {
+                _cleanup_free_ char *p = v1_path("memory", rel, "memory.limit_in_bytes");
+                snprintf(buf, sizeof(buf), "%lld", (long long) res->memory);
+                if ((r = write_str(p, buf)) < 0)
+                        return r;
+        }
+        if (res->pids_limit > 0) {
+                _cleanup_free_ char *p = v1_path("pids", rel, "pids.max");
+                snprintf(buf, sizeof(buf), "%lld", (long long) res->pids_limit);
+                if ((r = write_str(p, buf)) < 0)
+                        return r;
+        }
+        if (res->cpu_shares > 0) {
+                _cleanup_free_ char *p = v1_path("cpu", rel, "cpu.shares");
+                snprintf(buf, sizeof(buf), "%lld", (long long) res->cpu_shares);
+                if ((r = write_str(p, buf)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int v1_is_frozen(const char *rel)
+{
+        char buf[64];
+        _cleanup_free_ char *p = v1_path("freezer", rel, "freezer.state");
+        int r = read_small(p, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        return startswith(buf, "FROZEN");
+}
+
+static int v1_freeze(const char *rel, bool frozen)
+{
+        _cleanup_free_ char *p = v1_path("freezer", rel, "freezer.state");
+        for (int i = 0; i < 500; i++) {
+                int r = write_str(p, frozen ? "FROZEN" : "THAWED");
+                if (r < 0)
+                        return r;
+                char buf[64];
+                r = read_small(p, buf, sizeof(buf));
+                if (r < 0)
+                        return r;
+                if (startswith(buf, frozen ? "FROZEN" : "THAWED"))
+                        return 0;
+                sleep_ms(2);
+        }
+        return -EBUSY;
+}
+
+static int v1_list_pids(const char *rel, pid_t **ret, size_t *n_ret)
+{
+        static const char *const pref[] = { "pids", "freezer", "memory", "cpu", "devices" };
+        for (size_t i = 0; i < ELEMENTSOF(pref); i++) {
+                if (!v1_has(pref[i]))
+                        continue;
+                _cleanup_free_ char *p = v1_path(pref[i], rel, "cgroup.procs");
+                return read_pids(p, ret, n_ret);
+        }
+        return -ENOENT;
+}
+
+static int oom_from(const char *path)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        char *k = strstr(text, "oom_kill ");
+        return k && strtol(k + 9, NULL, 10) > 0;
+}
+
+static int v1_oom_killed(const char *rel)
+{
+        _cleanup_free_ char *p = v1_path("memory", rel, "memory.oom_control");
+        return oom_from(p);
+}
+
+static int v1_remove(const char *rel)
+{
+        int ret = 0;
+        for (size_t i = 0; v1_controllers[i]; i++) {
+                if (!v1_has(v1_controllers[i]))
+                        continue;
+                _cleanup_free_ char *p = v1_path(v1_controllers[i], rel, NULL);
+                int r = rmdir_retry(p);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+const RtCgroupOps rt_cgroup_v1_ops = {
+        .name = "v1",
+        .create = v1_create,
+        .add_pid = v1_add_pid,
+        .set_resources = v1_set_resources,
+        .freeze = v1_freeze,
+        .is_frozen = v1_is_frozen,
+        .list_pids = v1_list_pids,
+        .oom_killed = v1_oom_killed,
+        .remove = v1_remove,
+};
+
+/* ---- v2 ---- */
+
+static char *v2_path(const char *rel, const char *file)
+{
+        if (file)
+                return xasprintf("%s/%s/%s", rt_cgroup_root(), rel, file);
+        return xasprintf("%s/%s", rt_cgroup_root(), rel);
+}
+
+static int v2_create(const char *rel)
+{
+        static const char *const ctl[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset" };
+        _cleanup_free_ char *rc = strdup(rel);
+        for (char *s = rc;; s++) {
+                bool last = *s == 0;
+                if (*s != '/' && !last)
+                        continue;
+                *s = 0;
+                /* Controllers must be enabled in the parent before the child sees them. */
+                _cleanup_free_ char *dir = xasprintf("%s/%s", rt_cgroup_root(), rc);
+                _cleanup_free_ char *pdir = strdup(dir);
+                *strrchr(pdir, '/') = 0;
+                _cleanup_free_ char *st = xasprintf("%s/cgroup.subtree_control", pdir);
+                for (size_t i = 0; i < ELEMENTSOF(ctl); i++)
+                        (void) write_str(st, ctl[i]); /* a controller the host lacks is fine */
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (last)
+                        break;
+                *s = '/';
+        }
+        return 0;
+}
+
+static int v2_add_pid(const char *rel, pid_t pid)
+{
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%d", (int) pid);
+        _cleanup_free_ char *p = v2_path(rel, "cgroup.procs");
+        return write_str(p, buf);
+}
+
+static int v2_set_resources(const char *rel, const RtCgroupResources *res)
+{
+        char buf[32];
+        int r;
+        if (res->memory > 0) {
+                _cleanup_free_ char *p = v2_path(rel, "memory.max");
+                snprintf(buf, sizeof(buf), "%lld", (long long) res->memory);
+                if ((r = write_str(p, buf)) < 0)
+                        return r;
+        }
+        if (res->pids_limit > 0) {
+                _cleanup_free_ char *p = v2_path(rel, "pids.max");
+                snprintf(buf, sizeof(buf), "%lld", (long long) res->pids_limit);
+                if ((r = write_str(p, buf)) < 0)
+                        return r;
+        }
+        if (res->cpu_shares > 0) {
+                /* runc's conversion of shares [2, 262144] to weight [1, 10000]. */
+                long long s = res->cpu_shares < 2 ? 2 : res->cpu_shares > 262144 ? 262144 : res->cpu_shares;
+                _cleanup_free_ char *p = v2_path(rel, "cpu.weight");
+                snprintf(buf, sizeof(buf), "%lld", 1 + ((s - 2) * 9999) / 262142);
+                if ((r = write_str(p, buf)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int v2_is_frozen(const char *rel)
+{
+        _cleanup_free_ char *p = v2_path(rel, "cgroup.events");
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(p, &text, NULL);
+        if (r < 0)
+                return r;
+        char *k = strstr(text, "frozen ");
+        return k && k[7] == '1';
+}
+
+static int v2_freeze(const char *rel, bool frozen)
+{
+        _cleanup_free_ char *p = v2_path(rel, "cgroup.freeze");
+        int r = write_str(p, frozen ? "1" : "0");
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 500; i++) {
+                r = v2_is_frozen(rel);
+                if (r < 0)
+                        return r;
+                if (r == (int) frozen)
+                        return 0;
+                sleep_ms(2);
+        }
+        return -EBUSY;
+}
+
+static int v2_list_pids(const char *rel, pid_t **ret, size_t *n_ret)
+{
+        _cleanup_free_ char *p = v2_path(rel, "cgroup.procs");
+        return read_pids(p, ret, n_ret);
+}
+
+static int v2_oom_killed(const char *rel)
+{
+        _cleanup_free_ char *p = v2_path(rel, "memory.events");
+        return oom_from(p);
+}
+
+static int v2_remove(const char *rel)
+{
+        _cleanup_free_ char *p = v2_path(rel, NULL);
+        return rmdir_retry(p);
+}
+
+const RtCgroupOps rt_cgroup_v2_ops = {
+        .name = "v2",
+        .create = v2_create,
+        .add_pid = v2_add_pid,
+        .set_resources = v2_set_resources,
+        .freeze = v2_freeze,
+        .is_frozen = v2_is_frozen,
+        .list_pids = v2_list_pids,
+        .oom_killed = v2_oom_killed,
+        .remove = v2_remove,
+};
+
+const RtCgroupOps *rt_cgroup_ops(void)
+{
+        struct statfs sf;
+        if (statfs(rt_cgroup_root(), &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+                return &rt_cgroup_v2_ops;
+        return &rt_cgroup_v1_ops;
+}
+
+int rt_cgroup_populated(const RtCgroupOps *ops, const char *rel)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = ops->list_pids(rel, &pids, &n);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        return n > 0;
+}
+
+int rt_cgroup_kill_all(const RtCgroupOps *ops, const char *rel, int sig)
+{
+        int total = 0;
+        for (int round = 0; round < 50; round++) {
+                bool frozen = sig == SIGKILL && ops->freeze(rel, true) == 0;
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                int r = ops->list_pids(rel, &pids, &n);
+                if (r >= 0)
+                        for (size_t i = 0; i < n; i++)
+                                if (kill(pids[i], sig) == 0)
+                                        total++;
+                if (frozen)
+                        (void) ops->freeze(rel, false);
+                if (r < 0)
+                        return r == -ENOENT ? total : r;
+                if (sig != SIGKILL || n == 0)
+                        return total;
+                sleep_ms(10);
+                if (rt_cgroup_populated(ops, rel) <= 0)
+                        return total;
+        }
+        return total;
+}

@@ -1,0 +1,690 @@
+/* Creating the container process: clone into new namespaces, set up its root inside its own
+ * mount namespace (so nothing is ever mounted on the host), hold it before execve.
+ *
+ * The monitor and the child talk over a SOCK_SEQPACKET pair:
+ *   monitor -> child  "C"  cgroup joined, go on with setup
+ *   child -> monitor  "R"  ready (with the pty master as SCM_RIGHTS for tty), or "E<code> <text>"
+ *                          ("U<code> <text>": a message Docker gives without the runtime's prefix)
+ *   monitor -> child  "S"  start: execve
+ *   child -> monitor  "E<code> <text>" when execve failed; EOF (the socket is close-on-exec) when it worked. */
+#include "runtime.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "basic/util.h"
+#include "runtime/user.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define INIT_IN_CONTAINER "/sbin/docker-init"
+
+typedef struct Child {
+        const RtSpec *spec;
+        const char *rundir;
+        const char *init_path;
+        int sock;
+        int stdio[3]; /* non-tty: what becomes 0, 1, 2 */
+} Child;
+
+static _noreturn_ _printf_(3, 4) void child_fail(Child *ch, int code, const char *fmt, ...)
+{
+        char buf[2048];
+        int n = snprintf(buf, sizeof(buf), "E%d ", code);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf + n, sizeof(buf) - (size_t) n, fmt, ap);
+        va_end(ap);
+        (void) !send(ch->sock, buf, strlen(buf), MSG_NOSIGNAL);
+        _exit(code);
+}
+
+static int exit_code_for_errno(int e)
+{
+        if (e == ENOENT)
+                return 127;
+        if (e == EACCES || e == EISDIR || e == EPERM)
+                return 126;
+        return 125;
+}
+
+/* Resolves path (absolute, inside the container) under rootfd without ever leaving it, creating
+ * missing directories (and the last component as a file when !dir). Returns an O_PATH fd. */
+static int open_in_root(int rootfd, const char *path, bool create, bool dir)
+{
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOENT || !create)
+                return fd < 0 ? -errno : fd;
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        /* Walk prefix by prefix, creating what is missing, each step resolved in the root. */
+        for (char *s = p + 1;; s++) {
+                bool last = *s == 0;
+                if (*s != '/' && !last)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                if (*(s - 1) != '/') {
+                        fd = (int) syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+                        if (fd < 0 && errno != ENOENT)
+                                return -errno;
+                        if (fd < 0) {
+                                char *slash = strrchr(p, '/');
+                                *slash = 0;
+                                _cleanup_close_ int pfd = (int) syscall(SYS_openat2, rootfd, *p ? p : "/", &how,
+                                                                        sizeof(how));
+                                *slash = '/';
+                                if (pfd < 0)
+                                        return -errno;
+                                _cleanup_free_ char *pp = xasprintf("/proc/self/fd/%d", pfd);
+                                _cleanup_close_ int dfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                                if (dfd < 0)
+                                        return -errno;
+                                if (!last || dir) {
+                                        if (mkdirat(dfd, slash + 1, 0755) < 0 && errno != EEXIST)
+                                                return -errno;
+                                } else {
+                                        int f = openat(dfd, slash + 1, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                                                       0644);
+                                        if (f < 0 && errno != EEXIST)
+                                                return -errno;
+                                        safe_close(f);
+                                }
+                                fd = (int) syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+                                if (fd < 0)
+                                        return -errno;
+                        }
+                        if (!last)
+                                safe_close(fd);
+                }
+                if (last)
+                        return fd;
+                *s = saved;
+        }
+}
+
+/* Mounts onto a path inside the root, resolved safely. */
+static int mount_in_root(int rootfd, const char *target, bool dir, const char *source, const char *fstype,
+                         unsigned long flags, const char *data)
+{
+        _cleanup_close_ int fd = open_in_root(rootfd, target, true, dir);
+        if (fd < 0)
+                return fd;
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+        if (mount(source, p, fstype, flags, data) < 0)
+                return -errno;
+        if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
+            mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                  NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static char *lowerdir_option(const RtSpec *s, const char *empty)
+{
+        size_t n = strv_length(s->layers);
+        if (n == 0)
+                return strdup(empty);
+        size_t len = 1;
+        for (size_t i = 0; i < n; i++)
+                len += strlen(s->layers[i]) + 1;
+        char *o = malloc(len);
+        if (!o)
+                return NULL;
+        o[0] = 0;
+        for (size_t i = n; i-- > 0;) { /* overlay wants the top layer first */
+                strcat(o, s->layers[i]);
+                if (i > 0)
+                        strcat(o, ":");
+        }
+        return o;
+}
+
+static void mount_rootfs(Child *ch, const char *rootfs)
+{
+        const RtSpec *s = ch->spec;
+        _cleanup_free_ char *empty = xasprintf("%s/empty", ch->rundir);
+        _cleanup_free_ char *lower = lowerdir_option(s, empty);
+        _cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, s->upper, s->work);
+        if (strlen(opts) >= 4000) {
+                /* The option string is limited to a page: use paths relative to the layers' common parent. */
+                _cleanup_free_ char *common = strdup(s->layers[0]);
+                char *slash = strrchr(common, '/');
+                for (size_t i = 0; slash && s->layers[i]; i++)
+                        while (slash && !(strneq(s->layers[i], common, (size_t) (slash - common) + 1))) {
+                                *slash = 0;
+                                slash = strrchr(common, '/');
+                        }
+                if (slash) {
+                        *slash = 0;
+                        size_t cl = strlen(common) + 1;
+                        if (chdir(*common ? common : "/") < 0)
+                                child_fail(ch, 125, "error during container init: chdir %s: %m", common);
+                        free(lower);
+                        size_t n = strv_length(s->layers), len = 1;
+                        for (size_t i = 0; i < n; i++)
+                                len += strlen(s->layers[i]) + 1;
+                        lower = malloc(len);
+                        lower[0] = 0;
+                        for (size_t i = n; i-- > 0;) {
+                                strcat(lower, s->layers[i] + cl);
+                                if (i > 0)
+                                        strcat(lower, ":");
+                        }
+                        free(opts);
+                        opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, s->upper, s->work);
+                }
+        }
+        if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
+                child_fail(ch, 125, "error during container init: error mounting overlay at %s: %m", rootfs);
+}
+
+static void make_dev(Child *ch, int rootfd)
+{
+        static const struct {
+                const char *name;
+                unsigned maj, min;
+        } nodes[] = { { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+                      { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 } };
+        static const struct {
+                const char *name, *target;
+        } links[] = { { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+                      { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" }, { "core", "/proc/kcore" } };
+        _cleanup_close_ int pfd = open_in_root(rootfd, "/dev", false, true);
+        if (pfd < 0)
+                child_fail(ch, 125, "error during container init: open /dev: %s", strerror(-pfd));
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", pfd);
+        _cleanup_close_ int dfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                child_fail(ch, 125, "error during container init: open /dev: %m");
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                if (mknodat(dfd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+                        child_fail(ch, 125, "error during container init: mknod /dev/%s: %m", nodes[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i].target, dfd, links[i].name) < 0)
+                        child_fail(ch, 125, "error during container init: symlink /dev/%s: %m", links[i].name);
+}
+
+static unsigned long mount_flags(char **options, bool *rec, char **data)
+{
+        static const struct {
+                const char *name;
+                unsigned long set, clear;
+        } map[] = {
+                { "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY }, { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+                { "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV }, { "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+                { "bind", MS_BIND, 0 }, { "rbind", MS_BIND, 0 }, { "private", 0, 0 }, { "rprivate", 0, 0 },
+                { "slave", 0, 0 }, { "rslave", 0, 0 }, { "shared", 0, 0 }, { "rshared", 0, 0 },
+        };
+        unsigned long f = 0;
+        *rec = false;
+        *data = NULL;
+        for (size_t i = 0; options && options[i]; i++) {
+                bool known = false;
+                for (size_t k = 0; k < ELEMENTSOF(map); k++)
+                        if (streq(options[i], map[k].name)) {
+                                f = (f | map[k].set) & ~map[k].clear;
+                                known = true;
+                        }
+                if (streq(options[i], "rbind"))
+                        *rec = true;
+                if (!known) {
+                        char *nd = *data ? xasprintf("%s,%s", *data, options[i]) : strdup(options[i]);
+                        free(*data);
+                        *data = nd;
+                }
+        }
+        return f;
+}
+
+static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master, int *pty_slave)
+{
+        const RtSpec *s = ch->spec;
+        int r;
+#define MNT(target, dir, src, type, flags, data)                                                          \
+        do {                                                                                              \
+                r = mount_in_root(rootfd, target, dir, src, type, flags, data);                            \
+                if (r < 0)                                                                                \
+                        child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": %s", \
+                                   src ? src : type, target, strerror(-r));                               \
+        } while (0)
+
+        MNT("/proc", true, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        MNT("/dev", true, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+        MNT("/dev/pts", true, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        _cleanup_free_ char *shm = xasprintf("mode=1777,size=%lld", (long long) s->shm_size);
+        MNT("/dev/shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+        MNT("/dev/mqueue", true, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+        unsigned long sysro = s->privileged ? 0 : MS_RDONLY;
+        r = mount_in_root(rootfd, "/sys", true, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | sysro, NULL);
+        if (r == -EPERM || r == -EBUSY) /* sysfs of a network namespace we do not own: the host's, read-only */
+                r = mount_in_root(rootfd, "/sys", true, "/sys", NULL, MS_BIND | MS_REC | sysro, NULL);
+        if (r < 0)
+                child_fail(ch, 125, "error during container init: error mounting \"sysfs\" to rootfs at \"/sys\": %s",
+                           strerror(-r));
+        make_dev(ch, rootfd);
+
+        if (s->tty) {
+                _cleanup_free_ char *ptmx = xasprintf("%s/dev/pts/ptmx", rootfs);
+                int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                int unlock = 0, n = -1;
+                if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0)
+                        child_fail(ch, 125, "error during container init: allocating a pty: %m");
+                int sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+                if (sl < 0)
+                        child_fail(ch, 125, "error during container init: opening the pty: %m");
+                _cleanup_free_ char *pts = xasprintf("%s/dev/pts/%d", rootfs, n);
+                MNT("/dev/console", false, pts, NULL, MS_BIND, NULL);
+                *pty_master = m;
+                *pty_slave = sl;
+        }
+
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const RtMount *m = &s->mounts[i];
+                bool rec;
+                _cleanup_free_ char *data = NULL;
+                unsigned long f = mount_flags(m->options, &rec, &data);
+                if (streq(m->type, "bind")) {
+                        struct stat st;
+                        if (stat(m->source, &st) < 0)
+                                child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": stat %s: %m",
+                                           m->source, m->destination, m->source);
+                        MNT(m->destination, S_ISDIR(st.st_mode), m->source, NULL,
+                            MS_BIND | (rec ? MS_REC : 0) | f, NULL);
+                } else
+                        MNT(m->destination, true, m->source ? m->source : m->type, m->type, f & ~MS_BIND, data);
+        }
+        if (s->init && ch->init_path)
+                MNT(INIT_IN_CONTAINER, false, ch->init_path, NULL, MS_BIND | MS_RDONLY, NULL);
+#undef MNT
+}
+
+static void pivot(Child *ch, int rootfd)
+{
+        if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+                child_fail(ch, 125, "error during container init: pivot_root: %m");
+        if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+                child_fail(ch, 125, "error during container init: unmounting the old root: %m");
+}
+
+static void mask_and_protect(Child *ch)
+{
+        const RtSpec *s = ch->spec;
+        if (s->privileged)
+                return;
+        for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++) {
+                const char *p = s->masked_paths[i];
+                struct stat st;
+                if (stat(p, &st) < 0)
+                        continue;
+                int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL)
+                                            : mount("/dev/null", p, NULL, MS_BIND, NULL);
+                if (r < 0)
+                        child_fail(ch, 125, "error during container init: masking %s: %m", p);
+        }
+        for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++) {
+                const char *p = s->readonly_paths[i];
+                struct stat st;
+                if (stat(p, &st) < 0)
+                        continue;
+                if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                        child_fail(ch, 125, "error during container init: making %s read-only: %m", p);
+        }
+}
+
+static void loopback_up(void)
+{
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        struct ifreq ifr = { 0 };
+        strcpy(ifr.ifr_name, "lo");
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+                ifr.ifr_flags |= IFF_UP;
+                (void) ioctl(fd, SIOCSIFFLAGS, &ifr);
+        }
+        close(fd);
+}
+
+static int send_fd(int sock, const char *msg, int fd)
+{
+        struct iovec iov = { (void *) msg, strlen(msg) };
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (fd >= 0) {
+                mh.msg_control = u.buf;
+                mh.msg_controllen = sizeof(u.buf);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        }
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* One message (and maybe an fd) from the peer; 0 on EOF. */
+static ssize_t recv_msg(int sock, char *buf, size_t size, int *fd)
+{
+        struct iovec iov = { buf, size - 1 };
+        union {
+                char b[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+        ssize_t n;
+        do
+                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        if (fd) {
+                *fd = -1;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                                memcpy(fd, CMSG_DATA(c), sizeof(int));
+        }
+        return n;
+}
+
+static char *env_get(char **env, const char *key)
+{
+        size_t kl = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strneq(env[i], key, kl) && env[i][kl] == '=')
+                        return env[i] + kl + 1;
+        return NULL;
+}
+
+static _noreturn_ void child_main(Child *ch)
+{
+        const RtSpec *s = ch->spec;
+        char buf[64];
+        umask(0);
+        if (recv_msg(ch->sock, buf, sizeof(buf), NULL) <= 0 || buf[0] != 'C')
+                _exit(125);
+        if (s->ns_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(ch, 125, "error during container init: unshare cgroup namespace: %m");
+        if (s->netns) {
+                int nfd = open(s->netns, O_RDONLY | O_CLOEXEC);
+                if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
+                        child_fail(ch, 125, "error during container init: joining network namespace %s: %m", s->netns);
+                close(nfd);
+        }
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                child_fail(ch, 125, "error during container init: making / private: %m");
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ch->rundir);
+        mount_rootfs(ch, rootfs);
+        int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                child_fail(ch, 125, "error during container init: open rootfs: %m");
+        int master = -1, slave = -1;
+        do_mounts(ch, rootfs, rootfd, &master, &slave);
+        pivot(ch, rootfd);
+        close(rootfd);
+        mask_and_protect(ch);
+        if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                child_fail(ch, 125, "error during container init: making the root read-only: %m");
+        if (s->ns_uts) {
+                if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+                        child_fail(ch, 125, "error during container init: sethostname: %m");
+                if (s->domainname && *s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+                        child_fail(ch, 125, "error during container init: setdomainname: %m");
+        }
+        if (s->ns_net && !s->netns)
+                loopback_up();
+        umask(022);
+
+        /* User, working dir, command: all looked up inside the container's root. */
+        _cleanup_free_ char *passwd = NULL, *group = NULL, *uerr = NULL;
+        (void) read_file("/etc/passwd", &passwd, NULL);
+        (void) read_file("/etc/group", &group, NULL);
+        RtExecUser u;
+        if (rt_user_resolve(s->user, passwd, group, &u, &uerr) < 0) {
+                /* Docker reports this from the daemon, without the runtime's prefix. */
+                char m[1024];
+                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr : "unable to resolve the user");
+                (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
+                _exit(125);
+        }
+        /* Docker always lists the primary group among the supplementary ones. */
+        gid_t *groups = calloc(u.n_sgids + 1, sizeof(gid_t));
+        size_t n_groups = 0;
+        groups[n_groups++] = u.gid;
+        for (size_t i = 0; i < u.n_sgids; i++)
+                if (u.sgids[i] != u.gid)
+                        groups[n_groups++] = u.sgids[i];
+        char **env = strv_copy(s->env);
+        if (!env_get(env, "HOME"))
+                strv_push(&env, xasprintf("HOME=%s", u.home && *u.home ? u.home : "/"));
+        (void) mkdir_p(s->cwd, 0755); /* Docker creates a missing WorkingDir, owned by root */
+        if (chdir(s->cwd) < 0)
+                child_fail(ch, 125, "error during container init: chdir to cwd (\"%s\") set in config.json failed: %m",
+                           s->cwd);
+        _cleanup_free_ char *exe = NULL, *lerr = NULL;
+        int r = rt_lookup_path(s->args[0], env_get(env, "PATH"), &exe, &lerr);
+        if (r < 0)
+                child_fail(ch, exit_code_for_errno(-r), "%s", lerr ? lerr : "exec: lookup failed");
+        char **argv = s->args;
+        if (s->init && ch->init_path) {
+                size_t n = strv_length(s->args);
+                argv = calloc(n + 3, sizeof(char *));
+                argv[0] = (char *) INIT_IN_CONTAINER;
+                argv[1] = (char *) "--";
+                memcpy(argv + 2, s->args, n * sizeof(char *));
+                free(exe);
+                exe = strdup(INIT_IN_CONTAINER);
+        }
+
+        /* stdio */
+        if (s->tty) {
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        child_fail(ch, 125, "error during container init: setting the controlling terminal: %m");
+                for (int i = 0; i < 3; i++)
+                        if (dup2(slave, i) < 0)
+                                child_fail(ch, 125, "error during container init: dup2: %m");
+                if (slave > 2)
+                        close(slave);
+        } else {
+                for (int i = 0; i < 3; i++)
+                        if (dup3(ch->stdio[i], i, 0) < 0 && ch->stdio[i] != i)
+                                child_fail(ch, 125, "error during container init: dup2: %m");
+        }
+        if (send_fd(ch->sock, "R", master) < 0)
+                _exit(125);
+        if (master >= 0)
+                close(master);
+        if (recv_msg(ch->sock, buf, sizeof(buf), NULL) <= 0 || buf[0] != 'S')
+                _exit(125);
+
+        if (s->seccomp && !s->privileged && (r = rt_seccomp_load()) < 0)
+                child_fail(ch, 125, "error during container init: loading seccomp filter: %s", strerror(-r));
+        r = rt_switch_user_and_caps(s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities,
+                                    s->privileged, u.uid, u.gid, groups, n_groups);
+        if (r < 0)
+                child_fail(ch, 125, "error during container init: setting user and capabilities: %s", strerror(-r));
+        /* Everything but stdio and the setup socket (close-on-exec) must not reach the command. */
+        (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int sig = 1; sig < NSIG; sig++)
+                signal(sig, SIG_DFL);
+        execve(exe, argv, env);
+        int e = errno;
+        child_fail(ch, exit_code_for_errno(e), "exec: \"%s\": %s", s->args[0], strerror(e));
+}
+
+static int parse_error(const char *msg, int *exit_code, char **errmsg)
+{
+        int code = 125;
+        const char *text = msg;
+        if (msg[0] == 'E' || msg[0] == 'U') {
+                code = atoi(msg + 1);
+                const char *sp = strchr(msg, ' ');
+                text = sp ? sp + 1 : "";
+        }
+        *exit_code = code > 0 ? code : 125;
+        if (msg[0] == 'U')
+                *errmsg = strdup(text);
+        else
+                *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
+        return -EIO;
+}
+
+static void reap(pid_t pid)
+{
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+int rt_container_create(const RtSpec *spec, const char *rundir, const char *init_path, const RtCgroupOps *cg,
+                        RtContainer *c, int *exit_code, char **errmsg)
+{
+        *c = (RtContainer){ .pid = -1, .sync_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+        *exit_code = 125;
+        *errmsg = NULL;
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", rundir);
+        _cleanup_free_ char *empty = xasprintf("%s/empty", rundir);
+        if ((mkdir(rootfs, 0755) < 0 && errno != EEXIST) || (mkdir(empty, 0755) < 0 && errno != EEXIST)) {
+                *errmsg = xasprintf(RT_ERROR_PREFIX "error creating %s: %m" RT_ERROR_SUFFIX, rootfs);
+                return -errno;
+        }
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                *errmsg = xasprintf(RT_ERROR_PREFIX "socketpair: %m" RT_ERROR_SUFFIX);
+                return -errno;
+        }
+        _cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
+        int p[2];
+        if (!spec->tty) {
+                if (spec->open_stdin) {
+                        if (pipe2(p, O_CLOEXEC) < 0)
+                                goto fail_errno;
+                        in_r = p[0];
+                        in_w = p[1];
+                } else if ((in_r = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+                        goto fail_errno;
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        goto fail_errno;
+                out_r = p[0];
+                out_w = p[1];
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        goto fail_errno;
+                err_r = p[0];
+                err_w = p[1];
+        }
+        unsigned long flags = CLONE_NEWNS | SIGCHLD;
+        if (spec->ns_pid)
+                flags |= CLONE_NEWPID;
+        if (spec->ns_uts)
+                flags |= CLONE_NEWUTS;
+        if (spec->ns_ipc)
+                flags |= CLONE_NEWIPC;
+        if (spec->ns_net && !spec->netns)
+                flags |= CLONE_NEWNET;
+        /* Like fork (no CLONE_VM, no new stack): the child runs on a copy of our memory. */
+        pid_t pid = (pid_t) syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+        if (pid < 0)
+                goto fail_errno;
+        if (pid == 0) {
+                close(sp[0]);
+                Child ch = { .spec = spec, .rundir = rundir, .init_path = init_path, .sock = sp[1],
+                             .stdio = { in_r, out_w, err_w } };
+                child_main(&ch);
+        }
+        close(sp[1]);
+        c->pid = pid;
+        c->sync_fd = sp[0];
+        int r;
+        if (cg && spec->cgroup && (r = cg->add_pid(spec->cgroup, pid)) < 0) {
+                kill(pid, SIGKILL);
+                reap(pid);
+                safe_close(sp[0]);
+                *errmsg = xasprintf(RT_ERROR_PREFIX "error joining cgroup %s: %s" RT_ERROR_SUFFIX, spec->cgroup,
+                                    strerror(-r));
+                return r;
+        }
+        char buf[2048];
+        int master = -1;
+        ssize_t n = -1;
+        if (send(sp[0], "C", 1, MSG_NOSIGNAL) == 1)
+                n = recv_msg(sp[0], buf, sizeof(buf), &master);
+        if (n <= 0 || buf[0] != 'R') {
+                if (n <= 0)
+                        snprintf(buf, sizeof(buf), "E125 error during container init: setup process died");
+                reap(pid);
+                safe_close(sp[0]);
+                safe_close(master);
+                return parse_error(buf, exit_code, errmsg);
+        }
+        if (spec->tty) {
+                if (master < 0) {
+                        kill(pid, SIGKILL);
+                        reap(pid);
+                        safe_close(sp[0]);
+                        return parse_error("E125 error during container init: no pty received", exit_code, errmsg);
+                }
+                c->stdout_fd = master;
+                c->stdin_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+        } else {
+                c->stdin_fd = spec->open_stdin ? TAKE_FD(in_w) : -1;
+                c->stdout_fd = TAKE_FD(out_r);
+                c->stderr_fd = TAKE_FD(err_r);
+        }
+        return 0;
+
+fail_errno:
+        r = -errno;
+        safe_close(sp[0]);
+        safe_close(sp[1]);
+        *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, strerror(-r));
+        return r;
+}
+
+int rt_container_start(RtContainer *c, int *exit_code, char **errmsg)
+{
+        *exit_code = 0;
+        *errmsg = NULL;
+        if (c->sync_fd < 0)
+                return -EALREADY;
+        char buf[2048];
+        ssize_t n = -1;
+        if (send(c->sync_fd, "S", 1, MSG_NOSIGNAL) == 1)
+                n = recv_msg(c->sync_fd, buf, sizeof(buf), NULL);
+        c->sync_fd = safe_close(c->sync_fd);
+        if (n == 0)
+                return 0; /* close-on-exec closed the socket: execve worked */
+        if (n < 0)
+                snprintf(buf, sizeof(buf), "E125 error during container init: setup process died");
+        return parse_error(buf, exit_code, errmsg);
+}

@@ -1,0 +1,40 @@
+/* The built-in runtime: creates a container process in new namespaces with its root set up,
+ * held before execve until started. Used by berth-monitor; HTTP-free. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/spec.h"
+
+typedef struct RtContainer {
+        pid_t pid;     /* as seen from the host */
+        int sync_fd;   /* monitor's end of the setup channel, -1 after start */
+        int stdin_fd;  /* write end of the container's stdin (pty master dup for tty), or -1 */
+        int stdout_fd; /* read end of stdout (the pty master for tty) */
+        int stderr_fd; /* read end of stderr, -1 for tty */
+} RtContainer;
+
+/* Docker's prefix for errors from container setup and exec, which the docker CLI
+ * maps to exit codes by their text. */
+#define RT_ERROR_PREFIX "failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: "
+#define RT_ERROR_SUFFIX ": unknown"
+
+/* Creates the container from spec under rundir (rootfs mount point: <rundir>/rootfs): clone into
+ * new namespaces, join cgroup `spec->cgroup` via ops (when both are set), mount everything, resolve
+ * user, command and working dir, then wait. init_path is the berth-init binary for spec->init.
+ * On failure returns -errno, *exit_code (127/126/125) and *errmsg (Docker's full text); the
+ * child is reaped. */
+int rt_container_create(const RtSpec *spec, const char *rundir, const char *init_path, const RtCgroupOps *cg,
+                        RtContainer *c, int *exit_code, char **errmsg);
+/* Releases the process into execve. Same error contract; on exec failure the child exits with
+ * *exit_code (the caller still reaps it). */
+int rt_container_start(RtContainer *c, int *exit_code, char **errmsg);
+
+/* Security pieces (security.c), applied in the container process. */
+int rt_seccomp_load(void);
+/* Keeps `caps` (NULL-terminated names like "CAP_CHOWN"; NULL = all) in every set except
+ * ambient, switching to uid/gid/groups in between. */
+int rt_switch_user_and_caps(char *const *caps, bool all, uid_t uid, gid_t gid, const gid_t *groups,
+                            size_t n_groups);

@@ -1,0 +1,198 @@
+#include "spec.h"
+
+#include <string.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
+
+const char *const rt_default_capabilities[] = {
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+        "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+};
+
+const char *const rt_default_masked_paths[] = {
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+        "/sys/firmware", "/sys/devices/virtual/powercap", NULL,
+};
+
+const char *const rt_default_readonly_paths[] = {
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+};
+
+static char *dup_str(json_t *o, const char *key)
+{
+        const char *s = json_str(o, key);
+        return s ? strdup(s) : NULL;
+}
+
+/* A JSON array of strings to a strv; absent or null gives NULL (so callers can tell "default"). */
+static int get_strv(json_t *o, const char *key, char ***ret)
+{
+        json_t *a = json_object_get(o, key);
+        *ret = NULL;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a))
+                return -EINVAL;
+        char **l = calloc(json_array_size(a) + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v) {
+                if (!json_is_string(v)) {
+                        strv_free(l);
+                        return -EINVAL;
+                }
+                l[i] = strdup(json_string_value(v));
+        }
+        *ret = l;
+        return 0;
+}
+
+static char **strv_from_const(const char *const *src)
+{
+        return strv_copy((char *const *) src);
+}
+
+static bool ns_flag(json_t *ns, const char *key)
+{
+        json_t *v = ns ? json_object_get(ns, key) : NULL;
+        return v ? json_is_true(v) : true;
+}
+
+int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
+{
+        json_error_t jerr;
+        _cleanup_json_ json_t *j = json_loads(text, 0, &jerr);
+        if (!j || !json_is_object(j))
+                return berr_set(err, EINVAL, "invalid spec.json: %s", j ? "not an object" : jerr.text);
+        RtSpec *s = calloc(1, sizeof(RtSpec));
+        if (!s)
+                return berr_set(err, ENOMEM, "out of memory");
+        s->id = dup_str(j, "id");
+        s->cwd = dup_str(j, "cwd");
+        s->user = dup_str(j, "user");
+        s->hostname = dup_str(j, "hostname");
+        s->domainname = dup_str(j, "domainname");
+        s->tty = json_bool(j, "tty");
+        s->open_stdin = json_bool(j, "open_stdin");
+        s->stdin_once = json_bool(j, "stdin_once");
+        s->init = json_bool(j, "init");
+        s->upper = dup_str(j, "upper");
+        s->work = dup_str(j, "work");
+        s->readonly_rootfs = json_bool(j, "readonly_rootfs");
+        s->shm_size = json_int(j, "shm_size", 67108864);
+        if (s->shm_size <= 0)
+                s->shm_size = 67108864;
+        s->cgroup = dup_str(j, "cgroup");
+        json_t *res = json_object_get(j, "cgroup_resources");
+        s->memory = json_int(res, "memory", 0);
+        s->pids_limit = json_int(res, "pids_limit", 0);
+        s->cpu_shares = json_int(res, "cpu_shares", 0);
+        s->netns = dup_str(j, "netns");
+        json_t *ns = json_object_get(j, "namespaces");
+        s->ns_pid = ns_flag(ns, "pid");
+        s->ns_ipc = ns_flag(ns, "ipc");
+        s->ns_uts = ns_flag(ns, "uts");
+        s->ns_net = ns_flag(ns, "net");
+        s->ns_cgroup = ns_flag(ns, "cgroup");
+        s->privileged = json_bool(j, "privileged");
+        json_t *sc = json_object_get(j, "seccomp");
+        s->seccomp = sc ? json_is_true(sc) : true;
+        s->log_path = dup_str(j, "log_path");
+        s->log_max_size = json_int(j, "log_max_size", 0);
+        s->log_max_file = json_int(j, "log_max_file", 0);
+        s->exit_file = dup_str(j, "exit_file");
+
+        int r = 0;
+        if (get_strv(j, "args", &s->args) < 0 || get_strv(j, "env", &s->env) < 0 ||
+            get_strv(j, "layers", &s->layers) < 0 || get_strv(j, "masked_paths", &s->masked_paths) < 0 ||
+            get_strv(j, "readonly_paths", &s->readonly_paths) < 0 ||
+            get_strv(j, "capabilities", &s->capabilities) < 0)
+                r = berr_set(err, EINVAL, "invalid spec.json: a list field is not an array of strings");
+        if (r == 0 && (!s->args || !s->args[0]))
+                r = berr_set(err, EINVAL, "invalid spec.json: no command specified");
+        if (r == 0 && (!s->upper || !s->work))
+                r = berr_set(err, EINVAL, "invalid spec.json: upper and work are required");
+        if (r == 0 && !s->env)
+                s->env = calloc(1, sizeof(char *));
+        if (r == 0 && !s->layers)
+                s->layers = calloc(1, sizeof(char *));
+        if (r == 0 && !s->masked_paths)
+                s->masked_paths = strv_from_const(rt_default_masked_paths);
+        if (r == 0 && !s->readonly_paths)
+                s->readonly_paths = strv_from_const(rt_default_readonly_paths);
+        if (r == 0 && !s->cwd)
+                s->cwd = strdup("/");
+
+        json_t *mounts = json_object_get(j, "mounts");
+        if (r == 0 && json_is_array(mounts)) {
+                s->mounts = calloc(json_array_size(mounts) + 1, sizeof(RtMount));
+                size_t i;
+                json_t *m;
+                json_array_foreach(mounts, i, m) {
+                        RtMount *rm = &s->mounts[s->n_mounts];
+                        rm->source = dup_str(m, "source");
+                        rm->destination = dup_str(m, "destination");
+                        rm->type = dup_str(m, "type");
+                        if (!rm->type)
+                                rm->type = strdup("bind");
+                        s->n_mounts++;
+                        if (get_strv(m, "options", &rm->options) < 0 || !rm->destination || rm->destination[0] != '/' ||
+                            (streq(rm->type, "bind") && !rm->source)) {
+                                r = berr_set(err, EINVAL, "invalid spec.json: bad mount entry %zu", i);
+                                break;
+                        }
+                }
+        }
+        if (r < 0) {
+                rt_spec_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+int rt_spec_load(const char *path, RtSpec **ret, BerthError **err)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_file(path, &text, NULL);
+        if (r < 0)
+                return berr_set(err, -r, "cannot read %s: %s", path, strerror(-r));
+        return rt_spec_parse(text, ret, err);
+}
+
+RtSpec *rt_spec_free(RtSpec *s)
+{
+        if (!s)
+                return NULL;
+        free(s->id);
+        strv_free(s->args);
+        strv_free(s->env);
+        free(s->cwd);
+        free(s->user);
+        free(s->hostname);
+        free(s->domainname);
+        strv_free(s->layers);
+        free(s->upper);
+        free(s->work);
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                free(s->mounts[i].source);
+                free(s->mounts[i].destination);
+                free(s->mounts[i].type);
+                strv_free(s->mounts[i].options);
+        }
+        free(s->mounts);
+        strv_free(s->masked_paths);
+        strv_free(s->readonly_paths);
+        free(s->cgroup);
+        free(s->netns);
+        strv_free(s->capabilities);
+        free(s->log_path);
+        free(s->exit_file);
+        free(s);
+        return NULL;
+}

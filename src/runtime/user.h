@@ -1,0 +1,23 @@
+/* Resolving a container's User ("name", "uid", "uid:gid", "name:group") through the rootfs's
+ * /etc/passwd and /etc/group texts, with runc's (libcontainer/user.GetExecUser) rules. Pure. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct RtExecUser {
+        uid_t uid;
+        gid_t gid;
+        gid_t *sgids; /* supplementary groups: only for the implicit form (no ":group") */
+        size_t n_sgids;
+        char *home;
+} RtExecUser;
+
+/* passwd/group may be NULL (file missing). On failure returns -errno and sets *errmsg (runc's text). */
+int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtExecUser *ret, char **errmsg);
+void rt_exec_user_done(RtExecUser *u);
+
+/* Resolves a command like Go's exec.LookPath inside the current root: a name with a slash is
+ * checked as is, otherwise each PATH entry. Returns 0 and the path, or -errno and Docker's text
+ * ("exec: \"x\": executable file not found in $PATH"). */
+int rt_lookup_path(const char *file, const char *path_env, char **ret, char **errmsg);

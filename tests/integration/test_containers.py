@@ -1,0 +1,244 @@
+"""Containers: create/start/stop/wait/logs/rm through the docker CLI, docker-py and curl."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+
+def wait_for(fn, timeout=15, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    return fn()
+
+
+def test_run_rm_echo(busybox):
+    r = busybox.docker("run", "--rm", "busybox", "echo", "hi")
+    assert r.stdout == b"hi\n"
+    out = busybox.docker("ps", "-a", "-q", "--no-trunc").stdout.decode().split()
+    # --rm: the daemon removed it
+    for cid in out:
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert j["HostConfig"]["AutoRemove"] is False
+
+
+@pytest.mark.parametrize("args,code", [
+    (["true"], 0),
+    (["sh", "-c", "exit 3"], 3),
+    (["nonexistentcmd"], 127),
+    (["/etc"], 126),
+])
+def test_run_exit_codes(busybox, args, code):
+    r = busybox.docker("run", "--rm", "busybox", *args, check=False)
+    assert r.returncode == code, r.stderr
+
+
+def test_run_exit_125_bad_flag(busybox):
+    r = busybox.docker("run", "--name", "bad name", "busybox", "true", check=False)
+    assert r.returncode == 125
+    assert b"Invalid container name (bad name)" in r.stderr
+
+
+def test_create_errors(busybox):
+    st, j = busybox.curl_json("/containers/create?name=bad+name", "POST", {"Image": "busybox"})
+    assert st == 400
+    assert j["message"] == ("Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    st, j = busybox.curl_json("/containers/create", "POST", {"Image": "nosuchimage"})
+    assert st == 404 and j["message"] == "No such image: nosuchimage:latest"
+    st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "Env": "notalist"})
+    assert st == 400
+    st, j = busybox.curl_json("/containers/create?name=dup", "POST", {"Image": "busybox", "NewerField": {"x": 1}})
+    assert st == 201
+    cid = j["Id"]
+    st, j = busybox.curl_json("/containers/create?name=dup", "POST", {"Image": "busybox"})
+    assert st == 409
+    assert j["message"] == (f'Conflict. The container name "/dup" is already in use by container "{cid}". '
+                            "You have to remove (or rename) that container to be able to reuse that name.")
+    st, _ = busybox.curl_json("/containers/dup", "DELETE")
+    assert st == 204
+
+
+def test_curl_create_start_wait_inspect(busybox):
+    st, j = busybox.curl_json("/containers/create?name=cw", "POST",
+                              {"Image": "busybox", "Cmd": ["sh", "-c", "echo out; echo err >&2; exit 5"],
+                               "Env": ["FOO=bar"], "Labels": {"a": "b"}})
+    assert st == 201 and j["Warnings"] == []
+    cid = j["Id"]
+    st, ins = busybox.curl_json("/containers/cw/json")
+    assert st == 200
+    assert ins["Name"] == "/cw" and ins["State"]["Status"] == "created"
+    assert "FOO=bar" in ins["Config"]["Env"] and ins["Config"]["Labels"] == {"a": "b"}
+    assert ins["Config"]["Hostname"] == cid[:12]
+    assert ins["Path"] == "sh" and ins["Args"] == ["-c", "echo out; echo err >&2; exit 5"]
+    for k in ("Networks", "Ports", "IPAddress"):
+        assert k in ins["NetworkSettings"]
+    st, _, _ = busybox.curl(f"/containers/{cid[:10]}/start", "POST")
+    assert st == 204
+    st, w = busybox.curl_json(f"/containers/{cid}/wait", "POST")
+    assert st == 200 and w["StatusCode"] == 5
+    st, ins = busybox.curl_json(f"/containers/{cid}/json")
+    assert ins["State"]["Status"] == "exited" and ins["State"]["ExitCode"] == 5
+    assert ins["State"]["FinishedAt"] != "0001-01-01T00:00:00Z"
+    st, _, body = busybox.curl(f"/containers/{cid}/logs?stdout=1&stderr=1")
+    # stdcopy frames: stdout then stderr
+    assert body[:8] == b"\x01\x00\x00\x00\x00\x00\x00\x04" and body[8:12] == b"out\n"
+    assert body[12:20] == b"\x02\x00\x00\x00\x00\x00\x00\x04" and body[20:24] == b"err\n"
+    st, _, body = busybox.curl(f"/containers/{cid}/logs?stdout=1&timestamps=1")
+    ts = body[8:].split(b" ")[0].decode()
+    assert len(ts.split(".")[1]) == 10 and ts.endswith("Z")  # 9 digits + Z
+    st, _, _ = busybox.curl(f"/containers/{cid}/start", "POST")
+    assert st == 204
+    busybox.curl_json(f"/containers/{cid}/wait", "POST")
+    st, _, _ = busybox.curl(f"/containers/{cid}/stop", "POST")
+    assert st == 304
+    st, j = busybox.curl_json(f"/containers/{cid}/kill", "POST")
+    assert st == 409 and j["message"] == f"Cannot kill container: {cid}: Container {cid} is not running"
+    st, _ = busybox.curl_json(f"/containers/{cid}", "DELETE")
+    assert st == 204
+    st, _ = busybox.curl_json(f"/containers/{cid}/json")
+    assert st == 404
+
+
+def test_detached_logs_follow_stop(busybox):
+    cid = busybox.docker("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                         "trap 'exit 7' TERM; i=0; while true; do echo line$i; i=$((i+1)); sleep 0.2; done"
+                         ).stdout.decode().strip()
+    assert len(cid) == 64
+    assert wait_for(lambda: b"line2" in busybox.docker("logs", cid).stdout)
+    p = subprocess.Popen(["docker", "logs", "-f", "ticker"], stdout=subprocess.PIPE, env=busybox.env())
+    time.sleep(1)
+    st, j = busybox.curl_json("/containers/ticker/json")
+    assert j["State"]["Running"] is True and j["State"]["Pid"] > 0
+    r = busybox.docker("rm", "ticker", check=False)
+    assert r.returncode == 1 and b"You cannot remove a running container" in r.stderr
+    top = busybox.curl_json("/containers/ticker/top")[1]
+    assert "PID" in top["Titles"] and len(top["Processes"]) >= 1
+    busybox.docker("stop", "-t", "5", "ticker")
+    out, _ = p.communicate(timeout=10)
+    assert b"line0\n" in out and p.returncode == 0
+    st, j = busybox.curl_json("/containers/ticker/json")
+    assert j["State"]["Status"] == "exited" and j["State"]["ExitCode"] == 7
+    busybox.docker("rm", "ticker")
+
+
+def test_kill_signal_and_restart_policy(busybox):
+    busybox.docker("run", "-d", "--name", "rs", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1")
+    assert wait_for(lambda: busybox.curl_json("/containers/rs/json")[1]["RestartCount"] == 2
+                    and busybox.curl_json("/containers/rs/json")[1]["State"]["Status"] == "exited", timeout=20)
+    busybox.docker("run", "-d", "--name", "al", "--restart", "always", "busybox", "sleep", "100")
+    busybox.docker("kill", "-s", "KILL", "al")
+    st, j = busybox.curl_json("/containers/al/json")
+    assert j["State"]["Status"] == "exited"  # a manual kill does not restart
+    busybox.docker("start", "al")
+    pid = busybox.curl_json("/containers/al/json")[1]["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)  # a crash does
+    assert wait_for(lambda: busybox.curl_json("/containers/al/json")[1]["RestartCount"] >= 1
+                    and busybox.curl_json("/containers/al/json")[1]["State"]["Running"])
+    busybox.docker("rm", "-f", "al", "rs")
+
+
+def test_ps_filters(busybox):
+    busybox.docker("create", "--name", "f1", "--label", "k=v", "busybox", "true")
+    assert busybox.docker("run", "--name", "f2", "busybox", "sh", "-c", "exit 2", check=False).returncode == 2
+    names = lambda *a: sorted(busybox.docker("ps", "-a", "--format", "{{.Names}}", *a).stdout.decode().split())
+    assert names("--filter", "label=k=v") == ["f1"]
+    assert names("--filter", "exited=2") == ["f2"]
+    assert "f1" in names("--filter", "status=created") and "f2" not in names("--filter", "status=created")
+    assert names("--filter", "name=f2") == ["f2"]
+    assert "f1" in names("--filter", "ancestor=busybox")
+    assert names("--filter", "since=f1") == ["f2"]
+    assert "f1" not in busybox.docker("ps", "--format", "{{.Names}}").stdout.decode().split()
+    busybox.docker("rename", "f1", "f1b")
+    assert "f1b" in names()
+    busybox.docker("rm", "f1b", "f2")
+
+
+def test_docker_py(busybox):
+    cl = busybox.client()
+    out = cl.containers.run("busybox", ["echo", "py"], remove=True)
+    assert out == b"py\n"
+    c = cl.containers.run("busybox", ["sh", "-c", "echo a; sleep 30"], detach=True, name="pyc")
+    assert wait_for(lambda: b"a\n" in c.logs())
+    assert [x.name for x in cl.containers.list(filters={"name": "pyc"})] == ["pyc"]
+    c.kill()
+    assert c.wait(timeout=10)["StatusCode"] == 137
+    c.remove()
+    assert cl.containers.list(all=True, filters={"name": "pyc"}) == []
+
+
+def test_changes_and_prune(busybox):
+    busybox.docker("run", "--name", "ch", "busybox", "sh", "-c", "echo x > /newfile; rm /bin/ls")
+    st, ch = busybox.curl_json("/containers/ch/changes")
+    kinds = {c["Path"]: c["Kind"] for c in ch}
+    assert kinds["/newfile"] == 1 and kinds["/bin/ls"] == 2 and kinds["/bin"] == 0
+    st, j = busybox.curl_json("/containers/prune", "POST")
+    assert st == 200
+    assert any(True for _ in j["ContainersDeleted"])
+    assert busybox.curl_json("/containers/ch/json")[0] == 404
+
+
+def _leftovers(d, cid):
+    cg = [p for p in (f"/sys/fs/cgroup/pids/berth/{cid}", f"/sys/fs/cgroup/memory/berth/{cid}",
+                      f"/sys/fs/cgroup/unified/berth/{cid}") if os.path.exists(p)]
+    mons = subprocess.run(["pgrep", "-f", f"berth-monitor {d.exec_root}/containers/{cid}"],
+                          capture_output=True).stdout.split()
+    dirs = [p for p in (os.path.join(d.data_root, "containers", cid), os.path.join(d.exec_root, "containers", cid))
+            if os.path.exists(p)]
+    mnt = [ln for ln in open("/proc/self/mountinfo") if cid in ln]
+    return cg + mons + dirs + mnt
+
+
+def test_crash_restart(fresh_berthd):
+    d = fresh_berthd.start()
+    d.import_busybox()
+    d.docker("run", "-d", "--name", "long", "busybox", "sh", "-c", "echo started; sleep 300")
+    d.docker("run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 2; exit 4")
+    rm_id = d.docker("run", "-d", "--rm", "--name", "gone", "busybox", "sh", "-c", "sleep 2").stdout.decode().strip()
+    assert wait_for(lambda: b"started" in d.docker("logs", "long").stdout)
+    long_pid = d.curl_json("/containers/long/json")[1]["State"]["Pid"]
+    d.kill9()
+    time.sleep(3.5)  # short and gone exit while berthd is down
+    d.start()
+    st, j = d.curl_json("/containers/long/json")
+    assert j["State"]["Running"] and j["State"]["Pid"] == long_pid
+    assert d.docker("logs", "long").stdout == b"started\n"
+    st, j = d.curl_json("/containers/short/json")
+    assert j["State"]["Status"] == "exited" and j["State"]["ExitCode"] == 4
+    assert d.curl_json(f"/containers/{rm_id}/json")[0] == 404
+    assert not _leftovers(d, rm_id)
+    # the re-adopted container is still managed: stop and remove leave nothing
+    cid = d.curl_json("/containers/long/json")[1]["Id"]
+    d.docker("rm", "-f", "long")
+    assert wait_for(lambda: not _leftovers(d, cid)), _leftovers(d, cid)
+
+
+def test_damaged_record_quarantined(fresh_berthd):
+    d = fresh_berthd.start()
+    d.stop()
+    import sqlite3
+    db = sqlite3.connect(os.path.join(d.data_root, "berth.db"))
+    db.execute("INSERT INTO containers VALUES (?,?,?,?,?,?)", ("ab" * 32, "broken", "sha256:x", 0, "{notjson", "{}"))
+    db.commit()
+    db.close()
+    d.start()
+    st, _ = d.curl_json("/containers/broken/json")
+    assert st == 404
+    assert os.listdir(os.path.join(d.data_root, "quarantine"))
+
+
+def test_stdin_tty_pause(busybox):
+    r = busybox.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", input=b"hello\n")
+    assert r.stdout == b"hello\ndone\n"
+    assert busybox.docker("run", "-t", "--rm", "busybox", "echo", "tty").stdout == b"tty\r\n"
+    busybox.docker("run", "-d", "--name", "pz", "busybox", "sleep", "100")
+    busybox.docker("pause", "pz")
+    assert busybox.curl_json("/containers/pz/json")[1]["State"]["Paused"] is True
+    busybox.docker("unpause", "pz")
+    assert busybox.curl_json("/containers/pz/json")[1]["State"]["Status"] == "running"
+    busybox.docker("rm", "-f", "pz")
