@@ -1,5 +1,7 @@
 #include "compat.h"
 
+#include <string.h>
+
 void compat_shape_info(json_t *info, int ver)
 {
         (void) info;
@@ -79,4 +81,25 @@ void compat_shape_image_inspect(json_t *img, int ver)
                         if (!json_object_get(cfg, bools[i]))
                                 json_object_set_new(cfg, bools[i], json_false());
         }
+}
+
+void compat_shape_event(json_t *ev, int ver)
+{
+        /* The legacy status/id/from (deprecated in 1.22) were sent until 1.52, first in
+         * the object, for container and image events only; from is the container's image. */
+        if (ver >= 52)
+                return;
+        const char *type = json_string_value(json_object_get(ev, "Type"));
+        if (!type || (strcmp(type, "container") != 0 && strcmp(type, "image") != 0))
+                return;
+        json_t *actor = json_object_get(ev, "Actor");
+        json_t *rest = json_copy(ev);
+        json_object_clear(ev);
+        json_object_set(ev, "status", json_object_get(rest, "Action"));
+        json_object_set(ev, "id", json_object_get(actor, "ID"));
+        const char *from = json_string_value(json_object_get(json_object_get(actor, "Attributes"), "image"));
+        if (strcmp(type, "container") == 0 && from && *from)
+                json_object_set_new(ev, "from", json_string(from));
+        json_object_update(ev, rest);
+        json_decref(rest);
 }

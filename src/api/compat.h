@@ -9,3 +9,4 @@ void compat_shape_info(json_t *info, int ver);
 void compat_shape_df(json_t *df, int ver);
 void compat_shape_image_summary(json_t *img, int ver);
 void compat_shape_image_inspect(json_t *img, int ver);
+void compat_shape_event(json_t *ev, int ver);

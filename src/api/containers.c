@@ -10,6 +10,7 @@
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "image/image.h"
+#include "network/network.h"
 
 #define ID(ar) ((ar)->params[0])
 
@@ -43,13 +44,10 @@ static char *ts(int64_t ns)
         return format_rfc3339(ns, false);
 }
 
-static json_t *network_settings(Container *c)
+static json_t *network_settings(Engine *e, Container *c)
 {
-        return json_pack("{s:s,s:s,s:b,s:s,s:i,s:{},s:s,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:{}}", "Bridge", "",
-                         "SandboxID", "", "HairpinMode", false, "LinkLocalIPv6Address", "", "LinkLocalIPv6PrefixLen",
-                         0, "Ports", "SandboxKey", "", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID",
-                         "", "Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "IPAddress", "",
-                         "IPPrefixLen", 0, "IPv6Gateway", "", "MacAddress", "", "Networks");
+        bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
+        return network_settings_json(e, c, running, false);
 }
 
 /* Called with e->lock held. */
@@ -98,7 +96,7 @@ static json_t *inspect_json(Engine *e, Container *c)
         }
         json_object_set_new(j, "Mounts", mounts);
         json_object_set(j, "Config", container_cfg(c));
-        json_object_set_new(j, "NetworkSettings", network_settings(c));
+        json_object_set_new(j, "NetworkSettings", network_settings(e, c));
         return j;
 }
 
@@ -162,29 +160,22 @@ static char *status_text(Container *c)
         }
 }
 
-static json_t *summary_json(Container *c)
+static json_t *summary_json(Engine *e, Container *c)
 {
         _cleanup_free_ char *cmd = command_string(c);
         _cleanup_free_ char *st = status_text(c);
         json_t *cfg = container_cfg(c);
         json_t *labels = json_object_get(cfg, "Labels");
         const char *netmode = json_str(container_hostcfg(c), "NetworkMode");
-        json_t *ports = json_array();
-        json_t *pb = json_object_get(container_hostcfg(c), "PortBindings");
-        const char *k;
-        json_t *v;
-        (void) pb;
-        json_object_foreach(json_object_get(cfg, "ExposedPorts"), k, v) {
-                int port = atoi(k);
-                const char *proto = strchr(k, '/') ? strchr(k, '/') + 1 : "tcp";
-                json_array_append_new(ports, json_pack("{s:i,s:s}", "PrivatePort", port, "Type", proto));
-        }
-        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", c->id, "Names",
+        bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
+        json_t *ports = network_ports_list_json(e, c, running);
+        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:o,s:[]}", "Id", c->id, "Names",
                          "/", c->name, "Image", json_str(cfg, "Image") ? json_str(cfg, "Image") : c->image_id,
                          "ImageID", c->image_id, "Command", cmd, "Created", (json_int_t) (c->created / 1000000000LL),
                          "Ports", ports, "Labels", json_is_object(labels) ? labels : json_object(), "State",
                          container_status_string(c->status), "Status", st, "HostConfig", "NetworkMode",
-                         netmode ? netmode : "default", "NetworkSettings", "Networks", "Mounts");
+                         netmode ? netmode : "default", "NetworkSettings",
+                         network_settings_json(e, c, running, true), "Mounts");
 }
 
 static bool any_eq(json_t *arr, const char *s)
@@ -334,7 +325,7 @@ static void list(ApiRequest *ar)
                         if (!m)
                                 continue;
                 }
-                json_t *s = summary_json(c);
+                json_t *s = summary_json(ar->engine, c);
                 if (api_query_bool(ar, "size", false)) {
                         json_object_set_new(s, "SizeRw", json_integer(0));
                         json_object_set_new(s, "SizeRootFs", json_integer(0));

@@ -1,6 +1,8 @@
-/* Image endpoints: create (import; pull answers an error until registries
- * exist), list, inspect, history, tag, delete, prune. */
+/* Image endpoints: create (import, pull), push, list, inspect, history, tag,
+ * delete, prune, save (get), load; and POST /auth (login). */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "api/compat.h"
@@ -8,27 +10,121 @@
 #include "basic/util.h"
 #include "image/image.h"
 #include "image/reference.h"
+#include "registry/registry.h"
+#include "engine/commit.h"
+
+/* ---- pull / push / login ---- */
+
+typedef struct {
+        Engine *e;
+        RegistryPull *pull;
+        RegistryPush *push;
+} RegCtx;
+
+static void reg_ctx_free(void *p)
+{
+        RegCtx *c = p;
+        registry_pull_free(c->pull);
+        registry_push_free(c->push);
+        free(c);
+}
+
+static void reg_progress(void *cls, json_t *msg)
+{
+        http_stream_write_json(cls, msg);
+}
+
+static void reg_error_inband(HttpStream *s, BerthError *err)
+{
+        const char *m = err ? err->msg : "failed";
+        _cleanup_json_ json_t *j = json_pack("{s:{s:s},s:s}", "errorDetail", "message", m, "error", m);
+        http_stream_write_json(s, j);
+}
+
+static void pull_stream(HttpStream *s, void *p)
+{
+        RegCtx *c = p;
+        _cleanup_berr_ BerthError *err = NULL;
+        if (registry_pull_run(c->e, c->pull, reg_progress, s, &err) < 0)
+                reg_error_inband(s, err);
+}
+
+static void push_stream(HttpStream *s, void *p)
+{
+        RegCtx *c = p;
+        _cleanup_berr_ BerthError *err = NULL;
+        if (registry_push_run(c->e, c->push, reg_progress, s, &err) < 0)
+                reg_error_inband(s, err);
+}
+
+static void images_pull(ApiRequest *ar, const char *from_image)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        const char *tag = api_query(ar, "tag");
+        _cleanup_free_ char *name = NULL;
+        if (tag && *tag && !strchr(from_image, '@')) {
+                /* tag may be a digest ("sha256:...") */
+                name = xasprintf("%s%s%s", from_image, startswith(tag, "sha256:") ? "@" : ":", tag);
+        } else
+                name = strdup(from_image);
+        RegistryAuth auth;
+        registry_auth_from_header(http_header(ar->http, "X-Registry-Auth"), &auth);
+        RegistryPull *pull = NULL;
+        int r = registry_pull_prepare(ar->engine, name, &auth, &pull, &err);
+        registry_auth_clear(&auth);
+        if (r < 0)
+                return api_reply_error(ar, err);
+        RegCtx *c = calloc(1, sizeof(*c));
+        c->e = ar->engine;
+        c->pull = pull;
+        http_respond_stream(ar->http, 200, "application/json", pull_stream, c, reg_ctx_free);
+}
+
+static void images_push(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        RegistryAuth auth;
+        registry_auth_from_header(http_header(ar->http, "X-Registry-Auth"), &auth);
+        RegistryPush *push = NULL;
+        int r = registry_push_prepare(ar->engine, ar->params[0], api_query(ar, "tag"), &auth, &push, &err);
+        registry_auth_clear(&auth);
+        if (r < 0)
+                return api_reply_error(ar, err);
+        RegCtx *c = calloc(1, sizeof(*c));
+        c->e = ar->engine;
+        c->push = push;
+        http_respond_stream(ar->http, 200, "application/json", push_stream, c, reg_ctx_free);
+}
+
+static void auth_login(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_json_ json_t *body = NULL;
+        if (api_body_json(ar, &body, &err) < 0)
+                return api_reply_error(ar, err);
+        RegistryAuth auth = { 0 };
+        const char *u = json_str(body, "username"), *pw = json_str(body, "password"), *sa = json_str(body, "serveraddress");
+        auth.username = u && *u ? strdup(u) : NULL;
+        auth.password = pw ? strdup(pw) : NULL;
+        auth.serveraddress = sa && *sa ? strdup(sa) : NULL;
+        int r = registry_login(ar->engine, &auth, &err);
+        registry_auth_clear(&auth);
+        if (r < 0 && err->code == EACCES) { /* docker login expects 401 for refused credentials */
+                _cleanup_json_ json_t *j = json_pack("{s:s}", "message", err->msg);
+                return http_respond_json(ar->http, 401, j);
+        }
+        if (r < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, json_pack("{s:s,s:s}", "IdentityToken", "", "Status", "Login Succeeded"));
+}
 
 static void images_create(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
         const char *from_image = api_query(ar, "fromImage");
         const char *from_src = api_query(ar, "fromSrc");
-        if (from_image && *from_image) {
-                /* Pulling is a later issue. A 404 lets `docker run` and docker-py report a
-                 * missing image the way they do for a repository that does not exist. */
-                const char *tag = api_query(ar, "tag");
-                _cleanup_free_ char *name = xasprintf("%s%s%s", from_image, tag && *tag && !strchr(from_image, '@') ? ":" : "",
-                                                      tag && *tag && !strchr(from_image, '@') ? tag : "");
-                _cleanup_image_ref_ ImageRef *ref = NULL;
-                if (image_ref_parse(name, &ref, &err) < 0)
-                        return api_reply_error(ar, err);
-                _cleanup_free_ char *fam = image_ref_familiar_name(ref);
-                return api_reply_errorf(ar, ENOENT,
-                                        "pull access denied for %s, repository does not exist or may require 'docker login': "
-                                        "berth cannot pull from registries yet; import or load the image instead",
-                                        fam);
-        }
+        if (from_image && *from_image)
+                return images_pull(ar, from_image);
         if (!from_src || !*from_src)
                 return api_reply_errorf(ar, EINVAL, "fromImage or fromSrc is required");
         if (!streq(from_src, "-"))
@@ -132,9 +228,127 @@ static void images_prune(ApiRequest *ar)
         api_reply_json(ar, 200, j);
 }
 
+/* ---- save / load ---- */
+
+typedef struct {
+        Engine *e;
+        char **names;
+        int fd;
+        bool quiet;
+        HttpStream *s;
+} ArchiveCtx;
+
+static void archive_ctx_free(void *p)
+{
+        ArchiveCtx *c = p;
+        strv_free(c->names);
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c);
+}
+
+static int save_write(void *cls, const void *buf, size_t len)
+{
+        return http_stream_write(cls, buf, len);
+}
+
+static void save_stream(HttpStream *s, void *p)
+{
+        ArchiveCtx *c = p;
+        _cleanup_berr_ BerthError *err = NULL;
+        /* After the first byte an error can only cut the tar short; the client sees a truncated archive. */
+        image_save(c->e, c->names, save_write, s, &err);
+}
+
+static void images_save(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        char **names = NULL;
+        if (ar->params[0])
+                strv_extend(&names, ar->params[0]);
+        else
+                names = http_query_all(ar->http, "names");
+        if (!names || !names[0]) {
+                strv_free(names);
+                return api_reply_errorf(ar, EINVAL, "no images specified");
+        }
+        if (image_save_check(ar->engine, names, &err) < 0) {
+                strv_free(names);
+                return api_reply_error(ar, err);
+        }
+        ArchiveCtx *c = calloc(1, sizeof(*c));
+        c->e = ar->engine;
+        c->names = names;
+        c->fd = -1;
+        http_respond_stream(ar->http, 200, "application/x-tar", save_stream, c, archive_ctx_free);
+}
+
+static void load_progress(void *cls, json_t *msg)
+{
+        http_stream_write_json(cls, msg);
+}
+
+static void load_stream(HttpStream *s, void *p)
+{
+        ArchiveCtx *c = p;
+        _cleanup_berr_ BerthError *err = NULL;
+        if (image_load(c->e, c->fd, c->quiet, load_progress, s, &err) < 0) {
+                const char *m = err ? err->msg : "load failed";
+                _cleanup_json_ json_t *j = json_pack("{s:{s:s},s:s}", "errorDetail", "message", m, "error", m);
+                http_stream_write_json(s, j);
+        }
+}
+
+static void images_load(ApiRequest *ar)
+{
+        int fd = http_body_fd(ar->http);
+        if (fd < 0)
+                return api_reply_errorf(ar, EIO, "cannot read request body");
+        ArchiveCtx *c = calloc(1, sizeof(*c));
+        c->e = ar->engine;
+        c->fd = fd;
+        c->quiet = api_query_bool(ar, "quiet", false);
+        http_respond_stream(ar->http, 200, "application/json", load_stream, c, archive_ctx_free);
+}
+
+/* ---- commit ---- */
+
+static void commit(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        const char *cid = api_query(ar, "container");
+        if (!cid || !*cid)
+                return api_reply_errorf(ar, EINVAL, "container is required");
+        _cleanup_json_ json_t *body = NULL;
+        if (api_body_json(ar, &body, &err) < 0)
+                return api_reply_error(ar, err);
+        _cleanup_strv_free_ char **changes = http_query_all(ar->http, "changes");
+        const char *comment = api_query(ar, "comment");
+        if (!comment || !*comment)
+                comment = api_query(ar, "m"); /* the v1.13 spelling */
+        ImageCommitOptions o = {
+                .repo = api_query(ar, "repo"),
+                .tag = api_query(ar, "tag"),
+                .comment = comment,
+                .author = api_query(ar, "author"),
+                .changes = changes,
+                .config = body,
+        };
+        _cleanup_free_ char *id = NULL;
+        if (container_commit(ar->engine, cid, api_query_bool(ar, "pause", true), &o, &id, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 201, json_pack("{s:s}", "Id", id));
+}
+
 const ApiRoute api_routes_images[] = {
         { "POST", "/images/create", images_create },
         { "GET", "/images/json", images_list },
+        { "GET", "/images/get", images_save },
+        { "POST", "/images/load", images_load },
+        { "GET", "/images/{name*}/get", images_save },
+        { "POST", "/images/{name*}/push", images_push },
+        { "POST", "/auth", auth_login },
+        { "POST", "/commit", commit },
         { "POST", "/images/prune", images_prune },
         { "GET", "/images/{name*}/json", images_inspect },
         { "GET", "/images/{name*}/history", images_history },

@@ -15,6 +15,9 @@ static const ApiRoute *const route_tables[] = {
         api_routes_system,
         api_routes_images,
         api_routes_containers,
+        api_routes_events,
+        api_routes_links, /* after containers: only multi-segment names reach it */
+        api_routes_networks,
 };
 
 /* Matches path against pattern, filling captures. Greedy captures take the

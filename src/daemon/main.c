@@ -22,7 +22,7 @@ static char *arg_pidfile;
 static char *arg_bip;
 static char *arg_group;
 static char **arg_insecure;
-static bool arg_debug, arg_tls, arg_tlsverify;
+static bool arg_debug, arg_tls, arg_tlsverify, arg_no_userland_proxy;
 static char *arg_tlscacert, *arg_tlscert, *arg_tlskey;
 static int arg_log_level = LOG_LVL_INFO;
 
@@ -50,7 +50,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_DATA_ROOT = 256, OPT_EXEC_ROOT, OPT_BIP, OPT_INSECURE, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT,
-       OPT_TLSCERT, OPT_TLSKEY, OPT_IGNORED };
+       OPT_TLSCERT, OPT_TLSKEY, OPT_USERLAND_PROXY, OPT_IGNORED };
 
 static int parse_args(int argc, char **argv)
 {
@@ -69,7 +69,7 @@ static int parse_args(int argc, char **argv)
                 { "tlscacert", required_argument, NULL, OPT_TLSCACERT },
                 { "tlscert", required_argument, NULL, OPT_TLSCERT },
                 { "tlskey", required_argument, NULL, OPT_TLSKEY },
-                { "userland-proxy", optional_argument, NULL, OPT_IGNORED },
+                { "userland-proxy", optional_argument, NULL, OPT_USERLAND_PROXY },
                 { "version", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {}
@@ -97,6 +97,9 @@ static int parse_args(int argc, char **argv)
                 case OPT_TLSCACERT: arg_tlscacert = optarg; break;
                 case OPT_TLSCERT: arg_tlscert = optarg; break;
                 case OPT_TLSKEY: arg_tlskey = optarg; break;
+                case OPT_USERLAND_PROXY:
+                        arg_no_userland_proxy = optarg && (streq(optarg, "false") || streq(optarg, "0"));
+                        break;
                 case OPT_IGNORED: break;
                 case 'v': printf("berthd version %s, API %s\n", BERTH_VERSION, API_VERSION_STRING); exit(0);
                 case 'h': usage(stdout); exit(0);
@@ -146,6 +149,7 @@ int main(int argc, char **argv)
                 .exec_root = arg_exec_root ? arg_exec_root : "/run/berth",
                 .bip = arg_bip,
                 .debug = arg_debug,
+                .no_userland_proxy = arg_no_userland_proxy,
                 .insecure_registries = arg_insecure,
         };
         _cleanup_free_ char *pidfile = arg_pidfile ? strdup(arg_pidfile) : xasprintf("%s/berthd.pid", cfg.exec_root);

@@ -7,6 +7,7 @@
 
 #include "basic/util.h"
 #include "container.h"
+#include "engine/events.h"
 
 struct PendingAttach {
         AttachOptions o;
@@ -156,6 +157,7 @@ void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int c
 {
         bool tty = container_tty(c);
         int mon = -1;
+        events_container(e, c, "attach", NULL);
         pthread_mutex_lock(&e->lock);
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
         if (!running && !c->removed) {
@@ -223,5 +225,7 @@ int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
         r = container_monitor_request(e, c->id, req, &line);
         if (r < 0)
                 return berr_set(err, EIO, "cannot resize container %s: %s", c->id, strerror(-r));
+        events_container(e, c, "resize", json_pack("{s:o,s:o}", "height", json_sprintf("%d", h), "width",
+                                                   json_sprintf("%d", w)));
         return 0;
 }

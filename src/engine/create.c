@@ -6,6 +6,8 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/events.h"
+#include "engine/links.h"
 #include "image/image.h"
 
 enum { T_STR = 1, T_BOOL = 2, T_INT = 4, T_OBJ = 8, T_STRV = 16, T_ARR = 32 };
@@ -354,9 +356,17 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 c->name = strdup(n);
         } else
                 c->name = container_generate_name(e);
+        r = links_normalize_locked(e, c, err);
+        if (r < 0) {
+                pthread_mutex_unlock(&e->lock);
+                rm_rf(dir);
+                return r;
+        }
         r = container_save(e, c);
         if (r == 0)
                 r = container_table_add(e, c);
+        if (r == 0)
+                events_container_locked(e, c, "create", NULL);
         pthread_mutex_unlock(&e->lock);
         if (r < 0) {
                 rm_rf(dir);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "basic/util.h"
+#include "engine/events.h"
 
 static int load_daemon_id(Engine *e)
 {
@@ -30,9 +31,11 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
         e->cfg.exec_root = strdup(cfg->exec_root);
         e->cfg.bip = cfg->bip ? strdup(cfg->bip) : NULL;
         e->cfg.debug = cfg->debug;
+        e->cfg.no_userland_proxy = cfg->no_userland_proxy;
         e->cfg.insecure_registries = strv_copy(cfg->insecure_registries);
         pthread_mutex_init(&e->lock, NULL);
         e->started_ns = now_ns();
+        e->events = events_new();
 
         int r;
         _cleanup_free_ char *db = NULL;
@@ -71,6 +74,7 @@ void engine_free(Engine *e)
         if (!e)
                 return;
         store_close(e->store);
+        events_free(e->events);
         free(e->cfg.data_root);
         free(e->cfg.exec_root);
         free(e->cfg.bip);

@@ -16,12 +16,14 @@
 
 typedef struct ImageStore ImageStore;
 typedef struct ContainerTable ContainerTable;
+typedef struct EventLog EventLog;
 
 typedef struct EngineConfig {
         char *data_root;
         char *exec_root;
         char *bip;               /* --bip, bridge address/prefix */
         bool debug;
+        bool no_userland_proxy;  /* --userland-proxy=false */
         char **insecure_registries;
 } EngineConfig;
 
@@ -30,6 +32,8 @@ typedef struct Engine {
         Store *store;
         ImageStore *images;
         ContainerTable *containers;
+        EventLog *events;        /* engine/events.h: the event journal */
+        struct NetState *net;    /* network/network.h */
         pthread_mutex_t lock;
         int64_t started_ns;
         char id[65]; /* stable daemon id, kept in the data root */

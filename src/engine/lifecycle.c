@@ -4,13 +4,21 @@
 
 #include "engine/container.h"
 #include "image/image.h"
+#include "network/network.h"
 
 int engine_start(Engine *e, BerthError **err)
 {
         int r = image_store_reconcile(e, err);
         if (r < 0)
                 return r;
-        return container_restore_all(e, err);
+        r = network_start(e, !e->cfg.no_userland_proxy, err);
+        if (r < 0)
+                return r;
+        r = container_restore_all(e, err);
+        if (r < 0)
+                return r;
+        network_adopt(e);
+        return 0;
 }
 
 void engine_reap_children(Engine *e _unused_)
@@ -22,4 +30,5 @@ void engine_reap_children(Engine *e _unused_)
 void engine_stop(Engine *e)
 {
         container_shutdown(e);
+        network_stop(e);
 }

@@ -5,6 +5,8 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/events.h"
+#include "network/network.h"
 
 void container_cleanup_files(Engine *e, const char *id)
 {
@@ -61,7 +63,9 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
         pthread_mutex_unlock(&e->lock);
         container_cancel_pending_attaches(e, c);
         container_kill_cgroup(c->id, SIGKILL);
+        network_container_forget(e, c->id);
         container_cleanup_files(e, c->id);
+        events_container(e, c, "destroy", NULL);
         return 0;
 }
 
@@ -111,6 +115,7 @@ int container_rename(Engine *e, const char *ref, const char *newname, BerthError
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EIO, "cannot rename container");
         }
+        events_container_locked(e, c, "rename", json_pack("{s:o}", "oldName", json_sprintf("/%s", old)));
         free(old);
         pthread_mutex_unlock(&e->lock);
         return 0;
@@ -152,6 +157,7 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         pthread_mutex_unlock(&e->lock);
         if (r < 0)
                 return r;
+        events_container(e, c, "update", NULL);
         *ret_warnings = json_array();
         return 0;
 }

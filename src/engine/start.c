@@ -15,7 +15,10 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/events.h"
+#include "engine/links.h"
 #include "image/image.h"
+#include "network/network.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -302,6 +305,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         env_set(env, hn);
         if (json_bool(cfg, "Tty"))
                 env_set(env, "TERM=xterm");
+        links_env(e, c, env); /* before the container's own Env, which wins */
         size_t i;
         json_t *x;
         json_array_foreach(json_object_get(cfg, "Env"), i, x) if (json_is_string(x)) env_set(env, json_string_value(x));
@@ -343,9 +347,12 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         const char *netmode = json_str(hc, "NetworkMode");
         bool hostnet = netmode && streq(netmode, "host");
         json_t *masked = json_object_get(hc, "MaskedPaths"), *ro = json_object_get(hc, "ReadonlyPaths");
+        char *netns_path = network_container_netns(e, c); /* --network container:X */
+        json_t *netns = netns_path ? json_string(netns_path) : json_null();
+        free(netns_path);
         json_t *spec = json_pack(
                 "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:O,s:O,s:I,s:s,"
-                "s:{s:I,s:I,s:I},s:n,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s}",
+                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
                 "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
@@ -356,7 +363,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_is_array(ro) && !priv ? ro : json_array(), "shm_size",
                 (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
                 (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
-                "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", "namespaces", "pid", true, "ipc",
+                "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
                 priv, "seccomp", !priv, "log_path", logp, "log_max_size", (json_int_t) max_size, "log_max_file",
                 (json_int_t) max_file, "exit_file", exitp);
@@ -454,6 +461,7 @@ static void broadcast(Container *c)
 static int start_failed(Engine *e, Container *c, const char *msg, int code, BerthError **err)
 {
         int exit_code = code == 127 || code == 126 ? code : 128;
+        network_container_release(e, c->id);
         pthread_mutex_lock(&e->lock);
         /* Docker leaves a never-started container "created", with the exit code set. */
         c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
@@ -498,6 +506,10 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         _cleanup_json_ json_t *j = NULL;
         r = prepare_files(e, c, err);
         if (r == 0)
+                r = network_container_prepare(e, c, err); /* addresses, ports, hosts, resolv.conf */
+        if (r == 0)
+                r = links_prepare(e, c, err); /* linked containers run; their hosts lines */
+        if (r == 0)
                 r = write_spec(e, c, err);
         if (r == 0) {
                 _cleanup_free_ char *dir = container_dir(e, c->id);
@@ -506,6 +518,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 r = spawn_monitor(e, c, &line, err);
         }
         if (r < 0) {
+                network_container_release(e, c->id);
                 pthread_mutex_lock(&e->lock);
                 c->starting = false;
                 broadcast(c);
@@ -518,6 +531,14 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         if (json_str(j, "error"))
                 return start_failed(e, c, json_str(j, "error"), (int) json_int(j, "exit_code", 125), err);
         int pid = (int) json_int(j, "pid", 0), mpid = (int) json_int(j, "monitor_pid", 0);
+        /* Interfaces, routes and DNS before the process runs. */
+        {
+                _cleanup_berr_ BerthError *nerr = NULL;
+                if (network_container_attach(e, c, pid, &nerr) < 0) {
+                        container_kill_cgroup(c->id, SIGKILL);
+                        return start_failed(e, c, nerr->msg, 0, err);
+                }
+        }
 
         /* Attaches made before start see everything the process prints. */
         container_connect_pending_attaches(e, c);
@@ -547,6 +568,8 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         container_save_state(e, c);
         broadcast(c);
         pthread_mutex_unlock(&e->lock);
+        events_container(e, c, "start", NULL);
+        links_update_parents(e, c);
         container_start_watcher(e, c);
         return 0;
 }
@@ -603,10 +626,15 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         if (restart)
                 c->status = CSTATUS_RESTARTING;
         container_save_state(e, c);
+        /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
+        if (c->oom_killed)
+                events_container_locked(e, c, "oom", NULL);
+        events_container_locked(e, c, "die", json_pack("{s:o}", "exitCode", json_sprintf("%d", c->exit_code)));
         broadcast(c);
         int count = c->restart_count;
         pthread_mutex_unlock(&e->lock);
         container_remove_cgroup(c->id);
+        network_container_release(e, c->id);
 
         if (autorm) {
                 container_remove_obj(e, c, true, NULL);

@@ -8,6 +8,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/events.h"
 
 /* berthd only needs to find, signal and freeze a container's processes; the
  * monitor creates and configures the cgroups. v1 (one tree per controller)
@@ -220,6 +221,7 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
 
         if (pid > 0)
                 kill(pid, sig);
+        events_container_kill(e, c, sig);
         if (paused)
                 freeze_plain(c->id, false);
         pthread_mutex_lock(&e->lock);
@@ -229,6 +231,7 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
                 if (pid > 0)
                         kill(pid, SIGKILL);
                 container_kill_cgroup(c->id, SIGKILL);
+                events_container_kill(e, c, SIGKILL);
                 pthread_mutex_lock(&e->lock);
                 done = wait_exit_locked(e, c, seq, 30);
                 pthread_mutex_unlock(&e->lock);
@@ -236,6 +239,7 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
                         return berr_set(err, EIO, "cannot stop container: %s: tried to kill container, but did not "
                                         "receive an exit event", c->id);
         }
+        events_container(e, c, "stop", NULL);
         return 0;
 }
 
@@ -273,6 +277,7 @@ int container_kill(Engine *e, const char *ref, const char *signame, BerthError *
         pthread_mutex_unlock(&e->lock);
         if (pid > 0 && kill(pid, sig) < 0 && errno != ESRCH)
                 return berr_set(err, EIO, "Cannot kill container: %s: %m", ref);
+        events_container_kill(e, c, sig);
         if (sig == SIGKILL) {
                 if (paused)
                         freeze_plain(c->id, false);
@@ -297,7 +302,10 @@ int container_restart(Engine *e, const char *ref, int timeout, bool has_timeout,
                 return r;
         }
         /* A restart counts as a start, not as a manual stop. */
-        return container_start_obj(e, c, err);
+        r = container_start_obj(e, c, err);
+        if (r == 0)
+                events_container(e, c, "restart", NULL);
+        return r;
 }
 
 int container_pause(Engine *e, const char *ref, bool pause, BerthError **err)
@@ -326,5 +334,6 @@ int container_pause(Engine *e, const char *ref, bool pause, BerthError **err)
         container_save_state(e, c);
         pthread_cond_broadcast(&c->cond);
         pthread_mutex_unlock(&e->lock);
+        events_container(e, c, pause ? "pause" : "unpause", NULL);
         return 0;
 }

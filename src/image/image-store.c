@@ -6,6 +6,7 @@
  * image_store_reconcile() removes. */
 #include "image.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "engine/engine.h"
+#include "engine/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -450,9 +452,18 @@ int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, 
                 r = berr_set(err, errno, "cannot create %s: %m", diff);
                 goto fail;
         }
-        r = image_unpack_fd(fd, diff, &info, err);
-        if (r < 0)
-                goto fail;
+        {
+                /* The uncompressed tar is kept next to diff/: save and push need the exact bytes. */
+                _cleanup_free_ char *tp = xasprintf("%s/layer.tar", tmpl);
+                _cleanup_close_ int tfd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (tfd < 0) {
+                        r = berr_set(err, errno, "cannot create %s: %m", tp);
+                        goto fail;
+                }
+                r = image_unpack_fd_tee(fd, diff, tfd, &info, err);
+                if (r < 0)
+                        goto fail;
+        }
 
         char chain[72];
         chain_of(NULL, info.diff_id, chain);
@@ -529,6 +540,7 @@ int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, 
                 }
         }
         rm_rf(tmpl); /* still there when the layer already existed */
+        events_image(e, id, id, NULL, "import");
         *ret_id = TAKE_PTR(id);
         return 0;
 fail:
@@ -944,6 +956,8 @@ int image_tag(Engine *e, const char *src, const char *repo, const char *tag, Ber
         sqlite3_bind_int64(st, 3, now_ns());
         if (sqlite3_step(st) != SQLITE_DONE)
                 return berr_set(err, EIO, "state database: %s", sqlite3_errmsg(e->store->db));
+        _cleanup_free_ char *familiar = image_ref_familiarize(full);
+        events_image(e, id, familiar, NULL, "tag");
         return 0;
 }
 
@@ -1187,6 +1201,8 @@ int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **
 {
         LOCKED(e);
         json_t *records = json_array();
+        _cleanup_free_ char *id = NULL;
+        resolve_locked(e, ref, &id, NULL, NULL); /* for the events: dockerd names untag and delete by id */
         store_begin(e->store);
         int r = delete_locked(e, ref, force, !noprune, records, NULL, err);
         if (r < 0) {
@@ -1198,6 +1214,14 @@ int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **
                 store_rollback(e->store);
                 json_decref(records);
                 return berr_set(err, EIO, "state database: cannot commit");
+        }
+        size_t i;
+        json_t *rec;
+        json_array_foreach(records, i, rec) {
+                if (json_str(rec, "Untagged") && id)
+                        events_image(e, id, id, NULL, "untag");
+                else if (json_str(rec, "Deleted"))
+                        events_image(e, json_str(rec, "Deleted"), json_str(rec, "Deleted"), NULL, "delete");
         }
         *ret = records;
         return 0;
@@ -1312,4 +1336,254 @@ int image_disk_usage(Engine *e, json_t **ret_images, long long *ret_layers_size,
         *ret_layers_size = count_sql(e, "SELECT coalesce(sum(size),0) FROM layers", NULL);
         *ret_images = list;
         return 0;
+}
+
+/* ---- layers and images from outside (load, pull, commit): image-internal.h ---- */
+
+char *image_layer_tar_path(Engine *e, const char *chain_id)
+{
+        _cleanup_free_ char *lp = layer_path(e, chain_id);
+        return xasprintf("%s/layer.tar", lp);
+}
+
+void image_chain_id(const char *parent_chain, const char *diff_id, char out[72])
+{
+        chain_of(parent_chain, diff_id, out);
+}
+
+bool image_layer_known(Engine *e, const char *chain_id)
+{
+        LOCKED(e);
+        return count_sql(e, "SELECT count(*) FROM layers WHERE chain_id=?", chain_id) > 0;
+}
+
+int image_layer_add(Engine *e, const char *parent_chain, int fd, const char *expect_diff_id, char ret_chain[72],
+                    bool *ret_created, BerthError **err)
+{
+        int r;
+        if (ret_created)
+                *ret_created = false;
+        _cleanup_free_ char *ld = layers_dir(e);
+        r = mkdir_p(ld, 0700);
+        if (r < 0)
+                return berr_set(err, -r, "cannot create %s: %s", ld, strerror(-r));
+        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->cfg.data_root);
+        mkdir_p(tmpdir, 0700);
+        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/" TMP_PREFIX "XXXXXX", e->cfg.data_root);
+        if (!mkdtemp(tmpl))
+                return berr_set(err, errno, "cannot create a temporary directory in %s/tmp: %m", e->cfg.data_root);
+        _cleanup_free_ char *diff = xasprintf("%s/diff", tmpl);
+        _cleanup_free_ char *tp = xasprintf("%s/layer.tar", tmpl);
+        LayerUnpackInfo info;
+        if (mkdir(diff, 0755) < 0) {
+                r = berr_set(err, errno, "cannot create %s: %m", diff);
+                goto fail;
+        }
+        {
+                _cleanup_close_ int tfd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (tfd < 0) {
+                        r = berr_set(err, errno, "cannot create %s: %m", tp);
+                        goto fail;
+                }
+                r = image_unpack_fd_tee(fd, diff, tfd, &info, err);
+                if (r < 0)
+                        goto fail;
+                if (fsync(tfd) < 0) {
+                        r = berr_set(err, errno, "cannot write %s: %m", tp);
+                        goto fail;
+                }
+        }
+        if (expect_diff_id && !streq(expect_diff_id, info.diff_id)) {
+                r = berr_set(err, EINVAL, "invalid diffID for layer: expected \"%s\", got \"%s\"", expect_diff_id,
+                             info.diff_id);
+                goto fail;
+        }
+        char chain[72];
+        chain_of(parent_chain, info.diff_id, chain);
+        {
+                LOCKED(e);
+                if (count_sql(e, "SELECT count(*) FROM layers WHERE chain_id=?", chain) == 0) {
+                        _cleanup_free_ char *final = layer_path(e, chain);
+                        rm_rf(final); /* a stray directory the store does not know */
+                        if (rename(tmpl, final) < 0) {
+                                r = berr_set(err, errno, "cannot move layer into %s: %m", final);
+                                goto fail;
+                        }
+                        _cleanup_stmt_ sqlite3_stmt *l = store_prepare(
+                                e->store,
+                                "INSERT OR IGNORE INTO layers(chain_id,diff_id,parent,size,created) VALUES(?,?,?,?,?)", err);
+                        if (!l) {
+                                rm_rf(final);
+                                return -EIO;
+                        }
+                        sqlite3_bind_text(l, 1, chain, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(l, 2, info.diff_id, -1, SQLITE_STATIC);
+                        if (parent_chain)
+                                sqlite3_bind_text(l, 3, parent_chain, -1, SQLITE_STATIC);
+                        else
+                                sqlite3_bind_null(l, 3);
+                        sqlite3_bind_int64(l, 4, info.size);
+                        sqlite3_bind_int64(l, 5, now_ns());
+                        if (sqlite3_step(l) != SQLITE_DONE) {
+                                rm_rf(final);
+                                return berr_set(err, EIO, "state database: %s", sqlite3_errmsg(e->store->db));
+                        }
+                        if (ret_created)
+                                *ret_created = true;
+                }
+        }
+        rm_rf(tmpl);
+        memcpy(ret_chain, chain, 72);
+        return 0;
+fail:
+        rm_rf(tmpl);
+        return r;
+}
+
+void image_layers_drop_unused(Engine *e, char **chains)
+{
+        LOCKED(e);
+        for (size_t i = 0; chains && chains[i]; i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                        e->store,
+                        "WITH RECURSIVE used(c) AS (SELECT top_layer FROM images WHERE top_layer IS NOT NULL "
+                        "UNION SELECT l.parent FROM layers l JOIN used u ON l.chain_id=u.c WHERE l.parent IS NOT NULL) "
+                        "SELECT count(*) FROM used WHERE c=?",
+                        NULL);
+                if (!st)
+                        continue;
+                sqlite3_bind_text(st, 1, chains[i], -1, SQLITE_STATIC);
+                if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) > 0)
+                        continue;
+                if (count_sql(e, "SELECT count(*) FROM layers WHERE parent=?", chains[i]) > 0)
+                        continue;
+                _cleanup_stmt_ sqlite3_stmt *d = store_prepare(e->store, "DELETE FROM layers WHERE chain_id=?", NULL);
+                if (!d)
+                        continue;
+                sqlite3_bind_text(d, 1, chains[i], -1, SQLITE_STATIC);
+                if (sqlite3_step(d) == SQLITE_DONE) {
+                        _cleanup_free_ char *p = layer_path(e, chains[i]);
+                        rm_rf(p);
+                }
+        }
+}
+
+int image_add(Engine *e, const char *config, size_t len, const char *parent_id, char **refs, char **ret_id,
+              BerthError **err)
+{
+        json_error_t je;
+        _cleanup_json_ json_t *cfg = json_loadb(config, len, 0, &je);
+        if (!json_is_object(cfg))
+                return berr_set(err, EINVAL, "invalid image config: %s", cfg ? "not an object" : je.text);
+        json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+        if (ids && !json_is_array(ids))
+                return berr_set(err, EINVAL, "invalid image config: rootfs.diff_ids is not an array");
+        char hex[65];
+        sha256_hex(config, len, hex);
+        _cleanup_free_ char *id = xasprintf("sha256:%s", hex);
+        int64_t created = 0;
+        if (json_str(cfg, "created"))
+                parse_rfc3339(json_str(cfg, "created"), &created);
+        char chain[72] = "";
+        size_t i;
+        json_t *d;
+        LOCKED(e);
+        json_array_foreach(ids, i, d)
+        {
+                const char *di = json_string_value(d);
+                if (!di || !image_digest_valid(di))
+                        return berr_set(err, EINVAL, "invalid image config: bad diff id");
+                char next[72];
+                chain_of(i ? chain : NULL, di, next);
+                memcpy(chain, next, sizeof(chain));
+                if (count_sql(e, "SELECT count(*) FROM layers WHERE chain_id=?", chain) == 0)
+                        return berr_set(err, ENOENT, "layer %s of image %s is not in the store", di, id);
+        }
+        store_begin(e->store);
+        _cleanup_stmt_ sqlite3_stmt *im = store_prepare(
+                e->store, "INSERT OR IGNORE INTO images(id,config,top_layer,parent,created,added) VALUES(?,?,?,?,?,?)",
+                err);
+        bool ok = im != NULL;
+        if (ok) {
+                sqlite3_bind_text(im, 1, id, -1, SQLITE_STATIC);
+                sqlite3_bind_blob(im, 2, config, (int) len, SQLITE_STATIC);
+                if (*chain)
+                        sqlite3_bind_text(im, 3, chain, -1, SQLITE_STATIC);
+                else
+                        sqlite3_bind_null(im, 3);
+                if (parent_id)
+                        sqlite3_bind_text(im, 4, parent_id, -1, SQLITE_STATIC);
+                else
+                        sqlite3_bind_null(im, 4);
+                sqlite3_bind_int64(im, 5, created);
+                sqlite3_bind_int64(im, 6, now_ns());
+                ok = sqlite3_step(im) == SQLITE_DONE;
+        }
+        for (size_t k = 0; ok && refs && refs[k]; k++) {
+                _cleanup_stmt_ sqlite3_stmt *rf = store_prepare(
+                        e->store, "INSERT OR REPLACE INTO refs(name,image_id,added) VALUES(?,?,?)", err);
+                ok = rf != NULL;
+                if (!ok)
+                        break;
+                sqlite3_bind_text(rf, 1, refs[k], -1, SQLITE_STATIC);
+                sqlite3_bind_text(rf, 2, id, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(rf, 3, now_ns());
+                ok = sqlite3_step(rf) == SQLITE_DONE;
+        }
+        if (!ok || store_commit(e->store) < 0) {
+                if (!(err && *err))
+                        berr_set(err, EIO, "state database: %s", sqlite3_errmsg(e->store->db));
+                store_rollback(e->store);
+                return -EIO;
+        }
+        if (ret_id)
+                *ret_id = TAKE_PTR(id);
+        return 0;
+}
+
+int image_saved_layers(Engine *e, const char *id, char ***ret_chains, char **ret_config, size_t *ret_len,
+                       char ***ret_refs, BerthError **err)
+{
+        LOCKED(e);
+        _cleanup_(img_row_clear) ImgRow row = { 0 };
+        int r = load_row(e, id, &row, err);
+        if (r < 0)
+                return r;
+        *ret_chains = layer_chain(e, row.top_layer);
+        *ret_len = strlen(row.config);
+        *ret_config = TAKE_PTR(row.config);
+        if (ret_refs)
+                *ret_refs = image_ref_names(e, id);
+        return 0;
+}
+
+int image_resolve_ref(Engine *e, const char *ref, char **ret_id, char **ret_matched, BerthError **err)
+{
+        LOCKED(e);
+        return resolve_locked(e, ref, ret_id, ret_matched, err);
+}
+
+char **image_repo_refs(Engine *e, const char *repo_name)
+{
+        LOCKED(e);
+        char **l = NULL;
+        _cleanup_free_ char *pat = xasprintf("%s:*", repo_name);
+        _cleanup_stmt_ sqlite3_stmt *st =
+                store_prepare(e->store, "SELECT name, image_id FROM refs WHERE name GLOB ? ORDER BY name", NULL);
+        if (!st)
+                return NULL;
+        sqlite3_bind_text(st, 1, pat, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *n = (const char *) sqlite3_column_text(st, 0);
+                if (n && !strchr(n + strlen(repo_name) + 1, '/') && !strchr(n, '@')) {
+                        strv_extend(&l, n);
+                        strv_push(&l, col_text(st, 1));
+                }
+        }
+        return l;
+}
+
+json_t *image_ordered_container_config(json_t *c)
+{
+        return ordered_container_config(c);
 }

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "basic/error.h"
 
@@ -48,3 +49,31 @@ int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **
 int image_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err);
 /* /system/df: Images array (newest shape) and the total size of all layers. */
 int image_disk_usage(Engine *e, json_t **ret_images, long long *ret_layers_size, BerthError **err);
+
+/* ---- save and load (image/archive.c) ---- */
+
+/* Writes bytes to the client; < 0 stops the operation. */
+typedef int (*ImageWriteFn)(void *cls, const void *buf, size_t len);
+/* One progress/result message ({"status":...} or {"stream":...}); the callee copies what it keeps. */
+typedef void (*ImageProgressFn)(void *cls, json_t *msg);
+/* Resolves the names as image_save would, so errors can be real HTTP errors before streaming. */
+int image_save_check(Engine *e, char **names, BerthError **err);
+/* docker save: the tar (formats.md §1c) of the named images, streamed through fn. */
+int image_save(Engine *e, char **names, ImageWriteFn fn, void *cls, BerthError **err);
+/* docker load: a tar made by docker save (any version writing manifest.json) or berth. Reports
+ * "Loaded image: x:y" / "Loaded image ID: sha256:..." (and layer progress unless quiet) through progress. */
+int image_load(Engine *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err);
+
+/* ---- commit (image/commit.c) ---- */
+
+typedef struct ImageCommitOptions {
+        const char *repo, *tag; /* repo may carry the tag; NULL for an untagged image */
+        const char *comment, *author;
+        char **changes;           /* Dockerfile instructions */
+        json_t *config;           /* request body: container config merged over the container's */
+        const char *container_id;
+        json_t *container_config; /* the container's Config */
+} ImageCommitOptions;
+/* A child image of parent_id whose new layer is the overlay upper dir (docker whiteouts). */
+int image_commit(Engine *e, const char *parent_id, const char *upper, const ImageCommitOptions *o, char **ret_id,
+                 BerthError **err);

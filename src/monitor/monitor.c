@@ -425,6 +425,16 @@ static void finish(Monitor *m)
         if (m->c.stderr_fd >= 0)
                 mon_lines_flush(m->lines[1], emit_log, m);
         build_exit_json(m);
+        /* Connections already queued on the socket still get served: waits answered, the rest closed. */
+        accept_clients(m);
+        for (size_t i = 0; i < m->n_clients; i++) {
+                Client *cl = &m->clients[i];
+                if (cl->kind != C_REQUEST)
+                        continue;
+                struct pollfd pf = { .fd = cl->fd, .events = POLLIN };
+                if (poll(&pf, 1, 100) > 0)
+                        client_read_request(m, cl);
+        }
         for (size_t i = 0; i < m->n_clients; i++)
                 if (m->clients[i].kind == C_WAIT)
                         answer_wait(&m->clients[i], m->exit_json);

@@ -136,10 +136,16 @@ static int mount_in_root(int rootfd, const char *target, bool dir, const char *s
         snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
         if (mount(source, p, fstype, flags, data) < 0)
                 return -errno;
-        if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
-            mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)),
-                  NULL) < 0)
-                return -errno;
+        if ((flags & MS_BIND) && (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))) {
+                /* Bind mounts take flags only on remount, of the new mount: resolve the path again. */
+                _cleanup_close_ int nfd = open_in_root(rootfd, target, false, dir);
+                if (nfd < 0)
+                        return nfd;
+                snprintf(p, sizeof(p), "/proc/self/fd/%d", nfd);
+                if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+                          NULL) < 0)
+                        return -errno;
+        }
         return 0;
 }
 
@@ -425,10 +431,32 @@ static char *env_get(char **env, const char *key)
         return NULL;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+        return *(const int *) a - *(const int *) b;
+}
+
+/* The container must not inherit the monitor's other descriptors (the sync pipe above all). */
+static void close_other_fds(Child *ch)
+{
+        int keep[5] = { 2, ch->sock, ch->stdio[0], ch->stdio[1], ch->stdio[2] };
+        qsort(keep, ELEMENTSOF(keep), sizeof(int), cmp_int);
+        unsigned from = 3;
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                if (keep[i] < (int) from)
+                        continue;
+                if ((unsigned) keep[i] > from)
+                        (void) syscall(SYS_close_range, from, (unsigned) keep[i] - 1, 0);
+                from = (unsigned) keep[i] + 1;
+        }
+        (void) syscall(SYS_close_range, from, ~0U, 0);
+}
+
 static _noreturn_ void child_main(Child *ch)
 {
         const RtSpec *s = ch->spec;
         char buf[64];
+        close_other_fds(ch);
         umask(0);
         if (recv_msg(ch->sock, buf, sizeof(buf), NULL) <= 0 || buf[0] != 'C')
                 _exit(125);

@@ -1,0 +1,396 @@
+/* The embedded DNS server: for each container on a bridge network, berthd
+ * opens 127.0.0.11:53 (UDP and TCP) inside the container's network namespace
+ * (a socket belongs to the namespace it was created in) and serves them all
+ * from one thread here. Names of containers sharing a network with the asker
+ * (name, short id, aliases) are answered; anything else is forwarded to the
+ * host's resolvers with a timeout shorter than the client's (5 s). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "basic/util.h"
+#include "netlink.h"
+#include "network-internal.h"
+
+#define FWD_TIMEOUT_MS 1500
+#define MAX_UPSTREAM 3
+
+typedef struct DnsSock {
+        struct DnsSock *next;
+        char cid[65];
+        int ufd, tfd;
+} DnsSock;
+
+struct Dns {
+        Engine *e;
+        pthread_mutex_t lock;
+        DnsSock *socks, *dead;
+        int wake[2];
+        pthread_t thread;
+        bool stopping;
+        struct sockaddr_in upstream[MAX_UPSTREAM];
+        int n_upstream;
+};
+
+/* ---- messages ---- */
+
+/* Parses the question; returns the offset after it or -1. */
+static int parse_question(const uint8_t *m, size_t len, char *name, size_t cap, int *qtype)
+{
+        if (len < 12 || (m[4] << 8 | m[5]) != 1)
+                return -1;
+        size_t off = 12, n = 0;
+        for (;;) {
+                if (off >= len)
+                        return -1;
+                uint8_t l = m[off++];
+                if (l == 0)
+                        break;
+                if (l > 63 || off + l > len || n + l + 2 > cap)
+                        return -1;
+                if (n)
+                        name[n++] = '.';
+                memcpy(name + n, m + off, l);
+                n += l;
+                off += l;
+        }
+        name[n] = 0;
+        if (off + 4 > len)
+                return -1;
+        *qtype = m[off] << 8 | m[off + 1];
+        return (int) off + 4;
+}
+
+static size_t build_answer(const uint8_t *q, size_t qend, int rcode, const struct in_addr *addrs, int n, uint8_t *out)
+{
+        memcpy(out, q, qend);
+        out[2] = (uint8_t) (0x80 | (q[2] & 0x79) | 0x04); /* QR, opcode, AA, RD */
+        out[3] = (uint8_t) (0x80 | rcode);                /* RA */
+        out[6] = 0;
+        out[7] = (uint8_t) n;
+        memset(out + 8, 0, 4);
+        size_t off = qend;
+        for (int i = 0; i < n; i++) {
+                const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x02, 0x58, 0, 4 };
+                memcpy(out + off, rr, sizeof(rr));
+                off += sizeof(rr);
+                memcpy(out + off, &addrs[i].s_addr, 4);
+                off += 4;
+        }
+        return off;
+}
+
+typedef struct {
+        Dns *d;
+        uint8_t q[512];
+        size_t qlen;
+        int fd; /* dup of the UDP socket, or the TCP connection */
+        bool tcp;
+        struct sockaddr_in peer;
+} Fwd;
+
+static void reply(Fwd *f, const uint8_t *m, size_t len)
+{
+        if (f->tcp) {
+                uint8_t hdr[2] = { (uint8_t) (len >> 8), (uint8_t) len };
+                if (send(f->fd, hdr, 2, MSG_NOSIGNAL) == 2)
+                        send(f->fd, m, len, MSG_NOSIGNAL);
+        } else
+                sendto(f->fd, m, len, 0, (struct sockaddr *) &f->peer, sizeof(f->peer));
+}
+
+static void *fwd_thread(void *arg)
+{
+        Fwd *f = arg;
+        uint8_t ans[4096];
+        ssize_t got = -1;
+        for (int i = 0; i < f->d->n_upstream && got < 0; i++) {
+                int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (u < 0)
+                        break;
+                if (connect(u, (struct sockaddr *) &f->d->upstream[i], sizeof(f->d->upstream[i])) == 0 &&
+                    send(u, f->q, f->qlen, 0) == (ssize_t) f->qlen) {
+                        struct pollfd p = { .fd = u, .events = POLLIN };
+                        if (poll(&p, 1, FWD_TIMEOUT_MS) == 1) {
+                                got = recv(u, ans, sizeof(ans), 0);
+                                if (got >= 2 && (ans[0] != f->q[0] || ans[1] != f->q[1]))
+                                        got = -1;
+                        }
+                }
+                close(u);
+        }
+        if (got > 0)
+                reply(f, ans, (size_t) got);
+        else {
+                char name[256];
+                int qt;
+                int qend = parse_question(f->q, f->qlen, name, sizeof(name), &qt);
+                if (qend > 0) {
+                        uint8_t out[600];
+                        size_t n = build_answer(f->q, (size_t) qend, 2 /* SERVFAIL */, NULL, 0, out);
+                        reply(f, out, n);
+                }
+        }
+        close(f->fd);
+        free(f);
+        return NULL;
+}
+
+static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_t *q, size_t len,
+                         struct sockaddr_in *peer)
+{
+        char name[256];
+        int qtype;
+        int qend = parse_question(q, len, name, sizeof(name), &qtype);
+        if (qend < 0 || len > 512)
+                return;
+        struct in_addr addrs[16];
+        int n = network_dns_lookup(d->e, cid, name, addrs, 16);
+        Fwd tmp = { .d = d, .fd = fd, .tcp = tcp };
+        if (peer)
+                tmp.peer = *peer;
+        if (n > 0) {
+                uint8_t out[1024];
+                size_t olen = build_answer(q, (size_t) qend, 0, addrs, qtype == 1 || qtype == 255 ? n : 0, out);
+                reply(&tmp, out, olen);
+                return;
+        }
+        Fwd *f = calloc(1, sizeof(*f));
+        if (!f)
+                return;
+        *f = tmp;
+        memcpy(f->q, q, len);
+        f->qlen = len;
+        f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (f->fd < 0 || pthread_create(&t, &at, fwd_thread, f) != 0) {
+                safe_close(f->fd);
+                free(f);
+        }
+        pthread_attr_destroy(&at);
+}
+
+static void handle_tcp(Dns *d, const char *cid, int lfd)
+{
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+                return;
+        struct timeval tv = { .tv_sec = 1 };
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        uint8_t hdr[2], q[512];
+        if (recv(c, hdr, 2, MSG_WAITALL) == 2) {
+                size_t len = (size_t) (hdr[0] << 8 | hdr[1]);
+                if (len <= sizeof(q) && recv(c, q, len, MSG_WAITALL) == (ssize_t) len)
+                        handle_query(d, cid, c, true, q, len, NULL);
+        }
+        close(c);
+}
+
+/* ---- the server thread ---- */
+
+static void *dns_thread(void *arg)
+{
+        Dns *d = arg;
+        for (;;) {
+                pthread_mutex_lock(&d->lock);
+                while (d->dead) {
+                        DnsSock *s = d->dead;
+                        d->dead = s->next;
+                        close(s->ufd);
+                        close(s->tfd);
+                        free(s);
+                }
+                if (d->stopping) {
+                        pthread_mutex_unlock(&d->lock);
+                        break;
+                }
+                size_t n = 0;
+                for (DnsSock *s = d->socks; s; s = s->next)
+                        n++;
+                struct pollfd *fds = calloc(2 * n + 1, sizeof(*fds));
+                char (*cids)[65] = calloc(n + 1, sizeof(*cids));
+                fds[0] = (struct pollfd){ .fd = d->wake[0], .events = POLLIN };
+                size_t i = 0;
+                for (DnsSock *s = d->socks; s; s = s->next, i++) {
+                        fds[1 + 2 * i] = (struct pollfd){ .fd = s->ufd, .events = POLLIN };
+                        fds[2 + 2 * i] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
+                        memcpy(cids[i], s->cid, 65);
+                }
+                pthread_mutex_unlock(&d->lock);
+                /* fds stay open until this thread closes them above: no reuse races. */
+                int pr = poll(fds, 2 * n + 1, -1);
+                if (pr > 0) {
+                        if (fds[0].revents & POLLIN) {
+                                char b[64];
+                                if (read(d->wake[0], b, sizeof(b)) < 0) {
+                                        /* nothing */
+                                }
+                        }
+                        for (i = 0; i < n; i++) {
+                                if (fds[1 + 2 * i].revents & POLLIN) {
+                                        uint8_t q[1024];
+                                        struct sockaddr_in peer;
+                                        socklen_t pl = sizeof(peer);
+                                        ssize_t r = recvfrom(fds[1 + 2 * i].fd, q, sizeof(q), MSG_DONTWAIT,
+                                                             (struct sockaddr *) &peer, &pl);
+                                        if (r > 0)
+                                                handle_query(d, cids[i], fds[1 + 2 * i].fd, false, q, (size_t) r, &peer);
+                                }
+                                if (fds[2 + 2 * i].revents & POLLIN)
+                                        handle_tcp(d, cids[i], fds[2 + 2 * i].fd);
+                        }
+                }
+                free(fds);
+                free(cids);
+        }
+        return NULL;
+}
+
+static void wake(Dns *d)
+{
+        if (write(d->wake[1], "w", 1) < 0) {
+                /* a full pipe already wakes the thread */
+        }
+}
+
+static void load_upstream(Dns *d)
+{
+        _cleanup_free_ char *rc = NULL;
+        if (read_file("/etc/resolv.conf", &rc, NULL) < 0)
+                return;
+        char *save = NULL;
+        for (char *line = strtok_r(rc, "\n", &save); line && d->n_upstream < MAX_UPSTREAM;
+             line = strtok_r(NULL, "\n", &save)) {
+                char addr[64];
+                struct in_addr a;
+                if (sscanf(line, " nameserver %63s", addr) == 1 && inet_pton(AF_INET, addr, &a) == 1)
+                        d->upstream[d->n_upstream++] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = a,
+                                                                             .sin_port = htons(53) };
+        }
+}
+
+int dns_start(Engine *e, NetState *ns)
+{
+        Dns *d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->e = e;
+        pthread_mutex_init(&d->lock, NULL);
+        if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+                free(d);
+                return -errno;
+        }
+        load_upstream(d);
+        int r = pthread_create(&d->thread, NULL, dns_thread, d);
+        if (r != 0) {
+                close(d->wake[0]);
+                close(d->wake[1]);
+                free(d);
+                return -r;
+        }
+        ns->dns = d;
+        return 0;
+}
+
+void dns_stop(NetState *ns)
+{
+        Dns *d = ns->dns;
+        if (!d)
+                return;
+        pthread_mutex_lock(&d->lock);
+        d->stopping = true;
+        while (d->socks) {
+                DnsSock *s = d->socks;
+                d->socks = s->next;
+                s->next = d->dead;
+                d->dead = s;
+        }
+        pthread_mutex_unlock(&d->lock);
+        wake(d);
+        pthread_join(d->thread, NULL);
+        while (d->dead) {
+                DnsSock *s = d->dead;
+                d->dead = s->next;
+                close(s->ufd);
+                close(s->tfd);
+                free(s);
+        }
+        close(d->wake[0]);
+        close(d->wake[1]);
+        ns->dns = NULL;
+        free(d);
+}
+
+typedef struct {
+        int ufd, tfd;
+} OpenArg;
+
+static int open_in_ns(void *arg)
+{
+        OpenArg *o = arg;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+        inet_pton(AF_INET, "127.0.0.11", &sa.sin_addr);
+        int one = 1;
+        o->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        o->tfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (o->ufd < 0 || o->tfd < 0)
+                return -errno;
+        setsockopt(o->tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(o->ufd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || bind(o->tfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            listen(o->tfd, 64) < 0)
+                return -errno;
+        return 0;
+}
+
+int dns_add_container(NetState *ns, const char *cid, int nsfd)
+{
+        Dns *d = ns->dns;
+        if (!d)
+                return -ENOTCONN;
+        dns_remove_container(ns, cid);
+        OpenArg o = { -1, -1 };
+        int r = netns_run(nsfd, open_in_ns, &o);
+        if (r < 0) {
+                safe_close(o.ufd);
+                safe_close(o.tfd);
+                return r;
+        }
+        DnsSock *s = calloc(1, sizeof(*s));
+        snprintf(s->cid, sizeof(s->cid), "%s", cid);
+        s->ufd = o.ufd;
+        s->tfd = o.tfd;
+        pthread_mutex_lock(&d->lock);
+        s->next = d->socks;
+        d->socks = s;
+        pthread_mutex_unlock(&d->lock);
+        wake(d);
+        return 0;
+}
+
+void dns_remove_container(NetState *ns, const char *cid)
+{
+        Dns *d = ns->dns;
+        if (!d)
+                return;
+        bool any = false;
+        pthread_mutex_lock(&d->lock);
+        for (DnsSock **pp = &d->socks; *pp;) {
+                DnsSock *s = *pp;
+                if (streq(s->cid, cid)) {
+                        *pp = s->next;
+                        s->next = d->dead;
+                        d->dead = s;
+                        any = true;
+                } else
+                        pp = &s->next;
+        }
+        pthread_mutex_unlock(&d->lock);
+        if (any)
+                wake(d);
+}

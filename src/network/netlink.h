@@ -1,0 +1,29 @@
+/* rtnetlink through libmnl: links (bridge, veth), addresses, routes. Every
+ * function works in the network namespace of the calling thread; use
+ * netns_run() to act inside another one. Return -errno. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Runs fn(arg) on a short-lived thread that has joined the network namespace
+ * nsfd, and returns what fn returned (or -errno if the join failed). */
+int netns_run(int nsfd, int (*fn)(void *arg), void *arg);
+
+int nl_link_index(const char *name); /* 0 when absent (< 0 on error) */
+int nl_bridge_add(const char *name, unsigned mtu, const uint8_t mac[6]);
+/* Creates host <-> peer, the peer created directly inside the namespace nsfd
+ * under peer_name with peer_mac (NULL: random); the host side is enslaved to
+ * master_index and brought up. */
+int nl_veth_add(const char *host, const char *peer_name, int nsfd, const uint8_t *peer_mac, unsigned mtu,
+                int master_index);
+int nl_link_del(const char *name);
+int nl_link_up(int ifindex);
+int nl_addr_add(int ifindex, struct in_addr addr, int prefix);
+int nl_addr_del(int ifindex, struct in_addr addr, int prefix);
+int nl_route_default(struct in_addr gw, int ifindex);
+
+/* Lists link names (callback per link with its name, kind "veth"/"bridge"/"" and master index). */
+typedef void (*NlLinkFn)(void *arg, const char *name, int ifindex, const char *kind, int master);
+int nl_link_list(NlLinkFn fn, void *arg);

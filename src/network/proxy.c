@@ -1,0 +1,280 @@
+/* The userland proxy, in berthd's own threads (Docker runs docker-proxy
+ * processes): it holds the host port (its bind is the port's reservation) and
+ * relays connections that the DNAT rules do not catch, those to the host's
+ * loopback and from containers to a host address. Listeners die with berthd
+ * and are re-created when it re-adopts running containers, so none can leak. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "basic/util.h"
+#include "network-internal.h"
+
+#define UDP_CLIENTS 64
+#define UDP_IDLE_NS (30LL * 1000000000LL)
+
+struct Proxy {
+        Proxy *next;
+        char cid[65];
+        int proto;
+        int lfd;
+        int stop[2];
+        struct sockaddr_in target;
+        pthread_t thread;
+};
+
+typedef struct {
+        int a, b;
+} Pair;
+
+static int relay(int from, int to, char *buf, size_t cap)
+{
+        ssize_t n = read(from, buf, cap);
+        if (n <= 0)
+                return -1;
+        for (ssize_t off = 0; off < n;) {
+                ssize_t w = send(to, buf + off, (size_t) (n - off), MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                struct pollfd p = { .fd = to, .events = POLLOUT };
+                                poll(&p, 1, 1000);
+                                continue;
+                        }
+                        return -1;
+                }
+                off += w;
+        }
+        return 0;
+}
+
+static void *tcp_conn_thread(void *arg)
+{
+        Pair *p = arg;
+        int a = p->a, b = p->b;
+        free(p);
+        char *buf = malloc(65536);
+        bool a_open = true, b_open = true;
+        while (buf && (a_open || b_open)) {
+                struct pollfd fds[2] = { { .fd = a_open ? a : -1, .events = POLLIN },
+                                         { .fd = b_open ? b : -1, .events = POLLIN } };
+                if (poll(fds, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        if (relay(a, b, buf, 65536) < 0) {
+                                if (fds[0].revents & POLLERR)
+                                        break;
+                                a_open = false;
+                                shutdown(b, SHUT_WR);
+                        }
+                }
+                if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        if (relay(b, a, buf, 65536) < 0) {
+                                if (fds[1].revents & POLLERR)
+                                        break;
+                                b_open = false;
+                                shutdown(a, SHUT_WR);
+                        }
+                }
+        }
+        free(buf);
+        close(a);
+        close(b);
+        return NULL;
+}
+
+static void *tcp_accept_thread(void *arg)
+{
+        Proxy *px = arg;
+        for (;;) {
+                struct pollfd fds[2] = { { .fd = px->lfd, .events = POLLIN }, { .fd = px->stop[0], .events = POLLIN } };
+                if (poll(fds, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (fds[1].revents)
+                        break;
+                int c = accept4(px->lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        continue;
+                int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (u < 0 || connect(u, (struct sockaddr *) &px->target, sizeof(px->target)) < 0) {
+                        safe_close(u);
+                        close(c);
+                        continue;
+                }
+                int one = 1;
+                setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
+                setsockopt(u, IPPROTO_TCP, 1, &one, sizeof(one));
+                Pair *p = malloc(sizeof(*p));
+                p->a = c;
+                p->b = u;
+                pthread_t t;
+                pthread_attr_t at;
+                pthread_attr_init(&at);
+                pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+                pthread_attr_setstacksize(&at, 256 * 1024);
+                if (pthread_create(&t, &at, tcp_conn_thread, p) != 0) {
+                        close(c);
+                        close(u);
+                        free(p);
+                }
+                pthread_attr_destroy(&at);
+        }
+        return NULL;
+}
+
+typedef struct {
+        struct sockaddr_in peer;
+        int fd;
+        int64_t last;
+} UdpClient;
+
+static void *udp_thread(void *arg)
+{
+        Proxy *px = arg;
+        UdpClient cl[UDP_CLIENTS];
+        size_t n = 0;
+        char buf[65536];
+        for (;;) {
+                struct pollfd fds[2 + UDP_CLIENTS];
+                fds[0] = (struct pollfd){ .fd = px->lfd, .events = POLLIN };
+                fds[1] = (struct pollfd){ .fd = px->stop[0], .events = POLLIN };
+                for (size_t i = 0; i < n; i++)
+                        fds[2 + i] = (struct pollfd){ .fd = cl[i].fd, .events = POLLIN };
+                int pr = poll(fds, 2 + n, 5000);
+                if (pr < 0 && errno != EINTR)
+                        break;
+                if (fds[1].revents)
+                        break;
+                int64_t now = now_ns();
+                if (pr > 0 && (fds[0].revents & POLLIN)) {
+                        struct sockaddr_in from;
+                        socklen_t fl = sizeof(from);
+                        ssize_t r = recvfrom(px->lfd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &fl);
+                        if (r >= 0) {
+                                size_t k;
+                                for (k = 0; k < n; k++)
+                                        if (cl[k].peer.sin_addr.s_addr == from.sin_addr.s_addr &&
+                                            cl[k].peer.sin_port == from.sin_port)
+                                                break;
+                                if (k == n && n < UDP_CLIENTS) {
+                                        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                                        if (u >= 0 && connect(u, (struct sockaddr *) &px->target, sizeof(px->target)) == 0) {
+                                                cl[n] = (UdpClient){ from, u, now };
+                                                n++;
+                                        } else
+                                                safe_close(u);
+                                }
+                                if (k < n) {
+                                        cl[k].last = now;
+                                        send(cl[k].fd, buf, (size_t) r, 0);
+                                }
+                        }
+                }
+                for (size_t i = 0; pr > 0 && i < n; i++)
+                        if (fds[2 + i].revents & POLLIN) {
+                                ssize_t r = recv(cl[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+                                if (r >= 0) {
+                                        cl[i].last = now;
+                                        sendto(px->lfd, buf, (size_t) r, 0, (struct sockaddr *) &cl[i].peer,
+                                               sizeof(cl[i].peer));
+                                }
+                        }
+                for (size_t i = 0; i < n;)
+                        if (now - cl[i].last > UDP_IDLE_NS) {
+                                close(cl[i].fd);
+                                cl[i] = cl[--n];
+                        } else
+                                i++;
+        }
+        for (size_t i = 0; i < n; i++)
+                close(cl[i].fd);
+        return NULL;
+}
+
+int proxy_start(NetState *ns, const char *cid, int proto, struct in_addr host_ip, int *host_port,
+                struct in_addr target, int target_port)
+{
+        bool udp = proto == IPPROTO_UDP;
+        _cleanup_close_ int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        int one = 1;
+        if (!udp)
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = host_ip, .sin_port = htons((uint16_t) *host_port) };
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        if (!udp && listen(fd, 512) < 0)
+                return -errno;
+        socklen_t sl = sizeof(sa);
+        getsockname(fd, (struct sockaddr *) &sa, &sl);
+        Proxy *px = calloc(1, sizeof(*px));
+        if (!px)
+                return -ENOMEM;
+        snprintf(px->cid, sizeof(px->cid), "%s", cid);
+        px->proto = proto;
+        px->target = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = target,
+                                           .sin_port = htons((uint16_t) target_port) };
+        if (pipe2(px->stop, O_CLOEXEC) < 0) {
+                free(px);
+                return -errno;
+        }
+        px->lfd = fd;
+        int r = pthread_create(&px->thread, NULL, udp ? udp_thread : tcp_accept_thread, px);
+        if (r != 0) {
+                close(px->stop[0]);
+                close(px->stop[1]);
+                free(px);
+                return -r;
+        }
+        TAKE_FD(fd);
+        *host_port = ntohs(sa.sin_port);
+        px->next = ns->proxies;
+        ns->proxies = px;
+        return 0;
+}
+
+static void proxy_free(Proxy *px)
+{
+        if (write(px->stop[1], "x", 1) < 0) {
+                /* the thread still sees POLLHUP when the pipe closes below */
+        }
+        pthread_join(px->thread, NULL);
+        close(px->lfd);
+        close(px->stop[0]);
+        close(px->stop[1]);
+        free(px);
+}
+
+void proxy_stop_container(NetState *ns, const char *cid)
+{
+        for (Proxy **pp = &ns->proxies; *pp;) {
+                Proxy *px = *pp;
+                if (streq(px->cid, cid)) {
+                        *pp = px->next;
+                        proxy_free(px);
+                } else
+                        pp = &px->next;
+        }
+}
+
+void proxy_stop_all(NetState *ns)
+{
+        pthread_mutex_lock(&ns->lock);
+        while (ns->proxies) {
+                Proxy *px = ns->proxies;
+                ns->proxies = px->next;
+                proxy_free(px);
+        }
+        pthread_mutex_unlock(&ns->lock);
+}

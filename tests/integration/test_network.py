@@ -1,0 +1,336 @@
+"""Networking: bridge, published ports, modes, user-defined networks, embedded DNS, no leaks.
+
+Each berthd runs in its own network namespace (berthtest.Berthd), so berth0, the veths
+and `table ip berth` live there; nothing here touches the host's network."""
+import json
+import socket
+import subprocess
+import time
+
+import pytest
+
+
+def run(d, *args, check=True, timeout=60):
+    return d.docker(*args, check=check, timeout=timeout)
+
+
+def out(r):
+    return r.stdout.decode(errors="replace")
+
+
+def links(d):
+    r = d.nsenter(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True)
+    return [l.split(":")[1].strip().split("@")[0] for l in r.stdout.splitlines()]
+
+
+def veths(d):
+    return [l for l in links(d) if l.startswith("bv")]
+
+
+def nft_rules(d):
+    r = d.nsenter(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True)
+    return r.stdout
+
+
+def inspect(d, name):
+    return json.loads(out(run(d, "inspect", name)))[0]
+
+
+def ip_of(d, name, net="bridge"):
+    return inspect(d, name)["NetworkSettings"]["Networks"][net]["IPAddress"]
+
+
+def wait_port(d, port, host="127.0.0.1", timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = d.nsenter(["bash", "-c", f"exec 3<>/dev/tcp/{host}/{port}"], capture_output=True)
+        if r.returncode == 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_default_bridge_and_inspect(busybox):
+    d = busybox
+    run(d, "run", "-d", "--name", "b1", "busybox", "sleep", "300")
+    try:
+        ns = inspect(d, "b1")["NetworkSettings"]
+        br = ns["Networks"]["bridge"]
+        assert br["IPAddress"].startswith("172.17.0.")
+        assert br["Gateway"] == "172.17.0.1"
+        assert br["IPPrefixLen"] == 16
+        assert br["MacAddress"].startswith("02:42:ac:11:")
+        assert len(br["EndpointID"]) == 64 and len(br["NetworkID"]) == 64
+        assert ns["IPAddress"] == br["IPAddress"]
+        # the container sees eth0 with that address and a default route
+        r = run(d, "exec", "b1", "ip", "-o", "-4", "addr", "show", "eth0", check=False)
+        if r.returncode == 0:
+            assert br["IPAddress"] in out(r)
+        # the bridge exists in the daemon's netns with the gateway address
+        a = d.nsenter(["ip", "-o", "-4", "addr", "show", "berth0"], capture_output=True, text=True).stdout
+        assert "172.17.0.1/16" in a
+        ps = json.loads(d.curl("/containers/json")[2])
+        me = [c for c in ps if c["Names"] == ["/b1"]][0]
+        assert me["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == br["IPAddress"]
+    finally:
+        run(d, "rm", "-f", "b1")
+
+
+def test_container_to_container(busybox):
+    d = busybox
+    run(d, "run", "-d", "--name", "srv", "busybox", "sh", "-c",
+        "mkdir -p /www && echo hello-berth > /www/index.html && httpd -f -p 80 -h /www")
+    try:
+        ip = ip_of(d, "srv")
+        r = run(d, "run", "--rm", "busybox", "sh", "-c", f"ping -c1 -W2 {ip} && wget -q -O- http://{ip}/", check=False)
+        assert r.returncode == 0, out(r) + r.stderr.decode()
+        assert "hello-berth" in out(r)
+    finally:
+        run(d, "rm", "-f", "srv")
+
+
+def test_published_port_loopback_and_container(busybox):
+    d = busybox
+    run(d, "run", "-d", "--name", "web", "-p", "18080:80", "busybox", "sh", "-c",
+        "mkdir -p /www && echo pub-ok > /www/index.html && httpd -f -p 80 -h /www")
+    try:
+        ports = inspect(d, "web")["NetworkSettings"]["Ports"]
+        assert ports["80/tcp"][0]["HostPort"] == "18080"
+        assert "18080" in out(run(d, "port", "web"))
+        assert wait_port(d, 18080)
+        r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18080/"], capture_output=True, text=True)
+        assert "pub-ok" in r.stdout
+        # from another container, through the gateway address
+        r = run(d, "run", "--rm", "busybox", "wget", "-q", "-O-", "http://172.17.0.1:18080/", check=False)
+        assert "pub-ok" in out(r), r.stderr.decode()
+        assert "dport 18080" in nft_rules(d)
+        # the same port again: Docker's error, and nothing is left of the second container's network
+        r = run(d, "run", "-d", "--name", "web2", "-p", "18080:80", "busybox", "sleep", "10", check=False)
+        assert r.returncode != 0
+        assert "port is already allocated" in r.stderr.decode()
+        assert inspect(d, "web2")["State"]["Running"] is False
+        assert len([v for v in veths(d)]) == 1
+        run(d, "rm", "-f", "web2")
+    finally:
+        run(d, "rm", "-f", "web")
+    assert "dport 18080" not in nft_rules(d)
+    assert veths(d) == []
+
+
+def test_publish_all_random_port(busybox):
+    d = busybox
+    run(d, "run", "-d", "--name", "pall", "--expose", "80", "-P", "busybox", "sh", "-c",
+        "mkdir -p /www && echo rnd > /www/index.html && httpd -f -p 80 -h /www")
+    try:
+        hp = inspect(d, "pall")["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+        assert int(hp) > 1024
+        assert wait_port(d, int(hp))
+        r = d.nsenter(["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{hp}/"], capture_output=True, text=True)
+        assert "rnd" in r.stdout
+    finally:
+        run(d, "rm", "-f", "pall")
+
+
+UDP_ECHO = r"""
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+        if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0) return 1;
+        for (;;) {
+                char b[1500]; struct sockaddr_in p; socklen_t l = sizeof(p);
+                ssize_t n = recvfrom(fd, b, sizeof(b), 0, (struct sockaddr *) &p, &l);
+                if (n > 0) sendto(fd, b, n, 0, (struct sockaddr *) &p, l);
+        }
+}
+"""
+
+
+def test_udp_published(busybox, tmp_path):
+    """busybox has no UDP server: a static echo server is built and bind-mounted."""
+    d = busybox
+    src = tmp_path / "udpecho.c"
+    src.write_text(UDP_ECHO)
+    exe = tmp_path / "udpecho"
+    subprocess.run(["cc", "-static", "-O1", "-o", str(exe), str(src)], check=True)
+    run(d, "run", "-d", "--name", "udp", "-p", "15353:5353/udp", "-v", f"{tmp_path}:/tmp", "busybox",
+        "/tmp/udpecho", "5353")
+    try:
+        time.sleep(0.5)
+        code = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5); "
+                "s.sendto(b'udp-hello', ('127.0.0.1', 15353)); print(s.recv(100).decode())")
+        r = d.nsenter(["/usr/bin/python3", "-c", code], capture_output=True, text=True)
+        assert "udp-hello" in r.stdout, r.stderr
+    finally:
+        run(d, "rm", "-f", "udp")
+
+
+def test_none_and_host_modes(busybox):
+    d = busybox
+    r = run(d, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link")
+    names = [l.split(":")[1].strip() for l in out(r).splitlines()]
+    assert names == ["lo"]
+    r = run(d, "run", "--rm", "--network", "host", "busybox", "ip", "-o", "link")
+    assert "berth0" in out(r)
+
+
+def test_container_mode(busybox):
+    d = busybox
+    run(d, "run", "-d", "--name", "owner", "busybox", "sleep", "300")
+    try:
+        ip = ip_of(d, "owner")
+        r = run(d, "run", "--rm", "--network", "container:owner", "busybox", "ip", "-o", "-4", "addr")
+        assert ip in out(r)
+    finally:
+        run(d, "rm", "-f", "owner")
+
+
+def test_dns_options_and_hosts(busybox):
+    d = busybox
+    r = run(d, "run", "--rm", "--dns-search", "example.test", "--dns-option", "timeout:2", "--add-host",
+            "extra.test:10.1.2.3", "--hostname", "myhost", "busybox", "sh", "-c",
+            "cat /etc/resolv.conf /etc/hosts; hostname")
+    o = out(r)
+    assert "nameserver 127.0.0.11" in o
+    assert "search example.test" in o
+    assert "timeout:2" in o
+    assert "10.1.2.3\textra.test" in o
+    assert "myhost" in o
+
+
+def test_user_network_dns_and_isolation(busybox):
+    d = busybox
+    run(d, "network", "create", "--subnet", "10.77.0.0/24", "--label", "k=v", "mynet")
+    try:
+        netj = json.loads(out(run(d, "network", "inspect", "mynet")))[0]
+        assert netj["IPAM"]["Config"][0]["Subnet"] == "10.77.0.0/24"
+        assert netj["Labels"] == {"k": "v"}
+        assert "mynet" in out(run(d, "network", "ls", "--filter", "label=k=v"))
+        run(d, "run", "-d", "--name", "alpha", "--network", "mynet", "--network-alias", "svc", "busybox",
+            "sleep", "300")
+        run(d, "run", "-d", "--name", "outsider", "busybox", "sleep", "300")
+        aip = ip_of(d, "alpha", "mynet")
+        assert aip.startswith("10.77.0.")
+        for q in ("alpha", "svc"):
+            r = run(d, "run", "--rm", "--network", "mynet", "busybox", "nslookup", q, "127.0.0.11", check=False)
+            assert aip in out(r), out(r) + r.stderr.decode()
+        # the default bridge resolves names too (unlike Docker)
+        oip = ip_of(d, "outsider")
+        r = run(d, "run", "--rm", "busybox", "nslookup", "outsider", check=False)
+        assert oip in out(r), out(r)
+        # no name of another network, and isolation between networks
+        r = run(d, "run", "--rm", "--network", "mynet", "busybox", "nslookup", "outsider", check=False)
+        assert oip not in out(r)
+        r = run(d, "run", "--rm", "busybox", "ping", "-c1", "-W1", aip, check=False)
+        assert r.returncode != 0
+        # inspect shows the container; rm refuses while it runs
+        netj = json.loads(out(run(d, "network", "inspect", "mynet")))[0]
+        assert any(c["Name"] == "alpha" for c in netj["Containers"].values())
+        r = run(d, "network", "rm", "mynet", check=False)
+        assert r.returncode != 0 and "active endpoints" in r.stderr.decode()
+        # connect / disconnect
+        run(d, "network", "connect", "--alias", "out2", "mynet", "outsider")
+        ns = inspect(d, "outsider")["NetworkSettings"]["Networks"]
+        assert set(ns) == {"bridge", "mynet"}
+        assert ns["mynet"]["IPAddress"].startswith("10.77.0.")
+        r = run(d, "run", "--rm", "--network", "mynet", "busybox", "sh", "-c",
+                f"ping -c1 -W2 {ns['mynet']['IPAddress']} && nslookup out2", check=False)
+        assert r.returncode == 0 and ns["mynet"]["IPAddress"] in out(r), out(r)
+        run(d, "network", "disconnect", "mynet", "outsider")
+        assert set(inspect(d, "outsider")["NetworkSettings"]["Networks"]) == {"bridge"}
+    finally:
+        run(d, "rm", "-f", "alpha", "outsider", check=False)
+    run(d, "network", "rm", "mynet")
+    assert "mynet" not in out(run(d, "network", "ls"))
+    assert not [l for l in links(d) if l.startswith("berth-")]
+
+
+def test_static_ip_and_duplicate(busybox):
+    d = busybox
+    run(d, "network", "create", "--subnet", "10.78.0.0/24", "--ip-range", "10.78.0.128/25", "staticnet")
+    try:
+        run(d, "run", "-d", "--name", "st1", "--network", "staticnet", "--ip", "10.78.0.50", "busybox", "sleep", "300")
+        assert ip_of(d, "st1", "staticnet") == "10.78.0.50"
+        run(d, "run", "-d", "--name", "st2", "--network", "staticnet", "busybox", "sleep", "300")
+        assert ip_of(d, "st2", "staticnet").startswith("10.78.0.1")  # from the ip-range
+        r = run(d, "run", "-d", "--name", "st3", "--network", "staticnet", "--ip", "10.78.0.50", "busybox",
+                "sleep", "300", check=False)
+        assert r.returncode != 0 and "Address already in use" in r.stderr.decode()
+        r = run(d, "network", "create", "dupnet", check=False)
+        r = run(d, "network", "create", "dupnet", check=False)
+        assert r.returncode != 0 and "already exists" in r.stderr.decode()
+    finally:
+        run(d, "rm", "-f", "st1", "st2", "st3", check=False)
+        run(d, "network", "rm", "staticnet", "dupnet", check=False)
+
+
+def test_network_api_docker_py(busybox):
+    d = busybox
+    c = d.client()
+    n = c.networks.create("pynet", driver="bridge", labels={"a": "b"})
+    try:
+        names = {x.name for x in c.networks.list()}
+        assert {"bridge", "host", "none", "pynet"} <= names
+        custom = [x.name for x in c.networks.list(filters={"type": "custom"})]
+        assert "pynet" in custom and "bridge" not in custom
+        assert c.networks.get("pynet").attrs["Driver"] == "bridge"
+        ctr = c.containers.run("busybox", "sleep 300", detach=True, name="pyc")
+        n.connect(ctr, aliases=["pyalias"])
+        n.reload()
+        assert ctr.id in n.attrs["Containers"]
+        n.disconnect(ctr)
+        ctr.remove(force=True)
+    finally:
+        n.remove()
+    st, _, _ = d.curl("/networks/pynet")
+    assert st == 404
+    st, _, body = d.curl("/networks/bridge", method="DELETE")
+    assert st == 403
+    c.networks.create("prunable")
+    r = c.networks.prune()
+    assert "prunable" in r["NetworksDeleted"]
+
+
+def test_churn_no_leaks(busybox):
+    d = busybox
+    for i in range(30):
+        run(d, "run", "--rm", "-p", f"{20000 + i}:80", "busybox", "true")
+    time.sleep(0.5)
+    assert veths(d) == []
+    assert "dnat" not in nft_rules(d)
+    ss = d.nsenter(["ss", "-ltnH"], capture_output=True, text=True).stdout
+    assert ":2000" not in ss
+
+
+def test_restart_keeps_networking_and_sigkill(fresh_berthd):
+    d = fresh_berthd.start()
+    d.import_busybox()
+    run(d, "run", "-d", "--name", "keep", "-p", "18181:80", "busybox", "sh", "-c",
+        "mkdir -p /www && echo kept > /www/index.html && httpd -f -p 80 -h /www")
+    ip = ip_of(d, "keep")
+    d.kill9()
+    d.start()
+    assert inspect(d, "keep")["State"]["Running"]
+    assert ip_of(d, "keep") == ip
+    assert wait_port(d, 18181)
+    r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18181/"], capture_output=True, text=True)
+    assert "kept" in r.stdout
+    assert len(veths(d)) == 1
+    # a new container does not get the same address
+    run(d, "run", "-d", "--name", "other", "busybox", "sleep", "300")
+    assert ip_of(d, "other") != ip
+    # SIGKILL while containers churn, then restart: nothing stray
+    p = subprocess.Popen(["sh", "-c", "for i in $(seq 20); do docker run --rm busybox true; done"], env=d.env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    d.kill9()
+    p.wait(60)
+    d.start()
+    time.sleep(1)
+    run(d, "rm", "-f", "keep", "other")
+    for c in json.loads(d.curl("/containers/json?all=1")[2]):
+        run(d, "rm", "-f", c["Id"], check=False)
+    assert veths(d) == []
+    assert "dnat" not in nft_rules(d)

@@ -1,0 +1,165 @@
+/* Pure pieces of the runtime and monitor: user resolution, json-file line encoding, line
+ * splitting and rotation. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "basic/util.h"
+#include "monitor/jsonlog.h"
+#include "runtime/spec.h"
+#include "runtime/user.h"
+#include "test.h"
+
+static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+                             "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                             "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
+static const char group[] = "root:x:0:\nwheel:x:10:root,alice\nalice:x:1000:\naudio:x:29:bob,alice\n";
+
+TEST(user_by_name_with_supplementary_groups)
+{
+        RtExecUser u;
+        _cleanup_free_ char *err = NULL;
+        ASSERT_OK(rt_user_resolve("alice", passwd, group, &u, &err));
+        ASSERT_EQ(u.uid, 1000);
+        ASSERT_EQ(u.gid, 1000);
+        ASSERT_STREQ(u.home, "/home/alice");
+        ASSERT_EQ(u.n_sgids, 2);
+        ASSERT_EQ(u.sgids[0], 10);
+        ASSERT_EQ(u.sgids[1], 29);
+        rt_exec_user_done(&u);
+}
+
+TEST(user_empty_is_root)
+{
+        RtExecUser u;
+        _cleanup_free_ char *err = NULL;
+        ASSERT_OK(rt_user_resolve("", passwd, group, &u, &err));
+        ASSERT_EQ(u.uid, 0);
+        ASSERT_STREQ(u.home, "/root");
+        ASSERT_EQ(u.n_sgids, 1); /* wheel lists root */
+        rt_exec_user_done(&u);
+}
+
+TEST(user_numeric_and_explicit_group)
+{
+        RtExecUser u;
+        _cleanup_free_ char *err = NULL;
+        ASSERT_OK(rt_user_resolve("1234:5678", passwd, group, &u, &err));
+        ASSERT_EQ(u.uid, 1234);
+        ASSERT_EQ(u.gid, 5678);
+        ASSERT_STREQ(u.home, "/");
+        ASSERT_EQ(u.n_sgids, 0);
+        rt_exec_user_done(&u);
+        ASSERT_OK(rt_user_resolve("1000:wheel", passwd, group, &u, &err));
+        ASSERT_EQ(u.uid, 1000);
+        ASSERT_EQ(u.gid, 10);
+        ASSERT_STREQ(u.home, "/home/alice");
+        ASSERT_EQ(u.n_sgids, 0); /* explicit group: no supplementary ones */
+        rt_exec_user_done(&u);
+        ASSERT_OK(rt_user_resolve("daemon", NULL, NULL, &u, &err) == -ENOENT ? 0 : -1);
+}
+
+TEST(user_errors)
+{
+        RtExecUser u;
+        char *err = NULL;
+        ASSERT_EQ(rt_user_resolve("bob", passwd, group, &u, &err), -ENOENT);
+        ASSERT_STREQ(err, "unable to find user bob: no matching entries in passwd file");
+        free(err);
+        ASSERT_EQ(rt_user_resolve("alice:nogroup", passwd, group, &u, &err), -ENOENT);
+        ASSERT_STREQ(err, "unable to find group nogroup: no matching entries in group file");
+        free(err);
+        ASSERT_EQ(rt_user_resolve("99999999999", passwd, group, &u, &err), -EINVAL);
+        free(err);
+}
+
+TEST(log_line_format)
+{
+        char buf[MON_LOG_FORMAT_SIZE(64)];
+        int64_t ns = 1795727262279239050LL; /* 2026-11-26T21:07:42.27923905Z */
+        size_t n = mon_log_format(buf, "hi\n", 3, "stdout", ns);
+        buf[n] = 0;
+        ASSERT_STREQ(buf, "{\"log\":\"hi\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-26T21:07:42.27923905Z\"}\n");
+        const char msg[] = "a\tb\x01<>&\\\"\r\n\xff\xe2\x80\xa8\xc3\xa9";
+        n = mon_log_format(buf, msg, sizeof(msg) - 1, "stderr", 1795727262000000000LL);
+        buf[n] = 0;
+        ASSERT_STREQ(buf, "{\"log\":\"a\\u0009b\\u0001\\u003c\\u003e\\u0026\\\\\\\"\\r\\n\\ufffd\\u2028\xc3\xa9\","
+                          "\"stream\":\"stderr\",\"time\":\"2026-11-26T21:07:42Z\"}\n");
+}
+
+typedef struct Collected {
+        char out[4 * MON_LOG_LINE_MAX];
+        size_t len;
+        int count;
+} Collected;
+
+static void collect(void *ud, const char *stream, const char *msg, size_t len)
+{
+        Collected *c = ud;
+        memcpy(c->out + c->len, msg, len);
+        c->len += len;
+        c->out[c->len++] = '|';
+        c->count++;
+}
+
+TEST(line_splitting)
+{
+        static MonLineBuf b = { .stream = "stdout" };
+        static Collected c;
+        mon_lines_feed(&b, "one\ntw", 6, collect, &c);
+        mon_lines_feed(&b, "o\nthree", 7, collect, &c);
+        ASSERT_EQ(c.count, 2);
+        mon_lines_flush(&b, collect, &c);
+        c.out[c.len] = 0;
+        ASSERT_STREQ(c.out, "one\n|two\n|three|");
+        /* a line longer than the buffer comes out in partial pieces */
+        static char big[MON_LOG_LINE_MAX + 10];
+        memset(big, 'x', sizeof(big));
+        big[sizeof(big) - 1] = '\n';
+        c.len = 0;
+        c.count = 0;
+        mon_lines_feed(&b, big, sizeof(big), collect, &c);
+        ASSERT_EQ(c.count, 2);
+        ASSERT_EQ(c.len, sizeof(big) + 2);
+}
+
+TEST(log_rotation)
+{
+        char dir[] = "/tmp/berth-test-log-XXXXXX";
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        _cleanup_free_ char *path = xasprintf("%s/c-json.log", dir);
+        MonLog l;
+        ASSERT_OK(mon_log_open(&l, path, 200, 3));
+        for (int i = 0; i < 20; i++)
+                ASSERT_OK(mon_log_write(&l, "stdout", "0123456789012345678901234567890123456789\n", 41, now_ns()));
+        mon_log_close(&l);
+        struct stat st;
+        _cleanup_free_ char *p1 = xasprintf("%s.1", path);
+        _cleanup_free_ char *p2 = xasprintf("%s.2", path);
+        _cleanup_free_ char *p3 = xasprintf("%s.3", path);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE(st.st_size > 0 && st.st_size < 400);
+        ASSERT_OK(stat(p1, &st));
+        ASSERT_TRUE(st.st_size >= 200);
+        ASSERT_OK(stat(p2, &st));
+        ASSERT_TRUE(stat(p3, &st) < 0);
+        ASSERT_OK(rm_rf(dir));
+}
+
+TEST(spec_defaults)
+{
+        RtSpec *s = NULL;
+        BerthError *err = NULL;
+        ASSERT_OK(rt_spec_parse("{\"args\":[\"sh\"],\"upper\":\"/u\",\"work\":\"/w\"}", &s, &err));
+        ASSERT_STREQ(s->cwd, "/");
+        ASSERT_TRUE(s->ns_pid && s->ns_net && s->seccomp);
+        ASSERT_STREQ(s->masked_paths[0], "/proc/asound");
+        ASSERT_TRUE(s->capabilities == NULL);
+        ASSERT_EQ(s->shm_size, 67108864);
+        rt_spec_free(s);
+        ASSERT_TRUE(rt_spec_parse("{\"args\":[],\"upper\":\"/u\",\"work\":\"/w\"}", &s, &err) == -EINVAL);
+        ASSERT_STREQ(err->msg, "invalid spec.json: no command specified");
+        berr_free(err);
+}
+
+TEST_MAIN
