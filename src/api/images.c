@@ -340,6 +340,40 @@ static void commit(ApiRequest *ar)
         api_reply_json(ar, 201, json_pack("{s:s}", "Id", id));
 }
 
+/* ---- export ---- */
+
+typedef struct {
+        Engine *e;
+        char **dirs;
+} ExportCtx;
+
+static void export_free(void *p)
+{
+        ExportCtx *c = p;
+        strv_free(c->dirs);
+        free(c);
+}
+
+static void export_stream(HttpStream *s, void *p)
+{
+        ExportCtx *c = p;
+        _cleanup_berr_ BerthError *err = NULL;
+        /* After the first byte an error can only cut the tar short. */
+        container_export_run(c->e, c->dirs, save_write, s, &err);
+}
+
+static void container_export(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        char **dirs = NULL;
+        if (container_export_dirs(ar->engine, ar->params[0], &dirs, &err) < 0)
+                return api_reply_error(ar, err);
+        ExportCtx *c = calloc(1, sizeof(*c));
+        c->e = ar->engine;
+        c->dirs = dirs;
+        http_respond_stream(ar->http, 200, "application/octet-stream", export_stream, c, export_free);
+}
+
 const ApiRoute api_routes_images[] = {
         { "POST", "/images/create", images_create },
         { "GET", "/images/json", images_list },
@@ -349,6 +383,7 @@ const ApiRoute api_routes_images[] = {
         { "POST", "/images/{name*}/push", images_push },
         { "POST", "/auth", auth_login },
         { "POST", "/commit", commit },
+        { "GET", "/containers/{id}/export", container_export },
         { "POST", "/images/prune", images_prune },
         { "GET", "/images/{name*}/json", images_inspect },
         { "GET", "/images/{name*}/history", images_history },

@@ -9,125 +9,48 @@
 #include "basic/util.h"
 #include "container.h"
 #include "engine/events.h"
+#include "runtime/cgroup.h"
 
-/* berthd only needs to find, signal and freeze a container's processes; the
- * monitor creates and configures the cgroups. v1 (one tree per controller)
- * and v2 (the unified tree) are both covered by trying every hierarchy. */
-static const char *const cg_hier[] = {
-        "pids", "memory", "freezer", "cpu,cpuacct", "cpu", "cpuacct", "blkio", "devices", "cpuset", "systemd",
-        "unified", "",
-};
-
-static char *cg_dir(const char *hier, const char *id)
+/* The monitor creates and configures a container's cgroup; berthd only
+ * lists, signals, freezes and removes it, through the runtime's ops table
+ * (cgroup v1 or v2, whichever this host has). */
+static char *cg_rel(const char *id)
 {
-        const char *root = getenv("BERTH_CGROUP_ROOT");
-        if (!root || !*root)
-                root = "/sys/fs/cgroup";
-        return *hier ? xasprintf("%s/%s/berth/%s", root, hier, id) : xasprintf("%s/berth/%s", root, id);
+        return xasprintf("berth/%s", id);
 }
 
 int container_cgroup_pids(const char *id, int **ret, size_t *ret_n)
 {
-        int *v = NULL;
+        _cleanup_free_ char *rel = cg_rel(id);
+        pid_t *pids = NULL;
         size_t n = 0;
-        for (size_t h = 0; h < ELEMENTSOF(cg_hier); h++) {
-                _cleanup_free_ char *d = cg_dir(cg_hier[h], id);
-                _cleanup_free_ char *p = xasprintf("%s/cgroup.procs", d);
-                _cleanup_free_ char *data = NULL;
-                if (read_file(p, &data, NULL) < 0)
-                        continue;
-                char *save = NULL;
-                for (char *t = strtok_r(data, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-                        int pid = atoi(t);
-                        bool have = false;
-                        for (size_t i = 0; i < n; i++)
-                                if (v[i] == pid)
-                                        have = true;
-                        if (have || pid <= 0)
-                                continue;
-                        int *nv = realloc(v, (n + 1) * sizeof(*v));
-                        if (!nv)
-                                break;
-                        v = nv;
-                        v[n++] = pid;
-                }
+        int r = rt_cgroup_ops()->list_pids(rel, &pids, &n);
+        if (r < 0) {
+                *ret = NULL;
+                *ret_n = 0;
+                return r == -ENOENT ? 0 : r;
         }
-        *ret = v;
+        *ret = pids;
         *ret_n = n;
         return 0;
 }
 
-static int freeze_v2(const char *id, bool frozen)
-{
-        const char *hiers[] = { "unified", "" };
-        for (size_t h = 0; h < ELEMENTSOF(hiers); h++) {
-                _cleanup_free_ char *d = cg_dir(hiers[h], id);
-                _cleanup_free_ char *p = xasprintf("%s/cgroup.freeze", d);
-                if (access(p, F_OK) < 0)
-                        continue;
-                FILE *f = fopen(p, "we");
-                if (!f)
-                        return -errno;
-                fputs(frozen ? "1" : "0", f);
-                if (fclose(f) != 0)
-                        return -errno;
-                return 0;
-        }
-        return -ENOENT;
-}
-
-static int write_plain(const char *path, const char *s)
-{
-        FILE *f = fopen(path, "we");
-        if (!f)
-                return -errno;
-        fputs(s, f);
-        return fclose(f) == 0 ? 0 : -errno;
-}
-
 static int freeze_plain(const char *id, bool frozen)
 {
-        _cleanup_free_ char *v1 = cg_dir("freezer", id);
-        _cleanup_free_ char *v1f = xasprintf("%s/freezer.state", v1);
-        if (access(v1f, F_OK) == 0) {
-                const char *want = frozen ? "FROZEN" : "THAWED";
-                int r = write_plain(v1f, want);
-                if (r < 0)
-                        return r;
-                for (int i = 0; i < 200; i++) {
-                        _cleanup_free_ char *s = NULL;
-                        if (read_file(v1f, &s, NULL) == 0 && startswith(s, want))
-                                return 0;
-                        nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000L }, NULL);
-                }
-                return -ETIMEDOUT;
-        }
-        return freeze_v2(id, frozen);
+        _cleanup_free_ char *rel = cg_rel(id);
+        return rt_cgroup_ops()->freeze(rel, frozen);
 }
 
 void container_kill_cgroup(const char *id, int sig)
 {
-        for (int round = 0; round < (sig == SIGKILL ? 10 : 1); round++) {
-                _cleanup_free_ int *pids = NULL;
-                size_t n = 0;
-                container_cgroup_pids(id, &pids, &n);
-                if (n == 0)
-                        return;
-                for (size_t i = 0; i < n; i++)
-                        kill(pids[i], sig);
-                if (sig == SIGKILL) {
-                        freeze_plain(id, false);
-                        nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000000L }, NULL);
-                }
-        }
+        _cleanup_free_ char *rel = cg_rel(id);
+        rt_cgroup_kill_all(rt_cgroup_ops(), rel, sig);
 }
 
 void container_remove_cgroup(const char *id)
 {
-        for (size_t h = 0; h < ELEMENTSOF(cg_hier); h++) {
-                _cleanup_free_ char *d = cg_dir(cg_hier[h], id);
-                rmdir(d);
-        }
+        _cleanup_free_ char *rel = cg_rel(id);
+        rt_cgroup_ops()->remove(rel);
 }
 
 static const struct {

@@ -32,6 +32,31 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
  * *exit_code (the caller still reaps it). */
 int rt_container_start(RtContainer *c, int *exit_code, char **errmsg);
 
+/* exec.c: an extra process in a running container (docker exec). */
+#define RT_EXEC_ERROR_PREFIX "OCI runtime exec failed: exec failed: unable to start container process: "
+
+typedef struct RtExecSpec {
+        char **args;      /* required */
+        char **env;       /* NULL: the container's */
+        const char *user; /* NULL or "": the container's */
+        const char *cwd;  /* NULL or "": the container's */
+        bool tty, open_stdin, privileged;
+        int h, w;         /* initial pty size, 0 = unset */
+} RtExecSpec;
+
+typedef struct RtExecProcess {
+        pid_t pid;     /* host pid; a child of the caller (it must reap it) */
+        int stdin_fd;  /* -1 without stdin; a dup of the pty master for tty */
+        int stdout_fd; /* the pty master for tty */
+        int stderr_fd; /* -1 for tty */
+} RtExecProcess;
+
+/* Starts x in the namespaces, cgroup and root of the container whose process is container_pid,
+ * described by cs. Returns once the command was executed, or -errno with *exit_code (126) and
+ * *errmsg in Docker's words ("OCI runtime exec failed: ..." or "unable to find user ..."). */
+int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg, const RtExecSpec *x,
+                   RtExecProcess *p, int *exit_code, char **errmsg);
+
 /* Security pieces (security.c), applied in the container process. */
 int rt_seccomp_load(void);
 /* Keeps `caps` (NULL-terminated names like "CAP_CHOWN"; NULL = all) in every set except

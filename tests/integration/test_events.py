@@ -177,7 +177,9 @@ def test_client_disconnect_frees_stream(busybox):
     base = len(os.listdir(task_dir))
     procs = [subprocess.Popen(["curl", "-s", "-N", "--unix-socket", d.sock, "http://x/events"],
                               stdout=subprocess.DEVNULL) for _ in range(20)]
-    time.sleep(0.5)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(os.listdir(task_dir)) < base + 20:
+        time.sleep(0.1)
     assert len(os.listdir(task_dir)) >= base + 20  # a producer (and a connection) per stream
     for p in procs:
         p.kill()
