@@ -21,6 +21,11 @@ bool image_layer_known(Engine *e, const char *chain_id);
  * already exists is kept (*ret_created false). */
 int image_layer_add(Engine *e, const char *parent_chain, int fd, const char *expect_diff_id, char ret_chain[72],
                     bool *ret_created, BerthError **err);
+/* Same; keep_path (non-NULL): fd reads that file, which is the uncompressed tar itself (same filesystem); it
+ * is moved into the layer instead of copied. The caller has verified it hashes to expect_diff_id or passes
+ * expect_diff_id, which is checked either way. */
+int image_layer_add_file(Engine *e, const char *parent_chain, int fd, const char *keep_path, const char *expect_diff_id,
+                         char ret_chain[72], bool *ret_created, BerthError **err);
 /* Removes the given layers when no image and no other layer uses them (clean-up after a failed load/pull). */
 void image_layers_drop_unused(Engine *e, char **chains);
 /* Stores an image from its exact config bytes; every layer of rootfs.diff_ids must be stored already.

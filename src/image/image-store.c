@@ -1360,6 +1360,12 @@ bool image_layer_known(Engine *e, const char *chain_id)
 int image_layer_add(Engine *e, const char *parent_chain, int fd, const char *expect_diff_id, char ret_chain[72],
                     bool *ret_created, BerthError **err)
 {
+        return image_layer_add_file(e, parent_chain, fd, NULL, expect_diff_id, ret_chain, ret_created, err);
+}
+
+int image_layer_add_file(Engine *e, const char *parent_chain, int fd, const char *keep_path, const char *expect_diff_id,
+                         char ret_chain[72], bool *ret_created, BerthError **err)
+{
         int r;
         if (ret_created)
                 *ret_created = false;
@@ -1379,7 +1385,12 @@ int image_layer_add(Engine *e, const char *parent_chain, int fd, const char *exp
                 r = berr_set(err, errno, "cannot create %s: %m", diff);
                 goto fail;
         }
-        {
+        if (keep_path) {
+                /* fd is already the uncompressed tar, kept at keep_path: adopt the file instead of copying it. */
+                r = image_unpack_fd_tee(fd, diff, -1, &info, err);
+                if (r < 0)
+                        goto fail;
+        } else {
                 _cleanup_close_ int tfd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 if (tfd < 0) {
                         r = berr_set(err, errno, "cannot create %s: %m", tp);
@@ -1396,6 +1407,10 @@ int image_layer_add(Engine *e, const char *parent_chain, int fd, const char *exp
         if (expect_diff_id && !streq(expect_diff_id, info.diff_id)) {
                 r = berr_set(err, EINVAL, "invalid diffID for layer: expected \"%s\", got \"%s\"", expect_diff_id,
                              info.diff_id);
+                goto fail;
+        }
+        if (keep_path && rename(keep_path, tp) < 0) {
+                r = berr_set(err, errno, "cannot keep %s: %m", keep_path);
                 goto fail;
         }
         char chain[72];

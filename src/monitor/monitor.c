@@ -25,8 +25,10 @@
 #define STDIN_BUF_MAX (64 * 1024)
 #define REQ_MAX 4096
 #define DEFAULT_LOG_MAX_SIZE (10 * 1024 * 1024)
+#define EXEC_OUT_HIGH (256 * 1024) /* an exec's output is read only while its client is below this */
+#define EXEC_READ_MAX 65536
 
-typedef enum { C_REQUEST, C_ATTACH, C_WAIT, C_DONE } ClientKind;
+typedef enum { C_REQUEST, C_ATTACH, C_WAIT, C_EXEC, C_DONE } ClientKind;
 
 typedef struct Client {
         int fd;
@@ -37,6 +39,15 @@ typedef struct Client {
         size_t req_len;
         char *out;
         size_t out_len, out_cap;
+        /* C_EXEC: a process of the "exec" op, relayed over this connection. The slot lives
+         * until the process is gone and its output sent, even when the connection closes. */
+        pid_t x_pid;
+        int x_in, x_out, x_err;
+        bool x_tty, x_exited, x_final, x_in_eof;
+        int x_code;
+        int64_t x_deadline;
+        char *x_buf; /* stdin on its way to the process */
+        size_t x_len;
 } Client;
 
 typedef struct Monitor {
@@ -90,12 +101,35 @@ static char *error_line(const char *msg, int code)
 
 /* ---- clients ---- */
 
+static void exec_stdin_eof(Client *cl)
+{
+        cl->x_in_eof = true;
+        cl->x_len = 0;
+        if (cl->x_in < 0)
+                return;
+        if (cl->x_tty)
+                (void) !write(cl->x_in, "\x04", 1); /* the pty stays open for output */
+        cl->x_in = safe_close(cl->x_in);
+}
+
 static void client_close(Client *cl)
 {
         cl->fd = safe_close(cl->fd);
         free(cl->req);
         free(cl->out);
         cl->req = cl->out = NULL;
+        cl->out_len = cl->out_cap = 0;
+        if (cl->kind == C_EXEC && !(cl->x_final && cl->x_out < 0 && cl->x_err < 0)) {
+                /* Nobody listens any more; the process runs on, its output is discarded. */
+                if (!cl->x_tty && !cl->x_in_eof)
+                        exec_stdin_eof(cl);
+                return;
+        }
+        if (cl->kind == C_EXEC) {
+                cl->x_in = safe_close(cl->x_in);
+                free(cl->x_buf);
+                cl->x_buf = NULL;
+        }
         cl->kind = C_DONE;
 }
 
@@ -195,6 +229,158 @@ static void answer_wait(Client *cl, const char *exit_json)
         client_close(cl);
 }
 
+/* ---- exec ---- */
+
+static void frame_queue(Client *cl, int stream, const char *data, size_t n)
+{
+        unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (n >> 24),
+                                 (unsigned char) (n >> 16), (unsigned char) (n >> 8), (unsigned char) n };
+        client_queue(cl, hdr, 8);
+        client_queue(cl, data, n);
+}
+
+static char **json_strv(json_t *o, const char *key)
+{
+        json_t *a = json_object_get(o, key);
+        if (!json_is_array(a))
+                return NULL;
+        char **l = calloc(json_array_size(a) + 1, sizeof(char *));
+        size_t i, n = 0;
+        json_t *v;
+        json_array_foreach(a, i, v)
+                if (json_is_string(v))
+                        l[n++] = strdup(json_string_value(v));
+        return l;
+}
+
+static void exec_begin(Monitor *m, Client *cl, json_t *req, size_t extra_off)
+{
+        if (!m->started || m->exited || m->c.pid <= 0) {
+                _cleanup_free_ char *msg = xasprintf("Container %s is not running", m->spec->id ? m->spec->id : "");
+                _cleanup_free_ char *line = error_line(msg, 126);
+                write_all_fd(cl->fd, line, strlen(line));
+                client_close(cl);
+                return;
+        }
+        _cleanup_strv_free_ char **args = json_strv(req, "args");
+        _cleanup_strv_free_ char **env = json_strv(req, "env");
+        RtExecSpec x = { .args = args, .env = env, .user = json_str(req, "user"), .cwd = json_str(req, "cwd"),
+                         .tty = json_bool(req, "tty"), .open_stdin = json_bool(req, "stdin"),
+                         .privileged = json_bool(req, "privileged"), .h = (int) json_int(req, "h", 0),
+                         .w = (int) json_int(req, "w", 0) };
+        RtExecProcess p;
+        int code;
+        _cleanup_free_ char *msg = NULL;
+        if (rt_exec_create(m->spec, m->c.pid, m->cg, &x, &p, &code, &msg) < 0) {
+                log_debug("exec failed: %s", msg ? msg : "?");
+                _cleanup_free_ char *line = error_line(msg ? msg : "exec failed", code);
+                write_all_fd(cl->fd, line, strlen(line));
+                client_close(cl);
+                return;
+        }
+        for (int i = 0; i < 3; i++) {
+                int fd = i == 0 ? p.stdin_fd : i == 1 ? p.stdout_fd : p.stderr_fd;
+                if (fd >= 0)
+                        (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        }
+        cl->kind = C_EXEC;
+        cl->want_stdout = json_bool(req, "stdout");
+        cl->want_stderr = json_bool(req, "stderr");
+        cl->x_pid = p.pid;
+        cl->x_in = p.stdin_fd;
+        cl->x_out = p.stdout_fd;
+        cl->x_err = p.stderr_fd;
+        cl->x_tty = x.tty;
+        cl->x_in_eof = p.stdin_fd < 0;
+        cl->x_buf = malloc(STDIN_BUF_MAX);
+        size_t extra = cl->req_len - extra_off;
+        if (cl->x_in >= 0 && cl->x_buf && extra > 0 && extra <= STDIN_BUF_MAX) {
+                memcpy(cl->x_buf, cl->req + extra_off, extra);
+                cl->x_len = extra;
+        }
+        free(cl->req);
+        cl->req = NULL;
+        log_debug("exec %s: pid %d", args && args[0] ? args[0] : "?", (int) p.pid);
+        _cleanup_free_ char *line = xasprintf("{\"pid\":%d}\n", (int) p.pid);
+        client_queue(cl, line, strlen(line));
+}
+
+static void exec_pump_stdin(Client *cl)
+{
+        while (cl->x_in >= 0 && cl->x_len > 0) {
+                ssize_t n = write(cl->x_in, cl->x_buf, cl->x_len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN) {
+                                cl->x_len = 0;
+                                cl->x_in = safe_close(cl->x_in);
+                        }
+                        return;
+                }
+                memmove(cl->x_buf, cl->x_buf + n, cl->x_len - (size_t) n);
+                cl->x_len -= (size_t) n;
+        }
+        if (cl->x_in < 0)
+                cl->x_len = 0;
+}
+
+static void exec_read_stdin(Client *cl)
+{
+        ssize_t n = recv(cl->fd, cl->x_buf, STDIN_BUF_MAX, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n < 0) {
+                client_close(cl);
+                return;
+        }
+        if (n == 0) {
+                exec_stdin_eof(cl);
+                return;
+        }
+        cl->x_len = cl->x_in >= 0 ? (size_t) n : 0;
+        exec_pump_stdin(cl);
+}
+
+static void exec_read_output(Client *cl, int *fdp, int stream)
+{
+        char buf[EXEC_READ_MAX];
+        ssize_t n;
+        do
+                n = read(*fdp, buf, sizeof(buf));
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+                return;
+        if (n <= 0) { /* EOF, or EIO from a pty whose slave is gone */
+                *fdp = safe_close(*fdp);
+                if (cl->x_tty)
+                        cl->x_in = safe_close(cl->x_in);
+                return;
+        }
+        if (cl->fd >= 0 && ((stream == 1 && cl->want_stdout) || (stream == 2 && cl->want_stderr)))
+                frame_queue(cl, stream, buf, (size_t) n);
+}
+
+/* Once the process exited and its output ended (or the grace time passed): the exit frame. */
+static void exec_check(Client *cl, bool force)
+{
+        if (cl->kind != C_EXEC || cl->x_final)
+                return;
+        if (!force && (!cl->x_exited || ((cl->x_out >= 0 || cl->x_err >= 0) && mono_ms() < cl->x_deadline)))
+                return;
+        cl->x_out = safe_close(cl->x_out);
+        cl->x_err = safe_close(cl->x_err);
+        cl->x_in = safe_close(cl->x_in);
+        cl->x_final = true;
+        if (cl->fd >= 0) {
+                char j[64];
+                int len = snprintf(j, sizeof(j), "{\"ExitCode\":%d}", cl->x_exited ? cl->x_code : 137);
+                frame_queue(cl, 3, j, (size_t) len);
+        }
+        if (cl->fd < 0 || cl->out_len == 0)
+                client_close(cl);
+}
+
 /* ---- requests ---- */
 
 static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
@@ -253,6 +439,23 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                 const char *reply = "{\"ok\":true}\n";
                 if (m->spec->tty && m->c.stdout_fd >= 0 && ioctl(m->c.stdout_fd, TIOCSWINSZ, &ws) < 0)
                         reply = "{\"error\":\"resize failed\",\"exit_code\":125}\n";
+                write_all_fd(cl->fd, reply, strlen(reply));
+                client_close(cl);
+        } else if (streq(op, "exec")) {
+                exec_begin(m, cl, req, extra_off);
+        } else if (streq(op, "exec-resize")) {
+                pid_t pid = (pid_t) json_int(req, "pid", 0);
+                struct winsize ws = { .ws_row = (unsigned short) json_int(req, "h", 0),
+                                      .ws_col = (unsigned short) json_int(req, "w", 0) };
+                const char *reply = "{\"error\":\"no such exec process\",\"exit_code\":125}\n";
+                for (size_t i = 0; i < m->n_clients; i++) {
+                        Client *x = &m->clients[i];
+                        if (x->kind == C_EXEC && x->x_pid == pid && pid > 0) {
+                                reply = "{\"ok\":true}\n";
+                                if (x->x_tty && x->x_out >= 0 && ioctl(x->x_out, TIOCSWINSZ, &ws) < 0)
+                                        reply = "{\"error\":\"resize failed\",\"exit_code\":125}\n";
+                        }
+                }
                 write_all_fd(cl->fd, reply, strlen(reply));
                 client_close(cl);
         } else if (streq(op, "wait")) {
@@ -394,7 +597,7 @@ static void accept_clients(Monitor *m)
                         m->clients = n;
                         nc = &m->clients[m->n_clients++];
                 }
-                *nc = (Client){ .fd = fd, .kind = C_REQUEST };
+                *nc = (Client){ .fd = fd, .kind = C_REQUEST, .x_in = -1, .x_out = -1, .x_err = -1 };
         }
 }
 
@@ -406,6 +609,15 @@ static void on_sigchld(Monitor *m)
         int status;
         pid_t p;
         while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+                for (size_t i = 0; i < m->n_clients; i++) {
+                        Client *cl = &m->clients[i];
+                        if (cl->kind != C_EXEC || cl->x_pid != p || cl->x_exited)
+                                continue;
+                        cl->x_exited = true;
+                        cl->x_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                        /* output held open by a background child ends the relay after this */
+                        cl->x_deadline = mono_ms() + 2000;
+                }
                 if (p != m->c.pid || m->exited)
                         continue;
                 m->exited = true;
@@ -440,6 +652,8 @@ static void finish(Monitor *m)
                         answer_wait(&m->clients[i], m->exit_json);
                 else if (m->clients[i].kind == C_REQUEST)
                         client_close(&m->clients[i]);
+        for (size_t i = 0; i < m->n_clients; i++)
+                exec_check(&m->clients[i], true);
         /* Attached clients get what is queued, within a bound, then the connection closes. */
         int64_t deadline = mono_ms() + 2000;
         for (;;) {
@@ -447,7 +661,7 @@ static void finish(Monitor *m)
                 size_t n = 0;
                 for (size_t i = 0; i < m->n_clients && n < ELEMENTSOF(pf); i++) {
                         Client *cl = &m->clients[i];
-                        if (cl->kind == C_ATTACH && cl->fd >= 0 && cl->out_len > 0)
+                        if ((cl->kind == C_ATTACH || cl->kind == C_EXEC) && cl->fd >= 0 && cl->out_len > 0)
                                 pf[n++] = (struct pollfd){ .fd = cl->fd, .events = POLLOUT };
                 }
                 int64_t left = deadline - mono_ms();
@@ -455,7 +669,7 @@ static void finish(Monitor *m)
                         break;
                 (void) poll(pf, n, (int) left);
                 for (size_t i = 0; i < m->n_clients; i++)
-                        if (m->clients[i].kind == C_ATTACH)
+                        if (m->clients[i].kind == C_ATTACH || m->clients[i].kind == C_EXEC)
                                 client_flush(&m->clients[i]);
         }
         for (size_t i = 0; i < m->n_clients; i++)
@@ -481,14 +695,27 @@ static void cleanup_files(Monitor *m)
         rmdir(empty);
 }
 
+static bool execs_busy(Monitor *m)
+{
+        for (size_t i = 0; i < m->n_clients; i++)
+                if (m->clients[i].kind == C_EXEC)
+                        return true;
+        return false;
+}
+
+enum { W_SOCK, W_XIN, W_XOUT, W_XERR };
+
 static int event_loop(Monitor *m)
 {
         for (;;) {
-                if (m->exited && ((m->c.stdout_fd < 0 && m->c.stderr_fd < 0) || mono_ms() >= m->exit_deadline))
+                if (m->exited && (((m->c.stdout_fd < 0 && m->c.stderr_fd < 0) && !execs_busy(m)) ||
+                                  mono_ms() >= m->exit_deadline))
                         break;
-                struct pollfd pf[8 + 256];
-                Client *who[8 + 256];
+                struct pollfd pf[8 + 1024];
+                Client *who[8 + 1024];
+                int what[8 + 1024];
                 size_t n = 0;
+                int64_t wake = -1; /* earliest exec grace deadline */
                 pf[n] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
                 who[n++] = NULL;
                 pf[n] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
@@ -501,8 +728,37 @@ static int event_loop(Monitor *m)
                 size_t in_idx = n;
                 pf[n] = (struct pollfd){ .fd = m->stdin_len > 0 ? m->c.stdin_fd : -1, .events = POLLOUT };
                 who[n++] = NULL;
-                for (size_t i = 0; i < m->n_clients && n < ELEMENTSOF(pf); i++) {
+                for (size_t i = 0; i < m->n_clients && n + 4 <= ELEMENTSOF(pf); i++) {
                         Client *cl = &m->clients[i];
+                        if (cl->kind == C_EXEC) {
+                                if (cl->fd >= 0) {
+                                        short ev = cl->out_len > 0 ? POLLOUT : 0;
+                                        if (!cl->x_in_eof && cl->x_len == 0)
+                                                ev |= POLLIN;
+                                        pf[n] = (struct pollfd){ .fd = cl->fd, .events = ev };
+                                        what[n] = W_SOCK;
+                                        who[n++] = cl;
+                                }
+                                if (cl->x_in >= 0 && cl->x_len > 0) {
+                                        pf[n] = (struct pollfd){ .fd = cl->x_in, .events = POLLOUT };
+                                        what[n] = W_XIN;
+                                        who[n++] = cl;
+                                }
+                                bool room = cl->fd < 0 || cl->out_len < EXEC_OUT_HIGH;
+                                if (cl->x_out >= 0 && room) {
+                                        pf[n] = (struct pollfd){ .fd = cl->x_out, .events = POLLIN };
+                                        what[n] = W_XOUT;
+                                        who[n++] = cl;
+                                }
+                                if (cl->x_err >= 0 && room) {
+                                        pf[n] = (struct pollfd){ .fd = cl->x_err, .events = POLLIN };
+                                        what[n] = W_XERR;
+                                        who[n++] = cl;
+                                }
+                                if (cl->x_exited && !cl->x_final && (wake < 0 || cl->x_deadline < wake))
+                                        wake = cl->x_deadline;
+                                continue;
+                        }
                         if (cl->fd < 0)
                                 continue;
                         short ev = 0;
@@ -514,11 +770,14 @@ static int event_loop(Monitor *m)
                         if (cl->kind == C_WAIT)
                                 ev |= POLLIN; /* to notice a waiter that goes away */
                         pf[n] = (struct pollfd){ .fd = cl->fd, .events = ev };
+                        what[n] = W_SOCK;
                         who[n++] = cl;
                 }
+                if (m->exited && (wake < 0 || m->exit_deadline < wake))
+                        wake = m->exit_deadline;
                 int timeout = -1;
-                if (m->exited) {
-                        int64_t left = m->exit_deadline - mono_ms();
+                if (wake >= 0) {
+                        int64_t left = wake - mono_ms();
                         timeout = left < 0 ? 0 : (int) left;
                 }
                 int r = poll(pf, n, timeout);
@@ -538,7 +797,29 @@ static int event_loop(Monitor *m)
                 for (size_t i = in_idx + 1; i < n; i++) {
                         Client *cl = who[i];
                         short re = pf[i].revents;
-                        if (!re || cl->fd != pf[i].fd)
+                        if (!re)
+                                continue;
+                        if (cl->kind == C_EXEC) {
+                                if (what[i] == W_XIN && cl->x_in == pf[i].fd)
+                                        exec_pump_stdin(cl);
+                                else if (what[i] == W_XOUT && cl->x_out == pf[i].fd)
+                                        exec_read_output(cl, &cl->x_out, 1);
+                                else if (what[i] == W_XERR && cl->x_err == pf[i].fd)
+                                        exec_read_output(cl, &cl->x_err, 2);
+                                else if (what[i] == W_SOCK && cl->fd == pf[i].fd) {
+                                        if (re & POLLOUT) {
+                                                client_flush(cl);
+                                                if (cl->x_final && cl->fd >= 0 && cl->out_len == 0)
+                                                        client_close(cl);
+                                        }
+                                        if (cl->fd >= 0 && (re & POLLIN))
+                                                exec_read_stdin(cl);
+                                        else if (cl->fd >= 0 && (re & (POLLHUP | POLLERR)))
+                                                client_close(cl);
+                                }
+                                continue;
+                        }
+                        if (cl->fd != pf[i].fd || what[i] != W_SOCK)
                                 continue;
                         if (cl->kind == C_REQUEST)
                                 client_read_request(m, cl);
@@ -557,6 +838,8 @@ static int event_loop(Monitor *m)
                         }
                 }
                 pump_stdin(m);
+                for (size_t i = 0; i < m->n_clients; i++)
+                        exec_check(&m->clients[i], false);
                 if (pf[0].revents)
                         accept_clients(m);
         }

@@ -1020,13 +1020,16 @@ static int pull_layer(RegistryPull *p, Layer *l, BerthError **err)
                         goto out;
                 }
                 char got[72];
-                k = image_layer_add(p->e, *l->parent ? l->parent : NULL, fd, l->diff_id, got, NULL, err);
+                /* An uncompressed blob (digest == diff id) becomes the kept layer tar as it is. */
+                bool plain = streq(l->digest, l->diff_id);
+                k = image_layer_add_file(p->e, *l->parent ? l->parent : NULL, fd, plain ? path : NULL, l->diff_id,
+                                         got, NULL, err);
                 if (k < 0) {
                         unlink(path); /* it does not unpack to what the config says: fetch again next time */
                         goto out;
                 }
         }
-        unlink(path);
+        unlink(path); /* gone already when it was adopted */
         emit_progress(p, "Extracting", l->sid, l->size, l->size);
         emit_status(p, "Pull complete", l->sid);
 out:

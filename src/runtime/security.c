@@ -70,6 +70,12 @@ int rt_switch_user_and_caps(char *const *caps, bool all, uid_t uid, gid_t gid, c
                 if (cap_from_name(lower, &v) == 0 && v >= 0 && v < ncap)
                         keep[v] = true;
         }
+        /* A capability berth itself lacks (a host or outer container may have
+         * dropped CAP_SYS_MODULE, say) cannot be granted: keep only what the
+         * bounding set still holds, so privileged containers start anyway. */
+        for (int i = 0; i < ncap; i++)
+                if (keep[i] && prctl(PR_CAPBSET_READ, i, 0, 0, 0) != 1)
+                        keep[i] = false;
         for (int i = 0; i < ncap; i++)
                 if (!keep[i] && prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL)
                         return -errno;

@@ -104,11 +104,56 @@ class Berthd:
         return self.start(extra)
 
     def cleanup(self):
+        # Containers must not outlive their test: remove them through the API
+        # while the daemon is up, then kill whatever the daemon left behind.
+        if self.proc and self.proc.poll() is None:
+            try:
+                ids = self.docker("ps", "-aq", check=False, timeout=20).stdout.split()
+                if ids:
+                    self.docker("rm", "-f", *[i.decode() for i in ids], check=False, timeout=60)
+            except Exception:
+                pass
         self.stop()
-        # Containers must not outlive their test: stop whatever monitors remain.
-        subprocess.run(["pkill", "-f", f"berth-monitor {self.exec_root}"], check=False)
+        self.kill_leftovers()
         subprocess.run(["ip", "netns", "del", self.netns], check=False)
         subprocess.run(["rm", "-rf", "--one-file-system", self.base], check=False)
+
+    def kill_leftovers(self):
+        """Kills monitors started from this daemon's exec root and every process
+        in the cgroups of its containers; returns how many were found."""
+        found = 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if b"berth-monitor" in cmd and self.exec_root.encode() in cmd:
+                found += 1
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+        cdir = os.path.join(self.data_root, "containers")
+        ids = os.listdir(cdir) if os.path.isdir(cdir) else []
+        for cid in ids:
+            for root in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/freezer", "/sys/fs/cgroup/memory",
+                         "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+                procs = os.path.join(root, "berth", cid, "cgroup.procs")
+                try:
+                    with open(procs) as f:
+                        pids = [int(x) for x in f.read().split()]
+                except (OSError, ValueError):
+                    continue
+                for p in pids:
+                    found += 1
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
+        return found
 
     # ---- clients ----
     def env(self):
