@@ -111,8 +111,9 @@ commit_ms() { # $1: B or R
                 local t=$(now)
                 $1 commit ibench-c ibench-commit >/dev/null
                 tot=$(echo "$tot + $(el $t)" | bc)
+                $1 rm -f ibench-c >/dev/null
+                $1 rmi ibench-commit >/dev/null
         done
-        $1 rm -f ibench-c >/dev/null
         echo "$tot * 1000 / $RUNS" | bc -l
 }
 if ! B image inspect busybox >/dev/null 2>&1; then

@@ -38,6 +38,7 @@ typedef struct ApiRoute {
 extern const ApiRoute api_routes_system[];
 extern const ApiRoute api_routes_images[];
 extern const ApiRoute api_routes_containers[];
+extern const ApiRoute api_routes_exec[];
 extern const ApiRoute api_routes_events[];
 extern const ApiRoute api_routes_links[];
 extern const ApiRoute api_routes_networks[];

@@ -9,6 +9,7 @@
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/engine.h"
+#include "engine/exec.h"
 #include "image/image.h"
 #include "network/network.h"
 
@@ -72,6 +73,7 @@ static json_t *inspect_json(Engine *e, Container *c)
                               "LogPath", logp, "Name", "/", c->name, "RestartCount", c->restart_count, "Driver",
                               "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
                               "", "ExecIDs");
+        json_object_set_new(j, "ExecIDs", exec_ids_json_locked(e, c));
         json_object_set(j, "HostConfig", container_hostcfg(c));
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s},s:s}", "Data", "UpperDir", upper, "WorkDir",
@@ -625,7 +627,7 @@ typedef struct {
 static void attach_fn(int fd, void *p)
 {
         AttachCtx *ctx = p;
-        if (ctx->o.stream)
+        if (ctx->o.stream || ctx->o.logs)
                 container_attach_run(ctx->e, ctx->c, &ctx->o, fd);
         container_unref(ctx->c);
         free(ctx);
@@ -644,6 +646,12 @@ static void attach(ApiRequest *ar)
                                   .err = api_query_bool(ar, "stderr", false),
                                   .stream = api_query_bool(ar, "stream", false),
                                   .logs = api_query_bool(ar, "logs", false) };
+        const char *keys = api_query(ar, "detachKeys");
+        if (detach_keys_parse(keys, &ctx->o.keys) < 0) {
+                container_unref(c);
+                free(ctx);
+                return api_reply_errorf(ar, EINVAL, "Invalid detach keys (%s) provided", keys);
+        }
         bool tty = container_tty(c);
         const char *ct = ar->ver >= 42 && !tty ? "application/vnd.docker.multiplexed-stream"
                                                : "application/vnd.docker.raw-stream";

@@ -22,6 +22,7 @@ struct Cli {
         Client *client;
         const Command *cmd;
         const char *cmd_name; /* "rm", "image ls" */
+        const char *detach_keys; /* --detach-keys of run/start/attach/exec, NULL for the default */
 };
 
 #define CLI_OPT_HELP 0x1000
@@ -80,4 +81,10 @@ int cmd_top(Cli *cli, int argc, char **argv);
 
 /* Shared by run and start -a: attach + wait + start. */
 int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, const char *wait_condition,
-                        bool do_start, bool attach);
+                        bool do_start, bool attach, bool detach_is_error);
+/* Relays a hijacked stream (afd) to the terminal and stdin to it: raw mode for a TTY with stdin,
+ * resize (POST resize_path?h=&w=) at once and on SIGWINCH, detach keys. Sets *ret_detached. */
+int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool tty, bool attach_stdin,
+                    const char *resize_path, const char *detach_keys, bool *ret_detached);
+int cmd_exec(Cli *cli, int argc, char **argv);
+int cmd_attach(Cli *cli, int argc, char **argv);

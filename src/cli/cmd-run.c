@@ -11,6 +11,8 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/stdcopy.h"
+#include "basic/detachkeys.h"
+#include <fcntl.h>
 
 typedef struct RunOpts {
         bool detach, rm, interactive, tty, init, privileged;
@@ -41,7 +43,7 @@ static int run_error(Cli *cli, int code, const char *msg)
 static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
 {
         enum { O_RM = 0x100, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_INIT, O_NETWORK, O_LINK, O_PRIV,
-               O_STOPSIG };
+               O_STOPSIG, O_DKEYS };
         static const struct option opts[] = {
                 { "detach", no_argument, NULL, 'd' },
                 { "rm", no_argument, NULL, O_RM },
@@ -64,6 +66,7 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 { "link", required_argument, NULL, O_LINK },
                 { "privileged", no_argument, NULL, O_PRIV },
                 { "stop-signal", required_argument, NULL, O_STOPSIG },
+                { "detach-keys", required_argument, NULL, O_DKEYS },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -104,6 +107,7 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 case O_LINK: strv_extend(&o->links, optarg); break;
                 case O_PRIV: o->privileged = true; break;
                 case O_STOPSIG: o->stop_signal = optarg; break;
+                case O_DKEYS: cli->detach_keys = optarg; break;
                 CLI_OPT_DEFAULT;
                 }
         }
@@ -265,17 +269,119 @@ static void restore_term(void)
         tio_saved = false;
 }
 
-static void resize(Cli *cli, const char *id)
+static void resize(Cli *cli, const char *resize_path)
 {
         struct winsize ws;
         if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
                 return;
-        _cleanup_free_ char *path = xasprintf("/containers/%s/resize?h=%u&w=%u", id, ws.ws_row, ws.ws_col);
+        _cleanup_free_ char *path = xasprintf("%s?h=%u&w=%u", resize_path, ws.ws_row, ws.ws_col);
         client_request(cli->client, "POST", path, NULL, NULL, 0, NULL);
 }
 
+static int winch_pipe[2] = { -1, -1 };
+
+static void on_winch(int sig _unused_)
+{
+        int saved = errno;
+        (void) !write(winch_pipe[1], "w", 1);
+        errno = saved;
+}
+
+int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool tty, bool attach_stdin,
+                    const char *resize_path, const char *detach_keys, bool *ret_detached)
+{
+        *ret_detached = false;
+        DetachKeys dk = { 0 };
+        bool use_keys = tty && attach_stdin;
+        if (use_keys && detach_keys_parse(detach_keys, &dk) < 0)
+                dk.n = 0;
+        if (tty && attach_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
+                struct termios raw = saved_tio;
+                cfmakeraw(&raw);
+                tio_saved = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+                atexit(restore_term);
+        }
+        if (tty && resize_path) {
+                resize(cli, resize_path);
+                if (winch_pipe[0] < 0 && pipe2(winch_pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+                        struct sigaction sa = { .sa_handler = on_winch };
+                        sigemptyset(&sa.sa_mask);
+                        sigaction(SIGWINCH, &sa, NULL);
+                }
+        }
+        StdDemux demux = { 0 };
+        if (extra_len > 0) {
+                if (tty)
+                        term_out(1, extra, extra_len, NULL);
+                else
+                        stdcopy_feed(&demux, extra, extra_len, term_out, NULL);
+        }
+        bool in_open = attach_stdin;
+        char buf[32768], fbuf[32768 + DETACH_KEYS_MAX];
+        for (;;) {
+                struct pollfd p[3] = { { .fd = afd, .events = POLLIN },
+                                       { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+                                       { .fd = tty && resize_path ? winch_pipe[0] : -1, .events = POLLIN } };
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[2].revents) {
+                        char drain[64];
+                        while (read(winch_pipe[0], drain, sizeof(drain)) > 0)
+                                ;
+                        resize(cli, resize_path);
+                }
+                if (p[0].revents) {
+                        ssize_t n = read(afd, buf, sizeof(buf));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        if (tty)
+                                term_out(1, buf, (size_t) n, NULL);
+                        else if (stdcopy_feed(&demux, buf, (size_t) n, term_out, NULL) < 0) {
+                                fprintf(stderr, "Unrecognized input header\n");
+                                break;
+                        }
+                }
+                if (in_open && p[1].revents) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                /* half-close: the daemon closes the container's stdin */
+                                shutdown(afd, SHUT_WR);
+                                in_open = false;
+                                continue;
+                        }
+                        bool detached = false;
+                        size_t len = use_keys ? detach_keys_feed(&dk, buf, (size_t) n, fbuf, &detached) : (size_t) n;
+                        const char *q = use_keys ? fbuf : buf;
+                        while (len > 0) {
+                                ssize_t w = write(afd, q, len);
+                                if (w < 0) {
+                                        if (errno == EINTR)
+                                                continue;
+                                        in_open = false;
+                                        break;
+                                }
+                                q += w;
+                                len -= (size_t) w;
+                        }
+                        if (detached) {
+                                *ret_detached = true;
+                                break;
+                        }
+                }
+        }
+        restore_term();
+        return 0;
+}
+
 int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, const char *wait_condition,
-                        bool do_start, bool attach)
+                        bool do_start, bool attach, bool detach_is_error)
 {
         _cleanup_close_ int afd = -EBADF;
         _cleanup_free_ char *extra = NULL;
@@ -320,71 +426,18 @@ int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, c
                         return st < 0 ? 125 : start_error_code(m);
                 }
         }
+        bool detached = false;
         if (attach) {
-                if (tty && attach_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
-                        struct termios raw = saved_tio;
-                        cfmakeraw(&raw);
-                        tio_saved = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-                        atexit(restore_term);
+                _cleanup_free_ char *rpath = xasprintf("/containers/%s/resize", id);
+                cli_hijack_loop(cli, afd, extra, extra_len, tty, attach_stdin, rpath, cli->detach_keys, &detached);
+        }
+        if (detached) {
+                raw_response_clear(&wresp);
+                if (detach_is_error) {
+                        fprintf(stderr, "read escape sequence\n");
+                        return 1;
                 }
-                if (tty)
-                        resize(cli, id);
-                StdDemux demux = { 0 };
-                if (extra_len > 0) {
-                        if (tty)
-                                term_out(1, extra, extra_len, NULL);
-                        else
-                                stdcopy_feed(&demux, extra, extra_len, term_out, NULL);
-                }
-                bool in_open = attach_stdin;
-                char buf[32768];
-                for (;;) {
-                        struct pollfd p[2] = { { .fd = afd, .events = POLLIN },
-                                               { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
-                        if (poll(p, 2, -1) < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                break;
-                        }
-                        if (p[0].revents) {
-                                ssize_t n = read(afd, buf, sizeof(buf));
-                                if (n < 0 && errno == EINTR)
-                                        continue;
-                                if (n <= 0)
-                                        break;
-                                if (tty)
-                                        term_out(1, buf, (size_t) n, NULL);
-                                else if (stdcopy_feed(&demux, buf, (size_t) n, term_out, NULL) < 0) {
-                                        fprintf(stderr, "Unrecognized input header\n");
-                                        break;
-                                }
-                        }
-                        if (in_open && p[1].revents) {
-                                ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                                if (n < 0 && errno == EINTR)
-                                        continue;
-                                if (n <= 0) {
-                                        /* half-close: the daemon closes the container's stdin */
-                                        shutdown(afd, SHUT_WR);
-                                        in_open = false;
-                                        continue;
-                                }
-                                const char *q = buf;
-                                size_t left = (size_t) n;
-                                while (left > 0) {
-                                        ssize_t w = write(afd, q, left);
-                                        if (w < 0) {
-                                                if (errno == EINTR)
-                                                        continue;
-                                                in_open = false;
-                                                break;
-                                        }
-                                        q += w;
-                                        left -= (size_t) w;
-                                }
-                        }
-                }
-                restore_term();
+                return 0;
         }
         _cleanup_free_ char *wbody = NULL;
         client_raw_read_body(&wresp, &wbody, NULL);
@@ -435,7 +488,7 @@ int cmd_run(Cli *cli, int argc, char **argv)
                 return 0;
         }
         signal(SIGPIPE, SIG_IGN);
-        r = cli_attach_and_wait(cli, id, o.interactive, o.tty, o.rm ? "removed" : "next-exit", true, true);
+        r = cli_attach_and_wait(cli, id, o.interactive, o.tty, o.rm ? "removed" : "next-exit", true, true, false);
         run_opts_free(&o);
         return r;
 }
@@ -464,6 +517,7 @@ int cmd_start(Cli *cli, int argc, char **argv)
         static const struct option opts[] = {
                 { "attach", no_argument, NULL, 'a' },
                 { "interactive", no_argument, NULL, 'i' },
+                { "detach-keys", required_argument, NULL, 0x100 },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -473,6 +527,7 @@ int cmd_start(Cli *cli, int argc, char **argv)
                 switch (c) {
                 case 'a': attach = true; break;
                 case 'i': interactive = true; break;
+                case 0x100: cli->detach_keys = optarg; break;
                 CLI_OPT_DEFAULT;
                 }
         }
@@ -494,7 +549,7 @@ int cmd_start(Cli *cli, int argc, char **argv)
                 json_t *cfg = json_object_get(info, "Config");
                 signal(SIGPIPE, SIG_IGN);
                 int r = cli_attach_and_wait(cli, json_str(info, "Id"), interactive && json_bool(cfg, "OpenStdin"),
-                                            json_bool(cfg, "Tty"), "next-exit", true, true);
+                                            json_bool(cfg, "Tty"), "next-exit", true, true, false);
                 return r;
         }
         int ret = 0;

@@ -7,7 +7,11 @@
 #include "cli/cli.h"
 
 static const Command commands[] = {
+        { "attach", cmd_attach, "attach [OPTIONS] CONTAINER",
+          "Attach local standard input, output, and error streams to a running container" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+        { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+          "Execute a command in a running container" },
         { "history", cmd_history, "history [OPTIONS] IMAGE", "Show the history of an image" },
         { "images", cmd_images, "images [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "import", cmd_import, "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
@@ -50,6 +54,8 @@ static const Command image_commands[] = {
 };
 
 static const Command container_commands[] = {
+        { "attach", cmd_attach, "container attach [OPTIONS] CONTAINER", "Attach to a running container" },
+        { "exec", cmd_exec, "container exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a container" },
         { "create", cmd_create, "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "inspect", cmd_container_inspect, "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
           "Display detailed information on one or more containers" },

@@ -11,6 +11,7 @@
 #include "basic/error.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "discovery/discovery.h"
 #include "engine/engine.h"
 #include "engine/lifecycle.h"
 #include "http/server.h"
@@ -25,6 +26,8 @@ static char **arg_insecure;
 static bool arg_debug, arg_tls, arg_tlsverify, arg_no_userland_proxy;
 static char *arg_tlscacert, *arg_tlscert, *arg_tlskey;
 static int arg_log_level = LOG_LVL_INFO;
+static char *arg_discovery, *arg_discovery_advertise;
+static int arg_discovery_ttl;
 
 static void usage(FILE *f)
 {
@@ -46,11 +49,16 @@ static void usage(FILE *f)
                 "      --tlscacert string     Trust certs signed only by this CA\n"
                 "      --tlscert string       Path to TLS certificate file\n"
                 "      --tlskey string        Path to TLS key file\n"
+                "      --discovery string     Register services in etcd: etcd://host:port[,host:port...]\n"
+                "      --discovery-advertise string  Address other hosts reach this one at (default: the\n"
+                "                             source address towards etcd)\n"
+                "      --discovery-ttl int    Lease TTL in seconds (default 5)\n"
                 "  -v, --version              Print version information and quit\n");
 }
 
 enum { OPT_DATA_ROOT = 256, OPT_EXEC_ROOT, OPT_BIP, OPT_INSECURE, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT,
-       OPT_TLSCERT, OPT_TLSKEY, OPT_USERLAND_PROXY, OPT_IGNORED };
+       OPT_TLSCERT, OPT_TLSKEY, OPT_USERLAND_PROXY, OPT_DISCOVERY,
+       OPT_DISCOVERY_ADVERTISE, OPT_DISCOVERY_TTL, OPT_IGNORED };
 
 static int parse_args(int argc, char **argv)
 {
@@ -70,6 +78,9 @@ static int parse_args(int argc, char **argv)
                 { "tlscert", required_argument, NULL, OPT_TLSCERT },
                 { "tlskey", required_argument, NULL, OPT_TLSKEY },
                 { "userland-proxy", optional_argument, NULL, OPT_USERLAND_PROXY },
+                { "discovery", required_argument, NULL, OPT_DISCOVERY },
+                { "discovery-advertise", required_argument, NULL, OPT_DISCOVERY_ADVERTISE },
+                { "discovery-ttl", required_argument, NULL, OPT_DISCOVERY_TTL },
                 { "version", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {}
@@ -99,6 +110,24 @@ static int parse_args(int argc, char **argv)
                 case OPT_TLSKEY: arg_tlskey = optarg; break;
                 case OPT_USERLAND_PROXY:
                         arg_no_userland_proxy = optarg && (streq(optarg, "false") || streq(optarg, "0"));
+                        break;
+                case OPT_DISCOVERY: {
+                        _cleanup_berr_ BerthError *derr = NULL;
+                        _cleanup_strv_free_ char **eps = NULL;
+                        if (discovery_parse_url(optarg, &eps, &derr) < 0) {
+                                fprintf(stderr, "berthd: %s\n", derr->msg);
+                                return -EINVAL;
+                        }
+                        arg_discovery = optarg;
+                        break;
+                }
+                case OPT_DISCOVERY_ADVERTISE: arg_discovery_advertise = optarg; break;
+                case OPT_DISCOVERY_TTL:
+                        arg_discovery_ttl = atoi(optarg);
+                        if (arg_discovery_ttl < 2 || arg_discovery_ttl > 3600) {
+                                fprintf(stderr, "berthd: --discovery-ttl wants 2..3600 seconds\n");
+                                return -EINVAL;
+                        }
                         break;
                 case OPT_IGNORED: break;
                 case 'v': printf("berthd version %s, API %s\n", BERTH_VERSION, API_VERSION_STRING); exit(0);
@@ -151,6 +180,9 @@ int main(int argc, char **argv)
                 .debug = arg_debug,
                 .no_userland_proxy = arg_no_userland_proxy,
                 .insecure_registries = arg_insecure,
+                .discovery = arg_discovery,
+                .discovery_advertise = arg_discovery_advertise,
+                .discovery_ttl = arg_discovery_ttl,
         };
         _cleanup_free_ char *pidfile = arg_pidfile ? strdup(arg_pidfile) : xasprintf("%s/berthd.pid", cfg.exec_root);
 

@@ -89,9 +89,9 @@ void container_cancel_pending_attaches(Engine *e, Container *c)
 
 /* Copies monitor frames to the client (headers stripped for a TTY) and the
  * client's raw stdin to the monitor, until the monitor closes. */
-static void proxy(int client, int mon, bool tty, bool want_stdin)
+static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys keys)
 {
-        char buf[65536];
+        char buf[65536], fbuf[65536 + DETACH_KEYS_MAX];
         size_t have = 0; /* bytes of a frame header collected so far (TTY only) */
         unsigned char hdr[8];
         size_t left = 0; /* payload bytes left in the current frame (TTY only) */
@@ -135,8 +135,12 @@ static void proxy(int client, int mon, bool tty, bool want_stdin)
                 if (client_open && (p[1].revents & POLLIN)) {
                         ssize_t got = read(client, buf, sizeof(buf));
                         if (got > 0) {
-                                if (send_all(mon, buf, (size_t) got) < 0)
+                                bool detached;
+                                size_t o = detach_keys_feed(&keys, buf, (size_t) got, fbuf, &detached);
+                                if (o > 0 && send_all(mon, fbuf, o) < 0)
                                         client_open = false;
+                                if (detached)
+                                        return; /* the container runs on */
                         } else {
                                 /* stdin EOF; output keeps flowing until the monitor closes. */
                                 shutdown(mon, SHUT_WR);
@@ -153,10 +157,42 @@ static void proxy(int client, int mon, bool tty, bool want_stdin)
         }
 }
 
+typedef struct {
+        int fd;
+        bool tty;
+} Replay;
+
+static int replay_write(void *arg, int stream, const char *data, size_t len)
+{
+        Replay *r = arg;
+        if (!r->tty) {
+                unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (len >> 24),
+                                         (unsigned char) (len >> 16), (unsigned char) (len >> 8), (unsigned char) len };
+                if (send_all(r->fd, hdr, 8) < 0)
+                        return -EPIPE;
+        }
+        return send_all(r->fd, data, len) < 0 ? -EPIPE : 0;
+}
+
+static bool replay_gone(void *arg)
+{
+        struct pollfd p = { .fd = ((Replay *) arg)->fd, .events = POLLRDHUP };
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
 void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int client_fd)
 {
         bool tty = container_tty(c);
         int mon = -1;
+        if (o->logs && (o->out || o->err)) {
+                /* Earlier output first, from the log (dockerd's logs=1), then live if stream=1. */
+                LogOptions lo = { .stdout_ = o->out, .stderr_ = o->err, .tail = -1 };
+                Replay rp = { .fd = client_fd, .tty = tty };
+                if (container_logs(e, c, &lo, replay_write, &rp, replay_gone, &rp) < 0)
+                        return;
+        }
+        if (!o->stream)
+                return;
         events_container(e, c, "attach", NULL);
         pthread_mutex_lock(&e->lock);
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
@@ -203,7 +239,7 @@ void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int c
                 if (mon < 0)
                         return;
         }
-        proxy(client_fd, mon, tty, o->in);
+        proxy(client_fd, mon, tty, o->in, o->keys);
         close(mon);
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "basic/detachkeys.h"
 #include "basic/error.h"
 #include "engine/engine.h"
 
@@ -144,6 +145,7 @@ int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, 
 /* attach.c: runs on the hijacked connection's thread until the stream ends. */
 typedef struct AttachOptions {
         bool in, out, err, stream, logs;
+        DetachKeys keys; /* daemon-side detach keys on stdin (ctrl-p,ctrl-q by default) */
 } AttachOptions;
 int container_attach_prepare(Engine *e, const char *ref, Container **ret, BerthError **err);
 void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int client_fd);

@@ -33,6 +33,9 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
         e->cfg.debug = cfg->debug;
         e->cfg.no_userland_proxy = cfg->no_userland_proxy;
         e->cfg.insecure_registries = strv_copy(cfg->insecure_registries);
+        e->cfg.discovery = cfg->discovery ? strdup(cfg->discovery) : NULL;
+        e->cfg.discovery_advertise = cfg->discovery_advertise ? strdup(cfg->discovery_advertise) : NULL;
+        e->cfg.discovery_ttl = cfg->discovery_ttl;
         pthread_mutex_init(&e->lock, NULL);
         e->started_ns = now_ns();
         e->events = events_new();
@@ -79,6 +82,8 @@ void engine_free(Engine *e)
         free(e->cfg.exec_root);
         free(e->cfg.bip);
         strv_free(e->cfg.insecure_registries);
+        free(e->cfg.discovery);
+        free(e->cfg.discovery_advertise);
         pthread_mutex_destroy(&e->lock);
         free(e);
 }

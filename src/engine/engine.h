@@ -25,6 +25,9 @@ typedef struct EngineConfig {
         bool debug;
         bool no_userland_proxy;  /* --userland-proxy=false */
         char **insecure_registries;
+        char *discovery;           /* --discovery etcd://host:port[,...] (discovery/discovery.h) */
+        char *discovery_advertise; /* --discovery-advertise IP */
+        int discovery_ttl;         /* --discovery-ttl seconds, 0 = default */
 } EngineConfig;
 
 typedef struct Engine {
@@ -34,6 +37,8 @@ typedef struct Engine {
         ContainerTable *containers;
         EventLog *events;        /* engine/events.h: the event journal */
         struct NetState *net;    /* network/network.h */
+        struct Discovery *discovery; /* discovery/discovery.h, NULL without --discovery */
+        struct ExecTable *execs; /* engine/exec.h, created on first use (under lock) */
         pthread_mutex_t lock;
         int64_t started_ns;
         char id[65]; /* stable daemon id, kept in the data root */

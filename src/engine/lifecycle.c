@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include "discovery/discovery.h"
 #include "engine/container.h"
 #include "image/image.h"
 #include "network/network.h"
@@ -18,7 +19,8 @@ int engine_start(Engine *e, BerthError **err)
         if (r < 0)
                 return r;
         network_adopt(e);
-        return 0;
+        /* after the restore: it registers the running containers; never waits for etcd */
+        return discovery_start(e, err);
 }
 
 void engine_reap_children(Engine *e _unused_)
@@ -30,5 +32,6 @@ void engine_reap_children(Engine *e _unused_)
 void engine_stop(Engine *e)
 {
         container_shutdown(e);
-        network_stop(e);
+        network_stop(e); /* the DNS thread reads the discovery cache: stop it first */
+        discovery_stop(e);
 }

@@ -473,6 +473,33 @@ static int open_in(const char *dir, Links *links, const char *rel0, BerthError *
         return fd;
 }
 
+static size_t layer_uses(json_t *entries, const char *path)
+{
+        size_t n = 0, i, k;
+        json_t *m, *l;
+        json_array_foreach(entries, i, m) json_array_foreach(json_object_get(m, "Layers"), k, l) if (streq(
+                json_string_value(l) ?: "", path)) n++;
+        return n;
+}
+
+static bool is_link_target(Links *links, const char *rel0)
+{
+        _cleanup_free_ char *rel = image_tar_clean_path(rel0);
+        for (size_t i = 0; rel && links->to && links->to[i]; i++)
+                if (streq(links->to[i], rel))
+                        return true;
+        for (size_t i = 0; rel && links->from && links->from[i]; i++)
+                if (streq(links->from[i], rel))
+                        return true;
+        return false;
+}
+
+static char *path_in(const char *dir, const char *rel0)
+{
+        _cleanup_free_ char *rel = image_tar_clean_path(rel0);
+        return rel && *rel ? xasprintf("%s/%s", dir, rel) : NULL;
+}
+
 static int read_small(const char *dir, Links *links, const char *rel, char **ret, size_t *ret_len, BerthError **err)
 {
         _cleanup_close_ int fd = open_in(dir, links, rel, err);
@@ -618,7 +645,13 @@ int image_load(Engine *e, int fd, bool quiet, ImageProgressFn progress, void *cl
                         }
                         bool made = false;
                         char got[72];
-                        r = image_layer_add(e, k ? chain : NULL, lfd, did, got, &made, err);
+                        /* The extracted file becomes the kept layer tar when it is the uncompressed tar
+                         * (checked after unpacking); a link shared by several layers is copied instead. */
+                        _cleanup_free_ char *lp = NULL;
+                        if (st.st_nlink == 1 && !is_link_target(&links, json_string_value(t)) &&
+                            layer_uses(entries, json_string_value(t)) == 1)
+                                lp = path_in(dir, json_string_value(t));
+                        r = image_layer_add_file(e, k ? chain : NULL, lfd, lp, did, got, &made, err);
                         if (r < 0)
                                 goto out;
                         if (made)

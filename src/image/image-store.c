@@ -1390,7 +1390,17 @@ int image_layer_add_file(Engine *e, const char *parent_chain, int fd, const char
                 r = image_unpack_fd_tee(fd, diff, -1, &info, err);
                 if (r < 0)
                         goto fail;
-        } else {
+                if (info.compressed) {
+                        /* not the uncompressed tar after all: unpack again, keeping the decompressed stream */
+                        keep_path = NULL;
+                        rm_rf(diff);
+                        if (mkdir(diff, 0755) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+                                r = berr_set(err, errno, "cannot retry unpacking: %m");
+                                goto fail;
+                        }
+                }
+        }
+        if (!keep_path) {
                 _cleanup_close_ int tfd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 if (tfd < 0) {
                         r = berr_set(err, errno, "cannot create %s: %m", tp);

@@ -355,6 +355,7 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, LayerUnpa
         src->sha = NULL;
         snprintf(ret->diff_id, sizeof(ret->diff_id), "sha256:%s", hex);
         ret->size = size;
+        ret->compressed = archive_filter_count(outer) > 1;
 out:
         if (src->sha)
                 sha256_free(src->sha);

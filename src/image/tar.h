@@ -3,6 +3,7 @@
  * entry checked before it touches the disk. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,7 @@
 typedef struct LayerUnpackInfo {
         char diff_id[72]; /* "sha256:" + sha256 of the uncompressed tar stream */
         int64_t size;     /* bytes of regular files and symlink targets */
+        bool compressed;  /* the input went through a decompression filter */
 } LayerUnpackInfo;
 
 /* Unpacks the (possibly compressed) tar read from fd into dest, an existing

@@ -524,8 +524,12 @@ static void client_read_stdin(Monitor *m, Client *cl)
                         client_close(cl);
                         return;
                 }
-                if (cl->want_stdin && m->spec->stdin_once)
+                /* dockerd: with StdinOnce and no TTY the container's stdin is closed and the
+                 * output goes on; otherwise this attach ends (the container keeps its stdin). */
+                if (cl->want_stdin && m->spec->stdin_once && !m->spec->tty)
                         m->stdin_close_pending = true;
+                else if (cl->want_stdin)
+                        client_close(cl);
                 return;
         }
         if (!cl->want_stdin)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "basic/util.h"
+#include "discovery/discovery.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -80,6 +81,110 @@ static size_t build_answer(const uint8_t *q, size_t qend, int rcode, const struc
                 memcpy(out + off, &addrs[i].s_addr, 4);
                 off += 4;
         }
+        return off;
+}
+
+/* ---- names registered by any host (discovery/discovery.h) ---- */
+
+static size_t put_name(uint8_t *out, size_t off, size_t cap, const char *name)
+{
+        for (const char *p = name; *p;) {
+                size_t l = strcspn(p, ".");
+                if (l == 0 || l > 63 || off + l + 2 > cap)
+                        return 0;
+                out[off++] = (uint8_t) l;
+                memcpy(out + off, p, l);
+                off += l;
+                p += l;
+                if (*p == '.')
+                        p++;
+        }
+        if (off + 1 > cap)
+                return 0;
+        out[off++] = 0;
+        return off;
+}
+
+/* Appends one RR; name NULL points at the question's name. 0 when it does not fit. */
+static size_t put_rr(uint8_t *out, size_t off, size_t cap, const char *name, int type, const uint8_t *rdata,
+                     size_t rdlen)
+{
+        if (name) {
+                off = put_name(out, off, cap, name);
+                if (!off)
+                        return 0;
+        } else {
+                if (off + 2 > cap)
+                        return 0;
+                out[off++] = 0xc0;
+                out[off++] = 0x0c;
+        }
+        if (off + 10 + rdlen > cap)
+                return 0;
+        const uint8_t hdr[] = { 0, (uint8_t) type, 0, 1, 0, 0, 0, DISCOVERY_DNS_TTL, (uint8_t) (rdlen >> 8), (uint8_t) rdlen };
+        memcpy(out + off, hdr, sizeof(hdr));
+        off += sizeof(hdr);
+        memcpy(out + off, rdata, rdlen);
+        return off + rdlen;
+}
+
+/* The answer from the discovery cache, 0 when no host registered the name
+ * (then the query is forwarded). A and SRV get records (SRV with the
+ * targets' A records as additional data), other types an empty NOERROR. */
+static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *name, int qtype, uint8_t *out,
+                          size_t cap)
+{
+        Discovery *disc = __atomic_load_n(&d->e->discovery, __ATOMIC_ACQUIRE);
+        if (!disc)
+                return 0;
+        DiscoverySrv srv[16];
+        struct in_addr addrs[16];
+        int nsrv = name[0] == '_' ? discovery_lookup_srv(disc, name, srv, 16) : 0;
+        if (nsrv == 0 && !discovery_has_name(disc, name))
+                return 0;
+        size_t off = build_answer(q, qend, 0, NULL, 0, out);
+        int an = 0, ar = 0;
+        bool tc = false;
+        if (nsrv > 0 && (qtype == 33 || qtype == 255)) {
+                for (int i = 0; i < nsrv && !tc; i++) {
+                        uint8_t rd[6 + 256];
+                        rd[0] = rd[1] = 0;      /* priority */
+                        rd[2] = 0, rd[3] = 10;  /* weight */
+                        rd[4] = (uint8_t) (srv[i].port >> 8);
+                        rd[5] = (uint8_t) srv[i].port;
+                        size_t tl = put_name(rd, 6, sizeof(rd), srv[i].target);
+                        size_t n = tl ? put_rr(out, off, cap, NULL, 33, rd, tl) : 0;
+                        if (n) {
+                                off = n;
+                                an++;
+                        } else
+                                tc = true;
+                }
+                for (int i = 0; i < nsrv && !tc; i++) {
+                        size_t n = put_rr(out, off, cap, srv[i].target, 1, (const uint8_t *) &srv[i].addr.s_addr, 4);
+                        if (!n)
+                                break; /* additional data is optional */
+                        off = n;
+                        ar++;
+                }
+        } else if (qtype == 1 || qtype == 255) {
+                int n = discovery_lookup_a(disc, name, addrs, 16);
+                for (int i = 0; i < n && !tc; i++) {
+                        size_t o = put_rr(out, off, cap, NULL, 1, (const uint8_t *) &addrs[i].s_addr, 4);
+                        if (o) {
+                                off = o;
+                                an++;
+                        } else
+                                tc = true;
+                }
+        }
+        out[2] = (uint8_t) (out[2] & ~0x04); /* not authoritative: another host's data, cached */
+        if (tc)
+                out[2] |= 0x02;
+        out[6] = (uint8_t) (an >> 8);
+        out[7] = (uint8_t) an;
+        out[10] = (uint8_t) (ar >> 8);
+        out[11] = (uint8_t) ar;
         return off;
 }
 
@@ -157,6 +262,17 @@ static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_
                 size_t olen = build_answer(q, (size_t) qend, 0, addrs, qtype == 1 || qtype == 255 ? n : 0, out);
                 reply(&tmp, out, olen);
                 return;
+        }
+        {
+                uint8_t out[1024];
+                size_t nlen = strlen(name);
+                if (nlen && name[nlen - 1] == '.')
+                        name[nlen - 1] = 0;
+                size_t olen = disc_answer(d, q, (size_t) qend, name, qtype, out, tcp ? sizeof(out) : 512);
+                if (olen) {
+                        reply(&tmp, out, olen);
+                        return;
+                }
         }
         Fwd *f = calloc(1, sizeof(*f));
         if (!f)

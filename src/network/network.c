@@ -11,6 +11,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/container.h"
+#include "engine/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -865,6 +866,23 @@ static bool has_bridge_eps(Engine *e, const char *cid)
         return sqlite3_step(st) == SQLITE_ROW;
 }
 
+/* Network events for the container's live memberships (bridge endpoints
+ * with an address, host/none memberships), as dockerd sends them on start
+ * ("connect") and exit ("disconnect"). */
+static void emit_eps(Engine *e, const char *cid, const char *action)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                e->store,
+                "SELECT n.id, n.name, n.driver FROM endpoints p JOIN networks n ON n.id = p.network_id "
+                "WHERE p.container_id = ? AND (p.ip IS NOT NULL OR n.driver != 'bridge') ORDER BY p.seq",
+                NULL);
+        if (st)
+                sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
+        while (st && sqlite3_step(st) == SQLITE_ROW)
+                events_network(e, (const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1),
+                               (const char *) sqlite3_column_text(st, 2), action, cid);
+}
+
 /* ns->lock held */
 static void release_locked(Engine *e, const char *cid)
 {
@@ -891,6 +909,7 @@ void network_container_release(Engine *e, const char *id)
         if (!ns)
                 return;
         pthread_mutex_lock(&ns->lock);
+        emit_eps(e, id, "disconnect");
         release_locked(e, id);
         pthread_mutex_unlock(&ns->lock);
 }
@@ -1150,16 +1169,22 @@ static int attach_eps(Engine *e, const char *cid, int nsfd, const char *only_nid
 int network_container_attach(Engine *e, Container *c, int pid, BerthError **err)
 {
         NetState *ns = NS(e);
-        if (!ns || !has_bridge_eps(e, c->id) || startswith(netmode(c), "container:"))
+        if (!ns || startswith(netmode(c), "container:"))
                 return 0;
+        if (!has_bridge_eps(e, c->id)) {
+                emit_eps(e, c->id, "connect");
+                return 0;
+        }
         _cleanup_free_ char *p = xasprintf("/proc/%d/ns/net", pid);
         _cleanup_close_ int nsfd = open(p, O_RDONLY | O_CLOEXEC);
         if (nsfd < 0)
                 return berr_set(err, errno, "cannot open %s: %m", p);
         pthread_mutex_lock(&ns->lock);
         int r = attach_eps(e, c->id, nsfd, NULL, err);
-        if (r == 0)
+        if (r == 0) {
                 dns_add_container(ns, c->id, nsfd);
+                emit_eps(e, c->id, "connect");
+        }
         pthread_mutex_unlock(&ns->lock);
         return r;
 }
@@ -1605,6 +1630,7 @@ int network_create(Engine *e, json_t *body, json_t **ret, BerthError **err)
                 }
         }
         *ret = json_pack("{s:s,s:s}", "Id", id, "Warning", "");
+        events_network(e, id, name, "bridge", "create", NULL);
 out:
         pthread_mutex_unlock(&ns->lock);
         return r;
@@ -1732,6 +1758,7 @@ static int remove_locked(Engine *e, Net *n, BerthError **err)
         if (n->bridge)
                 nl_link_del(n->bridge);
         apply_rules(e, NULL);
+        events_network(e, n->id, n->name, n->driver, "destroy", NULL);
         return 0;
 }
 
@@ -1875,6 +1902,7 @@ int network_connect(Engine *e, const char *ref, json_t *body, BerthError **err)
                         goto out;
                 }
                 dns_add_container(ns, c->id, nsfd);
+                events_network(e, n->id, n->name, n->driver, "connect", c->id);
         }
 out:
         pthread_mutex_unlock(&ns->lock);
@@ -1921,6 +1949,7 @@ int network_disconnect(Engine *e, const char *ref, json_t *body, BerthError **er
         nl_link_del(host);
         SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
         apply_rules(e, NULL);
+        events_network(e, n->id, n->name, n->driver, "disconnect", c->id);
         r = 0;
 out:
         pthread_mutex_unlock(&ns->lock);

@@ -227,3 +227,15 @@ class Berthd:
     def import_busybox(self, ref="busybox:latest"):
         with open(busybox_tar(), "rb") as f:
             self.docker("import", "-c", 'CMD ["sh"]', "-", ref, input=f.read())
+
+
+def join_netns(a, b, addr_a, addr_b, ifname="vjoin"):
+    """Joins two daemons' network namespaces with a veth pair (ifname on both
+    sides) and gives them addr_a and addr_b ("10.99.0.1/24"): two "hosts" on
+    one link. Everything stays inside the namespaces the harness created and
+    goes away with them."""
+    subprocess.run(["ip", "-n", a.netns, "link", "add", ifname, "type", "veth", "peer", "name", ifname,
+                    "netns", b.netns], check=True)
+    for d, addr in ((a, addr_a), (b, addr_b)):
+        subprocess.run(["ip", "-n", d.netns, "addr", "add", addr, "dev", ifname], check=True)
+        subprocess.run(["ip", "-n", d.netns, "link", "set", ifname, "up"], check=True)

@@ -68,15 +68,16 @@ def test_version_and_info(cli):
 
 def test_images_matches_docker(cli):
     b, d = out(cli.berth("images")), out(cli.docker("images"))
-    assert header(b) == header(d) == "REPOSITORY   TAG       IMAGE ID       CREATED{}SIZE".format(
-        header(d)[len("REPOSITORY   TAG       IMAGE ID       CREATED"):-4])
+    assert header(b).startswith("REPOSITORY   TAG       IMAGE ID       CREATED")
+    assert cells(header(b)) == cells(header(d)) == ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
     assert [cells(l)[:3] + cells(l)[-1:] for l in b.splitlines()] == \
         [cells(l)[:3] + cells(l)[-1:] for l in d.splitlines()]
     iid = out(cli.berth("images", "-q")).strip()
     assert iid == out(cli.docker("images", "-q")).strip() and re.fullmatch(r"[0-9a-f]{12}", iid)
     full = out(cli.berth("images", "--no-trunc", "--format", "{{.ID}}")).strip()
     assert full.startswith("sha256:" + iid)
-    assert header(out(cli.berth("images", "--digests"))) == header(out(cli.docker("images", "--digests")))
+    # column widths follow the CREATED text, which changes between the two calls: compare names
+    assert cells(header(out(cli.berth("images", "--digests")))) == cells(header(out(cli.docker("images", "--digests"))))
     assert out(cli.berth("images", "--format", "{{.Repository}}:{{.Tag}}")) == "busybox:latest\n"
     assert out(cli.berth("images", "--filter", "reference=nomatch*", "-q")) == ""
 

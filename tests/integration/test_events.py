@@ -205,3 +205,43 @@ def test_content_negotiation_1_52(busybox, accept, ctype, prefix):
     assert st == 200
     assert h["content-type"] == ctype
     assert body.startswith(prefix)
+
+
+def test_network_events(busybox):
+    """create, connect (on start and on `network connect`), disconnect (on
+    `network disconnect` and on exit), destroy; only Type/Action/Actor/scope/
+    time/timeNano, Attributes name, type and container, as dockerd sends them."""
+    d = busybox
+    t0 = time.time() - 1
+    nid = d.docker("network", "create", "evnet").stdout.decode().strip()
+    cid = d.docker("run", "-d", "--name", "evnetc", "--network", "evnet", "busybox", "sleep", "60").stdout.decode().strip()
+    d.docker("network", "connect", "bridge", "evnetc")
+    d.docker("network", "disconnect", "bridge", "evnetc")
+    d.docker("rm", "-f", "evnetc")
+    d.docker("network", "rm", "evnet")
+    bridge_id = d.curl_json("/networks/bridge")[1]["Id"]
+    _, evs = replay(d, f"{t0:.3f}", "&filters=" + q({"type": ["network"]}), "v1.41")
+    mine = [e for e in evs if e["Actor"]["ID"] in (nid, bridge_id) and
+            e["Actor"]["Attributes"].get("container", cid) == cid]
+    got = [(e["Action"], e["Actor"]["ID"]) for e in mine]
+    assert got == [("create", nid), ("connect", nid), ("connect", bridge_id), ("disconnect", bridge_id),
+                   ("disconnect", nid), ("destroy", nid)], got
+    for e in mine:
+        assert set(e) == {"Type", "Action", "Actor", "scope", "time", "timeNano"}, e
+        assert e["Type"] == "network" and e["scope"] == "local"
+        attrs = e["Actor"]["Attributes"]
+        assert attrs["type"] == "bridge"
+        assert attrs["name"] == ("evnet" if e["Actor"]["ID"] == nid else "bridge")
+        if e["Action"] in ("connect", "disconnect"):
+            assert attrs["container"] == cid
+        else:
+            assert "container" not in attrs
+    # the network filter selects by name or id, the event filter by action
+    _, f = replay(d, f"{t0:.3f}", "&filters=" + q({"network": ["evnet"], "event": ["connect"]}), "v1.52")
+    assert [(e["Action"], e["Actor"]["ID"]) for e in f] == [("connect", nid)], f
+    # docker events --filter type=network through the CLI
+    time.sleep(1.1)
+    r = d.docker("events", "--since", f"{t0:.0f}", "--until", "0s", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+                 "--filter", "type=network", "--filter", "network=evnet", timeout=20)
+    assert r.stdout.decode().split("\n")[0] == "create evnet", r.stdout
+    assert "destroy evnet" in r.stdout.decode()

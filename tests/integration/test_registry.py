@@ -343,3 +343,87 @@ def test_reference_daemon_interop(busybox, tmp_path):
         for p in procs:
             p.terminate()
             p.wait()
+
+
+TOKEN_SERVER = r'''
+import base64, hashlib, http.server, io, json, sys, tarfile
+port = int(sys.argv[1])
+b = io.BytesIO()
+with tarfile.open(fileobj=b, mode="w") as t:
+    ti = tarfile.TarInfo("tok.txt"); data = b"behind a token\n"; ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+layer = b.getvalue()
+ldig = "sha256:" + hashlib.sha256(layer).hexdigest()
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                  "rootfs": {"type": "layers", "diff_ids": [ldig]}}).encode()
+cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(cfg), "digest": cdig},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": len(layer), "digest": ldig}]}).encode()
+mdig = "sha256:" + hashlib.sha256(man).hexdigest()
+index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1, "digest": "sha256:" + "e" * 64,
+     "platform": {"os": "linux", "architecture": "arm64"}},
+    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": len(man), "digest": mdig,
+     "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+GOOD = "Basic " + base64.b64encode(b"bob:pw").decode()
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def send(self, code, body, ctype="application/json", extra=()):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra: self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def do_HEAD(self): self.do_GET()
+    def do_GET(self):
+        p = self.path
+        if p.startswith("/token"):
+            if self.headers.get("Authorization") != GOOD:
+                return self.send(401, b'{"details":"bad"}')
+            return self.send(200, json.dumps({"token": "T0K", "expires_in": 300}).encode())
+        if self.headers.get("Authorization") != "Bearer T0K":
+            ch = f'Bearer realm="http://127.0.0.1:{port}/token",service="127.0.0.1:{port}"'
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                             extra=[("WWW-Authenticate", ch)])
+        if p == "/v2/": return self.send(200, b"{}")
+        if p == "/v2/tok/manifests/1": return self.send(200, index, "application/vnd.oci.image.index.v1+json")
+        if p == "/v2/tok/manifests/" + mdig: return self.send(200, man, "application/vnd.oci.image.manifest.v1+json")
+        if p == "/v2/tok/blobs/" + cdig: return self.send(200, cfg, "application/octet-stream")
+        if p == "/v2/tok/blobs/" + ldig: return self.send(200, layer, "application/octet-stream")
+        return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+'''
+
+
+def test_bearer_token_registry_and_oci_index(busybox):
+    d = busybox
+    script = os.path.join(d.base, "token.py")
+    open(script, "w").write(TOKEN_SERVER)
+    proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{d.netns}", "/usr/bin/python3", script, "5010"])
+    try:
+        for _ in range(50):
+            r = d.nsenter(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:5010/v2/"],
+                          capture_output=True)
+            if r.stdout == b"401":
+                break
+            time.sleep(0.1)
+        good = {"username": "bob", "password": "pw", "serveraddress": "127.0.0.1:5010"}
+        st, h, b = d.curl("/auth", method="POST", data=json.dumps(good).encode(),
+                          headers=["Content-Type: application/json"])
+        assert st == 200 and json.loads(b)["Status"] == "Login Succeeded"
+        st, h, b = d.curl("/auth", method="POST", data=json.dumps(dict(good, password="x")).encode(),
+                          headers=["Content-Type: application/json"])
+        assert st == 401
+        # anonymous: the token endpoint refuses
+        st, h, b = d.curl("/images/create?fromImage=127.0.0.1:5010/tok&tag=1", method="POST")
+        assert st != 200 or b'"error"' in b
+        # with credentials: index -> linux/amd64 manifest (OCI) -> blobs
+        st, msgs, raw = stream(d, "/images/create?fromImage=127.0.0.1:5010/tok&tag=1",
+                               ["X-Registry-Auth: " + xra(good)])
+        assert st == 200 and not any("error" in m for m in msgs), raw
+        insp = json.loads(d.docker("image", "inspect", "127.0.0.1:5010/tok:1").stdout)[0]
+        assert insp["Config"]["Cmd"] == ["sh"] and len(insp["RootFS"]["Layers"]) == 1
+    finally:
+        proc.terminate()
+        proc.wait()

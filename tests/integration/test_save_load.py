@@ -193,3 +193,21 @@ def test_load_into_reference_and_back(busybox):
     insp = json.loads(d.docker("image", "inspect", "busybox").stdout)[0]
     assert insp["Id"] == refid
     d.docker("rmi", "keep:me", check=False)
+
+
+def test_load_gzip_layer_then_save(busybox):
+    import gzip
+    d = busybox
+    lt = layer_tar(b"zipped\n", "z.txt")
+    did = "sha256:" + hashlib.sha256(lt).hexdigest()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                      "rootfs": {"type": "layers", "diff_ids": [did]}}).encode()
+    data = mk({"c.json": cfg, "l.tar.gz": gzip.compress(lt),
+               "manifest.json": json.dumps([{"Config": "c.json", "RepoTags": ["gz/img:1"],
+                                             "Layers": ["l.tar.gz"]}]).encode()})
+    st, out = load(d, data)
+    assert out == [{"stream": "Loaded image: gz/img:1\n"}]
+    st, h, saved = d.curl("/images/get?names=gz/img:1")
+    m = members(saved)
+    layer = m[json.loads(m["manifest.json"])[0]["Layers"][0]]
+    assert layer == lt  # the kept tar is the decompressed stream, byte for byte

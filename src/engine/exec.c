@@ -1,0 +1,565 @@
+/* docker exec: instances in memory, the process in the monitor (docs/monitor.md, "exec"). */
+#include "engine/exec.h"
+
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "basic/detachkeys.h"
+#include "basic/json-util.h"
+#include "basic/util.h"
+#include "container.h"
+#include "engine/events.h"
+#include "engine/links.h"
+
+#define EXEC_KEEP_NS (5LL * 60 * 1000000000) /* ended instances are forgotten after this */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct Exec {
+        char id[65];
+        Container *c; /* referenced */
+        json_t *cmd;  /* array of strings */
+        json_t *env;  /* the full environment */
+        char *user, *workdir, *detach_keys;
+        bool tty, in, out, err, privileged;
+        /* guarded by e->lock */
+        bool started, running, exited;
+        int exit_code, pid, h, w;
+        int64_t ended_ns;
+        unsigned refs;
+        Exec *next;
+};
+
+struct ExecTable {
+        Exec *list;
+};
+
+/* e->lock held */
+static struct ExecTable *table(Engine *e)
+{
+        if (!e->execs)
+                e->execs = calloc(1, sizeof(struct ExecTable));
+        return e->execs;
+}
+
+static void exec_free(Exec *x)
+{
+        container_unref(x->c);
+        json_decref(x->cmd);
+        json_decref(x->env);
+        free(x->user);
+        free(x->workdir);
+        free(x->detach_keys);
+        free(x);
+}
+
+/* Drops instances of removed containers and long-ended ones (e->lock held). */
+static void gc_locked(Engine *e)
+{
+        int64_t now = now_ns();
+        for (Exec **pp = &table(e)->list; *pp;) {
+                Exec *x = *pp;
+                bool drop = !x->running && (x->c->removed || (x->exited && now - x->ended_ns > EXEC_KEEP_NS));
+                if (drop) {
+                        *pp = x->next;
+                        if (--x->refs == 0)
+                                exec_free(x);
+                } else
+                        pp = &x->next;
+        }
+}
+
+void exec_unref(Engine *e, Exec *x)
+{
+        if (!x)
+                return;
+        pthread_mutex_lock(&e->lock);
+        bool last = --x->refs == 0;
+        pthread_mutex_unlock(&e->lock);
+        if (last)
+                exec_free(x);
+}
+
+bool exec_tty(Exec *x)
+{
+        return x->tty;
+}
+
+static void env_set(json_t *env, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+        size_t i;
+        json_t *v;
+        json_array_foreach(env, i, v) {
+                const char *s = json_string_value(v);
+                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
+                        json_array_set_new(env, i, json_string(kv));
+                        return;
+                }
+        }
+        json_array_append_new(env, json_string(kv));
+}
+
+static int running_check_locked(Container *c, BerthError **err)
+{
+        if (c->status == CSTATUS_PAUSED)
+                return berr_set(err, EBUSY, "Container %s is paused, unpause the container before exec", c->id);
+        if (c->status == CSTATUS_RESTARTING)
+                return berr_set(err, EBUSY, "Container %s is restarting, wait until the container is running", c->id);
+        if (c->status != CSTATUS_RUNNING || c->removed)
+                return berr_set(err, ENOTCONN, "Container %s is not running", c->id);
+        return 0;
+}
+
+int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthError **err)
+{
+        _cleanup_container_ Container *c = NULL;
+        int r = container_get(e, ref, &c, err);
+        if (r < 0)
+                return r;
+        json_t *cmd = json_object_get(body, "Cmd");
+        if (json_is_string(cmd)) /* very old clients */
+                cmd = json_pack("[O]", cmd);
+        else
+                cmd = json_incref(cmd);
+        _cleanup_json_ json_t *cmdref = cmd;
+        if (!json_is_array(cmd) || json_array_size(cmd) == 0)
+                return berr_set(err, EINVAL, "No exec command specified");
+        size_t i;
+        json_t *v;
+        json_array_foreach(cmd, i, v) if (!json_is_string(v)) return berr_set(err, EINVAL, "invalid Cmd");
+        const char *keys = json_str(body, "DetachKeys");
+        DetachKeys dk;
+        if (keys && *keys && detach_keys_parse(keys, &dk) < 0)
+                return berr_set(err, EINVAL, "Invalid escape keys (%s) provided", keys);
+
+        /* dockerd's CreateDaemonEnvironment, then the exec's own variables. */
+        json_t *cfg = container_cfg(c);
+        bool tty = json_bool(body, "Tty");
+        json_t *env = json_array();
+        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
+        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname") ? json_str(cfg, "Hostname") : "");
+        env_set(env, hn);
+        if (tty)
+                env_set(env, "TERM=xterm");
+        links_env(e, c, env);
+        json_array_foreach(json_object_get(cfg, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
+        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
+
+        Exec *x = calloc(1, sizeof(*x));
+        if (!x) {
+                json_decref(env);
+                return berr_set(err, ENOMEM, "out of memory");
+        }
+        random_hex_id(x->id);
+        x->cmd = json_incref(cmd);
+        x->env = env;
+        x->user = strdup(json_str(body, "User") ? json_str(body, "User") : "");
+        x->workdir = strdup(json_str(body, "WorkingDir") ? json_str(body, "WorkingDir") : "");
+        x->detach_keys = strdup(keys ? keys : "");
+        x->tty = tty;
+        x->in = json_bool(body, "AttachStdin");
+        x->out = json_bool(body, "AttachStdout");
+        x->err = json_bool(body, "AttachStderr");
+        x->privileged = json_bool(body, "Privileged");
+        json_t *cs = json_object_get(body, "ConsoleSize");
+        if (json_is_array(cs) && json_array_size(cs) == 2) {
+                x->h = (int) json_integer_value(json_array_get(cs, 0));
+                x->w = (int) json_integer_value(json_array_get(cs, 1));
+        }
+        x->refs = 1;
+
+        pthread_mutex_lock(&e->lock);
+        r = running_check_locked(c, err);
+        if (r < 0) {
+                pthread_mutex_unlock(&e->lock);
+                x->c = NULL;
+                exec_free(x);
+                return r;
+        }
+        x->c = container_ref(c);
+        gc_locked(e);
+        x->next = table(e)->list;
+        table(e)->list = x;
+        pthread_mutex_unlock(&e->lock);
+
+        _cleanup_free_ char *cmdline = NULL;
+        json_array_foreach(cmd, i, v) {
+                char *n = cmdline ? xasprintf("%s %s", cmdline, json_string_value(v)) : strdup(json_string_value(v));
+                free(cmdline);
+                cmdline = n;
+        }
+        _cleanup_free_ char *action = xasprintf("exec_create: %s", cmdline);
+        events_container(e, c, action, json_pack("{s:s}", "execID", x->id));
+        *ret_id = strdup(x->id);
+        return 0;
+}
+
+int exec_get(Engine *e, const char *id, Exec **ret, BerthError **err)
+{
+        pthread_mutex_lock(&e->lock);
+        gc_locked(e);
+        for (Exec *x = table(e)->list; x; x = x->next)
+                if (streq(x->id, id)) {
+                        x->refs++;
+                        pthread_mutex_unlock(&e->lock);
+                        *ret = x;
+                        return 0;
+                }
+        pthread_mutex_unlock(&e->lock);
+        return berr_set(err, ENOENT, "No such exec instance: %s", id);
+}
+
+int exec_start_prepare(Engine *e, Exec *x, BerthError **err)
+{
+        pthread_mutex_lock(&e->lock);
+        int r = 0;
+        if (x->running)
+                r = berr_set(err, EBUSY, "Error: Exec command %s is already running", x->id);
+        else if (x->started)
+                r = berr_set(err, EBUSY, "Error: Exec command %s has already run", x->id);
+        else
+                r = running_check_locked(x->c, err);
+        if (r == 0)
+                x->started = true;
+        pthread_mutex_unlock(&e->lock);
+        return r;
+}
+
+static int send_all(int fd, const void *data, size_t n)
+{
+        const char *p = data;
+        while (n > 0) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+static void finish(Engine *e, Exec *x, int code)
+{
+        pthread_mutex_lock(&e->lock);
+        x->running = false;
+        x->exited = true;
+        x->exit_code = code;
+        x->ended_ns = now_ns();
+        pthread_mutex_unlock(&e->lock);
+        _cleanup_free_ char *code_s = xasprintf("%d", code);
+        events_container(e, x->c, "exec_die", json_pack("{s:s,s:s}", "execID", x->id, "exitCode", code_s));
+}
+
+/* Relays the monitor's frames to the client (payload only for a TTY) and the client's stdin
+ * (through the detach keys) to the monitor, until the monitor sends the exit frame and closes.
+ * A client that leaves or detaches stops being written to; the relay itself goes on so the
+ * exit code is known. Returns the exit code. */
+static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
+{
+        static const size_t BUF = 128 * 1024;
+        _cleanup_free_ char *buf = malloc(BUF), *fbuf = malloc(BUF + DETACH_KEYS_MAX);
+        if (!buf || !fbuf)
+                return 126;
+        DetachKeys dk;
+        if (detach_keys_parse(x->detach_keys, &dk) < 0)
+                dk.n = 0;
+        bool client_in = client >= 0 && x->in;
+        unsigned char hdr[8];
+        size_t have = 0, left = 0;
+        int stream = 0;
+        char exitbuf[128];
+        size_t exit_len = 0;
+        int code = -1;
+        bool first = true;
+        for (;;) {
+                ssize_t got;
+                if (first && pre_len > 0) {
+                        memcpy(buf, pre, pre_len);
+                        got = (ssize_t) pre_len;
+                } else {
+                        struct pollfd p[2] = { { .fd = mon, .events = POLLIN },
+                                               { .fd = client, .events = client_in ? POLLIN | POLLRDHUP : 0 } };
+                        if (poll(p, client >= 0 ? 2 : 1, -1) < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                break;
+                        }
+                        if (client >= 0 && client_in && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                                ssize_t n = read(client, buf, BUF);
+                                if (n > 0) {
+                                        bool detached;
+                                        size_t o = detach_keys_feed(&dk, buf, (size_t) n, fbuf, &detached);
+                                        if (o > 0 && send_all(mon, fbuf, o) < 0)
+                                                client_in = false;
+                                        if (detached) {
+                                                /* the process runs on; this client is done */
+                                                shutdown(client, SHUT_RDWR);
+                                                client = -1;
+                                                client_in = false;
+                                        }
+                                } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                                        /* stdin EOF: the process's stdin is closed, output goes on */
+                                        shutdown(mon, SHUT_WR);
+                                        client_in = false;
+                                }
+                                continue;
+                        } else if (client >= 0 && !client_in && (p[1].revents & (POLLHUP | POLLERR))) {
+                                client = -1; /* gone altogether */
+                        }
+                        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        got = read(mon, buf, BUF);
+                        if (got < 0 && errno == EINTR)
+                                continue;
+                        if (got <= 0)
+                                break;
+                }
+                first = false;
+                for (size_t i = 0; i < (size_t) got;) {
+                        if (left == 0) {
+                                hdr[have++] = (unsigned char) buf[i++];
+                                if (have < 8)
+                                        continue;
+                                have = 0;
+                                stream = hdr[0];
+                                left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) | ((size_t) hdr[6] << 8) |
+                                       hdr[7];
+                                if (stream != 3 && !x->tty && client >= 0 && left > 0 &&
+                                    send_all(client, hdr, 8) < 0)
+                                        client = -1;
+                                continue;
+                        }
+                        size_t take = (size_t) got - i < left ? (size_t) got - i : left;
+                        if (stream == 3) {
+                                size_t room = sizeof(exitbuf) - 1 - exit_len;
+                                size_t k = take < room ? take : room;
+                                memcpy(exitbuf + exit_len, buf + i, k);
+                                exit_len += k;
+                                if (take == left) {
+                                        exitbuf[exit_len] = 0;
+                                        _cleanup_json_ json_t *j = json_loads(exitbuf, 0, NULL);
+                                        code = (int) json_int(j, "ExitCode", 137);
+                                        exit_len = 0;
+                                }
+                        } else if (client >= 0 && send_all(client, buf + i, take) < 0)
+                                client = -1;
+                        i += take;
+                        left -= take;
+                }
+        }
+        return code < 0 ? 137 : code;
+}
+
+/* Reads the monitor's first line; what came after it is returned in *rest. */
+static int read_reply(int mon, char **ret_line, char **rest, size_t *rest_len)
+{
+        size_t cap = 4096, len = 0;
+        char *b = malloc(cap + 1);
+        if (!b)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(mon, b + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        free(b);
+                        return n < 0 ? -errno : -ECONNRESET;
+                }
+                len += (size_t) n;
+                char *nl = memchr(b, '\n', len);
+                if (nl) {
+                        *nl = 0;
+                        *rest_len = len - (size_t) (nl + 1 - b);
+                        *rest = malloc(*rest_len + 1);
+                        memcpy(*rest, nl + 1, *rest_len);
+                        *ret_line = b;
+                        return 0;
+                }
+                if (len == cap) {
+                        free(b);
+                        return -EBADMSG;
+                }
+        }
+}
+
+typedef struct {
+        Engine *e;
+        Exec *x;
+        int mon;
+        char *rest;
+        size_t rest_len;
+} Detached;
+
+static void *detached_thread(void *p)
+{
+        Detached *d = p;
+        int code = relay(d->x, d->mon, -1, d->rest, d->rest_len);
+        close(d->mon);
+        finish(d->e, d->x, code);
+        exec_unref(d->e, d->x);
+        free(d->rest);
+        free(d);
+        return NULL;
+}
+
+int exec_run(Engine *e, Exec *x, int client_fd, BerthError **err)
+{
+        _cleanup_json_ json_t *req = json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "op", "exec", "args",
+                                               x->cmd, "env", x->env, "user", x->user, "cwd", x->workdir, "tty",
+                                               x->tty, "stdin", x->in && client_fd >= 0, "stdout", x->out, "stderr",
+                                               x->err, "privileged", x->privileged);
+        pthread_mutex_lock(&e->lock);
+        int sent_h = x->h, sent_w = x->w;
+        if (x->h > 0 && x->w > 0) {
+                json_object_set_new(req, "h", json_integer(x->h));
+                json_object_set_new(req, "w", json_integer(x->w));
+        }
+        pthread_mutex_unlock(&e->lock);
+        _cleanup_free_ char *line = json_dump(req);
+        _cleanup_free_ char *reply = NULL, *rest = NULL, *msg = NULL;
+        size_t rest_len = 0;
+        int code = 126;
+        int mon = container_monitor_connect(e, x->c->id);
+        int r = mon;
+        if (mon >= 0 && (r = send_all(mon, line, strlen(line))) == 0 && (r = send_all(mon, "\n", 1)) == 0)
+                r = read_reply(mon, &reply, &rest, &rest_len);
+        _cleanup_json_ json_t *j = r == 0 ? json_loads(reply, 0, NULL) : NULL;
+        if (r < 0 || !json_is_object(j) || json_str(j, "error") || json_int(j, "pid", 0) <= 0) {
+                if (r < 0)
+                        msg = xasprintf("Container %s is not running", x->c->id);
+                else
+                        msg = strdup(json_str(j, "error") ? json_str(j, "error") : "exec failed");
+                code = (int) json_int(j, "exit_code", 126);
+                if (mon >= 0)
+                        close(mon);
+                finish(e, x, code);
+                if (client_fd < 0)
+                        return berr_set(err, r < 0 ? ENOTCONN : EIO, "%s", msg);
+                /* dockerd writes the error into the stream it already hijacked */
+                _cleanup_free_ char *text = xasprintf("%s\r\n", msg);
+                size_t n = strlen(text);
+                if (!x->tty) {
+                        unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
+                                                 (unsigned char) (n >> 8), (unsigned char) n };
+                        (void) send_all(client_fd, hdr, 8);
+                }
+                (void) send_all(client_fd, text, n);
+                return 0;
+        }
+        pthread_mutex_lock(&e->lock);
+        x->running = true;
+        x->pid = (int) json_int(j, "pid", 0);
+        int h = x->h, w = x->w;
+        pthread_mutex_unlock(&e->lock);
+        if (x->tty && (h != sent_h || w != sent_w) && h > 0 && w > 0) {
+                /* a resize that came while the process was being started */
+                _cleanup_free_ char *rq = xasprintf("{\"op\":\"exec-resize\",\"pid\":%d,\"h\":%d,\"w\":%d}", x->pid, h, w);
+                _cleanup_free_ char *rl = NULL;
+                (void) container_monitor_request(e, x->c->id, rq, &rl);
+        }
+        {
+                _cleanup_free_ char *cmdline = NULL;
+                size_t i;
+                json_t *v;
+                json_array_foreach(x->cmd, i, v) {
+                        char *nl = cmdline ? xasprintf("%s %s", cmdline, json_string_value(v))
+                                           : strdup(json_string_value(v));
+                        free(cmdline);
+                        cmdline = nl;
+                }
+                _cleanup_free_ char *action = xasprintf("exec_start: %s", cmdline);
+                events_container(e, x->c, action, json_pack("{s:s}", "execID", x->id));
+        }
+        if (client_fd < 0) {
+                Detached *d = calloc(1, sizeof(*d));
+                pthread_t t;
+                pthread_attr_t a;
+                pthread_attr_init(&a);
+                pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+                pthread_mutex_lock(&e->lock);
+                x->refs++;
+                pthread_mutex_unlock(&e->lock);
+                *d = (Detached){ .e = e, .x = x, .mon = mon, .rest = TAKE_PTR(rest), .rest_len = rest_len };
+                if (pthread_create(&t, &a, detached_thread, d) != 0) {
+                        /* cannot relay: the process runs on, its exit goes unnoticed */
+                        close(mon);
+                        finish(e, x, 137);
+                        exec_unref(e, x);
+                        free(d->rest);
+                        free(d);
+                }
+                pthread_attr_destroy(&a);
+                return 0;
+        }
+        code = relay(x, mon, client_fd, rest, rest_len);
+        close(mon);
+        finish(e, x, code); /* before the client sees the end: it inspects next */
+        return 0;
+}
+
+int exec_resize(Engine *e, const char *id, int h, int w, BerthError **err)
+{
+        Exec *x = NULL;
+        int r = exec_get(e, id, &x, err);
+        if (r < 0)
+                return r;
+        if (h < 0 || w < 0) {
+                exec_unref(e, x);
+                return berr_set(err, EINVAL, "invalid terminal size");
+        }
+        pthread_mutex_lock(&e->lock);
+        x->h = h;
+        x->w = w;
+        bool running = x->running;
+        int pid = x->pid;
+        pthread_mutex_unlock(&e->lock);
+        if (running) {
+                /* Not yet running: the size goes with the start request instead. */
+                _cleanup_free_ char *req = xasprintf("{\"op\":\"exec-resize\",\"pid\":%d,\"h\":%d,\"w\":%d}", pid, h, w);
+                _cleanup_free_ char *line = NULL;
+                r = container_monitor_request(e, x->c->id, req, &line);
+                if (r < 0) {
+                        exec_unref(e, x);
+                        return berr_set(err, EIO, "cannot resize exec %s: %s", id, strerror(-r));
+                }
+        }
+        exec_unref(e, x);
+        return 0;
+}
+
+json_t *exec_inspect_json(Engine *e, Exec *x)
+{
+        pthread_mutex_lock(&e->lock);
+        json_t *args = json_array();
+        for (size_t i = 1; i < json_array_size(x->cmd); i++)
+                json_array_append(args, json_array_get(x->cmd, i));
+        json_t *pc = json_pack("{s:b,s:O,s:o,s:b}", "tty", x->tty, "entrypoint", json_array_get(x->cmd, 0), "arguments",
+                               args, "privileged", x->privileged);
+        if (*x->user)
+                json_object_set_new(pc, "user", json_string(x->user));
+        json_t *j = json_pack("{s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:b,s:s,s:s,s:i}", "ID", x->id, "Running", x->running,
+                              "ExitCode", x->exited ? json_integer(x->exit_code) : json_null(), "ProcessConfig", pc,
+                              "OpenStdin", x->in, "OpenStderr", x->err, "OpenStdout", x->out, "CanRemove", false,
+                              "ContainerID", x->c->id, "DetachKeys", x->detach_keys, "Pid", x->pid);
+        pthread_mutex_unlock(&e->lock);
+        return j;
+}
+
+json_t *exec_ids_json_locked(Engine *e, Container *c)
+{
+        if (!e->execs)
+                return json_null();
+        json_t *a = json_array();
+        for (Exec *x = table(e)->list; x; x = x->next)
+                if (x->c == c)
+                        json_array_append_new(a, json_string(x->id));
+        if (json_array_size(a) == 0) {
+                json_decref(a);
+                return json_null();
+        }
+        return a;
+}
