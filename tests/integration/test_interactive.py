@@ -56,6 +56,14 @@ class Pty:
             p, st = os.waitpid(self.pid, os.WNOHANG)
             if p:
                 self.status = os.waitstatus_to_exitcode(st)
+                try:  # what it wrote last
+                    while select.select([self.fd], [], [], 0.2)[0]:
+                        d = os.read(self.fd, 4096)
+                        if not d:
+                            break
+                        self.out += d
+                except OSError:
+                    pass
                 break
             try:
                 r, _, _ = select.select([self.fd], [], [], 0.1)
