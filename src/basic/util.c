@@ -148,7 +148,7 @@ int fsync_dir_of(const char *path)
         return RET_NERRNO(fsync(fd));
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int) gettid());
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -167,12 +167,22 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 p += n;
                 len -= (size_t) n;
         }
-        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+        if ((durable && fsync(fd) < 0) || rename(tmp, path) < 0) {
                 int r = -errno;
                 unlink(tmp);
                 return r;
         }
-        return fsync_dir_of(path);
+        return durable ? fsync_dir_of(path) : 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+        return write_replace(path, data, len, mode, true);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+        return write_replace(path, data, len, mode, false);
 }
 
 int read_file(const char *path, char **ret, size_t *ret_len)

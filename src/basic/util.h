@@ -27,6 +27,9 @@ int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 /* Writes via a temp file, fsync and rename: readers see old or new, never half. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Same atomic replace without fsync: for files regenerated on every container
+ * start (hosts, resolv.conf, spec.json), where durability buys nothing. */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 int read_file(const char *path, char **ret, size_t *ret_len);
 int fsync_dir_of(const char *path);
 

@@ -128,7 +128,7 @@ int container_monitor_request(Engine *e, const char *id, const char *req, char *
 
 static int write_text(const char *path, const char *s)
 {
-        return write_file_atomic(path, s, strlen(s), 0644);
+        return write_file_replace(path, s, strlen(s), 0644);
 }
 
 static int write_resolv_conf(const char *path)
@@ -377,7 +377,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         if (r < 0)
                 return berr_set(err, -r, "cannot create %s: %s", rdir, strerror(-r));
         _cleanup_free_ char *sp = xasprintf("%s/spec.json", rdir);
-        r = write_file_atomic(sp, s, strlen(s), 0600);
+        r = write_file_replace(sp, s, strlen(s), 0600);
         if (r < 0)
                 return berr_set(err, -r, "cannot write %s: %s", sp, strerror(-r));
         return 0;

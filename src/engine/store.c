@@ -52,8 +52,10 @@ int store_open(const char *path, Store **ret, BerthError **err)
                 return r;
         }
         sqlite3_busy_timeout(s->db, 5000);
-        /* WAL + synchronous=FULL: a commit is durable once it returns. */
-        int r = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+        /* WAL + synchronous=NORMAL: a commit is in the OS once it returns, so a
+         * killed daemon loses nothing; after a power loss the store is still
+         * consistent but may miss the last commits (docs/state-store.md). */
+        int r = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
         if (r < 0)
                 goto fail;
         int version = 0;

@@ -572,7 +572,7 @@ void network_stop(Engine *e)
 
 static int write_text(const char *path, const char *s)
 {
-        return write_file_atomic(path, s, strlen(s), 0644);
+        return write_file_replace(path, s, strlen(s), 0644);
 }
 
 static void host_nameservers_filtered(char **out_lines, bool keep_search)
