@@ -256,8 +256,9 @@ static void save_stream(HttpStream *s, void *p)
 {
         ArchiveCtx *c = p;
         _cleanup_berr_ BerthError *err = NULL;
-        /* After the first byte an error can only cut the tar short; the client sees a truncated archive. */
-        image_save(c->e, c->names, save_write, s, &err);
+        /* After the first byte an error can only end the transfer as failed. */
+        if (image_save(c->e, c->names, save_write, s, &err) < 0)
+                http_stream_abort(s);
 }
 
 static void images_save(ApiRequest *ar)

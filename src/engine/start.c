@@ -157,6 +157,29 @@ static int write_resolv_conf(const char *path)
         return write_text(path, out);
 }
 
+/* The init layer sits between the image and the upper dir and holds the
+ * mount points berth itself needs, so they are never created in the upper
+ * dir and never show up in commit, export or changes (Docker's "-init" layer). */
+static int prepare_init_layer(const char *dir, BerthError **err)
+{
+        static const char *const dirs[] = { "init/etc", "init/dev/pts", "init/dev/shm", "init/proc", "init/sys" };
+        static const char *const files[] = { "init/etc/hostname", "init/etc/hosts", "init/etc/resolv.conf",
+                                             "init/.dockerenv", "init/dev/console" };
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *d = xasprintf("%s/%s", dir, dirs[i]);
+                int r = mkdir_p(d, 0755);
+                if (r < 0)
+                        return berr_set(err, -r, "cannot create %s: %s", d, strerror(-r));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *f = xasprintf("%s/%s", dir, files[i]);
+                _cleanup_close_ int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return berr_set(err, errno, "cannot create %s: %m", f);
+        }
+        return 0;
+}
+
 static int prepare_files(Engine *e, Container *c, BerthError **err)
 {
         _cleanup_free_ char *dir = container_dir(e, c->id);
@@ -167,6 +190,9 @@ static int prepare_files(Engine *e, Container *c, BerthError **err)
                 if (r < 0)
                         return berr_set(err, -r, "cannot create %s: %s", d, strerror(-r));
         }
+        int ri = prepare_init_layer(dir, err);
+        if (ri < 0)
+                return ri;
         json_t *cfg = container_cfg(c);
         const char *hostname = json_str(cfg, "Hostname");
         const char *domain = json_str(cfg, "Domainname");
@@ -312,6 +338,9 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         json_t *jl = json_array();
         for (i = 0; layers && layers[i]; i++)
                 json_array_append_new(jl, json_string(layers[i]));
+        _cleanup_free_ char *cdir = container_dir(e, c->id);
+        _cleanup_free_ char *init_layer = xasprintf("%s/init", cdir);
+        json_array_append_new(jl, json_string(init_layer));
         json_t *mounts = json_array();
         r = build_mounts(e, c, mounts, err);
         if (r < 0) {

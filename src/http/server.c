@@ -68,6 +68,7 @@ struct HttpStream {
         int pipe_r, pipe_w;
         int conn_fd;
         bool closed;
+        bool aborted;
         HttpStreamFn fn;
         void *cls;
         void (*free_cls)(void *);
@@ -304,7 +305,10 @@ static ssize_t stream_reader(void *cls, uint64_t pos _unused_, char *buf, size_t
                         return n;
                 if (n < 0 && errno == EINTR)
                         continue;
-                return MHD_CONTENT_READER_END_OF_STREAM;
+                pthread_mutex_lock(&s->lock);
+                bool aborted = s->aborted;
+                pthread_mutex_unlock(&s->lock);
+                return aborted ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
         }
 }
 
@@ -403,6 +407,13 @@ int http_stream_write_json(HttpStream *s, json_t *j)
         size_t n = strlen(str);
         str[n] = '\n'; /* overwrite NUL; length is explicit */
         return http_stream_write(s, str, n + 1);
+}
+
+void http_stream_abort(HttpStream *s)
+{
+        pthread_mutex_lock(&s->lock);
+        s->aborted = true;
+        pthread_mutex_unlock(&s->lock);
 }
 
 bool http_stream_client_gone(HttpStream *s)

@@ -65,5 +65,9 @@ bool http_responded(HttpRequest *r);
 int http_stream_write(HttpStream *s, const void *data, size_t len);
 int http_stream_printf(HttpStream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int http_stream_write_json(HttpStream *s, json_t *j); /* one object per line */
+/* Ends the response with an error instead of a clean end: the connection is
+ * closed without the final chunk, so the client sees a failed transfer rather
+ * than a short but apparently complete body. */
+void http_stream_abort(HttpStream *s);
 /* True when the client has closed its side; lets idle streams stop. */
 bool http_stream_client_gone(HttpStream *s);
