@@ -69,6 +69,19 @@ static void gc_locked(Engine *e)
         }
 }
 
+void exec_table_free(Engine *e)
+{
+        if (!e->execs)
+                return;
+        while (e->execs->list) {
+                Exec *x = e->execs->list;
+                e->execs->list = x->next;
+                exec_free(x);
+        }
+        free(e->execs);
+        e->execs = NULL;
+}
+
 void exec_unref(Engine *e, Exec *x)
 {
         if (!x)

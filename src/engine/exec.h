@@ -32,3 +32,6 @@ int exec_resize(Engine *e, const char *id, int h, int w, BerthError **err);
 json_t *exec_inspect_json(Engine *e, Exec *x);
 /* The container's exec ids, or JSON null (e->lock held). */
 json_t *exec_ids_json_locked(Engine *e, Container *c);
+
+/* Frees every exec at shutdown, when no request can hold one any more. */
+void exec_table_free(Engine *e);

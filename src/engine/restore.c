@@ -9,6 +9,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/exec.h"
 
 static bool known(Engine *e, const char *id)
 {
@@ -179,4 +180,18 @@ void container_shutdown(Engine *e)
                         break;
                 usleep(10000);
         }
+        /* With every watcher gone nothing else holds the table: drop it.
+         * A watcher that did not finish in time keeps it alive (and leaks at
+         * exit) rather than risk a use after free. */
+        pthread_mutex_lock(&e->lock);
+        bool idle = t->n_watchers == 0;
+        pthread_mutex_unlock(&e->lock);
+        if (!idle)
+                return;
+        exec_table_free(e);
+        for (size_t i = 0; i < t->n; i++)
+                container_unref(t->v[i]);
+        free(t->v);
+        free(t);
+        e->containers = NULL;
 }

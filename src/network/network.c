@@ -566,6 +566,9 @@ void network_stop(Engine *e)
                 return;
         proxy_stop_all(ns);
         dns_stop(ns);
+        pthread_mutex_destroy(&ns->lock);
+        free(ns);
+        e->net = NULL;
 }
 
 /* ---- files ---- */
@@ -920,6 +923,8 @@ void network_container_forget(Engine *e, const char *id)
         if (!ns)
                 return;
         pthread_mutex_lock(&ns->lock);
+        /* rm -f can get here before the exit handler released the endpoints */
+        emit_eps(e, id, "disconnect");
         release_locked(e, id);
         SQL(e, "DELETE FROM endpoints WHERE container_id = ?", id);
         SQL(e, "DELETE FROM seeded WHERE container_id = ?", id);

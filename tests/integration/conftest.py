@@ -12,7 +12,13 @@ def berthd():
     """One daemon per test module, in its own network namespace."""
     d = Berthd().start()
     yield d
+    died = d.proc is not None and d.proc.poll() is not None
+    code = d.proc.returncode if died else None
+    tail = d.logtail(60) if died else ""
     d.cleanup()
+    # A daemon that died under a test module is a failure of its own, even
+    # when every test of the module happened to pass before it.
+    assert not died, f"berthd exited early with {code}:\n{tail}"
 
 
 @pytest.fixture

@@ -158,7 +158,8 @@ TEST(compat_legacy_fields)
         ASSERT_TRUE(json_object_get(c, "from") == NULL);
         json_decref(c);
         json_decref(ev);
-        json_t *net = json_pack("{s:s,s:s,s:{s:s,s:{}}}", "Type", "network", "Action", "create", "Actor", "ID", "n");
+        json_t *net = json_pack("{s:s,s:s,s:{s:s,s:{}}}", "Type", "network", "Action", "create", "Actor", "ID", "n",
+                                "Attributes");
         compat_shape_event(net, 41);
         ASSERT_TRUE(json_object_get(net, "status") == NULL);
         json_decref(net);
