@@ -14,6 +14,19 @@ BUILD = os.environ.get("BERTH_BUILD", os.path.join(REPO, "build"))
 BERTHD = os.path.join(BUILD, "src", "berthd")
 BERTH = os.path.join(BUILD, "src", "berth")
 DOCKER = shutil.which("docker") or "/usr/bin/docker"
+
+
+def _sanitized():
+    try:
+        with open(os.path.join(BUILD, "meson-info", "intro-buildoptions.json")) as f:
+            opts = {o["name"]: o["value"] for o in json.load(f)}
+        return opts.get("b_sanitize", "none") != "none"
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+# ASan/UBSan builds: memory figures mean nothing there, behaviour must not differ
+SANITIZED = _sanitized()
 _counter = itertools.count()
 _busybox_tar = None
 

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+import berthtest
+
 from berthtest import BUILD, busybox_tar
 
 MONITOR = os.path.join(BUILD, "src", "berth-monitor")
@@ -207,8 +209,9 @@ def test_output_exit_code_and_log(mon):
         assert json.load(f)["ExitCode"] == 3
     with open(m.log) as f:
         lines = [json.loads(x) for x in f]
-    assert [(x["log"], x["stream"]) for x in lines] == [
-        ("out1\n", "stdout"), ("err1\n", "stderr"), ("partial<&>", "stdout")]
+    # stdout and stderr are two pipes: each keeps its order, their interleaving is the scheduler's
+    assert [x["log"] for x in lines if x["stream"] == "stdout"] == ["out1\n", "partial<&>"]
+    assert [x["log"] for x in lines if x["stream"] == "stderr"] == ["err1\n"]
     raw = open(m.log).read()
     assert "partial\\u003c\\u0026\\u003e" in raw
     assert lines[0]["time"].endswith("Z") and lines[0]["time"][:4].isdigit()
@@ -356,7 +359,8 @@ def test_idle_monitor_small_and_killed_container(mon):
     rss = int(subprocess.run(["ps", "-o", "rss=", "-p", str(m.monitor_pid)], capture_output=True,
                              text=True).stdout.strip())
     print(f"idle berth-monitor RSS: {rss} kB")
-    assert rss <= 2048
+    if not berthtest.SANITIZED:
+        assert rss <= 2048
     os.kill(m.sync["pid"], 9)
     assert m.wait()["ExitCode"] == 137
     m.assert_clean()
