@@ -151,9 +151,20 @@ static int ping(Client *c, bool head, long *status, char *ver)
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, ver);
         CURLcode cr = curl_easy_perform(h);
+        if (cr != CURLE_OK && cr != CURLE_COULDNT_CONNECT) {
+                /* a connection the daemon dropped before answering: once more */
+                free(b.data);
+                b = (Buf){ 0 };
+                cr = curl_easy_perform(h);
+        }
         free(b.data);
-        if (cr != CURLE_OK)
+        if (cr == CURLE_COULDNT_CONNECT)
                 return -ECONNREFUSED;
+        if (cr != CURLE_OK) {
+                fprintf(stderr, "error during connect: %s \"%s\": %s\n", head ? "Head" : "Get", url,
+                        curl_easy_strerror(cr));
+                return -EIO;
+        }
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
         return 0;
 }
@@ -170,7 +181,8 @@ int client_negotiate(Client *c)
                 r = ping(c, false, &st, ver);
         }
         if (r < 0) {
-                print_conn_error(c);
+                if (r == -ECONNREFUSED)
+                        print_conn_error(c);
                 return r;
         }
         if (!ver[0])
