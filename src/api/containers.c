@@ -188,23 +188,6 @@ static bool any_eq(json_t *arr, const char *s)
         return false;
 }
 
-static bool labels_match(json_t *labels, json_t *want)
-{
-        size_t i;
-        json_t *x;
-        json_array_foreach(want, i, x) {
-                const char *s = json_string_value(x);
-                if (!s)
-                        continue;
-                const char *eq = strchr(s, '=');
-                _cleanup_free_ char *key = eq ? strndup(s, (size_t) (eq - s)) : strdup(s);
-                const char *val = json_str(labels, key);
-                if (!val || (eq && !streq(val, eq + 1)))
-                        return false;
-        }
-        return true;
-}
-
 static void list(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
@@ -308,7 +291,7 @@ static void list(ApiRequest *ar)
                         if (!m)
                                 continue;
                 }
-                if (!labels_match(json_object_get(cfg, "Labels"), json_object_get(filters, "label")))
+                if (!json_labels_match(json_object_get(cfg, "Labels"), json_object_get(filters, "label"), false))
                         continue;
                 if (json_array_size(fstatus) && !any_eq(fstatus, container_status_string(c->status)))
                         continue;

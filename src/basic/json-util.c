@@ -1,5 +1,7 @@
 #include "json-util.h"
 
+#include <string.h>
+
 const char *json_str(json_t *o, const char *key)
 {
         json_t *v = json_object_get(o, key);
@@ -25,4 +27,22 @@ long long json_int(json_t *o, const char *key, long long dflt)
 char *json_dump(json_t *j)
 {
         return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
+bool json_labels_match(json_t *labels, json_t *want, bool negate)
+{
+        size_t i;
+        json_t *x;
+        json_array_foreach(want, i, x) {
+                const char *s = json_string_value(x);
+                if (!s)
+                        continue;
+                const char *eq = strchr(s, '=');
+                _cleanup_free_ char *key = eq ? strndup(s, (size_t) (eq - s)) : strdup(s);
+                const char *have = json_str(labels, key);
+                bool m = have && (!eq || streq(have, eq + 1));
+                if (negate ? m : !m)
+                        return false;
+        }
+        return true;
 }

@@ -12,5 +12,8 @@ static inline void json_unrefp(json_t **j) { if (*j) json_decref(*j); }
 const char *json_str(json_t *o, const char *key);  /* NULL when absent or not a string */
 bool json_bool(json_t *o, const char *key);        /* false when absent */
 long long json_int(json_t *o, const char *key, long long dflt);
+/* Docker's label filter (Args.MatchKVList): every "k" or "k=v" string of want is among labels (an object of
+ * strings); negate: none of them is. Non-string entries of want are ignored. */
+bool json_labels_match(json_t *labels, json_t *want, bool negate);
 /* Serialises compactly with Docker's key order preserved; caller frees. */
 char *json_dump(json_t *j);

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 char *xasprintf(const char *fmt, ...)
@@ -185,6 +187,32 @@ int write_file_replace(const char *path, const void *data, size_t len, mode_t mo
         return write_replace(path, data, len, mode, false);
 }
 
+static int loop_io(int fd, const void *data, size_t len, bool sock)
+{
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int loop_write(int fd, const void *data, size_t len)
+{
+        return loop_io(fd, data, len, false);
+}
+
+int loop_send(int fd, const void *data, size_t len)
+{
+        return loop_io(fd, data, len, true);
+}
+
 int read_file(const char *path, char **ret, size_t *ret_len)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -330,4 +358,15 @@ int random_hex_id(char out[65])
                 sprintf(out + 2 * i, "%02x", buf[i]);
         out[64] = 0;
         return 0;
+}
+
+const char *go_arch(void)
+{
+        static struct utsname u;
+        uname(&u);
+        if (streq(u.machine, "x86_64"))
+                return "amd64";
+        if (streq(u.machine, "aarch64"))
+                return "arm64";
+        return u.machine;
 }

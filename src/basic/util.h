@@ -32,6 +32,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 int write_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 int read_file(const char *path, char **ret, size_t *ret_len);
 int fsync_dir_of(const char *path);
+/* The whole buffer or -errno, retrying short writes and EINTR. loop_send is for sockets: MSG_NOSIGNAL, so a
+ * closed peer is -EPIPE instead of SIGPIPE. */
+int loop_write(int fd, const void *data, size_t len);
+int loop_send(int fd, const void *data, size_t len);
 
 int64_t now_ns(void);
 /* RFC 3339 with nanoseconds, Go's trimmed form ("2026-11-26T21:07:42.27923905Z") when trim. */
@@ -40,6 +44,9 @@ int parse_rfc3339(const char *s, int64_t *ret_ns);
 /* Docker's "Up 2 minutes" / "About an hour" style durations. */
 char *human_duration(int64_t seconds);
 char *human_size(double bytes);
+
+/* The machine as Go's GOARCH names it ("amd64", "arm64"; else uname's machine). */
+const char *go_arch(void);
 
 /* 64 hex characters from the kernel's random source. */
 int random_hex_id(char out[65]);

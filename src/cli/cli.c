@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basic/json-util.h"
 #include "basic/util.h"
 #include "cli/format.h"
 
@@ -68,6 +69,29 @@ int cli_daemon_error(const Response *r)
 {
         client_print_error(r->body);
         return 1;
+}
+
+int cli_get_json(Cli *cli, const char *path, json_t **ret)
+{
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_response_ Response resp = { 0 };
+        int st = client_json(cli->client, "GET", path, NULL, &j, &resp);
+        if (st < 0)
+                return 1;
+        if (st != 200 || !j)
+                return cli_daemon_error(&resp);
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+int cli_filter_flag(json_t *filters, const char *arg)
+{
+        if (filters_add(filters, arg) < 0) {
+                fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of "
+                        "filter (expected name=value)\n", arg);
+                return 125;
+        }
+        return 0;
 }
 
 int cli_print_rows(const char *format, const char *default_table, json_t *header, json_t *rows, size_t minwidth)

@@ -42,6 +42,13 @@ int cli_usage_error(Cli *cli, const char *fmt, ...) __attribute__((format(printf
 /* Prints "Error response from daemon: ..." for a failed response; returns 1. */
 int cli_daemon_error(const Response *r);
 
+/* GET path answered 200 with a JSON body: 0 and *ret; otherwise the exit code 1, after printing the daemon's
+ * error (connection errors are printed by the client). */
+int cli_get_json(Cli *cli, const char *path, json_t **ret);
+
+/* -f/--filter k=v into filters; 0, or 125 after docker's message for a malformed one. */
+int cli_filter_flag(json_t *filters, const char *arg);
+
 /* A parsed --format; NULL format means the default table given. */
 int cli_print_rows(const char *format, const char *default_table, json_t *header, json_t *rows, size_t minwidth);
 

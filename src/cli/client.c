@@ -429,21 +429,6 @@ int client_raw_connect(Client *c)
         return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 int client_raw_send(Client *c, int fd, const char *method, const char *path, const char *ctype,
                     const char *body, size_t len, bool upgrade)
 {
@@ -458,9 +443,9 @@ int client_raw_send(Client *c, int fd, const char *method, const char *path, con
                                              "Content-Length: %zu\r\n%s\r\n",
                                              method, vpath, ct, len,
                                              upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "");
-        int r = write_all(fd, req, strlen(req));
+        int r = loop_write(fd, req, strlen(req));
         if (r >= 0 && len > 0)
-                r = write_all(fd, body, len);
+                r = loop_write(fd, body, len);
         return r;
 }
 

@@ -122,11 +122,8 @@ int cmd_ps(Cli *cli, int argc, char **argv)
                 case 'n': last = atol(optarg); break;
                 case 'F': format = optarg; break;
                 case 'f':
-                        if (filters_add(filters, optarg) < 0) {
-                                fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of "
-                                        "filter (expected name=value)\n", optarg);
+                        if (cli_filter_flag(filters, optarg) != 0)
                                 return 125;
-                        }
                         break;
                 CLI_OPT_DEFAULT;
                 }
@@ -507,12 +504,8 @@ int cmd_logs(Cli *cli, int argc, char **argv)
                 return cli_usage_error(cli, "'berth %s' requires exactly 1 argument", cli->cmd_name);
         _cleanup_free_ char *ipath = xasprintf("/containers/%s/json", argv[optind]);
         _cleanup_json_ json_t *info = NULL;
-        _cleanup_response_ Response resp = { 0 };
-        int st = client_json(cli->client, "GET", ipath, NULL, &info, &resp);
-        if (st < 0)
+        if (cli_get_json(cli, ipath, &info) != 0)
                 return 1;
-        if (st != 200 || !info)
-                return cli_daemon_error(&resp);
         LogCtx l = { .tty = json_bool(json_object_get(info, "Config"), "Tty") };
         _cleanup_free_ char *sp = since ? time_param(since) : NULL, *up = until ? time_param(until) : NULL;
         if ((since && !sp) || (until && !up)) {
@@ -526,7 +519,7 @@ int cmd_logs(Cli *cli, int argc, char **argv)
                                               ts ? "&timestamps=1" : "", details ? "&details=1" : "",
                                               sp ? "&since=" : "", sp ?: "", up ? "&until=" : "", up ?: "");
         _cleanup_free_ char *errbody = NULL;
-        st = client_stream(cli->client, "GET", path, NULL, -1, log_cb, &l, &errbody);
+        int st = client_stream(cli->client, "GET", path, NULL, -1, log_cb, &l, &errbody);
         if (st < 0 && st != -ECANCELED)
                 return 1;
         if (st >= 400) {
@@ -561,12 +554,8 @@ int cmd_top(Cli *cli, int argc, char **argv)
         } else
                 path = xasprintf("/containers/%s/top", argv[optind]);
         _cleanup_json_ json_t *out = NULL;
-        _cleanup_response_ Response resp = { 0 };
-        int st = client_json(cli->client, "GET", path, NULL, &out, &resp);
-        if (st < 0)
+        if (cli_get_json(cli, path, &out) != 0)
                 return 1;
-        if (st != 200 || !out)
-                return cli_daemon_error(&resp);
         TabWriter tw;
         tab_init(&tw, 20);
         size_t i;

@@ -8,16 +8,6 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 
-static json_t *strv_json(char **l)
-{
-        if (!l)
-                return json_null();
-        json_t *a = json_array();
-        for (; *l; l++)
-                json_array_append_new(a, json_string(*l));
-        return a;
-}
-
 int cmd_exec(Cli *cli, int argc, char **argv)
 {
         enum { O_PRIV = 0x100, O_DKEYS, O_ENVFILE };
@@ -71,7 +61,7 @@ int cmd_exec(Cli *cli, int argc, char **argv)
                                                 "Privileged", privileged, "Tty", tty, "AttachStdin",
                                                 interactive && !detach, "AttachStderr", !detach, "AttachStdout",
                                                 !detach, "Detach", detach, "DetachKeys",
-                                                cli->detach_keys ? cli->detach_keys : "", "Env", strv_json(env),
+                                                cli->detach_keys ? cli->detach_keys : "", "Env", opts_strv_json(env),
                                                 "WorkingDir", workdir, "Cmd", cmd);
         _cleanup_free_ char *ec = client_escape(container);
         _cleanup_free_ char *cpath = xasprintf("/containers/%s/exec", ec);
@@ -107,12 +97,8 @@ int cmd_exec(Cli *cli, int argc, char **argv)
                 return 0;
         _cleanup_free_ char *ipath = xasprintf("/exec/%s/json", id);
         _cleanup_json_ json_t *info = NULL;
-        _cleanup_response_ Response iresp = { 0 };
-        st = client_json(cli->client, "GET", ipath, NULL, &info, &iresp);
-        if (st < 0)
+        if (cli_get_json(cli, ipath, &info) != 0)
                 return 1;
-        if (st != 200 || !info)
-                return cli_daemon_error(&iresp);
         return (int) json_int(info, "ExitCode", 126);
 }
 
@@ -141,12 +127,8 @@ int cmd_attach(Cli *cli, int argc, char **argv)
         _cleanup_free_ char *en = client_escape(argv[optind]);
         _cleanup_free_ char *ipath = xasprintf("/containers/%s/json", en);
         _cleanup_json_ json_t *info = NULL;
-        _cleanup_response_ Response resp = { 0 };
-        int st = client_json(cli->client, "GET", ipath, NULL, &info, &resp);
-        if (st < 0)
+        if (cli_get_json(cli, ipath, &info) != 0)
                 return 1;
-        if (st != 200 || !info)
-                return cli_daemon_error(&resp);
         json_t *state = json_object_get(info, "State");
         if (!json_bool(state, "Running")) {
                 fprintf(stderr, "You cannot attach to a stopped container, start it first\n");

@@ -94,11 +94,8 @@ int cmd_images(Cli *cli, int argc, char **argv)
                 case 'd': digests = true; break;
                 case 'F': format = optarg; break;
                 case 'f':
-                        if (filters_add(filters, optarg) < 0) {
-                                fprintf(stderr, "invalid argument \"%s\" for \"-f, --filter\" flag: bad format of "
-                                        "filter (expected name=value)\n", optarg);
+                        if (cli_filter_flag(filters, optarg) != 0)
                                 return 125;
-                        }
                         break;
                 CLI_OPT_DEFAULT;
                 }

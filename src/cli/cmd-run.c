@@ -122,16 +122,6 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
         return -1;
 }
 
-static json_t *strv_json(char **l)
-{
-        if (!l)
-                return json_null();
-        json_t *a = json_array();
-        for (; *l; l++)
-                json_array_append_new(a, json_string(*l));
-        return a;
-}
-
 static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t **ret)
 {
         json_t *restart = NULL;
@@ -143,10 +133,10 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                 json_array_append_new(entry, json_string(o->entrypoint));
         }
         bool attach = !o->detach;
-        json_t *host = json_pack("{s:o,s:s,s:O,s:o,s:b,s:b,s:o}", "Binds", strv_json(o->binds), "NetworkMode",
+        json_t *host = json_pack("{s:o,s:s,s:O,s:o,s:b,s:b,s:o}", "Binds", opts_strv_json(o->binds), "NetworkMode",
                                  o->network ? o->network : "default", "PortBindings", o->bindings, "RestartPolicy",
                                  restart, "AutoRemove", o->rm, "Privileged", o->privileged, "Links",
-                                 strv_json(o->links));
+                                 opts_strv_json(o->links));
         if (o->init)
                 json_object_set_new(host, "Init", json_true());
         json_t *endpoints = json_object();
@@ -156,8 +146,8 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                                  "Hostname", o->hostname ?: "", "Domainname", "", "User", o->user ?: "",
                                  "AttachStdin", o->interactive && attach, "AttachStdout", attach, "AttachStderr",
                                  attach, "Tty", o->tty, "OpenStdin", o->interactive, "StdinOnce",
-                                 o->interactive && attach, "Env", strv_json(o->env), "Cmd", strv_json(cmd), "Image",
-                                 image, "ExposedPorts", o->exposed, "WorkingDir", o->workdir ?: "", "Entrypoint",
+                                 o->interactive && attach, "Env", opts_strv_json(o->env), "Cmd",
+                                 opts_strv_json(cmd), "Image", image, "ExposedPorts", o->exposed, "WorkingDir", o->workdir ?: "", "Entrypoint",
                                  entry, "Labels", o->labels, "HostConfig", host, "NetworkingConfig",
                                  "EndpointsConfig", endpoints);
         if (o->stop_signal)
@@ -455,18 +445,26 @@ int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, c
         return (int) json_int(w, "StatusCode", 125);
 }
 
-int cmd_run(Cli *cli, int argc, char **argv)
+/* Flags and arguments of run/create, then POST /containers/create: the new id, or NULL and *ret_code, the
+ * exit code (0 for --help). The caller frees o either way. */
+static char *parse_and_create(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run, int *ret_code)
 {
-        RunOpts o = { 0 };
-        int r = parse_run(cli, argc, argv, &o, true);
+        int r = parse_run(cli, argc, argv, o, is_run);
         if (r >= 0) {
-                run_opts_free(&o);
-                return r;
+                *ret_code = r;
+                return NULL;
         }
         const char *image = argv[optind];
         char **cmd = optind + 1 < argc ? argv + optind + 1 : NULL;
-        int code = 125;
-        _cleanup_free_ char *id = create_container(cli, &o, image, cmd, &code);
+        *ret_code = 125;
+        return create_container(cli, o, image, cmd, ret_code);
+}
+
+int cmd_run(Cli *cli, int argc, char **argv)
+{
+        RunOpts o = { 0 };
+        int code;
+        _cleanup_free_ char *id = parse_and_create(cli, argc, argv, &o, true, &code);
         if (!id) {
                 run_opts_free(&o);
                 return code;
@@ -488,7 +486,8 @@ int cmd_run(Cli *cli, int argc, char **argv)
                 return 0;
         }
         signal(SIGPIPE, SIG_IGN);
-        r = cli_attach_and_wait(cli, id, o.interactive, o.tty, o.rm ? "removed" : "next-exit", true, true, false);
+        int r = cli_attach_and_wait(cli, id, o.interactive, o.tty, o.rm ? "removed" : "next-exit", true, true,
+                                    false);
         run_opts_free(&o);
         return r;
 }
@@ -496,15 +495,8 @@ int cmd_run(Cli *cli, int argc, char **argv)
 int cmd_create(Cli *cli, int argc, char **argv)
 {
         RunOpts o = { 0 };
-        int r = parse_run(cli, argc, argv, &o, false);
-        if (r >= 0) {
-                run_opts_free(&o);
-                return r;
-        }
-        const char *image = argv[optind];
-        char **cmd = optind + 1 < argc ? argv + optind + 1 : NULL;
-        int code = 125;
-        _cleanup_free_ char *id = create_container(cli, &o, image, cmd, &code);
+        int code;
+        _cleanup_free_ char *id = parse_and_create(cli, argc, argv, &o, false, &code);
         run_opts_free(&o);
         if (!id)
                 return code;
@@ -540,12 +532,8 @@ int cmd_start(Cli *cli, int argc, char **argv)
                 }
                 _cleanup_free_ char *ipath = xasprintf("/containers/%s/json", argv[optind]);
                 _cleanup_json_ json_t *info = NULL;
-                _cleanup_response_ Response resp = { 0 };
-                int st = client_json(cli->client, "GET", ipath, NULL, &info, &resp);
-                if (st < 0)
+                if (cli_get_json(cli, ipath, &info) != 0)
                         return 1;
-                if (st != 200 || !info)
-                        return cli_daemon_error(&resp);
                 json_t *cfg = json_object_get(info, "Config");
                 signal(SIGPIPE, SIG_IGN);
                 int r = cli_attach_and_wait(cli, json_str(info, "Id"), interactive && json_bool(cfg, "OpenStdin"),

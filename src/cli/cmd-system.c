@@ -1,7 +1,6 @@
 /* version, info */
 #include <ctype.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
@@ -23,17 +22,6 @@ static int render_format(const char *format, json_t *ctx)
         }
         printf("%s\n", out);
         return 0;
-}
-
-static const char *go_arch(void)
-{
-        static struct utsname u;
-        uname(&u);
-        if (streq(u.machine, "x86_64"))
-                return "amd64";
-        if (streq(u.machine, "aarch64"))
-                return "arm64";
-        return u.machine;
 }
 
 int cmd_version(Cli *cli, int argc, char **argv)
@@ -142,16 +130,8 @@ int cmd_info(Cli *cli, int argc, char **argv)
                 }
         }
         _cleanup_json_ json_t *info = NULL;
-        Response resp = { 0 };
-        int st = client_json(cli->client, "GET", "/info", NULL, &info, &resp);
-        if (st < 0)
+        if (cli_get_json(cli, "/info", &info) != 0)
                 return 1;
-        if (st != 200 || !info) {
-                cli_daemon_error(&resp);
-                response_clear(&resp);
-                return 1;
-        }
-        response_clear(&resp);
         if (format)
                 return render_format(format, info);
 

@@ -108,3 +108,13 @@ void opts_label(json_t *labels, const char *s)
         _cleanup_free_ char *k = strndup(s, (size_t) (eq - s));
         json_object_set_new(labels, k, json_string(eq + 1));
 }
+
+json_t *opts_strv_json(char **l)
+{
+        if (!l)
+                return json_null();
+        json_t *a = json_array();
+        for (; *l; l++)
+                json_array_append_new(a, json_string(*l));
+        return a;
+}

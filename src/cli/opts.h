@@ -13,3 +13,5 @@ int opts_restart(const char *s, json_t **ret);
 int opts_publish(const char *s, json_t *exposed, json_t *bindings);
 /* -l k=v / k -> labels["k"] = "v" / "". */
 void opts_label(json_t *labels, const char *s);
+/* A string vector (-e, --link, a command) as a JSON array; NULL as null, the flag's absence. */
+json_t *opts_strv_json(char **l);

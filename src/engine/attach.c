@@ -23,22 +23,6 @@ int container_attach_prepare(Engine *e, const char *ref, Container **ret, BerthE
         return container_get(e, ref, ret, err);
 }
 
-static int send_all(int fd, const void *data, size_t n)
-{
-        const char *p = data;
-        while (n > 0) {
-                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 static int open_attach(Engine *e, Container *c, const AttachOptions *o)
 {
         int fd = container_monitor_connect(e, c->id);
@@ -47,7 +31,7 @@ static int open_attach(Engine *e, Container *c, const AttachOptions *o)
         _cleanup_free_ char *req = xasprintf("{\"op\":\"attach\",\"stdin\":%s,\"stdout\":%s,\"stderr\":%s}\n",
                                              o->in ? "true" : "false", o->out ? "true" : "false",
                                              o->err ? "true" : "false");
-        int r = send_all(fd, req, strlen(req));
+        int r = loop_send(fd, req, strlen(req));
         if (r < 0) {
                 close(fd);
                 return r;
@@ -111,7 +95,7 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
                         if (got <= 0)
                                 return;
                         if (!tty) {
-                                if (send_all(client, buf, (size_t) got) < 0)
+                                if (loop_send(client, buf, (size_t) got) < 0)
                                         return;
                         } else {
                                 for (size_t i = 0; i < (size_t) got;) {
@@ -125,7 +109,7 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
                                                 continue;
                                         }
                                         size_t take = (size_t) got - i < left ? (size_t) got - i : left;
-                                        if (send_all(client, buf + i, take) < 0)
+                                        if (loop_send(client, buf + i, take) < 0)
                                                 return;
                                         i += take;
                                         left -= take;
@@ -137,7 +121,7 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
                         if (got > 0) {
                                 bool detached;
                                 size_t o = detach_keys_feed(&keys, buf, (size_t) got, fbuf, &detached);
-                                if (o > 0 && send_all(mon, fbuf, o) < 0)
+                                if (o > 0 && loop_send(mon, fbuf, o) < 0)
                                         client_open = false;
                                 if (detached)
                                         return; /* the container runs on */
@@ -168,10 +152,10 @@ static int replay_write(void *arg, int stream, const char *data, size_t len)
         if (!r->tty) {
                 unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (len >> 24),
                                          (unsigned char) (len >> 16), (unsigned char) (len >> 8), (unsigned char) len };
-                if (send_all(r->fd, hdr, 8) < 0)
+                if (loop_send(r->fd, hdr, 8) < 0)
                         return -EPIPE;
         }
-        return send_all(r->fd, data, len) < 0 ? -EPIPE : 0;
+        return loop_send(r->fd, data, len) < 0 ? -EPIPE : 0;
 }
 
 static bool replay_gone(void *arg)
@@ -246,14 +230,9 @@ void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int c
 int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
 {
         _cleanup_container_ Container *c = NULL;
-        int r = container_get(e, ref, &c, err);
+        int r = container_get_live(e, ref, &c, err);
         if (r < 0)
                 return r;
-        pthread_mutex_lock(&e->lock);
-        bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
-        pthread_mutex_unlock(&e->lock);
-        if (!live)
-                return berr_set(err, EBUSY, "Container %s is not running", c->id);
         if (h < 0 || w < 0)
                 return berr_set(err, EINVAL, "invalid terminal size");
         _cleanup_free_ char *req = xasprintf("{\"op\":\"resize\",\"h\":%d,\"w\":%d}", h, w);

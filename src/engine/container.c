@@ -154,6 +154,21 @@ int container_get(Engine *e, const char *ref, Container **ret, BerthError **err)
         return 0;
 }
 
+int container_get_live(Engine *e, const char *ref, Container **ret, BerthError **err)
+{
+        _cleanup_container_ Container *c = NULL;
+        int r = container_get(e, ref, &c, err);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&e->lock);
+        bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
+        pthread_mutex_unlock(&e->lock);
+        if (!live)
+                return berr_set(err, EBUSY, "Container %s is not running", c->id);
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
 Container **container_list_all(Engine *e, size_t *ret_n)
 {
         pthread_mutex_lock(&e->lock);

@@ -85,6 +85,8 @@ int container_table_add(Engine *e, Container *c);
 void container_table_del(Engine *e, Container *c);
 /* Name, full id or unique id prefix; -ENOENT "No such container: X". Takes the lock. */
 int container_get(Engine *e, const char *ref, Container **ret, BerthError **err);
+/* container_get of a running or paused container; else -EBUSY "Container X is not running" (top, resize). */
+int container_get_live(Engine *e, const char *ref, Container **ret, BerthError **err);
 Container *container_find_locked(Engine *e, const char *ref, int *ambiguous);
 /* Snapshot of every container, referenced; caller unrefs each and frees the array. */
 Container **container_list_all(Engine *e, size_t *ret_n);

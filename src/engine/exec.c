@@ -239,22 +239,6 @@ int exec_start_prepare(Engine *e, Exec *x, BerthError **err)
         return r;
 }
 
-static int send_all(int fd, const void *data, size_t n)
-{
-        const char *p = data;
-        while (n > 0) {
-                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 static void finish(Engine *e, Exec *x, int code)
 {
         pthread_mutex_lock(&e->lock);
@@ -306,7 +290,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                                 if (n > 0) {
                                         bool detached;
                                         size_t o = detach_keys_feed(&dk, buf, (size_t) n, fbuf, &detached);
-                                        if (o > 0 && send_all(mon, fbuf, o) < 0)
+                                        if (o > 0 && loop_send(mon, fbuf, o) < 0)
                                                 client_in = false;
                                         if (detached) {
                                                 /* the process runs on; this client is done */
@@ -342,7 +326,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                                 left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) | ((size_t) hdr[6] << 8) |
                                        hdr[7];
                                 if (stream != 3 && !x->tty && client >= 0 && left > 0 &&
-                                    send_all(client, hdr, 8) < 0)
+                                    loop_send(client, hdr, 8) < 0)
                                         client = -1;
                                 continue;
                         }
@@ -358,7 +342,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                                         code = (int) json_int(j, "ExitCode", 137);
                                         exit_len = 0;
                                 }
-                        } else if (client >= 0 && send_all(client, buf + i, take) < 0)
+                        } else if (client >= 0 && loop_send(client, buf + i, take) < 0)
                                 client = -1;
                         i += take;
                         left -= take;
@@ -438,7 +422,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, BerthError **err)
         int code = 126;
         int mon = container_monitor_connect(e, x->c->id);
         int r = mon;
-        if (mon >= 0 && (r = send_all(mon, line, strlen(line))) == 0 && (r = send_all(mon, "\n", 1)) == 0)
+        if (mon >= 0 && (r = loop_send(mon, line, strlen(line))) == 0 && (r = loop_send(mon, "\n", 1)) == 0)
                 r = read_reply(mon, &reply, &rest, &rest_len);
         _cleanup_json_ json_t *j = r == 0 ? json_loads(reply, 0, NULL) : NULL;
         if (r < 0 || !json_is_object(j) || json_str(j, "error") || json_int(j, "pid", 0) <= 0) {
@@ -458,9 +442,9 @@ int exec_run(Engine *e, Exec *x, int client_fd, BerthError **err)
                 if (!x->tty) {
                         unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
                                                  (unsigned char) (n >> 8), (unsigned char) n };
-                        (void) send_all(client_fd, hdr, 8);
+                        (void) loop_send(client_fd, hdr, 8);
                 }
-                (void) send_all(client_fd, text, n);
+                (void) loop_send(client_fd, text, n);
                 return 0;
         }
         pthread_mutex_lock(&e->lock);

@@ -162,23 +162,6 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         return 0;
 }
 
-static bool label_match(json_t *labels, json_t *want)
-{
-        size_t i;
-        json_t *x;
-        json_array_foreach(want, i, x) {
-                const char *s = json_string_value(x);
-                if (!s)
-                        continue;
-                const char *eq = strchr(s, '=');
-                _cleanup_free_ char *k = eq ? strndup(s, (size_t) (eq - s)) : strdup(s);
-                const char *v = json_str(labels, k);
-                if (!v || (eq && !streq(v, eq + 1)))
-                        return false;
-        }
-        return true;
-}
-
 int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, BerthError **err)
 {
         size_t n;
@@ -207,7 +190,7 @@ int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, BerthError
                 bool stopped = c->status == CSTATUS_EXITED || c->status == CSTATUS_CREATED ||
                                c->status == CSTATUS_DEAD;
                 bool ok = stopped && !c->starting && (!until_ns || c->created < until_ns) &&
-                          (!label || label_match(json_object_get(container_cfg(c), "Labels"), label));
+                          (!label || json_labels_match(json_object_get(container_cfg(c), "Labels"), label, false));
                 pthread_mutex_unlock(&e->lock);
                 if (ok && container_remove_obj(e, c, false, NULL) == 0)
                         json_array_append_new(deleted, json_string(c->id));

@@ -56,8 +56,12 @@ static void remove_strays(Engine *e)
                 while (d3 && (de = readdir(d3))) {
                         if (de->d_type != DT_DIR || strlen(de->d_name) != 64 || known(e, de->d_name))
                                 continue;
-                        /* Another berthd (another data root) may own it: only take empty ones away. */
+                        /* Another berthd (another data root) may own it: only take empty ones away,
+                         * and not those made in the last minute (created, its process not yet in). */
                         _cleanup_free_ char *p = xasprintf("%s/%s", cg, de->d_name);
+                        struct stat st;
+                        if (stat(p, &st) == 0 && time(NULL) - st.st_mtime < 60)
+                                continue;
                         rmdir(p);
                 }
         }

@@ -13,14 +13,9 @@
 int container_top(Engine *e, const char *ref, const char *ps_args, json_t **ret, BerthError **err)
 {
         _cleanup_container_ Container *c = NULL;
-        int r = container_get(e, ref, &c, err);
+        int r = container_get_live(e, ref, &c, err);
         if (r < 0)
                 return r;
-        pthread_mutex_lock(&e->lock);
-        bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
-        pthread_mutex_unlock(&e->lock);
-        if (!live)
-                return berr_set(err, EBUSY, "Container %s is not running", c->id);
         if (!ps_args || !*ps_args)
                 ps_args = "-ef";
         for (const char *p = ps_args; *p; p++)

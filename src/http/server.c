@@ -474,21 +474,6 @@ static void tls_upgrade_cb(void *cls, struct MHD_Connection *c _unused_, void *c
         }
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* ---- MHD glue ---- */
 
 static void request_free(HttpRequest *r)
@@ -559,7 +544,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                                       r->hijack_ct);
                 int fl = fcntl(fd, F_GETFL);
                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-                if (write_all(fd, head, strlen(head)) == 0)
+                if (loop_send(fd, head, strlen(head)) == 0)
                         r->hijack_fn(fd, r->hijack_cls);
                 return MHD_NO;
         }

@@ -193,20 +193,10 @@ int image_commit(Engine *e, const char *parent_id, const char *upper, const Imag
 {
         int r;
         _cleanup_image_ref_ ImageRef *ref = NULL;
-        if (o->repo && *o->repo) {
-                r = image_ref_parse(o->repo, &ref, err);
-                if (r < 0)
-                        return r;
-                if (ref->digest)
-                        return berr_set(err, EINVAL, "cannot commit to digest reference");
-                if (o->tag && *o->tag) {
-                        if (!image_ref_valid_tag(o->tag))
-                                return berr_set(err, EINVAL, "invalid tag format");
-                        free(ref->tag);
-                        ref->tag = strdup(o->tag);
-                }
-                image_ref_default_tag(ref);
-        } else if (o->tag && *o->tag)
+        r = image_ref_parse_target(o->repo, o->tag, "cannot commit to digest reference", &ref, err);
+        if (r < 0)
+                return r;
+        if (!ref && o->tag && *o->tag)
                 return berr_set(err, EINVAL, "tag is specified without a repository");
 
         /* The new container config: the container's, the request's config over it, then the changes. */

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "basic/error.h"
 #include "image/tar.h"
@@ -41,3 +42,59 @@ int image_resolve_ref(Engine *e, const char *ref, char **ret_id, char **ret_matc
 char **image_repo_refs(Engine *e, const char *repo_name);
 /* container.Config in Go's field order with Docker's defaults (a new object). */
 json_t *image_ordered_container_config(json_t *c);
+
+/* ---- the image store's own helpers, shared by image-store.c, image-import.c, image-list.c,
+ * image-delete.c and image-layers.c ---- */
+
+typedef struct sqlite3_stmt sqlite3_stmt;
+
+/* Temp names under <data-root>/tmp that image_store_reconcile() clears. */
+#define TMP_PREFIX "layer-"
+
+void image_unlockp(Engine **e);
+/* Holds e->lock to the end of the scope. */
+#define LOCKED(e)                                                \
+        pthread_mutex_lock(&(e)->lock);                          \
+        _cleanup_(image_unlockp) _unused_ Engine *_locked_ = (e)
+
+char *image_layers_dir(Engine *e);
+char *image_layer_path(Engine *e, const char *chain_id);
+char *image_col_text(sqlite3_stmt *st, int i);
+
+/* The rest: the caller holds e->lock. */
+
+/* ret_ref: the stored reference name the lookup matched, NULL for id lookups. */
+int image_resolve_locked(Engine *e, const char *ref, char **ret_id, char **ret_ref, BerthError **err);
+
+typedef struct ImgRow {
+        char *id;
+        char *config;
+        char *top_layer;
+        char *parent;
+        int64_t created;
+        int64_t added;
+} ImgRow;
+
+/* The columns image_row_fill() reads, in its order. */
+#define IMG_COLS "id, config, top_layer, parent, created, added"
+void image_row_clear(ImgRow *r);
+void image_row_fill(sqlite3_stmt *st, ImgRow *r);
+int image_row_load(Engine *e, const char *id, ImgRow *ret, BerthError **err);
+
+/* Chain ids bottom to top. */
+char **image_layer_chain(Engine *e, const char *top);
+int64_t image_layer_size(Engine *e, const char *chain);
+int64_t image_size(Engine *e, const char *top);
+/* Stored reference names of an image, sorted. */
+char **image_ref_names(Engine *e, const char *id);
+/* Familiar names into RepoTags and RepoDigests arrays (new). */
+void image_split_refs(char **names, json_t **tags, json_t **digests);
+/* The first column of the first row of sql with arg bound to ?1 (when non-NULL), 0 on any failure. */
+long long image_count_sql(Engine *e, const char *sql, const char *arg);
+long long image_containers_using(Engine *e, const char *id);
+bool image_has_children(Engine *e, const char *id);
+
+/* Filters of list and prune (image-list.c). */
+int image_parse_time_filter(const char *v, int64_t *ret_ns, BerthError **err);
+int image_check_filters(json_t *filters, const char *const *allowed, BerthError **err);
+int image_dangling_filter(json_t *filters, int *ret, BerthError **err);

@@ -241,6 +241,29 @@ void image_ref_default_tag(ImageRef *r)
                 r->tag = strdup("latest");
 }
 
+int image_ref_parse_target(const char *repo, const char *tag, const char *digest_msg, ImageRef **ret,
+                           BerthError **err)
+{
+        *ret = NULL;
+        if (!repo || !*repo)
+                return 0;
+        _cleanup_image_ref_ ImageRef *ref = NULL;
+        int r = image_ref_parse(repo, &ref, err);
+        if (r < 0)
+                return r;
+        if (ref->digest)
+                return berr_set(err, EINVAL, "%s", digest_msg);
+        if (tag && *tag) {
+                if (!image_ref_valid_tag(tag))
+                        return berr_set(err, EINVAL, "invalid tag format");
+                free(ref->tag);
+                ref->tag = strdup(tag);
+        }
+        image_ref_default_tag(ref);
+        *ret = TAKE_PTR(ref);
+        return 0;
+}
+
 char *image_ref_name(const ImageRef *r)
 {
         return xasprintf("%s/%s", r->domain, r->path);

@@ -23,6 +23,10 @@ static inline void image_ref_freep(ImageRef **r) { image_ref_free(*r); *r = NULL
 int image_ref_parse(const char *s, ImageRef **ret, BerthError **err);
 /* Adds tag "latest" when the reference has neither tag nor digest (TagNameOnly). */
 void image_ref_default_tag(ImageRef *r);
+/* The repo[:tag] an image is stored under (tag, commit, import): repo parsed, tag (when non-empty) over its own,
+ * "latest" by default. *ret stays NULL for an empty repo. digest_msg: the EINVAL message for a repo@digest. */
+int image_ref_parse_target(const char *repo, const char *tag, const char *digest_msg, ImageRef **ret,
+                           BerthError **err);
 
 /* "docker.io/library/busybox" */
 char *image_ref_name(const ImageRef *r);

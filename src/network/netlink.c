@@ -169,6 +169,17 @@ int nl_link_del(const char *name)
         return r == -ENODEV ? 0 : r;
 }
 
+int nl_link_del_index(int ifindex)
+{
+        char buf[NL_BUF];
+        struct nlmsghdr *nlh = msg(buf, RTM_DELLINK, 0);
+        struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        ifm->ifi_index = ifindex;
+        int r = talk(nlh, NULL, NULL);
+        return r == -ENODEV ? 0 : r;
+}
+
 int nl_link_up(int ifindex)
 {
         char buf[NL_BUF];

@@ -19,6 +19,7 @@ int nl_bridge_add(const char *name, unsigned mtu, const uint8_t mac[6]);
 int nl_veth_add(const char *host, const char *peer_name, int nsfd, const uint8_t *peer_mac, unsigned mtu,
                 int master_index);
 int nl_link_del(const char *name);
+int nl_link_del_index(int ifindex); /* by index: safe when the name may have been reused since */
 int nl_link_up(int ifindex);
 int nl_addr_add(int ifindex, struct in_addr addr, int prefix);
 int nl_addr_del(int ifindex, struct in_addr addr, int prefix);

@@ -56,6 +56,13 @@ static const char *const steps[] = {
         "  host_ip TEXT NOT NULL,"
         "  host_port INTEGER NOT NULL"
         ");",
+        /* 2: memberships whose network was removed while the container was stopped;
+         * such a container fails to start, as Docker's does ("network X not found"). */
+        "CREATE TABLE lost_networks ("
+        "  container_id TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  PRIMARY KEY (container_id, name)"
+        ");",
 };
 
 /* ---- small helpers ---- */
@@ -886,6 +893,32 @@ static void emit_eps(Engine *e, const char *cid, const char *action)
                                (const char *) sqlite3_column_text(st, 2), action, cid);
 }
 
+static void *del_links_thread(void *arg)
+{
+        int *idx = arg;
+        for (size_t i = 0; idx[i] > 0; i++)
+                nl_link_del_index(idx[i]);
+        free(idx);
+        return NULL;
+}
+
+/* Deleting a veth waits for an RCU grace period (~10 ms), which would sit on
+ * the path of `docker run --rm` and `docker rm`; a detached thread does it by
+ * ifindex (a quick restart reusing the name deletes the old link itself, by
+ * name, and the index cannot match the new link). If berthd dies first, the
+ * start-up reconciler removes stray bv* links. */
+static void del_links_later(int *idx)
+{
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&at, 64 * 1024);
+        if (pthread_create(&t, &at, del_links_thread, idx) != 0)
+                del_links_thread(idx);
+        pthread_attr_destroy(&at);
+}
+
 /* ns->lock held */
 static void release_locked(Engine *e, const char *cid)
 {
@@ -894,15 +927,33 @@ static void release_locked(Engine *e, const char *cid)
         dns_remove_container(ns, cid);
         size_t n;
         Ep *eps = eps_query(e, "container_id = ?1 AND ip IS NOT NULL", cid, &n);
+        int *idx = calloc(n + 1, sizeof(*idx));
+        size_t k = 0;
         for (size_t i = 0; i < n; i++) {
                 char host[IFNAMSIZ];
                 snprintf(host, sizeof(host), "bv%.8s%.4s", eps[i].cid, eps[i].nid);
-                nl_link_del(host);
+                int ix = idx ? nl_link_index(host) : -1;
+                if (ix > 0)
+                        idx[k++] = ix;
+                else if (ix < 0)
+                        nl_link_del(host);
         }
+        if (idx && k > 0)
+                del_links_later(TAKE_PTR(idx));
+        free(idx);
         eps_free(eps, n);
         SQL(e, "UPDATE endpoints SET ip = NULL, mac = NULL, endpoint_id = NULL, ifname = NULL WHERE container_id = ?", cid);
+        bool had_ports = false;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT 1 FROM ports WHERE container_id = ?", NULL);
+                if (st) {
+                        sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
+                        had_ports = sqlite3_step(st) == SQLITE_ROW;
+                } else
+                        had_ports = true;
+        }
         SQL(e, "DELETE FROM ports WHERE container_id = ?", cid);
-        if (n)
+        if (n && had_ports)
                 apply_rules(e, NULL);
 }
 
@@ -928,6 +979,7 @@ void network_container_forget(Engine *e, const char *id)
         release_locked(e, id);
         SQL(e, "DELETE FROM endpoints WHERE container_id = ?", id);
         SQL(e, "DELETE FROM seeded WHERE container_id = ?", id);
+        SQL(e, "DELETE FROM lost_networks WHERE container_id = ?", id);
         pthread_mutex_unlock(&ns->lock);
 }
 
@@ -949,6 +1001,34 @@ static void mac_for(struct in_addr a, char out[18])
 {
         const uint8_t *b = (const uint8_t *) &a.s_addr;
         snprintf(out, 18, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
+}
+
+/* A network this stopped container was on has been removed: a network of that
+ * name created since takes its place (Docker resolves by name too), else the
+ * start fails with Docker's error. */
+static int check_lost(Engine *e, Container *c, BerthError **err)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st =
+                        store_prepare(e->store, "SELECT name FROM lost_networks WHERE container_id = ? ORDER BY name", NULL);
+                if (!st)
+                        return berr_set(err, EIO, "state store error");
+                sqlite3_bind_text(st, 1, c->id, -1, SQLITE_TRANSIENT);
+                while (sqlite3_step(st) == SQLITE_ROW)
+                        strv_push(&names, strdup((const char *) sqlite3_column_text(st, 0)));
+        }
+        _cleanup_free_ char *cname = NULL;
+        for (size_t i = 0; names && names[i]; i++) {
+                _cleanup_net_ Net *n = net_find(e, names[i], NULL);
+                if (!n || !streq(n->name, names[i]))
+                        return berr_set(err, ENOENT, "network %s not found", names[i]);
+                if (!cname)
+                        cname = container_name_of(e, c);
+                add_membership(e, c->id, n->id, cname, NULL);
+                SQL(e, "DELETE FROM lost_networks WHERE container_id = ?1 AND name = ?2", c->id, names[i]);
+        }
+        return 0;
 }
 
 static int prepare_locked(Engine *e, Container *c, BerthError **err)
@@ -979,6 +1059,9 @@ static int prepare_locked(Engine *e, Container *c, BerthError **err)
                 return 0;
         }
         int r = ensure_seeded(e, c, err);
+        if (r < 0)
+                return r;
+        r = check_lost(e, c, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *cname = container_name_of(e, c);
@@ -1062,11 +1145,16 @@ static int prepare_locked(Engine *e, Container *c, BerthError **err)
                         SQL(e, "INSERT INTO ports VALUES (?1, ?2, ?3, ?4, ?5)", c->id, pr[i].proto, cps,
                             pr[i].host_ip, hps);
                 }
-                free(pr);
+                /* The table depends on networks and published ports only: a container
+                 * without ports leaves it as it is (saves a libnftables run per start). */
+                if (np > 0) {
+                        free(pr);
+                        r = apply_rules(e, err);
+                        if (r < 0)
+                                goto fail;
+                } else
+                        free(pr);
         }
-        r = apply_rules(e, err);
-        if (r < 0)
-                goto fail;
         r = write_hosts(e, c, hostsp, first_ip);
         if (r == 0)
                 r = write_resolv(e, c, embedded, resolvp);
@@ -1758,6 +1846,8 @@ static int remove_locked(Engine *e, Net *n, BerthError **err)
         if (net_in_use(e, n->id))
                 return berr_set(err, EBUSY, "error while removing network: network %s id %s has active endpoints",
                                 n->name, n->id);
+        SQL(e, "INSERT OR IGNORE INTO lost_networks SELECT container_id, ?1 FROM endpoints WHERE network_id = ?2",
+            n->name, n->id);
         SQL(e, "DELETE FROM endpoints WHERE network_id = ?", n->id);
         SQL(e, "DELETE FROM networks WHERE id = ?", n->id);
         if (n->bridge)

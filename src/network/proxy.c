@@ -5,6 +5,7 @@
  * and are re-created when it re-adopts running containers, so none can leak. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@ struct Proxy {
 
 typedef struct {
         int a, b;
+        struct sockaddr_in target;
 } Pair;
 
 static int relay(int from, int to, char *buf, size_t cap)
@@ -56,7 +58,20 @@ static void *tcp_conn_thread(void *arg)
 {
         Pair *p = arg;
         int a = p->a, b = p->b;
+        struct sockaddr_in target = p->target;
         free(p);
+        /* The connect is here, not in the accept thread: a container server with a
+         * full backlog drops the SYN and the connect waits a 1 s retransmission,
+         * which must not hold up every other client (docker-proxy dials per
+         * connection too). */
+        if (connect(b, (struct sockaddr *) &target, sizeof(target)) < 0) {
+                close(a);
+                close(b);
+                return NULL;
+        }
+        int one = 1;
+        setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         char *buf = malloc(65536);
         bool a_open = true, b_open = true;
         while (buf && (a_open || b_open)) {
@@ -106,17 +121,15 @@ static void *tcp_accept_thread(void *arg)
                 if (c < 0)
                         continue;
                 int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (u < 0 || connect(u, (struct sockaddr *) &px->target, sizeof(px->target)) < 0) {
+                Pair *p = u >= 0 ? malloc(sizeof(*p)) : NULL;
+                if (!p) {
                         safe_close(u);
                         close(c);
                         continue;
                 }
-                int one = 1;
-                setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
-                setsockopt(u, IPPROTO_TCP, 1, &one, sizeof(one));
-                Pair *p = malloc(sizeof(*p));
                 p->a = c;
                 p->b = u;
+                p->target = px->target;
                 pthread_t t;
                 pthread_attr_t at;
                 pthread_attr_init(&at);

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "basic/json-util.h"
@@ -578,17 +577,6 @@ int registry_login(Engine *e, const RegistryAuth *auth, BerthError **err)
 }
 
 /* ---- helpers ---- */
-
-static const char *go_arch(void)
-{
-        static struct utsname u;
-        uname(&u);
-        if (streq(u.machine, "x86_64"))
-                return "amd64";
-        if (streq(u.machine, "aarch64"))
-                return "arm64";
-        return u.machine;
-}
 
 static bool sha_matches(const char *data, size_t len, const char *digest)
 {

@@ -130,7 +130,7 @@ def test_detached_logs_follow_stop(busybox):
 def test_kill_signal_and_restart_policy(busybox):
     busybox.docker("run", "-d", "--name", "rs", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1")
     assert wait_for(lambda: busybox.curl_json("/containers/rs/json")[1]["RestartCount"] == 2
-                    and busybox.curl_json("/containers/rs/json")[1]["State"]["Status"] == "exited", timeout=20)
+                    and busybox.curl_json("/containers/rs/json")[1]["State"]["Status"] == "exited", timeout=60)
     busybox.docker("run", "-d", "--name", "al", "--restart", "always", "busybox", "sleep", "100")
     busybox.docker("kill", "-s", "KILL", "al")
     st, j = busybox.curl_json("/containers/al/json")

@@ -3,8 +3,10 @@
 Each berthd runs in its own network namespace (berthtest.Berthd), so berth0, the veths
 and `table ip berth` live there; nothing here touches the host's network."""
 import json
+import os
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -293,15 +295,162 @@ def test_network_api_docker_py(busybox):
     assert "prunable" in r["NetworksDeleted"]
 
 
+def host_state(d):
+    """What berth may leave behind in the daemon's namespace, minus what an idle daemon holds."""
+    addrs = d.nsenter(["ip", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    routes = d.nsenter(["ip", "-o", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    ss = d.nsenter(["ss", "-lntuH"], capture_output=True, text=True).stdout
+    return {
+        "links": sorted(links(d)),
+        "addrs": sorted(l.split()[1] + " " + l.split()[3] for l in addrs.splitlines()
+                        if not (l.split()[3].startswith("fe80:") and l.split()[1].startswith("berth"))),
+        # A bridge without ports is "linkdown" once its last port went, not before the first, and
+        # its IPv6 link-local address and routes come and go with its carrier: the kernel's, per
+        # bridge, not per container.
+        "routes": sorted(l.replace(" linkdown", "") for l in routes.splitlines()
+                         if not ("fe80::" in l and " dev berth" in l)),
+        "listeners": sorted(l.split()[4] for l in ss.splitlines()),
+        "nft": nft_rules(d),
+    }
+
+
+def daemon_counts(d):
+    pid = d.proc.pid
+    return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+
+
+def wait_settled(d, want, timeout=10):
+    """Veths go away asynchronously (the kernel and berth delete them after the RCU grace period)."""
+    deadline = time.time() + timeout
+    while True:
+        st = host_state(d)
+        if st == want or time.time() > deadline:
+            return st
+        time.sleep(0.2)
+
+
+def assert_settled(d, base):
+    st = wait_settled(d, base)
+    diff = {k: (sorted(set(v) - set(base[k])), sorted(set(base[k]) - set(v))) if isinstance(v, list) else (v, base[k])
+            for k, v in st.items() if v != base[k]}
+    assert diff == {}, "left behind (new, gone): %r" % diff
+
+
+def baseline(d):
+    """The idle state once each kind of container has been through (a bridge gets its IPv6
+    link-local address and routes when its first port comes up: not a leak)."""
+    churn(d, 3, 1)
+    deadline = time.time() + 10
+    while veths(d) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    return host_state(d)
+
+
+def churn(d, n, threads, stop=None, port_base=21000):
+    """n create/start/rm cycles spread over threads, a third with a published port, a third on a
+    user-defined network; returns the number of cycles that completed."""
+    done = [0]
+    lock = threading.Lock()
+
+    def worker(w):
+        c = d.client()
+        for i in range(w, n, threads):
+            if stop is not None and stop.is_set():
+                return
+            try:
+                kw = {}
+                if i % 3 == 1:
+                    kw["ports"] = {"80/tcp": port_base + i, "53/udp": port_base + i}
+                elif i % 3 == 2:
+                    kw["network"] = "churnnet"
+                ct = c.containers.create("busybox", ["true"], **kw)
+                ct.start()
+                ct.remove(force=True)
+                with lock:
+                    done[0] += 1
+            except Exception:
+                if stop is None:
+                    raise
+                return
+
+    ts = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(300)
+    return done[0]
+
+
 def test_churn_no_leaks(busybox):
     d = busybox
-    for i in range(30):
-        run(d, "run", "--rm", "-p", f"{20000 + i}:80", "busybox", "true")
-    time.sleep(0.5)
+    run(d, "network", "create", "churnnet")
+    base = baseline(d)
+    fds0, tasks0 = daemon_counts(d)
+    assert churn(d, 200, 4) == 200
+    assert_settled(d, base)
+    fds, tasks = daemon_counts(d)
+    # per-container leaks would show as dozens; allow for an idle HTTP connection thread or two
+    assert fds <= fds0 + 4, (fds0, fds)
+    assert tasks <= tasks0 + 4, (tasks0, tasks)
     assert veths(d) == []
     assert "dnat" not in nft_rules(d)
-    ss = d.nsenter(["ss", "-ltnH"], capture_output=True, text=True).stdout
-    assert ":2000" not in ss
+    run(d, "network", "rm", "churnnet")
+
+
+def test_churn_sigkill_no_leaks(fresh_berthd):
+    d = fresh_berthd.start()
+    d.import_busybox()
+    run(d, "network", "create", "churnnet")
+    base = baseline(d)
+    fds0, tasks0 = daemon_counts(d)
+    stop = threading.Event()
+    t = threading.Thread(target=churn, args=(d, 400, 4, stop, 22000))
+    t.start()
+    deadline = time.time() + 30
+    while time.time() < deadline and not veths(d):  # kill while containers are on the bridge
+        time.sleep(0.05)
+    time.sleep(1)
+    d.kill9()
+    stop.set()
+    t.join(120)
+    assert not t.is_alive()
+    d.start()
+    for c in json.loads(d.curl("/containers/json?all=1")[2]):
+        run(d, "rm", "-f", c["Id"], check=False)
+    assert_settled(d, base)
+    fds, tasks = daemon_counts(d)
+    assert fds <= fds0 + 4, (fds0, fds)
+    assert tasks <= tasks0 + 4, (tasks0, tasks)
+    # and networking still works after all that
+    run(d, "run", "-d", "--name", "after", "-p", "18282:80", "busybox", "sh", "-c",
+        "mkdir -p /www && echo after > /www/index.html && httpd -f -p 80 -h /www")
+    assert wait_port(d, 18282)
+    r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18282/"], capture_output=True, text=True)
+    assert "after" in r.stdout
+    run(d, "rm", "-f", "after")
+    assert_settled(d, base)
+
+
+def test_start_after_network_removed(busybox):
+    """Docker: a stopped container whose network was removed fails to start with 404."""
+    d = busybox
+    run(d, "network", "create", "goner")
+    run(d, "create", "--name", "orphan1", "--network", "goner", "busybox", "true")
+    run(d, "run", "--name", "orphan2", "--network", "goner", "busybox", "true")
+    run(d, "create", "--name", "orphan3", "busybox", "true")
+    run(d, "network", "connect", "goner", "orphan3")
+    run(d, "network", "rm", "goner")
+    for name in ("orphan1", "orphan2", "orphan3"):
+        st, _, body = d.curl(f"/containers/{name}/start", method="POST")
+        assert st == 404, (name, st, body)
+        assert json.loads(body)["message"] == "network goner not found"
+    # a network of that name created since takes its place
+    run(d, "network", "create", "goner")
+    run(d, "start", "-a", "orphan3")
+    assert "goner" in inspect(d, "orphan3")["NetworkSettings"]["Networks"]
+    run(d, "rm", "-f", "orphan1", "orphan2", "orphan3")
+    run(d, "network", "rm", "goner")
 
 
 def test_restart_keeps_networking_and_sigkill(fresh_berthd):

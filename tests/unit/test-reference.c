@@ -137,4 +137,29 @@ TEST(chain_id)
         ASSERT_STREQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(parse_target)
+{
+        ImageRef *r = NULL;
+        ASSERT_OK(image_ref_parse_target("", "v1", "digest", &r, NULL));
+        ASSERT_TRUE(r == NULL);
+        ASSERT_OK(image_ref_parse_target("busybox", NULL, "digest", &r, NULL));
+        ASSERT_STREQ(r->tag, "latest");
+        image_ref_free(r);
+        ASSERT_OK(image_ref_parse_target("busybox:old", "v1", "digest", &r, NULL));
+        ASSERT_STREQ(r->tag, "v1");
+        image_ref_free(r);
+        BerthError *err = NULL;
+        r = NULL;
+        ASSERT_EQ(image_ref_parse_target("busybox", ".bad", "digest", &r, &err), -EINVAL);
+        ASSERT_STREQ(err->msg, "invalid tag format");
+        berr_free(err);
+        err = NULL;
+        ASSERT_EQ(image_ref_parse_target("busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                         NULL, "cannot import digest reference", &r, &err),
+                  -EINVAL);
+        ASSERT_STREQ(err->msg, "cannot import digest reference");
+        ASSERT_TRUE(r == NULL);
+        berr_free(err);
+}
+
 TEST_MAIN
