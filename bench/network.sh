@@ -1,6 +1,7 @@
 #!/bin/bash
 # Networking benchmark, berthd side by side with the reference dockerd:
-#   1. what networking adds to `docker run --rm busybox true` (bridge vs --network none), mean ms over N runs;
+#   1. what networking adds to `docker run --rm busybox true` (bridge vs --network none), median ms over N
+#      runs of each, the two alternating;
 #   2. requests/s through a published port from the daemon's loopback (userland proxy on both), wrk with
 #      BENCH_CONNS connections for BENCH_SECONDS against busybox httpd.
 # Each daemon runs in its own network namespace (berthd: a new one; the reference: berth-ref).
@@ -55,15 +56,27 @@ for sock in "$TMP/berth.sock" "$REF_SOCK"; do
         fi
 done
 
-mean_run_ms() { # sock, extra args...
-        local sock=$1; shift
-        DOCKER_HOST=unix://$sock docker run --rm "$@" busybox true >/dev/null # warm-up
-        local t0 t1
-        t0=$(date +%s%N)
-        for _ in $(seq "$RUNS"); do DOCKER_HOST=unix://$sock docker run --rm "$@" busybox true >/dev/null; done
-        t1=$(date +%s%N)
-        echo "scale=1; ($t1 - $t0) / $RUNS / 1000000" | bc
+# Bridge and --network none runs alternate (a loaded machine drifts less between the two) and the
+# medians are reported: "bridge_ms none_ms".
+paired_ms() { # sock
+        local sock=$1 i t0 t1 t2
+        DOCKER_HOST=unix://$sock docker run --rm busybox true >/dev/null # warm-up
+        DOCKER_HOST=unix://$sock docker run --rm --network none busybox true >/dev/null
+        : >"$TMP/b.ms"
+        : >"$TMP/n.ms"
+        for i in $(seq "$RUNS"); do
+                t0=$(date +%s%N)
+                DOCKER_HOST=unix://$sock docker run --rm busybox true >/dev/null
+                t1=$(date +%s%N)
+                DOCKER_HOST=unix://$sock docker run --rm --network none busybox true >/dev/null
+                t2=$(date +%s%N)
+                echo "($t1 - $t0) / 1000000" | bc -l >>"$TMP/b.ms"
+                echo "($t2 - $t1) / 1000000" | bc -l >>"$TMP/n.ms"
+        done
+        echo "$(median "$TMP/b.ms") $(median "$TMP/n.ms")"
 }
+
+median() { sort -n "$1" | awk '{v[NR] = $1} END {m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m}'; }
 
 rps() { # sock, netns
         local sock=$1 ns=$2
@@ -79,16 +92,14 @@ rps() { # sock, netns
         DOCKER_HOST=unix://$sock docker rm -f nbench-web >/dev/null
 }
 
-b_bridge=$(mean_run_ms "$TMP/berth.sock")
-b_none=$(mean_run_ms "$TMP/berth.sock" --network none)
-r_bridge=$(mean_run_ms "$REF_SOCK")
-r_none=$(mean_run_ms "$REF_SOCK" --network none)
+read -r b_bridge b_none < <(paired_ms "$TMP/berth.sock")
+read -r r_bridge r_none < <(paired_ms "$REF_SOCK")
 b_rps=$(rps "$TMP/berth.sock" "$NS")
 r_rps=$(rps "$REF_SOCK" "$REF_NETNS")
 
 printf '| %-52s | %12s | %12s |\n' metric berthd reference
 printf '|%s|%s|%s|\n' "------------------------------------------------------" "--------------" "--------------"
-printf '| %-52s | %12s | %12s |\n' "docker run --rm busybox true, ms (bridge)" "$b_bridge" "$r_bridge"
-printf '| %-52s | %12s | %12s |\n' "docker run --rm --network none busybox true, ms" "$b_none" "$r_none"
+printf '| %-52s | %12s | %12s |\n' "docker run --rm busybox true, median ms (bridge)" "$b_bridge" "$r_bridge"
+printf '| %-52s | %12s | %12s |\n' "docker run --rm --network none busybox true, median ms" "$b_none" "$r_none"
 printf '| %-52s | %12s | %12s |\n' "networking adds, ms" "$(echo "$b_bridge - $b_none" | bc)" "$(echo "$r_bridge - $r_none" | bc)"
 printf '| %-52s | %12s | %12s |\n' "published port req/s from loopback ($CONNS conns)" "$b_rps" "$r_rps"

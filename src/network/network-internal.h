@@ -42,6 +42,8 @@ int nft_flush(void);
 /* Binds host_ip:*host_port (0 = any free port, returned) and relays to target. */
 int proxy_start(NetState *ns, const char *cid, int proto, struct in_addr host_ip, int *host_port,
                 struct in_addr target, int target_port);
+/* The same on [::] (IPv6 only), relaying to the container's IPv4 address as docker-proxy does. */
+int proxy_start6_any(NetState *ns, const char *cid, int proto, int *host_port, struct in_addr target, int target_port);
 void proxy_stop_container(NetState *ns, const char *cid); /* ns->lock held */
 void proxy_stop_all(NetState *ns);
 

@@ -465,8 +465,8 @@ static int apply_rules(Engine *e, BerthError **err)
         size_t np = 0;
         while (st && sqlite3_step(st) == SQLITE_ROW) {
                 const char *cip = (const char *) sqlite3_column_text(st, 4);
-                if (!cip)
-                        continue;
+                if (!cip || strchr((const char *) sqlite3_column_text(st, 1), ':'))
+                        continue; /* the [::] side is the proxy's alone */
                 ports = realloc(ports, (np + 1) * sizeof(*ports));
                 NftPort *p = &ports[np];
                 memset(p, 0, sizeof(*p));
@@ -790,8 +790,9 @@ static int ipam_alloc(Engine *e, Net *n, const char *static_ip, struct in_addr *
 typedef struct PortReq {
         char proto[4];
         int cport;
-        char host_ip[INET_ADDRSTRLEN];
+        char host_ip[INET6_ADDRSTRLEN];
         int hp_lo, hp_hi; /* 0,0 = any */
+        bool dual;        /* no HostIp given: 0.0.0.0 and, when the host has IPv6, [::] (as Docker) */
 } PortReq;
 
 static int parse_port_key(const char *k, int *port, char proto[4])
@@ -832,6 +833,9 @@ static int collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError 
                         p->cport = cport;
                         const char *hip = json_str(b, "HostIp"), *hp = json_str(b, "HostPort");
                         snprintf(p->host_ip, sizeof(p->host_ip), "%s", hip && *hip ? hip : "0.0.0.0");
+                        p->dual = !(hip && *hip);
+                        if (streq(p->host_ip, "[::]"))
+                                strcpy(p->host_ip, "::");
                         if (hp && *hp) {
                                 int lo = 0, hi = 0;
                                 if (sscanf(hp, "%d-%d", &lo, &hi) < 1 || lo < 0 || lo > 65535) {
@@ -855,6 +859,7 @@ static int collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError 
                         snprintf(p->proto, sizeof(p->proto), "%s", proto);
                         p->cport = cport;
                         strcpy(p->host_ip, "0.0.0.0");
+                        p->dual = true;
                 }
         }
         *ret = v;
@@ -1112,9 +1117,10 @@ static int prepare_locked(Engine *e, Container *c, BerthError **err)
                 inet_pton(AF_INET, first_ip, &cip);
                 for (size_t i = 0; i < np; i++) {
                         struct in_addr hip;
-                        if (inet_pton(AF_INET, pr[i].host_ip, &hip) != 1) {
+                        bool v6only = streq(pr[i].host_ip, "::");
+                        if (!v6only && inet_pton(AF_INET, pr[i].host_ip, &hip) != 1) {
                                 if (strchr(pr[i].host_ip, ':'))
-                                        continue; /* IPv6 host addresses: not supported, skipped */
+                                        continue; /* IPv6 host addresses other than [::]: not supported, skipped */
                                 free(pr);
                                 r = berr_set(err, EINVAL, "invalid host IP address: %s", pr[i].host_ip);
                                 goto fail;
@@ -1123,7 +1129,8 @@ static int prepare_locked(Engine *e, Container *c, BerthError **err)
                         int got = -EADDRINUSE, hp = 0;
                         for (int p = pr[i].hp_lo; p <= pr[i].hp_hi; p++) {
                                 hp = p;
-                                got = proxy_start(NS(e), c->id, proto, hip, &hp, cip, pr[i].cport);
+                                got = v6only ? proxy_start6_any(NS(e), c->id, proto, &hp, cip, pr[i].cport)
+                                             : proxy_start(NS(e), c->id, proto, hip, &hp, cip, pr[i].cport);
                                 if (got != -EADDRINUSE)
                                         break;
                         }
@@ -1144,6 +1151,13 @@ static int prepare_locked(Engine *e, Container *c, BerthError **err)
                         _cleanup_free_ char *cps = xasprintf("%d", pr[i].cport), *hps = xasprintf("%d", hp);
                         SQL(e, "INSERT INTO ports VALUES (?1, ?2, ?3, ?4, ?5)", c->id, pr[i].proto, cps,
                             pr[i].host_ip, hps);
+                        /* The IPv6 side of a port published without an address, on the same port; best
+                         * effort: a host without IPv6, or with [::]:port taken by another program,
+                         * publishes the IPv4 side only. It needs no rule: no NAT64, the proxy relays. */
+                        int hp6 = hp;
+                        if (pr[i].dual && proxy_start6_any(NS(e), c->id, proto, &hp6, cip, pr[i].cport) == 0)
+                                SQL(e, "INSERT INTO ports VALUES (?1, ?2, ?3, ?4, ?5)", c->id, pr[i].proto, cps, "::",
+                                    hps);
                 }
                 /* The table depends on networks and published ports only: a container
                  * without ports leaves it as it is (saves a libnftables run per start). */
@@ -1346,15 +1360,18 @@ void network_adopt(Engine *e)
                         sqlite3_bind_text(pst, 1, cids[i], -1, SQLITE_TRANSIENT);
                 while (pst && sqlite3_step(pst) == SQLITE_ROW) {
                         struct in_addr hip = { 0 }, cip = { 0 };
-                        inet_pton(AF_INET, (const char *) sqlite3_column_text(pst, 1), &hip);
+                        const char *hs = (const char *) sqlite3_column_text(pst, 1);
+                        inet_pton(AF_INET, hs, &hip);
                         const char *cs = (const char *) sqlite3_column_text(pst, 4);
                         if (!cs)
                                 continue;
                         inet_pton(AF_INET, cs, &cip);
                         int hp = sqlite3_column_int(pst, 2);
-                        proxy_start(ns, cids[i], streq((const char *) sqlite3_column_text(pst, 0), "udp") ? IPPROTO_UDP
-                                                                                                         : IPPROTO_TCP,
-                                    hip, &hp, cip, sqlite3_column_int(pst, 3));
+                        int proto = streq((const char *) sqlite3_column_text(pst, 0), "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+                        if (streq(hs, "::"))
+                                proxy_start6_any(ns, cids[i], proto, &hp, cip, sqlite3_column_int(pst, 3));
+                        else
+                                proxy_start(ns, cids[i], proto, hip, &hp, cip, sqlite3_column_int(pst, 3));
                 }
         }
         /* bridges we own */

@@ -146,10 +146,16 @@ static void *tcp_accept_thread(void *arg)
 }
 
 typedef struct {
-        struct sockaddr_in peer;
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
         int fd;
         int64_t last;
 } UdpClient;
+
+static bool same_peer(const UdpClient *c, const struct sockaddr_storage *a, socklen_t len)
+{
+        return c->peer_len == len && memcmp(&c->peer, a, len) == 0;
+}
 
 static void *udp_thread(void *arg)
 {
@@ -170,19 +176,19 @@ static void *udp_thread(void *arg)
                         break;
                 int64_t now = now_ns();
                 if (pr > 0 && (fds[0].revents & POLLIN)) {
-                        struct sockaddr_in from;
+                        struct sockaddr_storage from;
                         socklen_t fl = sizeof(from);
+                        memset(&from, 0, sizeof(from));
                         ssize_t r = recvfrom(px->lfd, buf, sizeof(buf), 0, (struct sockaddr *) &from, &fl);
                         if (r >= 0) {
                                 size_t k;
                                 for (k = 0; k < n; k++)
-                                        if (cl[k].peer.sin_addr.s_addr == from.sin_addr.s_addr &&
-                                            cl[k].peer.sin_port == from.sin_port)
+                                        if (same_peer(&cl[k], &from, fl))
                                                 break;
                                 if (k == n && n < UDP_CLIENTS) {
                                         int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
                                         if (u >= 0 && connect(u, (struct sockaddr *) &px->target, sizeof(px->target)) == 0) {
-                                                cl[n] = (UdpClient){ from, u, now };
+                                                cl[n] = (UdpClient){ from, fl, u, now };
                                                 n++;
                                         } else
                                                 safe_close(u);
@@ -199,7 +205,7 @@ static void *udp_thread(void *arg)
                                 if (r >= 0) {
                                         cl[i].last = now;
                                         sendto(px->lfd, buf, (size_t) r, 0, (struct sockaddr *) &cl[i].peer,
-                                               sizeof(cl[i].peer));
+                                               cl[i].peer_len);
                                 }
                         }
                 for (size_t i = 0; i < n;)
@@ -214,23 +220,28 @@ static void *udp_thread(void *arg)
         return NULL;
 }
 
-int proxy_start(NetState *ns, const char *cid, int proto, struct in_addr host_ip, int *host_port,
-                struct in_addr target, int target_port)
+static int proxy_open(NetState *ns, const char *cid, int proto, struct sockaddr_storage *sa, socklen_t salen,
+                      int *host_port, struct in_addr target, int target_port)
 {
         bool udp = proto == IPPROTO_UDP;
-        _cleanup_close_ int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        int family = sa->ss_family;
+        _cleanup_close_ int fd = socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         int one = 1;
         if (!udp)
                 setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = host_ip, .sin_port = htons((uint16_t) *host_port) };
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+        /* [::] must not take the IPv4 side too: that one is 0.0.0.0's own listener */
+        if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
                 return -errno;
-        if (!udp && listen(fd, 512) < 0)
+        if (bind(fd, (struct sockaddr *) sa, salen) < 0)
                 return -errno;
-        socklen_t sl = sizeof(sa);
-        getsockname(fd, (struct sockaddr *) &sa, &sl);
+        if (!udp && listen(fd, 4096) < 0)
+                return -errno;
+        socklen_t sl = salen;
+        getsockname(fd, (struct sockaddr *) sa, &sl);
+        int bound_port = family == AF_INET6 ? ntohs(((struct sockaddr_in6 *) sa)->sin6_port)
+                                            : ntohs(((struct sockaddr_in *) sa)->sin_port);
         Proxy *px = calloc(1, sizeof(*px));
         if (!px)
                 return -ENOMEM;
@@ -251,10 +262,28 @@ int proxy_start(NetState *ns, const char *cid, int proto, struct in_addr host_ip
                 return -r;
         }
         TAKE_FD(fd);
-        *host_port = ntohs(sa.sin_port);
+        *host_port = bound_port;
         px->next = ns->proxies;
         ns->proxies = px;
         return 0;
+}
+
+int proxy_start(NetState *ns, const char *cid, int proto, struct in_addr host_ip, int *host_port,
+                struct in_addr target, int target_port)
+{
+        struct sockaddr_storage ss = { 0 };
+        struct sockaddr_in *sa = (struct sockaddr_in *) &ss;
+        *sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = host_ip, .sin_port = htons((uint16_t) *host_port) };
+        return proxy_open(ns, cid, proto, &ss, sizeof(*sa), host_port, target, target_port);
+}
+
+int proxy_start6_any(NetState *ns, const char *cid, int proto, int *host_port, struct in_addr target, int target_port)
+{
+        struct sockaddr_storage ss = { 0 };
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *) &ss;
+        *sa = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+                                     .sin6_port = htons((uint16_t) *host_port) };
+        return proxy_open(ns, cid, proto, &ss, sizeof(*sa), host_port, target, target_port);
 }
 
 static void proxy_free(Proxy *px)

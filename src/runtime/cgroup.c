@@ -437,6 +437,10 @@ int rt_cgroup_kill_all(const RtCgroupOps *ops, const char *rel, int sig)
 {
         int total = 0;
         for (int round = 0; round < 50; round++) {
+                /* Freezing takes a kernel static key (text patching, slow on a VM) even for an
+                 * empty group, and a stopped or --rm container's group is empty: look first. */
+                if (sig == SIGKILL && rt_cgroup_populated(ops, rel) == 0)
+                        return total;
                 bool frozen = sig == SIGKILL && ops->freeze(rel, true) == 0;
                 _cleanup_free_ pid_t *pids = NULL;
                 size_t n = 0;
