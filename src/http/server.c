@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
@@ -31,6 +32,7 @@ struct HttpServer {
         char *unix_paths[16];
         char *tls_mem[16][3];
         bool is_tls[16];
+        bool tls_verify[16];
         size_t n_daemons;
         Header *defaults;
         size_t n_defaults;
@@ -493,6 +495,19 @@ static void request_free(HttpRequest *r)
         free(r);
 }
 
+static bool client_cert_ok(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ci || !ci->tls_session)
+                return false;
+        gnutls_session_t session = (gnutls_session_t) ci->tls_session;
+        unsigned n = 0;
+        if (!gnutls_certificate_get_peers(session, &n) || n == 0)
+                return false;
+        unsigned status = 0;
+        return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version _unused_, const char *upload_data, size_t *upload_size,
                                  void **con_cls)
@@ -509,9 +524,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 r->method = method;
                 r->spool_fd = -EBADF;
                 const union MHD_ConnectionInfo *di = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+                bool verify = false;
                 for (size_t i = 0; di && i < srv->n_daemons; i++)
-                        if (srv->daemons[i] == di->daemon)
+                        if (srv->daemons[i] == di->daemon) {
                                 r->tls = srv->is_tls[i];
+                                verify = srv->tls_verify[i];
+                        }
+                /* --tlsverify: a client without a certificate signed by the CA is
+                 * turned away before its request is looked at. */
+                if (verify && !client_cert_ok(conn)) {
+                        free(r);
+                        *con_cls = NULL;
+                        return MHD_NO;
+                }
                 *con_cls = r;
                 return MHD_YES;
         }
@@ -699,6 +724,7 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
         s->daemons[i] = d;
         s->listen_fds[i] = fd;
         s->is_tls[i] = tls;
+        s->tls_verify[i] = tls && cfg->tls_verify;
         s->unix_paths[i] = startswith(addr, "unix://") ? strdup(addr + 7) : addr[0] == '/' ? strdup(addr) : NULL;
         s->n_daemons++;
         return 0;

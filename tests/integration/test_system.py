@@ -166,6 +166,50 @@ def test_tcp_listener(fresh_berthd):
     assert r.stdout.strip() == b"1.52", r.stderr
 
 
+def _make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    c = os.path.join(d, "certs")
+    os.makedirs(c)
+
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=c, check=True, capture_output=True)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=berth-test-ca")
+    for name, subj, ext in (("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+                            ("client", "/CN=client", "extendedKeyUsage=clientAuth\n")):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}-key.pem", "-out", f"{name}.csr",
+            "-subj", subj)
+        with open(os.path.join(c, f"{name}.ext"), "w") as f:
+            f.write(ext)
+        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-out", f"{name}-cert.pem", "-days", "2", "-extfile", f"{name}.ext")
+    # the docker CLI reads ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH
+    os.symlink("client-cert.pem", os.path.join(c, "cert.pem"))
+    os.symlink("client-key.pem", os.path.join(c, "key.pem"))
+    return c
+
+
+def test_tls_verify(fresh_berthd):
+    d = fresh_berthd
+    c = _make_certs(d.base)
+    d.start(extra=["-H", "tcp://127.0.0.1:23752", "--tlsverify", "--tlscacert", f"{c}/ca.pem",
+                   "--tlscert", f"{c}/server-cert.pem", "--tlskey", f"{c}/server-key.pem"])
+    env = dict(d.env(), DOCKER_HOST="tcp://127.0.0.1:23752", DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=c)
+    r = d.nsenter([berthtest.DOCKER, "version", "--format", "{{.Server.APIVersion}}"], capture_output=True, env=env)
+    assert r.stdout.strip() == b"1.52", r.stderr
+    ok = d.nsenter(["curl", "-s", "--max-time", "5", "--cacert", f"{c}/ca.pem", "--cert", f"{c}/client-cert.pem",
+                    "--key", f"{c}/client-key.pem", "https://127.0.0.1:23752/_ping"], capture_output=True)
+    assert ok.stdout == b"OK"
+    # --tlsverify: no client certificate, no answer
+    bad = d.nsenter(["curl", "-s", "--max-time", "5", "--cacert", f"{c}/ca.pem", "https://127.0.0.1:23752/_ping"],
+                    capture_output=True)
+    assert bad.returncode != 0 and bad.stdout == b""
+    # and plain http on the TLS port gets nothing useful either
+    plain = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:23752/_ping"], capture_output=True)
+    assert plain.stdout != b"OK"
+
+
 def test_sigterm_clean_exit(fresh_berthd):
     d = fresh_berthd.start()
     assert os.path.exists(d.pidfile) and os.path.exists(d.sock)
