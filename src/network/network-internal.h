@@ -6,9 +6,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <sqlite3.h>
+
 #include "basic/error.h"
+#include "basic/util.h"
 #include "engine/engine.h"
 
+typedef struct Container Container;
 typedef struct Proxy Proxy;
 typedef struct Dns Dns;
 
@@ -54,5 +59,96 @@ void dns_stop(NetState *ns);
 int dns_add_container(NetState *ns, const char *cid, int nsfd);
 void dns_remove_container(NetState *ns, const char *cid);
 /* Resolves an A name for the asking container; fills up to max addresses.
- * Returns the count, 0 when the name is not a container here. (network.c) */
+ * Returns the count, 0 when the name is not a container here. (endpoints.c) */
 int network_dns_lookup(Engine *e, const char *asker_cid, const char *name, struct in_addr *out, int max);
+
+/* ---- shared state and row types ---- */
+#define NET_MTU 1500
+
+static inline NetState *NS(Engine *e)
+{
+        return e->net;
+}
+
+typedef struct Net {
+        char id[65];
+        char *name, *driver, *bridge;
+        bool has_subnet;
+        struct in_addr net, gw, range;
+        int prefix, range_prefix;
+        bool has_range;
+        bool internal, attachable;
+        char *subnet_s, *gw_s, *range_s;
+        char *labels, *options;
+        int64_t created;
+} Net;
+
+typedef struct Ep {
+        char cid[65], nid[65];
+        int seq;
+        char *name, *aliases, *static_ip, *static_mac, *endpoint_id, *ip, *mac, *ifname;
+} Ep;
+
+typedef struct PortReq {
+        char proto[4];
+        int cport;
+        char host_ip[INET6_ADDRSTRLEN];
+        int hp_lo, hp_hi; /* 0,0 = any */
+        bool dual;        /* no HostIp given: 0.0.0.0 and, when the host has IPv6, [::] (as Docker) */
+} PortReq;
+
+/* ---- network.c ---- */
+/* Creates the network's bridge if it is missing, with its gateway address. */
+int net_bridge_ensure(Net *n, bool userland_proxy, BerthError **err);
+/* Rebuilds `table ip berth` from the store. ns->lock held. */
+int net_apply_rules(Engine *e, BerthError **err);
+
+/* ---- netstore.c: rows of the networks and endpoints tables ---- */
+void net_free(Net *n);
+static inline void net_freep(Net **n) { net_free(*n); }
+#define _cleanup_net_ _cleanup_(net_freep)
+/* A text column, strdup'ed (NULL stays NULL). */
+char *net_col(sqlite3_stmt *st, int i);
+/* By full id, name, or unique id prefix. */
+Net *net_find(Engine *e, const char *ref, int *ambiguous);
+/* net_find with Docker's "not found" / "ambiguous" errors. */
+int net_get(Engine *e, const char *ref, Net **ret, BerthError **err);
+Net **net_list_all(Engine *e, size_t *ret_n);
+void net_list_free(Net **v, size_t n);
+/* Runs one statement with text (or NULL) parameters; -EEXIST on a constraint. */
+int net_exec_sql(Engine *e, const char *sql, const char *const *args, size_t n);
+#define SQL(e, sql, ...) net_exec_sql((e), (sql), (const char *const[]){ __VA_ARGS__ }, \
+                                      sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+void net_eps_free(Ep *v, size_t n);
+/* where: "container_id = ?1" or "network_id = ?1" */
+Ep *net_eps_query(Engine *e, const char *where, const char *arg, size_t *ret_n);
+/* HostConfig.NetworkMode, "default" when unset. */
+const char *net_mode(Container *c);
+bool net_is_default_name(const char *m);
+
+/* ---- ipam.c ---- */
+int net_parse_cidr(const char *s, struct in_addr *a, int *prefix);
+uint32_t net_mask_of(int prefix);
+bool net_in_subnet(struct in_addr a, struct in_addr net, int prefix);
+char *net_ip_str(struct in_addr a);
+/* The static address if it is free and valid, else the lowest free one. */
+int net_ipam_alloc(Engine *e, Net *n, const char *static_ip, struct in_addr *ret, BerthError **err);
+
+/* ---- networks.c ---- */
+/* Records bridge, host and none (and makes the default bridge follow --bip). */
+int net_default_networks(Engine *e, BerthError **err);
+
+/* ---- netfiles.c ---- */
+int net_write_text(const char *path, const char *s);
+int net_write_resolv(Engine *e, Container *c, bool embedded, const char *path);
+int net_write_hosts(Engine *e, Container *c, const char *path, const char *ip);
+
+/* ---- ports.c ---- */
+/* HostConfig.PortBindings (and PublishAllPorts) as a list of requests. */
+int net_collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError **err);
+/* NetworkSettings.Ports. */
+json_t *net_ports_json(Engine *e, Container *c, bool running);
+
+/* ---- endpoints.c ---- */
+/* Stops proxies and DNS, deletes veths, clears addresses and ports. ns->lock held. */
+void net_release_locked(Engine *e, const char *cid);

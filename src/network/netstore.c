@@ -1,0 +1,209 @@
+/* Rows of the networks and endpoints tables: loading, lookup by reference,
+ * and the small SQL helper. */
+#include "network.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
+#include "engine/container.h"
+#include "engine/events.h"
+#include "netlink.h"
+#include "network-internal.h"
+
+void net_free(Net *n)
+{
+        if (!n)
+                return;
+        free(n->name);
+        free(n->driver);
+        free(n->bridge);
+        free(n->subnet_s);
+        free(n->gw_s);
+        free(n->range_s);
+        free(n->labels);
+        free(n->options);
+        free(n);
+}
+
+char *net_col(sqlite3_stmt *st, int i)
+{
+        const unsigned char *t = sqlite3_column_text(st, i);
+        return t ? strdup((const char *) t) : NULL;
+}
+
+#define NET_COLS "id, name, driver, subnet, gateway, ip_range, internal, attachable, labels, options, bridge, created"
+
+static Net *net_from_row(sqlite3_stmt *st)
+{
+        Net *n = calloc(1, sizeof(*n));
+        snprintf(n->id, sizeof(n->id), "%s", (const char *) sqlite3_column_text(st, 0));
+        n->name = net_col(st, 1);
+        n->driver = net_col(st, 2);
+        n->subnet_s = net_col(st, 3);
+        n->gw_s = net_col(st, 4);
+        n->range_s = net_col(st, 5);
+        n->internal = sqlite3_column_int(st, 6);
+        n->attachable = sqlite3_column_int(st, 7);
+        n->labels = net_col(st, 8);
+        n->options = net_col(st, 9);
+        n->bridge = net_col(st, 10);
+        n->created = sqlite3_column_int64(st, 11);
+        if (n->subnet_s && net_parse_cidr(n->subnet_s, &n->net, &n->prefix) == 0) {
+                n->has_subnet = true;
+                int gp;
+                if (net_parse_cidr(n->gw_s, &n->gw, &gp) < 0)
+                        n->gw.s_addr = htonl((ntohl(n->net.s_addr) & net_mask_of(n->prefix)) + 1);
+                if (n->range_s && net_parse_cidr(n->range_s, &n->range, &n->range_prefix) == 0)
+                        n->has_range = true;
+        }
+        return n;
+}
+
+/* By full id, name, or unique id prefix. */
+Net *net_find(Engine *e, const char *ref, int *ambiguous)
+{
+        if (ambiguous)
+                *ambiguous = 0;
+        if (!ref || !*ref)
+                return NULL;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st =
+                        store_prepare(e->store, "SELECT " NET_COLS " FROM networks WHERE id = ?1 OR name = ?1", NULL);
+                if (!st)
+                        return NULL;
+                sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(st) == SQLITE_ROW)
+                        return net_from_row(st);
+        }
+        _cleanup_stmt_ sqlite3_stmt *st =
+                store_prepare(e->store, "SELECT " NET_COLS " FROM networks WHERE substr(id, 1, length(?1)) = ?1", NULL);
+        if (!st)
+                return NULL;
+        sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+        Net *found = NULL;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                if (found) {
+                        net_free(found);
+                        if (ambiguous)
+                                *ambiguous = 1;
+                        return NULL;
+                }
+                found = net_from_row(st);
+        }
+        return found;
+}
+
+int net_get(Engine *e, const char *ref, Net **ret, BerthError **err)
+{
+        int amb;
+        Net *n = net_find(e, ref, &amb);
+        if (!n)
+                return amb ? berr_set(err, EINVAL, "network %s is ambiguous", ref)
+                           : berr_set(err, ENOENT, "network %s not found", ref);
+        *ret = n;
+        return 0;
+}
+
+Net **net_list_all(Engine *e, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st =
+                store_prepare(e->store, "SELECT " NET_COLS " FROM networks ORDER BY created", NULL);
+        Net **v = NULL;
+        size_t n = 0;
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+                v = realloc(v, (n + 1) * sizeof(*v));
+                v[n++] = net_from_row(st);
+        }
+        *ret_n = n;
+        return v;
+}
+
+void net_list_free(Net **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                net_free(v[i]);
+        free(v);
+}
+
+int net_exec_sql(Engine *e, const char *sql, const char *const *args, size_t n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, sql, NULL);
+        if (!st)
+                return -EIO;
+        for (size_t i = 0; i < n; i++)
+                if (args[i])
+                        sqlite3_bind_text(st, (int) i + 1, args[i], -1, SQLITE_TRANSIENT);
+                else
+                        sqlite3_bind_null(st, (int) i + 1);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_CONSTRAINT)
+                return -EEXIST;
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static void ep_free_fields(Ep *p)
+{
+        free(p->name);
+        free(p->aliases);
+        free(p->static_ip);
+        free(p->static_mac);
+        free(p->endpoint_id);
+        free(p->ip);
+        free(p->mac);
+        free(p->ifname);
+}
+
+void net_eps_free(Ep *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                ep_free_fields(&v[i]);
+        free(v);
+}
+
+#define EP_COLS "container_id, network_id, seq, name, aliases, static_ip, static_mac, endpoint_id, ip, mac, ifname"
+
+/* where: "container_id = ?1" or "network_id = ?1" */
+Ep *net_eps_query(Engine *e, const char *where, const char *arg, size_t *ret_n)
+{
+        _cleanup_free_ char *sql = xasprintf("SELECT " EP_COLS " FROM endpoints WHERE %s ORDER BY seq", where);
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, sql, NULL);
+        Ep *v = NULL;
+        size_t n = 0;
+        if (st && arg)
+                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+                v = realloc(v, (n + 1) * sizeof(*v));
+                Ep *p = &v[n++];
+                memset(p, 0, sizeof(*p));
+                snprintf(p->cid, sizeof(p->cid), "%s", (const char *) sqlite3_column_text(st, 0));
+                snprintf(p->nid, sizeof(p->nid), "%s", (const char *) sqlite3_column_text(st, 1));
+                p->seq = sqlite3_column_int(st, 2);
+                p->name = net_col(st, 3);
+                p->aliases = net_col(st, 4);
+                p->static_ip = net_col(st, 5);
+                p->static_mac = net_col(st, 6);
+                p->endpoint_id = net_col(st, 7);
+                p->ip = net_col(st, 8);
+                p->mac = net_col(st, 9);
+                p->ifname = net_col(st, 10);
+        }
+        *ret_n = n;
+        return v;
+}
+
+const char *net_mode(Container *c)
+{
+        const char *m = json_str(container_hostcfg(c), "NetworkMode");
+        return m && *m ? m : "default";
+}
+
+bool net_is_default_name(const char *m)
+{
+        return streq(m, "default") || streq(m, "bridge");
+}
+

@@ -1,0 +1,83 @@
+/* NetworkSettings of container inspect and lists. */
+#include "network.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
+#include "engine/container.h"
+#include "engine/events.h"
+#include "netlink.h"
+#include "network-internal.h"
+
+/* ---- inspect shapes ---- */
+
+static json_t *ep_json(Net *n, Ep *p, bool running)
+{
+        bool live = running && p && p->ip;
+        json_t *aliases = p && p->aliases ? json_loads(p->aliases, 0, NULL) : NULL;
+        if (aliases && !json_array_size(aliases)) {
+                json_decref(aliases);
+                aliases = NULL;
+        }
+        json_t *ipam = p && p->static_ip ? json_pack("{s:s}", "IPv4Address", p->static_ip) : json_null();
+        _cleanup_free_ char *gw = live && n->has_subnet ? net_ip_str(n->gw) : strdup("");
+        json_t *dnsnames = json_null();
+        if (live && !streq(n->name, "bridge")) {
+                dnsnames = json_array();
+                if (p->name && *p->name)
+                        json_array_append_new(dnsnames, json_string(p->name));
+                json_array_append_new(dnsnames, json_stringn(p->cid, 12));
+                json_array_extend(dnsnames, aliases);
+        }
+        return json_pack("{s:o,s:n,s:o,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n,s:o}", "IPAMConfig", ipam, "Links",
+                         "Aliases", aliases ? aliases : json_null(), "MacAddress", live ? p->mac : "", "NetworkID",
+                         n->id, "EndpointID", live && p->endpoint_id ? p->endpoint_id : "", "Gateway", gw, "IPAddress",
+                         live ? p->ip : "", "IPPrefixLen", live ? n->prefix : 0, "IPv6Gateway", "",
+                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DriverOpts", "DNSNames", dnsnames);
+}
+
+json_t *network_settings_json(Engine *e, Container *c, bool running, bool summary)
+{
+        NetState *ns = NS(e);
+        json_t *networks = json_object();
+        if (ns) {
+                /* Reads only (the store serialises): no network lock under e->lock. */
+                const char *mode = net_mode(c);
+                size_t n = 0;
+                Ep *eps = net_eps_query(e, "container_id = ?1", c->id, &n);
+                if (n == 0 && !startswith(mode, "container:")) {
+                        /* Not started yet: what it will join. */
+                        _cleanup_net_ Net *net = net_find(e, net_is_default_name(mode) ? "bridge" : mode, NULL);
+                        if (net)
+                                json_object_set_new(networks, net->name, ep_json(net, NULL, false));
+                }
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_net_ Net *net = net_find(e, eps[i].nid, NULL);
+                        if (net)
+                                json_object_set_new(networks, net->name, ep_json(net, &eps[i], running));
+                }
+                net_eps_free(eps, n);
+        }
+        if (summary)
+                return json_pack("{s:o}", "Networks", networks);
+        json_t *first = NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach(networks, k, v) if (!first) first = v;
+        json_t *def = json_object_get(networks, "bridge");
+        json_t *j = json_pack("{s:s,s:s,s:b,s:s,s:i,s:o,s:s,s:n,s:n,s:s,s:s,s:s,s:i,s:s,s:i,s:s,s:s,s:o}", "Bridge", "",
+                              "SandboxID", "", "HairpinMode", false, "LinkLocalIPv6Address", "",
+                              "LinkLocalIPv6PrefixLen", 0, "Ports", net_ports_json(e, c, running), "SandboxKey",
+                              running && c->pid > 0 ? "" : "", "SecondaryIPAddresses", "SecondaryIPv6Addresses",
+                              "EndpointID", def ? json_str(def, "EndpointID") : "", "Gateway",
+                              def ? json_str(def, "Gateway") : "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0,
+                              "IPAddress", def ? json_str(def, "IPAddress") : "", "IPPrefixLen",
+                              def ? (int) json_int(def, "IPPrefixLen", 0) : 0, "IPv6Gateway", "", "MacAddress",
+                              def ? json_str(def, "MacAddress") : "", "Networks", networks);
+        return j;
+}

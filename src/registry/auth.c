@@ -1,0 +1,184 @@
+/* Registry client: credentials. X-Registry-Auth decoding, Bearer token fetch, POST /auth. */
+#include "registry-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
+
+/* ---- auth header ---- */
+
+void registry_auth_clear(RegistryAuth *a)
+{
+        free(a->username);
+        free(a->password);
+        free(a->identitytoken);
+        free(a->serveraddress);
+        memset(a, 0, sizeof(*a));
+}
+
+static int b64val(char c)
+{
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        if (c == '+' || c == '-')
+                return 62;
+        if (c == '/' || c == '_')
+                return 63;
+        return -1;
+}
+
+static char *b64_decode(const char *s, size_t *ret_len)
+{
+        size_t n = strlen(s);
+        char *out = malloc(n + 1);
+        size_t o = 0;
+        unsigned acc = 0;
+        int bits = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '=' || s[i] == '\n' || s[i] == '\r')
+                        continue;
+                int v = b64val(s[i]);
+                if (v < 0) {
+                        free(out);
+                        return NULL;
+                }
+                acc = (acc << 6) | (unsigned) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[o++] = (char) ((acc >> bits) & 0xff);
+                }
+        }
+        out[o] = 0;
+        *ret_len = o;
+        return out;
+}
+
+void registry_auth_from_header(const char *hdr, RegistryAuth *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        if (!hdr || !*hdr)
+                return;
+        size_t len;
+        _cleanup_free_ char *raw = b64_decode(hdr, &len);
+        if (!raw)
+                return;
+        _cleanup_json_ json_t *j = json_loadb(raw, len, 0, NULL);
+        if (!json_is_object(j))
+                return;
+#define DUP(field, key)                                            \
+        do {                                                       \
+                const char *v = json_str(j, key);                  \
+                ret->field = v && *v ? strdup(v) : NULL;           \
+        } while (0)
+        DUP(username, "username");
+        DUP(password, "password");
+        DUP(identitytoken, "identitytoken");
+        DUP(serveraddress, "serveraddress");
+#undef DUP
+}
+
+/* ---- WWW-Authenticate ---- */
+
+/* Value of key="v" in a WWW-Authenticate challenge. */
+static char *challenge_param(const char *ch, const char *key)
+{
+        size_t kl = strlen(key);
+        for (const char *p = ch; (p = strcasestr(p, key)); p += kl) {
+                if (p != ch && p[-1] != ' ' && p[-1] != ',')
+                        continue;
+                if (p[kl] != '=')
+                        continue;
+                const char *v = p + kl + 1;
+                if (*v == '"') {
+                        const char *end = strchr(v + 1, '"');
+                        return end ? strndup(v + 1, (size_t) (end - v - 1)) : NULL;
+                }
+                return strndup(v, strcspn(v, ", "));
+        }
+        return NULL;
+}
+
+int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
+{
+        _cleanup_free_ char *realm = challenge_param(challenge, "realm");
+        _cleanup_free_ char *service = challenge_param(challenge, "service");
+        if (!realm)
+                return berr_set(err, EACCES, "unauthorized: bearer challenge without realm");
+        CURL *c = curl_easy_init();
+        _cleanup_free_ char *es = service ? curl_easy_escape(c, service, 0) : NULL;
+        _cleanup_free_ char *scope = g->repo ? xasprintf("repository:%s:%s", g->repo, g->push ? "push,pull" : "pull") : NULL;
+        _cleanup_free_ char *esc = scope ? curl_easy_escape(c, scope, 0) : NULL;
+        _cleanup_free_ char *eu = g->user ? curl_easy_escape(c, g->user, 0) : NULL;
+        curl_easy_cleanup(c);
+        _cleanup_free_ char *url = xasprintf("%s%s%s%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
+                                             es ? "service=" : "", es ?: "", esc ? "&scope=" : "", esc ?: "",
+                                             eu ? "&account=" : "", eu ?: "",
+                                             g->repo ? "" : "&client_id=docker&offline_token=true");
+        Resp r = { .fd = -1, .max = 1024 * 1024 };
+        CURL *h = reg_easy_new(&r);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        if (g->user) {
+                curl_easy_setopt(h, CURLOPT_USERNAME, g->user);
+                curl_easy_setopt(h, CURLOPT_PASSWORD, g->pass ?: "");
+                curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        }
+        CURLcode cc = curl_easy_perform(h);
+        curl_easy_cleanup(h);
+        int k = 0;
+        if (cc != CURLE_OK)
+                k = berr_set(err, EIO, "Get \"%s\": %s", realm, curl_easy_strerror(cc));
+        else if (r.status == 401 || r.status == 403)
+                k = berr_set(err, EACCES, "unauthorized: incorrect username or password");
+        else if (r.status != 200)
+                k = berr_set(err, EIO, "token endpoint %s answered %ld", realm, r.status);
+        else {
+                _cleanup_json_ json_t *j = json_loadb(r.body ?: "", r.len, 0, NULL);
+                const char *t = json_str(j, "token") ?: json_str(j, "access_token");
+                if (!t || !*t)
+                        k = berr_set(err, EIO, "token endpoint %s sent no token", realm);
+                else {
+                        free(g->token);
+                        g->token = strdup(t);
+                }
+        }
+        reg_resp_clear(&r);
+        return k;
+}
+
+/* ---- login ---- */
+
+int registry_login(Engine *e, const RegistryAuth *auth, BerthError **err)
+{
+        const char *sa = auth->serveraddress ?: "docker.io";
+        if (startswith(sa, "https://"))
+                sa += 8;
+        else if (startswith(sa, "http://"))
+                sa += 7;
+        _cleanup_free_ char *host = strndup(sa, strcspn(sa, "/"));
+        if (streq(host, "index.docker.io") || streq(host, "registry-1.docker.io"))
+                strcpy(host, "docker.io");
+        ImageRef ref = { .domain = host };
+        Reg *g = NULL;
+        int k = reg_open(e, &ref, auth, false, &g, err);
+        if (k < 0)
+                return k;
+        /* reg_open already exchanged credentials for a token or set Basic; check they now pass. */
+        Resp r = { .fd = -1, .max = 64 * 1024 };
+        Req q = { .method = "GET", .url = "/v2/" };
+        k = reg_do(g, &q, &r, err);
+        if (k == 0 && r.status == 401)
+                k = berr_set(err, EACCES, "login attempt to %s/v2/ failed with status: 401 Unauthorized", g->base);
+        else if (k == 0 && r.status != 200)
+                k = berr_set(err, EIO, "login attempt to %s/v2/ failed with status: %ld", g->base, r.status);
+        reg_resp_clear(&r);
+        reg_free(g);
+        return k;
+}
