@@ -97,6 +97,15 @@ bool strv_contains(char **l, const char *s)
         return false;
 }
 
+char *strv_env_get(char **env, const char *key)
+{
+        size_t kl = strlen(key);
+        for (size_t i = 0; env && env[i]; i++)
+                if (strneq(env[i], key, kl) && env[i][kl] == '=')
+                        return env[i] + kl + 1;
+        return NULL;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
         _cleanup_free_ char *p = strdup(path);

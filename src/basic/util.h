@@ -22,6 +22,8 @@ int strv_push(char ***l, char *owned);
 int strv_extend(char ***l, const char *s);
 char **strv_copy(char *const *l);
 bool strv_contains(char **l, const char *s);
+/* The value of KEY in a KEY=VALUE environment, or NULL. */
+char *strv_env_get(char **env, const char *key);
 
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);

@@ -8,6 +8,7 @@
  *   monitor -> child  "S"  start: execve
  *   child -> monitor  "E<code> <text>" when execve failed; EOF (the socket is close-on-exec) when it worked. */
 #include "runtime.h"
+#include "runtime/channel.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -377,60 +378,6 @@ static void loopback_up(void)
         close(fd);
 }
 
-static int send_fd(int sock, const char *msg, int fd)
-{
-        struct iovec iov = { (void *) msg, strlen(msg) };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (fd >= 0) {
-                mh.msg_control = u.buf;
-                mh.msg_controllen = sizeof(u.buf);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        }
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-/* One message (and maybe an fd) from the peer; 0 on EOF. */
-static ssize_t recv_msg(int sock, char *buf, size_t size, int *fd)
-{
-        struct iovec iov = { buf, size - 1 };
-        union {
-                char b[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
-        ssize_t n;
-        do
-                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        if (fd) {
-                *fd = -1;
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                                memcpy(fd, CMSG_DATA(c), sizeof(int));
-        }
-        return n;
-}
-
-static char *env_get(char **env, const char *key)
-{
-        size_t kl = strlen(key);
-        for (size_t i = 0; env && env[i]; i++)
-                if (strneq(env[i], key, kl) && env[i][kl] == '=')
-                        return env[i] + kl + 1;
-        return NULL;
-}
-
 static int cmp_int(const void *a, const void *b)
 {
         return *(const int *) a - *(const int *) b;
@@ -458,7 +405,7 @@ static _noreturn_ void child_main(Child *ch)
         char buf[64];
         close_other_fds(ch);
         umask(0);
-        if (recv_msg(ch->sock, buf, sizeof(buf), NULL) <= 0 || buf[0] != 'C')
+        if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'C')
                 _exit(125);
         if (s->ns_cgroup && unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(ch, 125, "error during container init: unshare cgroup namespace: %m");
@@ -505,21 +452,15 @@ static _noreturn_ void child_main(Child *ch)
                 _exit(125);
         }
         /* Docker always lists the primary group among the supplementary ones. */
-        gid_t *groups = calloc(u.n_sgids + 1, sizeof(gid_t));
-        size_t n_groups = 0;
-        groups[n_groups++] = u.gid;
-        for (size_t i = 0; i < u.n_sgids; i++)
-                if (u.sgids[i] != u.gid)
-                        groups[n_groups++] = u.sgids[i];
-        char **env = strv_copy(s->env);
-        if (!env_get(env, "HOME"))
-                strv_push(&env, xasprintf("HOME=%s", u.home && *u.home ? u.home : "/"));
+        size_t n_groups;
+        gid_t *groups = rt_user_groups(&u, &n_groups);
+        char **env = rt_user_env(s->env, &u);
         (void) mkdir_p(s->cwd, 0755); /* Docker creates a missing WorkingDir, owned by root */
         if (chdir(s->cwd) < 0)
                 child_fail(ch, 125, "error during container init: chdir to cwd (\"%s\") set in config.json failed: %m",
                            s->cwd);
         _cleanup_free_ char *exe = NULL, *lerr = NULL;
-        int r = rt_lookup_path(s->args[0], env_get(env, "PATH"), &exe, &lerr);
+        int r = rt_lookup_path(s->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
                 child_fail(ch, exit_code_for_errno(-r), "%s", lerr ? lerr : "exec: lookup failed");
         char **argv = s->args;
@@ -547,11 +488,11 @@ static _noreturn_ void child_main(Child *ch)
                         if (dup3(ch->stdio[i], i, 0) < 0 && ch->stdio[i] != i)
                                 child_fail(ch, 125, "error during container init: dup2: %m");
         }
-        if (send_fd(ch->sock, "R", master) < 0)
+        if (rt_send_fd(ch->sock, "R", master) < 0)
                 _exit(125);
         if (master >= 0)
                 close(master);
-        if (recv_msg(ch->sock, buf, sizeof(buf), NULL) <= 0 || buf[0] != 'S')
+        if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'S')
                 _exit(125);
 
         if (s->seccomp && !s->privileged && (r = rt_seccomp_load()) < 0)
@@ -666,7 +607,7 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
         int master = -1;
         ssize_t n = -1;
         if (send(sp[0], "C", 1, MSG_NOSIGNAL) == 1)
-                n = recv_msg(sp[0], buf, sizeof(buf), &master);
+                n = rt_recv_msg(sp[0], buf, sizeof(buf), &master, -1);
         if (n <= 0 || buf[0] != 'R') {
                 if (n <= 0)
                         snprintf(buf, sizeof(buf), "E125 error during container init: setup process died");
@@ -708,7 +649,7 @@ int rt_container_start(RtContainer *c, int *exit_code, char **errmsg)
         char buf[2048];
         ssize_t n = -1;
         if (send(c->sync_fd, "S", 1, MSG_NOSIGNAL) == 1)
-                n = recv_msg(c->sync_fd, buf, sizeof(buf), NULL);
+                n = rt_recv_msg(c->sync_fd, buf, sizeof(buf), NULL, -1);
         c->sync_fd = safe_close(c->sync_fd);
         if (n == 0)
                 return 0; /* close-on-exec closed the socket: execve worked */

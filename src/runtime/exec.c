@@ -11,6 +11,7 @@
  *   process -> monitor  "E<code> <text>" / "U<code> <text>" on failure; EOF (close-on-exec) once
  *                       execve worked. */
 #include "runtime.h"
+#include "runtime/channel.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -48,65 +49,6 @@ static _noreturn_ _printf_(3, 4) void xfail(int sock, int code, const char *fmt,
         va_end(ap);
         (void) !send(sock, buf, strlen(buf), MSG_NOSIGNAL);
         _exit(code);
-}
-
-static int xsend_fd(int sock, const char *msg, int fd)
-{
-        struct iovec iov = { (void *) msg, strlen(msg) };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (fd >= 0) {
-                mh.msg_control = u.buf;
-                mh.msg_controllen = sizeof(u.buf);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        }
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-/* One message (and maybe an fd), waiting at most SETUP_TIMEOUT_MS; 0 on EOF. */
-static ssize_t xrecv(int sock, char *buf, size_t size, int *fd)
-{
-        struct pollfd p = { .fd = sock, .events = POLLIN };
-        int r;
-        do
-                r = poll(&p, 1, SETUP_TIMEOUT_MS);
-        while (r < 0 && errno == EINTR);
-        if (r <= 0)
-                return r == 0 ? -ETIMEDOUT : -errno;
-        struct iovec iov = { buf, size - 1 };
-        union {
-                char b[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b) };
-        ssize_t n;
-        do
-                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        buf[n] = 0;
-        if (fd)
-                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                                memcpy(fd, CMSG_DATA(c), sizeof(int));
-        return n;
-}
-
-static const char *xenv_get(char **env, const char *key)
-{
-        size_t kl = strlen(key);
-        for (size_t i = 0; env && env[i]; i++)
-                if (strneq(env[i], key, kl) && env[i][kl] == '=')
-                        return env[i] + kl + 1;
-        return NULL;
 }
 
 static const struct {
@@ -149,21 +91,15 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
                 (void) !send(sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(126);
         }
-        gid_t *groups = calloc(u.n_sgids + 1, sizeof(gid_t));
-        size_t n_groups = 0;
-        groups[n_groups++] = u.gid;
-        for (size_t i = 0; i < u.n_sgids; i++)
-                if (u.sgids[i] != u.gid)
-                        groups[n_groups++] = u.sgids[i];
-        char **env = strv_copy(x->env ? x->env : cs->env);
-        if (!xenv_get(env, "HOME"))
-                strv_push(&env, xasprintf("HOME=%s", u.home && *u.home ? u.home : "/"));
+        size_t n_groups;
+        gid_t *groups = rt_user_groups(&u, &n_groups);
+        char **env = rt_user_env(x->env ? x->env : cs->env, &u);
         const char *cwd = x->cwd && *x->cwd ? x->cwd : cs->cwd && *cs->cwd ? cs->cwd : "/";
         if (chdir(cwd) < 0)
                 xfail(sock, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", cwd,
                       errno == ENOENT ? "no such file or directory" : strerror(errno));
         _cleanup_free_ char *exe = NULL, *lerr = NULL;
-        int r = rt_lookup_path(x->args[0], xenv_get(env, "PATH"), &exe, &lerr);
+        int r = rt_lookup_path(x->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
                 xfail(sock, 126, "%s", lerr ? lerr : "exec: lookup failed");
         bool privileged = x->privileged || cs->privileged;
@@ -209,7 +145,7 @@ static _noreturn_ void exec_helper(const RtSpec *cs, const RtCgroupOps *cg, cons
                         struct winsize ws = { .ws_row = (unsigned short) x->h, .ws_col = (unsigned short) x->w };
                         (void) ioctl(master, TIOCSWINSZ, &ws);
                 }
-                if (xsend_fd(sock, "M", master) < 0)
+                if (rt_send_fd(sock, "M", master) < 0)
                         _exit(126);
                 close(master);
         }
@@ -310,12 +246,12 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
         close(sp[1]);
         sock = sp[0];
         char buf[2048];
-        ssize_t n = xrecv(sock, buf, sizeof(buf), &master);
+        ssize_t n = rt_recv_msg(sock, buf, sizeof(buf), &master, SETUP_TIMEOUT_MS);
         if (n > 0 && buf[0] == 'M') {
                 if (master < 0)
                         snprintf(buf, sizeof(buf), "E126 no pty received");
                 else
-                        n = xrecv(sock, buf, sizeof(buf), NULL);
+                        n = rt_recv_msg(sock, buf, sizeof(buf), NULL, SETUP_TIMEOUT_MS);
         }
         while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
                 ;
@@ -328,7 +264,7 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
         }
         pid_t pid = (pid_t) atoi(buf + 1);
         /* The helper is gone; our end sees EOF once the process's execve closed its copy. */
-        n = xrecv(sock, buf, sizeof(buf), NULL);
+        n = rt_recv_msg(sock, buf, sizeof(buf), NULL, SETUP_TIMEOUT_MS);
         if (n != 0) {
                 if (n < 0) {
                         kill(pid, SIGKILL);

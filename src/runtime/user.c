@@ -220,3 +220,25 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, char **er
         *errmsg = xasprintf("exec: \"%s\": executable file not found in $PATH", file);
         return -ENOENT;
 }
+
+gid_t *rt_user_groups(const RtExecUser *u, size_t *ret_n)
+{
+        gid_t *groups = calloc(u->n_sgids + 1, sizeof(gid_t));
+        size_t n = 0;
+        if (groups) {
+                groups[n++] = u->gid;
+                for (size_t i = 0; i < u->n_sgids; i++)
+                        if (u->sgids[i] != u->gid)
+                                groups[n++] = u->sgids[i];
+        }
+        *ret_n = n;
+        return groups;
+}
+
+char **rt_user_env(char *const *env, const RtExecUser *u)
+{
+        char **out = strv_copy(env);
+        if (!strv_env_get(out, "HOME"))
+                strv_push(&out, xasprintf("HOME=%s", u->home && *u->home ? u->home : "/"));
+        return out;
+}

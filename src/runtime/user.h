@@ -16,6 +16,11 @@ typedef struct RtExecUser {
 /* passwd/group may be NULL (file missing). On failure returns -errno and sets *errmsg (runc's text). */
 int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtExecUser *ret, char **errmsg);
 void rt_exec_user_done(RtExecUser *u);
+/* The groups to set: the primary group first, as Docker always lists it, then the
+ * supplementary ones without it. Caller frees. */
+gid_t *rt_user_groups(const RtExecUser *u, size_t *ret_n);
+/* A copy of env with HOME added from the user's entry ("/" without one) when missing. */
+char **rt_user_env(char *const *env, const RtExecUser *u);
 
 /* Resolves a command like Go's exec.LookPath inside the current root: a name with a slash is
  * checked as is, otherwise each PATH entry. Returns 0 and the path, or -errno and Docker's text
