@@ -581,6 +581,24 @@ static int conn_target(Engine *e, json_t *body, Container **ret, int *pid, char 
         return 0;
 }
 
+/* The network of a connect or disconnect: a bridge network, with the
+ * container's memberships recorded (ns->lock held). */
+static int bridge_target_locked(Engine *e, const char *ref, Container *c, Net **ret, BerthError **err)
+{
+        _cleanup_net_ Net *n = NULL;
+        int r = net_get(e, ref, &n, err);
+        if (r < 0)
+                return r;
+        if (!streq(n->driver, "bridge"))
+                return berr_set(err, EPERM,
+                                "container cannot be disconnected from host network or connected to host network");
+        r = ensure_seeded(e, c, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
 int network_connect(Engine *e, const char *ref, json_t *body, BerthError **err)
 {
         NetState *ns = NS(e);
@@ -595,14 +613,7 @@ int network_connect(Engine *e, const char *ref, json_t *body, BerthError **err)
                 return berr_set(err, EPERM, "container cannot be disconnected from host network or connected to host network");
         pthread_mutex_lock(&ns->lock);
         _cleanup_net_ Net *n = NULL;
-        r = net_get(e, ref, &n, err);
-        if (r < 0)
-                goto out;
-        if (!streq(n->driver, "bridge")) {
-                r = berr_set(err, EPERM, "container cannot be disconnected from host network or connected to host network");
-                goto out;
-        }
-        r = ensure_seeded(e, c, err);
+        r = bridge_target_locked(e, ref, c, &n, err);
         if (r < 0)
                 goto out;
         json_t *epcfg = json_object_get(body, "EndpointConfig");
@@ -682,14 +693,7 @@ int network_disconnect(Engine *e, const char *ref, json_t *body, BerthError **er
                 return r;
         pthread_mutex_lock(&ns->lock);
         _cleanup_net_ Net *n = NULL;
-        r = net_get(e, ref, &n, err);
-        if (r < 0)
-                goto out;
-        if (!streq(n->driver, "bridge")) {
-                r = berr_set(err, EPERM, "container cannot be disconnected from host network or connected to host network");
-                goto out;
-        }
-        r = ensure_seeded(e, c, err);
+        r = bridge_target_locked(e, ref, c, &n, err);
         if (r < 0)
                 goto out;
         {
