@@ -165,21 +165,13 @@ static int write_replace(const char *path, const void *data, size_t len, mode_t 
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
-        const char *p = data;
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        unlink(tmp);
-                        return r;
-                }
-                p += n;
-                len -= (size_t) n;
+        int r = loop_write(fd, data, len);
+        if (r < 0) {
+                unlink(tmp);
+                return r;
         }
         if ((durable && fsync(fd) < 0) || rename(tmp, path) < 0) {
-                int r = -errno;
+                r = -errno;
                 unlink(tmp);
                 return r;
         }

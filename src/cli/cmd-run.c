@@ -236,16 +236,7 @@ static int start_error_code(const char *msg)
 static int term_out(int stream, const char *buf, size_t len, void *ud)
 {
         int fd = stream == 2 ? STDERR_FILENO : STDOUT_FILENO;
-        while (len > 0) {
-                ssize_t w = write(fd, buf, len);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return 0; /* the reader went away; keep draining */
-                }
-                buf += w;
-                len -= (size_t) w;
-        }
+        (void) loop_write(fd, buf, len); /* a reader that went away: keep draining */
         return 0;
 }
 
@@ -348,18 +339,8 @@ int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool
                         }
                         bool detached = false;
                         size_t len = use_keys ? detach_keys_feed(&dk, buf, (size_t) n, fbuf, &detached) : (size_t) n;
-                        const char *q = use_keys ? fbuf : buf;
-                        while (len > 0) {
-                                ssize_t w = write(afd, q, len);
-                                if (w < 0) {
-                                        if (errno == EINTR)
-                                                continue;
-                                        in_open = false;
-                                        break;
-                                }
-                                q += w;
-                                len -= (size_t) w;
-                        }
+                        if (loop_write(afd, use_keys ? fbuf : buf, len) < 0)
+                                in_open = false;
                         if (detached) {
                                 *ret_detached = true;
                                 break;

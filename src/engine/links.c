@@ -160,17 +160,7 @@ static int write_in_place(const char *path, const char *s)
         _cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        size_t len = strlen(s);
-        while (len > 0) {
-                ssize_t w = write(fd, s, len);
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return -errno;
-                s += w;
-                len -= (size_t) w;
-        }
-        return 0;
+        return loop_write(fd, s, strlen(s));
 }
 
 /* Drops lines whose names (after the address) are exactly `names`, then appends add (may be NULL). */

@@ -52,21 +52,6 @@ int container_monitor_connect(Engine *e, const char *id)
         return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
 /* Reads one line (without the newline) byte by byte, so nothing after it is
  * consumed. timeout_ms < 0 waits forever. */
 static int read_line(int fd, int timeout_ms, char **ret)
@@ -117,9 +102,9 @@ int container_monitor_request(Engine *e, const char *id, const char *req, char *
         _cleanup_close_ int fd = container_monitor_connect(e, id);
         if (fd < 0)
                 return fd;
-        int r = write_all(fd, req, strlen(req));
+        int r = loop_send(fd, req, strlen(req));
         if (r == 0)
-                r = write_all(fd, "\n", 1);
+                r = loop_send(fd, "\n", 1);
         if (r < 0)
                 return r;
         return read_line(fd, 30000, ret_line);
@@ -725,7 +710,7 @@ static void *watcher_thread(void *p)
                 pthread_mutex_lock(&e->lock);
                 c->watcher_fd = fd;
                 pthread_mutex_unlock(&e->lock);
-                if (write_all(fd, "{\"op\":\"wait\"}\n", 14) == 0)
+                if (loop_send(fd, "{\"op\":\"wait\"}\n", 14) == 0)
                         read_line(fd, -1, &line);
                 pthread_mutex_lock(&e->lock);
                 c->watcher_fd = -1;

@@ -191,14 +191,9 @@ int http_body_fd(HttpRequest *r)
         int fd = memfd_create("body", MFD_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        size_t off = 0;
-        while (off < r->mem_len) {
-                ssize_t n = write(fd, r->mem + off, r->mem_len - off);
-                if (n < 0) {
-                        safe_close(fd);
-                        return -EIO;
-                }
-                off += (size_t) n;
+        if (loop_write(fd, r->mem, r->mem_len) < 0) {
+                safe_close(fd);
+                return -EIO;
         }
         lseek(fd, 0, SEEK_SET);
         return fd;
@@ -211,25 +206,14 @@ static int body_append(HttpRequest *r, const char *data, size_t len)
                 r->spool_fd = open(r->server->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
                 if (r->spool_fd < 0)
                         return -errno;
-                if (r->mem_len > 0 && write(r->spool_fd, r->mem, r->mem_len) != (ssize_t) r->mem_len)
+                if (loop_write(r->spool_fd, r->mem, r->mem_len) < 0)
                         return -EIO;
                 free(r->mem);
                 r->mem = NULL;
                 r->mem_len = r->mem_cap = 0;
         }
-        if (r->spool_fd >= 0) {
-                while (len > 0) {
-                        ssize_t n = write(r->spool_fd, data, len);
-                        if (n < 0) {
-                                if (errno == EINTR)
-                                        continue;
-                                return -errno;
-                        }
-                        data += n;
-                        len -= (size_t) n;
-                }
-                return 0;
-        }
+        if (r->spool_fd >= 0)
+                return loop_write(r->spool_fd, data, len);
         if (r->mem_len + len + 1 > r->mem_cap) {
                 size_t cap = r->mem_cap ? r->mem_cap : 4096;
                 while (cap < r->mem_len + len + 1)
@@ -373,18 +357,7 @@ void http_respond_stream(HttpRequest *r, unsigned status, const char *content_ty
 
 int http_stream_write(HttpStream *s, const void *data, size_t len)
 {
-        const char *p = data;
-        while (len > 0) {
-                ssize_t n = write(s->pipe_w, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -EPIPE;
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
+        return loop_write(s->pipe_w, data, len) < 0 ? -EPIPE : 0;
 }
 
 int http_stream_printf(HttpStream *s, const char *fmt, ...)

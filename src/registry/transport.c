@@ -27,16 +27,9 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *cls)
         Resp *r = cls;
         size_t n = sz * nm;
         if (r->fd >= 0 && r->status >= 200 && r->status < 300) {
-                size_t off = 0;
-                while (off < n) {
-                        ssize_t w = write(r->fd, p + off, n - off);
-                        if (w < 0 && errno == EINTR)
-                                continue;
-                        if (w <= 0) {
-                                r->write_failed = true;
-                                return 0;
-                        }
-                        off += (size_t) w;
+                if (loop_write(r->fd, p, n) < 0) {
+                        r->write_failed = true;
+                        return 0;
                 }
                 if (r->sha)
                         sha256_update(r->sha, p, n);
