@@ -92,6 +92,14 @@ int parse_signal(const char *s)
         return -EINVAL;
 }
 
+/* Every signal berth sends a container is logged first: the exit watcher
+ * logs "die" as soon as the process is gone, and "kill" must precede it. */
+static int signal_container(Engine *e, Container *c, int pid, int sig)
+{
+        events_container_kill(e, c, sig);
+        return pid > 0 ? kill(pid, sig) : 0;
+}
+
 static bool is_live(Container *c)
 {
         return c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
@@ -142,20 +150,14 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
         }
         pthread_mutex_unlock(&e->lock);
 
-        /* The event goes out before the signal: the exit watcher logs "die"
-         * as soon as the process is gone, and "kill" must come first. */
-        events_container_kill(e, c, sig);
-        if (pid > 0)
-                kill(pid, sig);
+        signal_container(e, c, pid, sig);
         if (paused)
                 freeze_plain(c->id, false);
         pthread_mutex_lock(&e->lock);
         bool done = timeout >= 0 ? wait_exit_locked(e, c, seq, timeout) : wait_exit_locked(e, c, seq, 1 << 30);
         pthread_mutex_unlock(&e->lock);
         if (!done) {
-                events_container_kill(e, c, SIGKILL);
-                if (pid > 0)
-                        kill(pid, SIGKILL);
+                signal_container(e, c, pid, SIGKILL);
                 container_kill_cgroup(c->id, SIGKILL);
                 pthread_mutex_lock(&e->lock);
                 done = wait_exit_locked(e, c, seq, 30);
@@ -200,8 +202,7 @@ int container_kill(Engine *e, const char *ref, const char *signame, BerthError *
         c->manually_stopped = true;
         container_save_state(e, c);
         pthread_mutex_unlock(&e->lock);
-        events_container_kill(e, c, sig);
-        if (pid > 0 && kill(pid, sig) < 0 && errno != ESRCH)
+        if (signal_container(e, c, pid, sig) < 0 && errno != ESRCH)
                 return berr_set(err, EIO, "Cannot kill container: %s: %m", ref);
         if (sig == SIGKILL) {
                 if (paused)
