@@ -92,7 +92,7 @@ static json_t *inspect_json(Engine *e, Container *c)
                 char *mode = strtok_r(NULL, ":", &save);
                 if (!dst)
                         continue;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
                                                         "Destination", dst, "Mode", mode ? mode : "", "RW",
                                                         !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
         }

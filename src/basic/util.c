@@ -23,6 +23,46 @@ char *xasprintf(const char *fmt, ...)
         return s;
 }
 
+void *xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        void *q = realloc(p, n ? n : 1);
+        if (!q)
+                abort();
+        return q;
+}
+
+char *xstrdup(const char *s)
+{
+        char *d = strdup(s);
+        if (!d)
+                abort();
+        return d;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *d = strndup(s, n);
+        if (!d)
+                abort();
+        return d;
+}
+
 bool startswith(const char *s, const char *prefix)
 {
         return s && strncmp(s, prefix, strlen(prefix)) == 0;

@@ -9,6 +9,12 @@
 #include "macro.h"
 
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+/* Allocation that cannot fail: out of memory aborts (the one OOM policy). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 bool is_hex(const char *s, size_t n);

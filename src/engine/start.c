@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "basic/json-util.h"
+#include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "container.h"
 #include "engine/events.h"
@@ -119,27 +120,7 @@ static int write_text(const char *path, const char *s)
 
 static int write_resolv_conf(const char *path)
 {
-        _cleanup_free_ char *host = NULL;
-        if (read_file("/etc/resolv.conf", &host, NULL) < 0)
-                host = strdup("");
-        /* Loopback resolvers of the host are unreachable from the container's netns. */
-        size_t cap = strlen(host) + 1;
-        _cleanup_free_ char *out = calloc(1, cap);
-        char *save = NULL;
-        for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                const char *p = line;
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                if (startswith(p, "nameserver")) {
-                        const char *a = p + 10;
-                        while (*a == ' ' || *a == '\t')
-                                a++;
-                        if (startswith(a, "127.") || startswith(a, "::1"))
-                                continue;
-                }
-                strcat(out, line);
-                strcat(out, "\n");
-        }
+        _cleanup_free_ char *out = resolv_conf_from_host(RESOLV_ALL);
         return write_text(path, out);
 }
 
@@ -483,17 +464,17 @@ static void broadcast(Container *c)
 }
 
 /* Records a failed start like Docker: exit code 127/126 for a missing or
- * non-executable command (HTTP 400), 128 otherwise (HTTP 500). */
-static int start_failed(Engine *e, Container *c, const char *msg, int code, BerthError **err)
+ * non-executable command, 128 otherwise. Wakes waiters, ends pending attaches
+ * and applies AutoRemove, so `run --rm` returns and leaves nothing behind. */
+static void record_failed_start(Engine *e, Container *c, const char *msg, int exit_code)
 {
-        int exit_code = code == 127 || code == 126 ? code : 128;
         network_container_release(e, c->id);
         pthread_mutex_lock(&e->lock);
         /* Docker leaves a never-started container "created", with the exit code set. */
         c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
         c->exit_code = exit_code;
         free(c->error);
-        c->error = strdup(msg);
+        c->error = xstrdup(msg);
         c->pid = c->monitor_pid = 0;
         c->finished_at = now_ns();
         c->starting = false;
@@ -505,6 +486,13 @@ static int start_failed(Engine *e, Container *c, const char *msg, int code, Bert
         container_cancel_pending_attaches(e, c);
         if (autorm)
                 container_remove_obj(e, c, true, NULL);
+}
+
+/* A failure reported by berth-monitor: 127/126 answer HTTP 400, the rest 500. */
+static int start_failed(Engine *e, Container *c, const char *msg, int code, BerthError **err)
+{
+        int exit_code = code == 127 || code == 126 ? code : 128;
+        record_failed_start(e, c, msg, exit_code);
         return berr_set(err, exit_code == 128 ? EIO : EINVAL, "%s", msg);
 }
 
@@ -544,11 +532,8 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 r = spawn_monitor(e, c, &line, err);
         }
         if (r < 0) {
-                network_container_release(e, c->id);
-                pthread_mutex_lock(&e->lock);
-                c->starting = false;
-                broadcast(c);
-                pthread_mutex_unlock(&e->lock);
+                /* The error already carries its own class (a taken port, an unknown network). */
+                record_failed_start(e, c, err && *err ? (*err)->msg : strerror(-r), 128);
                 return r;
         }
         j = json_loads(line, 0, NULL);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "basic/json-util.h"
+#include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/events.h"
@@ -19,32 +20,6 @@
 int net_write_text(const char *path, const char *s)
 {
         return write_file_replace(path, s, strlen(s), 0644);
-}
-
-static void host_nameservers_filtered(char **out_lines, bool keep_search)
-{
-        _cleanup_free_ char *host = NULL;
-        if (read_file("/etc/resolv.conf", &host, NULL) < 0)
-                host = strdup("");
-        size_t cap = strlen(host) + 1;
-        char *out = calloc(1, cap);
-        char *save = NULL;
-        for (char *line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                const char *p = line;
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                if (startswith(p, "nameserver")) {
-                        const char *a = p + 10;
-                        while (*a == ' ' || *a == '\t')
-                                a++;
-                        if (startswith(a, "127.") || startswith(a, "::1"))
-                                continue;
-                } else if (!keep_search || !(startswith(p, "search") || startswith(p, "domain") || startswith(p, "options")))
-                        continue;
-                strcat(out, line);
-                strcat(out, "\n");
-        }
-        *out_lines = out;
 }
 
 static void strv_append_lines(char **buf, const char *prefix, json_t *arr, const char *sep)
@@ -85,7 +60,7 @@ int net_write_resolv(Engine *e, Container *c, bool embedded, const char *path)
                 }
         } else {
                 free(out);
-                host_nameservers_filtered(&out, false);
+                out = resolv_conf_from_host(RESOLV_NAMESERVERS);
         }
         if (json_array_size(search))
                 strv_append_lines(&out, "search ", search, " ");
