@@ -27,7 +27,7 @@ typedef struct ApiRequest {
 typedef void (*ApiHandler)(ApiRequest *ar);
 
 typedef struct ApiRoute {
-        const char *method;
+        const char *method; /* "*" matches every method */
         /* Segments; "{x}" captures one segment, "{x*}" captures greedily up to
          * the literal suffix that follows (image names contain slashes). */
         const char *pattern;
@@ -42,6 +42,7 @@ extern const ApiRoute api_routes_exec[];
 extern const ApiRoute api_routes_events[];
 extern const ApiRoute api_routes_links[];
 extern const ApiRoute api_routes_networks[];
+extern const ApiRoute api_routes_swarm[]; /* swarm, nodes, services, tasks, secrets, configs, plugins */
 
 void api_dispatch(HttpRequest *req, void *engine);
 

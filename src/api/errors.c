@@ -24,6 +24,7 @@ static const struct {
         { EUNATCH, 401 },    /* registry authentication required */
         { ETIMEDOUT, 504 },
         { EHOSTUNREACH, 502 },
+        { ENETDOWN, 503 },   /* unavailable: not a swarm manager */
 };
 
 unsigned api_status_for_errno(int code)

@@ -19,6 +19,7 @@ static const ApiRoute *const route_tables[] = {
         api_routes_events,
         api_routes_links, /* after containers: only multi-segment names reach it */
         api_routes_networks,
+        api_routes_swarm,
 };
 
 /* Matches path against pattern, filling captures. Greedy captures take the
@@ -135,7 +136,7 @@ void api_dispatch(HttpRequest *req, void *engine)
                         int n = 0;
                         if (!match(rt->pattern, ar.path, caps, &n))
                                 continue;
-                        bool same = streq(rt->method, method) || (streq(method, "HEAD") && streq(rt->method, "HEAD"));
+                        bool same = streq(rt->method, "*") || streq(rt->method, method) || (streq(method, "HEAD") && streq(rt->method, "HEAD"));
                         if (!same) {
                                 path_known = true;
                                 for (int k = 0; k < n; k++)
