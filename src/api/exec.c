@@ -27,6 +27,7 @@ typedef struct {
         Engine *e;
         Exec *x;
         bool prepared;
+        bool framed;
         BerthError *err; /* a start that may not run: written in-band, like dockerd */
 } StartCtx;
 
@@ -34,13 +35,13 @@ static void start_fn(int fd, void *p)
 {
         StartCtx *ctx = p;
         if (ctx->prepared)
-                (void) exec_run(ctx->e, ctx->x, fd, NULL);
+                (void) exec_run(ctx->e, ctx->x, fd, ctx->framed, NULL);
         else if (ctx->err) {
                 _cleanup_free_ char *text = xasprintf("%s\r\n", ctx->err->msg);
                 size_t n = strlen(text);
                 unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
                                          (unsigned char) (n >> 8), (unsigned char) n };
-                if (!exec_tty(ctx->x))
+                if (ctx->framed)
                         (void) !write(fd, hdr, 8);
                 (void) !write(fd, text, n);
         }
@@ -61,7 +62,7 @@ static void start(ApiRequest *ar)
         int r = exec_start_prepare(ar->engine, x, &err);
         if (json_bool(body, "Detach")) {
                 if (r == 0)
-                        r = exec_run(ar->engine, x, -1, &err);
+                        r = exec_run(ar->engine, x, -1, false, &err);
                 exec_unref(ar->engine, x);
                 if (r < 0)
                         return api_reply_error(ar, err);
@@ -72,8 +73,10 @@ static void start(ApiRequest *ar)
         ctx->x = x;
         ctx->prepared = r == 0;
         ctx->err = TAKE_PTR(err);
-        bool tty = exec_tty(x);
-        const char *ct = ar->ver >= 42 && !tty ? "application/vnd.docker.multiplexed-stream"
+        /* Framing follows the start request's Tty, as in dockerd, not the exec's. */
+        json_t *tv = json_object_get_ci(body, "Tty");
+        ctx->framed = !(tv ? json_is_true(tv) : exec_tty(x));
+        const char *ct = ar->ver >= 42 && ctx->framed ? "application/vnd.docker.multiplexed-stream"
                                                : "application/vnd.docker.raw-stream";
         http_hijack(ar->http, ct, start_fn, ctx);
 }

@@ -1,6 +1,7 @@
 #include "json-util.h"
 
 #include <string.h>
+#include <strings.h>
 
 const char *json_str(json_t *o, const char *key)
 {
@@ -45,4 +46,14 @@ bool json_labels_match(json_t *labels, json_t *want, bool negate)
                         return false;
         }
         return true;
+}
+
+json_t *json_object_get_ci(json_t *o, const char *key)
+{
+        json_t *v = json_object_get(o, key);
+        if (v || !json_is_object(o))
+                return v;
+        const char *k;
+        json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) return v;
+        return NULL;
 }

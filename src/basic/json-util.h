@@ -9,6 +9,8 @@
 static inline void json_unrefp(json_t **j) { if (*j) json_decref(*j); }
 #define _cleanup_json_ _cleanup_(json_unrefp)
 
+/* The member named key, or else one whose name equals it ignoring case, as Go's decoder matches. */
+json_t *json_object_get_ci(json_t *o, const char *key);
 const char *json_str(json_t *o, const char *key);  /* NULL when absent or not a string */
 bool json_bool(json_t *o, const char *key);        /* false when absent */
 long long json_int(json_t *o, const char *key, long long dflt);

@@ -22,6 +22,7 @@ struct Exec {
         json_t *env;  /* the full environment */
         char *user, *workdir, *detach_keys;
         bool tty, in, out, err, privileged;
+        bool framed; /* the client asked for Docker's stream frames (start's Tty false) */
         /* guarded by e->lock */
         bool started, running, exited;
         int exit_code, pid, h, w;
@@ -141,7 +142,9 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         size_t i;
         json_t *v;
         json_array_foreach(cmd, i, v) if (!json_is_string(v)) return berr_set(err, EINVAL, "invalid Cmd");
-        const char *keys = json_str(body, "DetachKeys");
+        /* Go decodes JSON keys case-insensitively; docker-py sends "detachKeys" from its config file */
+        json_t *dkv = json_object_get_ci(body, "DetachKeys");
+        const char *keys = json_is_string(dkv) ? json_string_value(dkv) : NULL;
         DetachKeys dk;
         if (keys && *keys && detach_keys_parse(keys, &dk) < 0)
                 return berr_set(err, EINVAL, "Invalid escape keys (%s) provided", keys);
@@ -325,7 +328,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                                 stream = hdr[0];
                                 left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) | ((size_t) hdr[6] << 8) |
                                        hdr[7];
-                                if (stream != 3 && !x->tty && client >= 0 && left > 0 &&
+                                if (stream != 3 && x->framed && client >= 0 && left > 0 &&
                                     loop_send(client, hdr, 8) < 0)
                                         client = -1;
                                 continue;
@@ -403,8 +406,9 @@ static void *detached_thread(void *p)
         return NULL;
 }
 
-int exec_run(Engine *e, Exec *x, int client_fd, BerthError **err)
+int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
 {
+        x->framed = framed;
         _cleanup_json_ json_t *req = json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "op", "exec", "args",
                                                x->cmd, "env", x->env, "user", x->user, "cwd", x->workdir, "tty",
                                                x->tty, "stdin", x->in && client_fd >= 0, "stdout", x->out, "stderr",
@@ -439,7 +443,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, BerthError **err)
                 /* dockerd writes the error into the stream it already hijacked */
                 _cleanup_free_ char *text = xasprintf("%s\r\n", msg);
                 size_t n = strlen(text);
-                if (!x->tty) {
+                if (x->framed) {
                         unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
                                                  (unsigned char) (n >> 8), (unsigned char) n };
                         (void) loop_send(client_fd, hdr, 8);

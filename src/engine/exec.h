@@ -26,8 +26,10 @@ int exec_start_prepare(Engine *e, Exec *x, BerthError **err);
 /* Runs a prepared instance on a hijacked connection (client_fd), or detached (client_fd -1,
  * returns once the process started; the relay goes on in a thread). A failure to start is
  * written to the client in-band as Docker does, and ends the instance with exit code 126.
- * For detached starts, returns -errno with err set instead. */
-int exec_run(Engine *e, Exec *x, int client_fd, BerthError **err);
+ * For detached starts, returns -errno with err set instead. framed: Docker's 8-byte stream
+ * headers on the output, which the start request asks for with Tty false (whatever the
+ * exec's own Tty). */
+int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err);
 int exec_resize(Engine *e, const char *id, int h, int w, BerthError **err);
 json_t *exec_inspect_json(Engine *e, Exec *x);
 /* The container's exec ids, or JSON null (e->lock held). */

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <grp.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -481,6 +483,25 @@ static bool client_cert_ok(struct MHD_Connection *conn)
         return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
+/* Clients (docker-py, through Python's http.client) read the response head
+ * with a buffered reader and then take the raw socket: stream bytes that
+ * arrived together with the head sit in that buffer and are lost. On a unix
+ * socket the unread bytes of our send queue are visible (SIOCOUTQ), so the
+ * stream starts only once the client has taken the head, within a bound. */
+static void wait_peer_read(int fd, int timeout_ms)
+{
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *) &ss, &sl) < 0 || ss.ss_family != AF_UNIX)
+                return;
+        for (int waited = 0; waited < timeout_ms; waited++) {
+                int queued = 0;
+                if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued <= 0)
+                        return;
+                usleep(1000);
+        }
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version _unused_, const char *upload_data, size_t *upload_size,
                                  void **con_cls)
@@ -542,8 +563,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                                       r->hijack_ct);
                 int fl = fcntl(fd, F_GETFL);
                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-                if (loop_send(fd, head, strlen(head)) == 0)
+                if (loop_send(fd, head, strlen(head)) == 0) {
+                        wait_peer_read(fd, 1000);
                         r->hijack_fn(fd, r->hijack_cls);
+                }
                 return MHD_NO;
         }
         if (r->resp_kind == RESP_NONE)

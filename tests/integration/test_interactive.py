@@ -327,3 +327,58 @@ def test_exec_removed_with_container(busybox):
     busybox.docker("rm", "-f", "it-gone")
     st, _ = busybox.curl_json(f"/v1.41/exec/{j['Id']}/json")
     assert st == 404
+
+
+def _frames(data):
+    """Splits Docker's multiplexed stream into (stream, payload) pairs; fails on a bad header."""
+    out = []
+    while data:
+        assert len(data) >= 8 and data[0] in (1, 2) and data[1:4] == b"\0\0\0", data[:16]
+        n = struct.unpack(">I", data[4:8])[0]
+        out.append((data[0], data[8:8 + n]))
+        data = data[8 + n:]
+    return out
+
+
+def test_exec_framing_follows_start_tty(busybox, running):
+    # dockerd frames the output when the *start* request says Tty false, even
+    # for an exec created with a TTY (docker-py reads it that way); a client
+    # that read raw bytes as headers lost the first 8 bytes of output.
+    c = busybox.client()
+    api = c.api
+    eid = api.exec_create(running, ["sh", "-c", "echo hello out; echo hello err >&2"], tty=True)["Id"]
+    assert api.exec_start(eid) == b"hello out\r\nhello err\r\n"
+    sock = api.exec_start(api.exec_create(running, ["printf", "yay"], tty=True)["Id"], socket=True)
+    try:
+        data = b""
+        while True:
+            d = sock.recv(4096) if hasattr(sock, "recv") else sock.read(4096)
+            if not d:
+                break
+            data += d
+    finally:
+        sock.close()
+    assert _frames(data) == [(1, b"yay")]
+    # start with Tty true: raw bytes
+    eid = api.exec_create(running, ["printf", "raw"], tty=True)["Id"]
+    assert api.exec_start(eid, tty=True) == b"raw"
+
+
+def test_exec_output_not_lost_to_client_buffering(busybox, running):
+    # docker-py parses the response head with a buffered reader, then reads
+    # the raw socket: output sent before it took the head was lost. berthd
+    # starts the stream once the client has read the head.
+    api = busybox.client().api
+    for i in range(40):
+        eid = api.exec_create(running, ["echo", f"hello world {i}"])["Id"]
+        assert api.exec_start(eid) == f"hello world {i}\n".encode()
+
+
+def test_exec_detach_keys_from_client_config(busybox, running):
+    # docker-py sends "detachKeys" (lower-case d) from ~/.docker/config.json;
+    # Go's decoder matches keys case-insensitively.
+    api = busybox.client().api
+    api._general_configs["detachKeys"] = "ctrl-p"
+    eid = api.exec_create(running, "cat", stdin=True, tty=True, stdout=True)["Id"]
+    st, j = busybox.curl_json(f"/exec/{eid}/json")
+    assert j["DetachKeys"] == "ctrl-p"
