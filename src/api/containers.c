@@ -442,10 +442,12 @@ static void prune(ApiRequest *ar)
         if (api_query_filters(ar, &filters, &err) < 0)
                 return api_reply_error(ar, err);
         json_t *deleted = NULL;
-        if (container_prune(ar->engine, filters, &deleted, &err) < 0)
+        long long reclaimed = 0;
+        if (container_prune(ar->engine, filters, &deleted, &reclaimed, &err) < 0)
                 return api_reply_error(ar, err);
-        api_reply_json(ar, 200, json_pack("{s:o,s:i}", "ContainersDeleted", json_array_size(deleted) ? deleted :
-                                          (json_decref(deleted), json_null()), "SpaceReclaimed", 0));
+        api_reply_json(ar, 200, json_pack("{s:o,s:I}", "ContainersDeleted", json_array_size(deleted) ? deleted :
+                                          (json_decref(deleted), json_null()), "SpaceReclaimed",
+                                          (json_int_t) reclaimed));
 }
 
 static void changes(ApiRequest *ar)
@@ -565,13 +567,7 @@ static int time_param(ApiRequest *ar, const char *key, int64_t *ret, BerthError 
         *ret = 0;
         if (!v || !*v || streq(v, "0"))
                 return 0;
-        char *end;
-        double secs = strtod(v, &end);
-        if (*end == 0) {
-                *ret = (int64_t) (secs * 1e9);
-                return 0;
-        }
-        if (parse_rfc3339(v, ret) == 0)
+        if (parse_docker_time(v, now_ns(), ret) == 0)
                 return 0;
         return berr_set(err, EINVAL, "invalid value for %s: %s", key, v);
 }
@@ -595,7 +591,11 @@ static void logs(ApiRequest *ar)
         Container *c = NULL;
         if (container_get(ar->engine, ID(ar), &c, &err) < 0)
                 return api_reply_error(ar, err);
-        LogsCtx *ctx = calloc(1, sizeof(*ctx));
+        if (container_logs_readable(c, &err) < 0) {
+                container_unref(c);
+                return api_reply_error(ar, err);
+        }
+        LogsCtx *ctx = xcalloc(1, sizeof(*ctx));
         ctx->e = ar->engine;
         ctx->c = c;
         ctx->o = o;

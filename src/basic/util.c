@@ -184,6 +184,24 @@ int rm_rf(const char *path)
         return 0;
 }
 
+static __thread long long du_total;
+
+static int du_one(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+        if (type == FTW_F || type == FTW_SL)
+                du_total += st->st_size;
+        return 0;
+}
+
+long long dir_size(const char *path)
+{
+        du_total = 0;
+        /* FTW_MOUNT: what is mounted below (binds, volumes) is not this tree's */
+        if (nftw(path, du_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
+                return 0;
+        return du_total;
+}
+
 int fsync_dir_of(const char *path)
 {
         _cleanup_free_ char *d = strdup(path);
@@ -347,6 +365,107 @@ int parse_rfc3339(const char *s, int64_t *ret_ns)
         time_t t = timegm(&tm);
         *ret_ns = ((int64_t) t - off) * 1000000000LL + frac;
         return 0;
+}
+
+/* Go's time.ParseDuration for what Docker's filters take: "1h30m", "10m", "2.5s", "300ms". */
+static int parse_go_duration(const char *s, int64_t *ret_ns)
+{
+        static const struct {
+                const char *unit;
+                double ns;
+        } units[] = { { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+        double total = 0;
+        const char *p = s;
+        if (!*p)
+                return -EINVAL;
+        while (*p) {
+                char *end;
+                double v = strtod(p, &end);
+                if (end == p || *end == '\0' || *p == '+' || *p == '-')
+                        return -EINVAL;
+                p = end;
+                size_t best = 0;
+                double mult = 0;
+                for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                        size_t l = strlen(units[i].unit);
+                        if (strneq(p, units[i].unit, l) && l > best) {
+                                best = l;
+                                mult = units[i].ns;
+                        }
+                }
+                if (!best)
+                        return -EINVAL;
+                total += v * mult;
+                p += best;
+        }
+        *ret_ns = (int64_t) total;
+        return 0;
+}
+
+int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns)
+{
+        if (!s || !*s)
+                return -EINVAL;
+        int64_t d;
+        if (parse_go_duration(s, &d) == 0) {
+                *ret_ns = now - d;
+                return 0;
+        }
+        /* Unix seconds, with an optional fraction */
+        if (strspn(s, "0123456789.") == strlen(s)) {
+                char *end;
+                double secs = strtod(s, &end);
+                if (*end)
+                        return -EINVAL;
+                *ret_ns = (int64_t) (secs * 1e9);
+                return 0;
+        }
+        if (parse_rfc3339(s, ret_ns) == 0)
+                return 0;
+        /* dates and times without a zone, read as UTC */
+        static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+        for (size_t i = 0; i < ELEMENTSOF(fmts); i++) {
+                struct tm tm = { 0 };
+                const char *p = strptime(s, fmts[i], &tm);
+                if (p && !*p) {
+                        *ret_ns = (int64_t) timegm(&tm) * 1000000000LL;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+long long parse_ram_bytes(const char *s)
+{
+        if (!s || !*s)
+                return -1;
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s || errno || v < 0 || *s == '+' || *s == '-' || *s == ' ')
+                return -1;
+        while (*end == ' ')
+                end++;
+        static const char units[] = "bkmgtp";
+        double mult = 1;
+        if (*end) {
+                const char *u = strchr(units, (char) (*end | 0x20));
+                if (!u)
+                        return -1;
+                for (const char *p = units; p < u; p++)
+                        mult *= 1024;
+                end++;
+                if (u != units && (*end | 0x20) == 'i')
+                        end++;
+                if (u != units && (*end | 0x20) == 'b')
+                        end++;
+        }
+        if (*end)
+                return -1;
+        double r = v * mult;
+        if (r > 9.2e18)
+                return -1;
+        return (long long) r;
 }
 
 char *human_duration(int64_t s)

@@ -33,6 +33,8 @@ char *strv_env_get(char **env, const char *key);
 
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
+/* Apparent size in bytes of the files under path (0 when it cannot be read). */
+long long dir_size(const char *path);
 /* Writes via a temp file, fsync and rename: readers see old or new, never half. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Same atomic replace without fsync: for files regenerated on every container
@@ -49,6 +51,13 @@ int64_t now_ns(void);
 /* RFC 3339 with nanoseconds, Go's trimmed form ("2026-11-26T21:07:42.27923905Z") when trim. */
 char *format_rfc3339(int64_t ns, bool trim);
 int parse_rfc3339(const char *s, int64_t *ret_ns);
+/* A time as Docker's filters (until, since) take it: a Go duration before now ("1h30m"),
+ * Unix seconds ("1700000000.5"), RFC 3339, or a date/time read as UTC. */
+int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns);
+/* A size as Docker reads memory and log sizes (go-units RAMInBytes): "10m" = 10 MiB,
+ * "1.5g", "512k", "100" bytes, case-insensitive, optional "i"/"b". -1 when malformed. */
+long long parse_ram_bytes(const char *s);
+
 /* Docker's "Up 2 minutes" / "About an hour" style durations. */
 char *human_duration(int64_t seconds);
 char *human_size(double bytes);

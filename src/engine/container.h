@@ -116,7 +116,7 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err);
 int container_rename(Engine *e, const char *ref, const char *newname, BerthError **err);
 int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warnings, BerthError **err);
 int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err);
-int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, BerthError **err);
+int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long *ret_reclaimed, BerthError **err);
 int container_changes(Engine *e, const char *ref, json_t **ret, BerthError **err);
 int container_top(Engine *e, const char *ref, const char *ps_args, json_t **ret, BerthError **err);
 int parse_signal(const char *s);
@@ -141,6 +141,8 @@ typedef struct LogOptions {
 } LogOptions;
 /* write(): returns <0 to stop. Frames are built by the caller from stream (1/2) and data. */
 typedef int (*LogWriteFn)(void *arg, int stream, const char *data, size_t len);
+/* 0, or Docker's 501 when the container's log driver keeps nothing to read (none). */
+int container_logs_readable(Container *c, BerthError **err);
 int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, void *arg,
                    bool (*gone)(void *), void *gone_arg);
 

@@ -181,6 +181,66 @@ static void set_default(json_t *o, const char *k, json_t *v)
                 json_decref(v);
 }
 
+/* LogConfig: berth's drivers are json-file (the default), local (json-file's
+ * format with Docker's local-driver bounds) and none. An empty Type means the
+ * default driver, and its options are kept, as dockerd does. */
+static int validate_log_config(json_t *hc, BerthError **err)
+{
+        json_t *lc = json_object_get(hc, "LogConfig");
+        const char *type = json_is_object(lc) ? json_str(lc, "Type") : NULL;
+        json_t *opts = json_is_object(lc) ? json_object_get(lc, "Config") : NULL;
+        if (opts && !json_is_null(opts) && !json_is_object(opts))
+                return berr_set(err, EINVAL, "LogConfig.Config must be an object of strings");
+        if (!type || !*type)
+                type = "json-file";
+        static const char *const json_file_opts[] = { "max-size", "max-file", NULL };
+        static const char *const unsupported_opts[] = { "compress", "labels", "labels-regex", "env", "env-regex",
+                                                        "tag", NULL };
+        bool none = streq(type, "none");
+        if (!none && !streq(type, "json-file") && !streq(type, "local"))
+                return berr_set(err, EINVAL, "error looking up logging plugin %s: plugin \"%s\" not found", type, type);
+        const char *k;
+        json_t *v;
+        json_object_foreach(opts, k, v) {
+                if (!json_is_string(v))
+                        return berr_set(err, EINVAL, "log opt '%s' must be a string", k);
+                if (none)
+                        return berr_set(err, EINVAL, "invalid logging opts for driver none");
+                bool known = false;
+                for (size_t i = 0; json_file_opts[i]; i++)
+                        known |= streq(k, json_file_opts[i]);
+                for (size_t i = 0; !known && unsupported_opts[i]; i++)
+                        if (streq(k, unsupported_opts[i]))
+                                return berr_set(err, EINVAL, "log opt '%s' of the %s log driver is not supported by berth",
+                                                k, type);
+                if (!known)
+                        return berr_set(err, EINVAL, "unknown log opt '%s' for %s log driver", k, type);
+                const char *s = json_string_value(v);
+                if (streq(k, "max-file")) {
+                        char *end;
+                        long n = strtol(s, &end, 10);
+                        if (!*s || *end)
+                                return berr_set(err, EINVAL, "failed to initialize logging driver: strconv.Atoi: "
+                                                "parsing \"%s\": invalid syntax", s);
+                        if (n < 1)
+                                return berr_set(err, EINVAL, "failed to initialize logging driver: max-file cannot be "
+                                                "less than 1");
+                } else if (parse_ram_bytes(s) < 0)
+                        return berr_set(err, EINVAL, "failed to initialize logging driver: invalid value for max-size: "
+                                        "%s: invalid size: '%s'", s, s);
+        }
+        json_t *cfg = json_is_object(opts) ? json_deep_copy(opts) : json_object();
+        if (streq(type, "local")) {
+                /* Docker's local driver keeps 5 files of 20 MB unless told otherwise */
+                if (!json_object_get(cfg, "max-size"))
+                        json_object_set_new(cfg, "max-size", json_string("20m"));
+                if (!json_object_get(cfg, "max-file"))
+                        json_object_set_new(cfg, "max-file", json_string("5"));
+        }
+        json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", type, "Config", cfg));
+        return 0;
+}
+
 static int validate_restart_policy(json_t *hc, BerthError **err)
 {
         json_t *rp = json_object_get(hc, "RestartPolicy");
@@ -284,11 +344,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         r = validate_restart_policy(hc, err);
         if (r < 0)
                 return r;
-        json_t *lc = json_object_get(hc, "LogConfig");
-        if (!json_is_object(lc) || str_empty(lc, "Type"))
-                json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:{}}", "Type", "json-file", "Config"));
-        else if (!streq(json_str(lc, "Type"), "json-file"))
-                return berr_set(err, EINVAL, "logging driver \"%s\" is not supported", json_str(lc, "Type"));
+        r = validate_log_config(hc, err);
+        if (r < 0)
+                return r;
         set_default(hc, "NetworkMode", json_string("default"));
         json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
         if (shm <= 0)

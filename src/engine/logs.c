@@ -133,6 +133,14 @@ static int flush_list(const LogOptions *o, LogList *l, size_t from, LogWriteFn f
         return r;
 }
 
+int container_logs_readable(Container *c, BerthError **err)
+{
+        const char *type = json_str(json_object_get(container_hostcfg(c), "LogConfig"), "Type");
+        if (type && streq(type, "none"))
+                return berr_set(err, ENOTSUP, "configured logging driver does not support reading");
+        return 0;
+}
+
 int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, void *arg, bool (*gone)(void *),
                    void *gone_arg)
 {

@@ -27,14 +27,18 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
                         return berr_set(err, ENOENT, "No such container: %s", c->id);
                 return berr_set(err, EBUSY, "removal of container %s is already in progress", c->id);
         }
-        bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED || c->starting;
+        /* A container waiting to be restarted counts as running, as in dockerd. */
+        bool live = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED || c->status == CSTATUS_RESTARTING ||
+                    c->starting;
         if (live && !force) {
+                const char *state = container_status_string(c->status);
                 pthread_mutex_unlock(&e->lock);
                 if (c->status == CSTATUS_PAUSED)
                         return berr_set(err, EBUSY, "You cannot remove a paused container %s. Unpause and then stop "
                                         "the container before attempting removal or force remove", c->id);
-                return berr_set(err, EBUSY, "You cannot remove a running container %s. Stop the container before "
-                                "attempting removal or force remove", c->id);
+                return berr_set(err, EBUSY, "You cannot remove a %s container %s. Stop the container before "
+                                "attempting removal or force remove", streq(state, "created") ? "running" : state,
+                                c->id);
         }
         c->manually_stopped = true;
         pthread_mutex_unlock(&e->lock);
@@ -162,41 +166,49 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         return 0;
 }
 
-int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, BerthError **err)
+int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long *ret_reclaimed, BerthError **err)
 {
-        size_t n;
-        Container **all = container_list_all(e, &n);
-        json_t *deleted = json_array();
+        const char *key;
+        json_t *v;
+        json_object_foreach(filters, key, v) if (!streq(key, "until") && !streq(key, "label") && !streq(key, "label!"))
+                return berr_set(err, EINVAL, "invalid filter '%s'", key);
         json_t *until = json_object_get(filters, "until");
         json_t *label = json_object_get(filters, "label");
+        json_t *nolabel = json_object_get(filters, "label!");
         int64_t until_ns = 0;
         if (json_array_size(until)) {
                 const char *u = json_string_value(json_array_get(until, 0));
-                char *end;
-                double secs = strtod(u, &end);
-                if (!*end)
-                        until_ns = (int64_t) (secs * 1e9);
-                else if (parse_rfc3339(u, &until_ns) < 0) {
-                        for (size_t i = 0; i < n; i++)
-                                container_unref(all[i]);
-                        free(all);
-                        json_decref(deleted);
-                        return berr_set(err, EINVAL, "invalid filter 'until=%s'", u);
-                }
+                if (parse_docker_time(u, now_ns(), &until_ns) < 0)
+                        return berr_set(err, EINVAL, "invalid filter 'until=%s'", u ? u : "");
         }
+        size_t n;
+        Container **all = container_list_all(e, &n);
+        json_t *deleted = json_array();
+        long long reclaimed = 0;
         for (size_t i = 0; i < n; i++) {
                 Container *c = all[i];
                 pthread_mutex_lock(&e->lock);
                 bool stopped = c->status == CSTATUS_EXITED || c->status == CSTATUS_CREATED ||
                                c->status == CSTATUS_DEAD;
+                json_t *labels = json_object_get(container_cfg(c), "Labels");
                 bool ok = stopped && !c->starting && (!until_ns || c->created < until_ns) &&
-                          (!label || json_labels_match(json_object_get(container_cfg(c), "Labels"), label, false));
+                          (!label || json_labels_match(labels, label, false)) &&
+                          (!nolabel || json_labels_match(labels, nolabel, true));
                 pthread_mutex_unlock(&e->lock);
-                if (ok && container_remove_obj(e, c, false, NULL) == 0)
-                        json_array_append_new(deleted, json_string(c->id));
+                if (ok) {
+                        /* the container's own layer is what removing it gives back */
+                        _cleanup_free_ char *dir = container_dir(e, c->id);
+                        _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
+                        long long size = dir_size(upper);
+                        if (container_remove_obj(e, c, false, NULL) == 0) {
+                                json_array_append_new(deleted, json_string(c->id));
+                                reclaimed += size;
+                        }
+                }
                 container_unref(c);
         }
         free(all);
         *ret_deleted = deleted;
+        *ret_reclaimed = reclaimed;
         return 0;
 }

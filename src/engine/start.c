@@ -22,6 +22,9 @@
 #include "image/image.h"
 #include "network/network.h"
 
+/* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
+#define BERTH_LOG_MAX_SIZE (10LL * 1024 * 1024)
+#define BERTH_LOG_MAX_FILE 10
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *const default_caps[] = {
@@ -323,22 +326,17 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         _cleanup_free_ char *cg = xasprintf("berth/%s", c->id);
         const char *cwd = json_str(cfg, "WorkingDir");
         json_t *lcfg = json_object_get(json_object_get(hc, "LogConfig"), "Config");
-        long long max_size = -1, max_file = 1;
+        /* Without a max-size, berth still bounds the log (BERTH_LOG_MAX_SIZE x BERTH_LOG_MAX_FILE),
+         * so a chatty container cannot fill the disk; Docker's own default is unbounded. */
+        long long max_size = BERTH_LOG_MAX_SIZE, max_file = BERTH_LOG_MAX_FILE;
         const char *ms = json_str(lcfg, "max-size"), *mf = json_str(lcfg, "max-file");
         if (ms) {
-                char *end;
-                double v = strtod(ms, &end);
-                long long mult = 1;
-                if (*end == 'k' || *end == 'K')
-                        mult = 1000;
-                else if (*end == 'm' || *end == 'M')
-                        mult = 1000 * 1000;
-                else if (*end == 'g' || *end == 'G')
-                        mult = 1000 * 1000 * 1000;
-                max_size = (long long) (v * (double) mult);
+                max_size = parse_ram_bytes(ms);
+                max_file = 1;
         }
         if (mf)
                 max_file = atoll(mf) > 0 ? atoll(mf) : 1;
+        bool log_none = streq(json_str(json_object_get(hc, "LogConfig"), "Type") ?: "", "none");
         bool priv = json_bool(hc, "Privileged");
         const char *netmode = json_str(hc, "NetworkMode");
         bool hostnet = netmode && streq(netmode, "host");
@@ -361,10 +359,13 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
                 "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
-                priv, "seccomp", !priv, "log_path", logp, "log_max_size", (json_int_t) max_size, "log_max_file",
-                (json_int_t) max_file, "exit_file", exitp);
+                priv, "seccomp", !priv, "log_path", log_none ? "" : logp, "log_max_size", (json_int_t) max_size,
+                "log_max_file", (json_int_t) max_file, "exit_file", exitp);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
+        json_t *group_add = json_object_get(hc, "GroupAdd");
+        if (json_is_array(group_add))
+                json_object_set(spec, "group_add", group_add);
         /* json_pack("O") took references to masked/ro only when they were used. */
         _cleanup_json_ json_t *spec_owner = spec;
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));

@@ -35,7 +35,8 @@ static bool done_locked(ContainerWaiter *w)
         Container *c = w->c;
         switch (w->cond) {
         case 0:
-                return c->removed || (c->status != CSTATUS_RUNNING && c->status != CSTATUS_PAUSED &&
+                /* an exit ends the wait even when a restart policy brings the container back, as in dockerd */
+                return c->removed || c->exit_seq != w->exit_seq || (c->status != CSTATUS_RUNNING && c->status != CSTATUS_PAUSED &&
                                       c->status != CSTATUS_RESTARTING && !c->starting);
         case 1:
                 return c->removed || c->exit_seq != w->exit_seq;
@@ -61,8 +62,10 @@ int container_wait_finish(Engine *e, ContainerWaiter *w, bool (*gone)(void *), v
                 }
         }
         *ret_code = c->exit_code;
+        /* A removal ends the wait without an error: the docker CLI's `run --rm` has
+         * already reported a failed start and must not report it twice. */
         if (ret_error)
-                *ret_error = c->error && *c->error ? strdup(c->error) : NULL;
+                *ret_error = w->cond != 2 && c->error && *c->error ? xstrdup(c->error) : NULL;
         pthread_mutex_unlock(&e->lock);
         container_unref(c);
         w->c = NULL;

@@ -29,36 +29,8 @@ static int load_ref_locked(Engine *e, const char *ref, ImgRow *ret, BerthError *
 
 int image_parse_time_filter(const char *v, int64_t *ret_ns, BerthError **err)
 {
-        char *end;
-        double d = strtod(v, &end);
-        if (end != v && *end == 0) {
-                *ret_ns = (int64_t) (d * 1e9);
-                return 0;
-        }
-        if (parse_rfc3339(v, ret_ns) == 0)
-                return 0;
-        /* Go durations relative to now: 10m, 1h30m, 45s */
-        const char *p = v;
-        double total = 0;
-        while (*p) {
-                double n = strtod(p, &end);
-                if (end == p)
-                        return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v);
-                p = end;
-                double mult;
-                if (startswith(p, "ms"))
-                        mult = 1e-3, p += 2;
-                else if (*p == 'h')
-                        mult = 3600, p++;
-                else if (*p == 'm')
-                        mult = 60, p++;
-                else if (*p == 's')
-                        mult = 1, p++;
-                else
-                        return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v);
-                total += n * mult;
-        }
-        *ret_ns = now_ns() - (int64_t) (total * 1e9);
+        if (parse_docker_time(v, now_ns(), ret_ns) < 0)
+                return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v ? v : "");
         return 0;
 }
 

@@ -406,18 +406,30 @@ int network_remove(Engine *e, const char *ref, BerthError **err)
 int network_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err)
 {
         NetState *ns = NS(e);
+        const char *key;
+        json_t *v;
+        json_object_foreach(filters, key, v) if (!streq(key, "until") && !streq(key, "label") && !streq(key, "label!"))
+                return berr_set(err, EINVAL, "invalid filter '%s'", key);
+        int64_t until = 0;
+        json_t *uf = json_object_get(filters, "until");
+        if (json_array_size(uf)) {
+                const char *u = json_string_value(json_array_get(uf, 0));
+                if (parse_docker_time(u, now_ns(), &until) < 0)
+                        return berr_set(err, EINVAL, "invalid filter 'until=%s'", u ? u : "");
+        }
+        json_t *lab = json_object_get(filters, "label"), *nolab = json_object_get(filters, "label!");
         json_t *deleted = json_array();
         pthread_mutex_lock(&ns->lock);
         size_t nn;
         Net **nets = net_list_all(e, &nn);
         for (size_t i = 0; i < nn; i++) {
-                if (builtin(nets[i]))
+                if (builtin(nets[i]) || (until && nets[i]->created >= until))
                         continue;
-                json_t *lab = json_object_get(filters, "label");
                 size_t k;
                 json_t *x;
                 bool ok = true;
                 json_array_foreach(lab, k, x) if (json_is_string(x) && !m_label(json_string_value(x), nets[i])) ok = false;
+                json_array_foreach(nolab, k, x) if (json_is_string(x) && m_label(json_string_value(x), nets[i])) ok = false;
                 if (!ok)
                         continue;
                 _cleanup_berr_ BerthError *rerr = NULL;

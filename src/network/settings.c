@@ -16,14 +16,21 @@
 
 /* ---- inspect shapes ---- */
 
-static json_t *ep_json(Net *n, Ep *p, bool running)
+/* epcfg: the container's NetworkingConfig entry for n (may be NULL), which
+ * answers for what the endpoint row does not hold: before the first start,
+ * and DriverOpts and Links always. */
+static json_t *ep_json(Net *n, Ep *p, bool running, json_t *epcfg)
 {
         bool live = running && p && p->ip;
         json_t *aliases = p && p->aliases ? json_loads(p->aliases, 0, NULL) : NULL;
+        if (!p && json_is_array(json_object_get(epcfg, "Aliases")))
+                aliases = json_deep_copy(json_object_get(epcfg, "Aliases"));
         if (aliases && !json_array_size(aliases)) {
                 json_decref(aliases);
                 aliases = NULL;
         }
+        json_t *dopts = json_object_get(epcfg, "DriverOpts");
+        json_t *links = json_object_get(epcfg, "Links");
         json_t *ipam = p && p->static_ip ? json_pack("{s:s}", "IPv4Address", p->static_ip) : json_null();
         _cleanup_free_ char *gw = live && n->has_subnet ? net_ip_str(n->gw) : strdup("");
         json_t *dnsnames = json_null();
@@ -34,11 +41,13 @@ static json_t *ep_json(Net *n, Ep *p, bool running)
                 json_array_append_new(dnsnames, json_stringn(p->cid, 12));
                 json_array_extend(dnsnames, aliases);
         }
-        return json_pack("{s:o,s:n,s:o,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:n,s:o}", "IPAMConfig", ipam, "Links",
-                         "Aliases", aliases ? aliases : json_null(), "MacAddress", live ? p->mac : "", "NetworkID",
-                         n->id, "EndpointID", live && p->endpoint_id ? p->endpoint_id : "", "Gateway", gw, "IPAddress",
+        return json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o,s:o}", "IPAMConfig", ipam, "Links",
+                         json_array_size(links) ? json_deep_copy(links) : json_null(), "Aliases",
+                         aliases ? aliases : json_null(), "MacAddress", live ? p->mac : "", "NetworkID", n->id,
+                         "EndpointID", live && p->endpoint_id ? p->endpoint_id : "", "Gateway", gw, "IPAddress",
                          live ? p->ip : "", "IPPrefixLen", live ? n->prefix : 0, "IPv6Gateway", "",
-                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DriverOpts", "DNSNames", dnsnames);
+                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DriverOpts",
+                         json_object_size(dopts) ? json_deep_copy(dopts) : json_null(), "DNSNames", dnsnames);
 }
 
 json_t *network_settings_json(Engine *e, Container *c, bool running, bool summary)
@@ -48,18 +57,21 @@ json_t *network_settings_json(Engine *e, Container *c, bool running, bool summar
         if (ns) {
                 /* Reads only (the store serialises): no network lock under e->lock. */
                 const char *mode = net_mode(c);
+                json_t *epcfgs = json_object_get(json_object_get(c->config, "NetworkingConfig"), "EndpointsConfig");
                 size_t n = 0;
                 Ep *eps = net_eps_query(e, "container_id = ?1", c->id, &n);
                 if (n == 0 && !startswith(mode, "container:")) {
                         /* Not started yet: what it will join. */
                         _cleanup_net_ Net *net = net_find(e, net_is_default_name(mode) ? "bridge" : mode, NULL);
                         if (net)
-                                json_object_set_new(networks, net->name, ep_json(net, NULL, false));
+                                json_object_set_new(networks, net->name,
+                                                    ep_json(net, NULL, false, json_object_get(epcfgs, net->name)));
                 }
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_net_ Net *net = net_find(e, eps[i].nid, NULL);
                         if (net)
-                                json_object_set_new(networks, net->name, ep_json(net, &eps[i], running));
+                                json_object_set_new(networks, net->name,
+                                                    ep_json(net, &eps[i], running, json_object_get(epcfgs, net->name)));
                 }
                 net_eps_free(eps, n);
         }

@@ -451,6 +451,12 @@ static _noreturn_ void child_main(Child *ch)
                 (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(125);
         }
+        if (rt_user_add_groups(&u, s->group_add, group, &uerr) < 0) {
+                char m[1024];
+                snprintf(m, sizeof(m), "U125 %s", uerr);
+                (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
+                _exit(125);
+        }
         /* Docker always lists the primary group among the supplementary ones. */
         size_t n_groups;
         gid_t *groups = rt_user_groups(&u, &n_groups);

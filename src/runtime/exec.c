@@ -91,6 +91,12 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
                 (void) !send(sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(126);
         }
+        if (rt_user_add_groups(&u, cs->group_add, group, &uerr) < 0) {
+                char m[1024];
+                snprintf(m, sizeof(m), "U126 %s", uerr);
+                (void) !send(sock, m, strlen(m), MSG_NOSIGNAL);
+                _exit(126);
+        }
         size_t n_groups;
         gid_t *groups = rt_user_groups(&u, &n_groups);
         char **env = rt_user_env(x->env ? x->env : cs->env, &u);

@@ -110,6 +110,7 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         int r = 0;
         if (get_strv(j, "args", &s->args) < 0 || get_strv(j, "env", &s->env) < 0 ||
             get_strv(j, "layers", &s->layers) < 0 || get_strv(j, "masked_paths", &s->masked_paths) < 0 ||
+            get_strv(j, "group_add", &s->group_add) < 0 ||
             get_strv(j, "readonly_paths", &s->readonly_paths) < 0 ||
             get_strv(j, "capabilities", &s->capabilities) < 0)
                 r = berr_set(err, EINVAL, "invalid spec.json: a list field is not an array of strings");
@@ -187,6 +188,7 @@ RtSpec *rt_spec_free(RtSpec *s)
         }
         free(s->mounts);
         strv_free(s->masked_paths);
+        strv_free(s->group_add);
         strv_free(s->readonly_paths);
         free(s->cgroup);
         free(s->netns);

@@ -19,6 +19,7 @@ typedef struct RtSpec {
         char **env;
         char *cwd;
         char *user;
+        char **group_add; /* HostConfig.GroupAdd: names or gids */
         char *hostname, *domainname;
         bool tty, open_stdin, stdin_once, init;
         char **layers; /* bottom to top */

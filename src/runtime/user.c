@@ -242,3 +242,40 @@ char **rt_user_env(char *const *env, const RtExecUser *u)
                 strv_push(&out, xasprintf("HOME=%s", u->home && *u->home ? u->home : "/"));
         return out;
 }
+
+int rt_user_add_groups(RtExecUser *u, char *const *names, const char *group, char **errmsg)
+{
+        *errmsg = NULL;
+        for (size_t i = 0; names && names[i]; i++) {
+                long long gid = parse_id(names[i]);
+                if (gid == -2) {
+                        *errmsg = strdup("uids and gids must be in range 0-2147483647");
+                        return -EINVAL;
+                }
+                if (gid < 0) {
+                        /* a name: looked up in the container's /etc/group, as runc does */
+                        _cleanup_free_ char *copy = group ? xstrdup(group) : NULL;
+                        char *cur = copy, *line;
+                        while (copy && gid < 0 && (line = next_line(&cur))) {
+                                char *f[4];
+                                if (line[0] == '#' || split_fields(line, f, 4) < 3)
+                                        continue;
+                                if (streq(f[0], names[i]))
+                                        gid = parse_id(f[2]);
+                        }
+                        if (gid < 0) {
+                                *errmsg = xasprintf("Unable to find group %s: no matching entries in group file",
+                                                    names[i]);
+                                return -ENOENT;
+                        }
+                }
+                bool have = (gid_t) gid == u->gid;
+                for (size_t k = 0; k < u->n_sgids && !have; k++)
+                        have = u->sgids[k] == (gid_t) gid;
+                if (have)
+                        continue;
+                u->sgids = xrealloc(u->sgids, (u->n_sgids + 1) * sizeof(gid_t));
+                u->sgids[u->n_sgids++] = (gid_t) gid;
+        }
+        return 0;
+}

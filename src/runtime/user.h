@@ -16,6 +16,9 @@ typedef struct RtExecUser {
 /* passwd/group may be NULL (file missing). On failure returns -errno and sets *errmsg (runc's text). */
 int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtExecUser *ret, char **errmsg);
 void rt_exec_user_done(RtExecUser *u);
+/* Adds HostConfig.GroupAdd (names looked up in the group text, or numeric ids) to the
+ * supplementary groups. -errno and Docker's text when a name is unknown. */
+int rt_user_add_groups(RtExecUser *u, char *const *names, const char *group, char **errmsg);
 /* The groups to set: the primary group first, as Docker always lists it, then the
  * supplementary ones without it. Caller frees. */
 gid_t *rt_user_groups(const RtExecUser *u, size_t *ret_n);

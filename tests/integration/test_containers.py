@@ -242,3 +242,108 @@ def test_stdin_tty_pause(busybox):
     busybox.docker("unpause", "pz")
     assert busybox.curl_json("/containers/pz/json")[1]["State"]["Status"] == "running"
     busybox.docker("rm", "-f", "pz")
+
+
+def test_log_drivers(busybox):
+    c = busybox.client()
+    # none: nothing kept, and logs says so with Docker's 501
+    ct = c.containers.run("busybox", ["echo", "hi"], detach=True, log_config={"Type": "none"})
+    ct.wait()
+    st, j = busybox.curl_json(f"/containers/{ct.id}/logs?stdout=1")
+    assert (st, j) == (501, {"message": "configured logging driver does not support reading"})
+    ct.remove()
+    # an empty Type is the default driver, and its options are kept
+    cid = c.api.create_container("busybox", "true", host_config=c.api.create_host_config(
+        log_config={"Type": "", "Config": {"max-file": "100"}}))["Id"]
+    lc = c.api.inspect_container(cid)["HostConfig"]["LogConfig"]
+    assert lc == {"Type": "json-file", "Config": {"max-file": "100"}}
+    c.api.remove_container(cid)
+    # local: Docker's bounds by default
+    cid = c.api.create_container("busybox", "true", host_config=c.api.create_host_config(
+        log_config={"Type": "local"}))["Id"]
+    assert c.api.inspect_container(cid)["HostConfig"]["LogConfig"]["Config"] == {"max-size": "20m", "max-file": "5"}
+    c.api.remove_container(cid)
+    for lc, msg in [({"Type": "asdf"}, 'error looking up logging plugin asdf: plugin "asdf" not found'),
+                    ({"Type": "json-file", "Config": {"foo": "1"}}, "unknown log opt 'foo' for json-file log driver"),
+                    ({"Type": "json-file", "Config": {"max-size": "x"}}, "invalid value for max-size"),
+                    ({"Type": "json-file", "Config": {"compress": "true"}}, "not supported by berth"),
+                    ({"Type": "none", "Config": {"max-size": "1m"}}, "invalid logging opts for driver none")]:
+        st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"LogConfig": lc}})
+        assert st == 400 and msg in j["message"], (lc, j)
+
+
+def test_log_rotation_is_read_across_files(busybox):
+    out = busybox.docker("run", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "--name", "rot", "busybox",
+                         "sh", "-c", "for i in $(seq 1 60); do echo line-$i; done").stdout
+    try:
+        logs = busybox.docker("logs", "rot").stdout.decode().split()
+        # rotation keeps the newest lines, in order, up to about three files of 1 KiB
+        assert logs[-1] == "line-60" and len(logs) < 60
+        assert logs == [f"line-{i}" for i in range(61 - len(logs), 61)]
+    finally:
+        busybox.docker("rm", "-f", "rot", check=False)
+
+
+def test_group_add(busybox):
+    out = busybox.docker("run", "--rm", "--group-add", "1234", "--group-add", "nogroup", "busybox", "id", "-G")
+    groups = out.stdout.decode().split()
+    assert "1234" in groups and "65534" in groups
+    r = busybox.docker("run", "--rm", "--group-add", "nosuchgroup", "busybox", "true", check=False)
+    assert r.returncode == 125 and b"Unable to find group nosuchgroup" in r.stderr
+    assert b"Error waiting for container" not in r.stderr
+    cid = busybox.docker("run", "-d", "--group-add", "4321", "busybox", "sleep", "100").stdout.decode().strip()
+    try:
+        assert "4321" in busybox.docker("exec", cid, "id", "-G").stdout.decode().split()
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
+
+
+def test_wait_returns_on_exit_with_restart_policy(busybox):
+    c = busybox.client()
+    ct = c.containers.create("busybox", ["sleep", "1"], restart_policy={"Name": "always"}, network_mode="none")
+    try:
+        ct.start()
+        assert ct.wait(timeout=30)["StatusCode"] == 0
+        import docker
+        with pytest.raises(docker.errors.APIError) as e:
+            ct.remove()
+        assert e.value.status_code == 409 and "Stop the container before" in e.value.explanation
+    finally:
+        ct.remove(force=True)
+
+
+def test_container_prune_filters_and_space(busybox):
+    keep = busybox.docker("run", "--label", "keep=1", "busybox", "true").stdout
+    c = busybox.client()
+    a = c.containers.run("busybox", ["sh", "-c", "echo hello > /data.txt"], detach=True)
+    a.wait()
+    k = c.containers.run("busybox", "true", detach=True, labels={"keep": "1"})
+    k.wait()
+    res = c.api.prune_containers(filters={"label!": "keep"})
+    assert a.id in res["ContainersDeleted"] and k.id not in res["ContainersDeleted"]
+    assert res["SpaceReclaimed"] > 0
+    from urllib.parse import quote
+    st, j = busybox.curl_json("/containers/prune?filters=" + quote('{"until":["1h"]}'), "POST")
+    assert st == 200
+    st, j = busybox.curl_json("/containers/prune?filters=" + quote('{"bogus":["1"]}'), "POST")
+    assert st == 400 and j["message"] == "invalid filter 'bogus'"
+    k.remove()
+
+
+def test_networking_config_in_inspect(busybox):
+    c = busybox.client()
+    net = c.networks.create("aliasnet")
+    try:
+        api = c.api
+        cid = api.create_container("busybox", "true", host_config=api.create_host_config(network_mode="aliasnet"),
+                                   networking_config={"EndpointsConfig": {"aliasnet": {
+                                       "Aliases": ["hello"], "DriverOpts": {"key1": "a"}}}})["Id"]
+        for start in (False, True):
+            if start:
+                api.start(cid)
+                api.wait(cid)
+            ep = api.inspect_container(cid)["NetworkSettings"]["Networks"]["aliasnet"]
+            assert ep["Aliases"] == ["hello"] and ep["DriverOpts"] == {"key1": "a"}, (start, ep)
+        api.remove_container(cid, force=True)
+    finally:
+        net.remove()

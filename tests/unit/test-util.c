@@ -33,4 +33,23 @@ TEST(strv)
         ASSERT_TRUE(!strv_contains(l, "c"));
 }
 
+TEST(docker_time)
+{
+        int64_t now = 1800000000LL * 1000000000LL, t = 0;
+        ASSERT_OK(parse_docker_time("1h", now, &t));
+        ASSERT_EQ(t, now - 3600LL * 1000000000LL);
+        ASSERT_OK(parse_docker_time("1h30m", now, &t));
+        ASSERT_EQ(t, now - 5400LL * 1000000000LL);
+        ASSERT_OK(parse_docker_time("1700000000", now, &t));
+        ASSERT_EQ(t, 1700000000LL * 1000000000LL);
+        ASSERT_OK(parse_docker_time("2026-11-26T21:03:01Z", now, &t));
+        ASSERT_EQ(t, 1795726981LL * 1000000000LL);
+        ASSERT_OK(parse_docker_time("2026-11-26", now, &t));
+        ASSERT_EQ(t, 1795651200LL * 1000000000LL);
+        ASSERT_TRUE(parse_docker_time("yesterday", now, &t) < 0);
+        ASSERT_TRUE(parse_docker_time("", now, &t) < 0);
+        ASSERT_TRUE(parse_docker_time("10", now, &t) == 0); /* Unix seconds, as Docker reads a bare number */
+        ASSERT_EQ(t, 10LL * 1000000000LL);
+}
+
 TEST_MAIN
