@@ -15,7 +15,7 @@
 #include "basic/util.h"
 #include "discovery/etcd.h"
 #include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "network/network.h"
 
 #define CALL_TIMEOUT_MS 2000

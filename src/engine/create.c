@@ -6,7 +6,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "engine/links.h"
 #include "image/image.h"
 

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "basic/util.h"
-#include "engine/events.h"
+#include "state/events.h"
 
 static int load_daemon_id(Engine *e)
 {

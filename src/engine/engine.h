@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "basic/error.h"
-#include "engine/store.h"
+#include "state/store.h"
 
 typedef struct ImageStore ImageStore;
 typedef struct ContainerTable ContainerTable;

@@ -5,7 +5,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "network/network.h"
 
 void container_cleanup_files(Engine *e, const char *id)

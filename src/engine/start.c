@@ -17,7 +17,7 @@
 #include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "engine/links.h"
 #include "image/image.h"
 #include "network/network.h"

@@ -11,7 +11,7 @@
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -273,9 +273,9 @@ int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **
         json_t *rec;
         json_array_foreach(records, i, rec) {
                 if (json_str(rec, "Untagged") && id)
-                        events_image(e, id, id, NULL, "untag");
+                        events_image(e->events, id, id, NULL, "untag");
                 else if (json_str(rec, "Deleted"))
-                        events_image(e, json_str(rec, "Deleted"), json_str(rec, "Deleted"), NULL, "delete");
+                        events_image(e->events, json_str(rec, "Deleted"), json_str(rec, "Deleted"), NULL, "delete");
         }
         *ret = records;
         return 0;

@@ -11,7 +11,7 @@
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -170,7 +170,7 @@ int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, 
                 }
         }
         rm_rf(tmpl); /* still there when the layer already existed */
-        events_image(e, id, id, NULL, "import");
+        events_image(e->events, id, id, NULL, "import");
         *ret_id = TAKE_PTR(id);
         return 0;
 fail:

@@ -11,7 +11,7 @@
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 

@@ -17,7 +17,7 @@
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -359,7 +359,7 @@ int image_tag(Engine *e, const char *src, const char *repo, const char *tag, Ber
         if (sqlite3_step(st) != SQLITE_DONE)
                 return berr_set(err, EIO, "state database: %s", sqlite3_errmsg(e->store->db));
         _cleanup_free_ char *familiar = image_ref_familiarize(full);
-        events_image(e, id, familiar, NULL, "tag");
+        events_image(e->events, id, familiar, NULL, "tag");
         return 0;
 }
 

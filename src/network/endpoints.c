@@ -12,7 +12,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -114,7 +114,7 @@ static void emit_eps(Engine *e, const char *cid, const char *action)
         if (st)
                 sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
         while (st && sqlite3_step(st) == SQLITE_ROW)
-                events_network(e, (const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1),
+                events_network(e->events, (const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1),
                                (const char *) sqlite3_column_text(st, 2), action, cid);
 }
 
@@ -675,7 +675,7 @@ int network_connect(Engine *e, const char *ref, json_t *body, BerthError **err)
                         goto out;
                 }
                 dns_add_container(ns, c->id, nsfd);
-                events_network(e, n->id, n->name, n->driver, "connect", c->id);
+                events_network(e->events, n->id, n->name, n->driver, "connect", c->id);
         }
 out:
         pthread_mutex_unlock(&ns->lock);
@@ -715,7 +715,7 @@ int network_disconnect(Engine *e, const char *ref, json_t *body, BerthError **er
         nl_link_del(host);
         SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
         net_apply_rules(e, NULL);
-        events_network(e, n->id, n->name, n->driver, "disconnect", c->id);
+        events_network(e->events, n->id, n->name, n->driver, "disconnect", c->id);
         r = 0;
 out:
         pthread_mutex_unlock(&ns->lock);

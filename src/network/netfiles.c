@@ -11,7 +11,7 @@
 #include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 

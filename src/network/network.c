@@ -12,7 +12,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 

@@ -11,7 +11,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -257,7 +257,7 @@ int network_create(Engine *e, json_t *body, json_t **ret, BerthError **err)
                 }
         }
         *ret = json_pack("{s:s,s:s}", "Id", id, "Warning", "");
-        events_network(e, id, name, "bridge", "create", NULL);
+        events_network(e->events, id, name, "bridge", "create", NULL);
 out:
         pthread_mutex_unlock(&ns->lock);
         return r;
@@ -387,7 +387,7 @@ static int remove_locked(Engine *e, Net *n, BerthError **err)
         if (n->bridge)
                 nl_link_del(n->bridge);
         net_apply_rules(e, NULL);
-        events_network(e, n->id, n->name, n->driver, "destroy", NULL);
+        events_network(e->events, n->id, n->name, n->driver, "destroy", NULL);
         return 0;
 }
 
