@@ -260,7 +260,7 @@ static void list(ApiRequest *ar)
         pthread_mutex_unlock(&e->lock);
         json_array_foreach(json_object_get(filters, "ancestor"), i, x) {
                 char *idr = NULL;
-                if (image_resolve(e, json_string_value(x), &idr, NULL) == 0)
+                if (image_resolve(e->images, json_string_value(x), &idr, NULL) == 0)
                         strv_push(&ancestors, idr);
                 else
                         strv_extend(&ancestors, "-");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "basic/error.h"
+#include "basic/version.h"
 #include "state/store.h"
 
 typedef struct ImageStore ImageStore;
@@ -43,8 +44,6 @@ typedef struct Engine {
         int64_t started_ns;
         char id[65]; /* stable daemon id, kept in the data root */
 } Engine;
-
-#define BERTH_VERSION "0.1.0"
 
 int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err);
 void engine_free(Engine *e);

@@ -9,7 +9,7 @@
 
 int engine_start(Engine *e, BerthError **err)
 {
-        int r = image_store_reconcile(e, err);
+        int r = image_store_reconcile(e->images, err);
         if (r < 0)
                 return r;
         r = network_start(e, !e->cfg.no_userland_proxy, err);

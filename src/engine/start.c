@@ -286,7 +286,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
 {
         json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
         _cleanup_strv_free_ char **layers = NULL;
-        int r = image_layer_dirs(e, c->image_id, &layers, err);
+        int r = image_layer_dirs(e->images, c->image_id, &layers, err);
         if (r < 0)
                 return r;
         json_t *args = json_array();
