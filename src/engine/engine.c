@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "basic/util.h"
+#include "engine/netglue.h"
 #include "image/image.h"
 #include "state/events.h"
 
@@ -69,6 +70,7 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
         e->images = xmalloc(sizeof(*e->images));
         *e->images = (ImageStore) { .data_root = e->cfg.data_root, .store = e->store, .lock = &e->lock,
                                     .events = e->events, .insecure_registries = e->cfg.insecure_registries };
+        e->net = engine_network_new(e);
         *ret = e;
         return 0;
 fail:
@@ -81,6 +83,7 @@ void engine_free(Engine *e)
         if (!e)
                 return;
         free(e->images);
+        free(e->net);
         store_close(e->store);
         events_free(e->events);
         free(e->cfg.data_root);

@@ -37,7 +37,7 @@ typedef struct Engine {
         ImageStore *images;
         ContainerTable *containers;
         EventLog *events;        /* engine/events.h: the event journal */
-        struct NetState *net;    /* network/network.h */
+        struct Network *net;     /* network/network.h: its context (engine/netglue.c) */
         struct Discovery *discovery; /* discovery/discovery.h, NULL without --discovery */
         struct ExecTable *execs; /* engine/exec.h, created on first use (under lock) */
         pthread_mutex_t lock;

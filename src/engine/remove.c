@@ -63,7 +63,7 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
         pthread_mutex_unlock(&e->lock);
         container_cancel_pending_attaches(e, c);
         container_kill_cgroup(c->id, SIGKILL);
-        network_container_forget(e, c->id);
+        network_container_forget(e->net, c->id);
         container_cleanup_files(e, c->id);
         events_container(e, c, "destroy", NULL);
         return 0;

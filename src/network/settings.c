@@ -9,7 +9,6 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
 #include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
@@ -41,12 +40,12 @@ static json_t *ep_json(Net *n, Ep *p, bool running)
                          "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DriverOpts", "DNSNames", dnsnames);
 }
 
-json_t *network_settings_json(Engine *e, Container *c, bool running, bool summary)
+json_t *network_settings_json(Network *e, NetContainer *c, bool running, bool summary)
 {
         NetState *ns = NS(e);
         json_t *networks = json_object();
         if (ns) {
-                /* Reads only (the store serialises): no network lock under e->lock. */
+                /* Reads only (the store serialises): no network lock, the engine's lock may be held. */
                 const char *mode = net_mode(c);
                 size_t n = 0;
                 Ep *eps = net_eps_query(e, "container_id = ?1", c->id, &n);
