@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "engine/exec.h"
 #include "image/image.h"
+#include "engine/netglue.h"
 #include "network/network.h"
 
 #define ID(ar) ((ar)->params[0])
@@ -48,7 +49,7 @@ static char *ts(int64_t ns)
 static json_t *network_settings(Engine *e, Container *c)
 {
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
-        return network_settings_json(e, c, running, false);
+        return container_network_settings(e, c, running, false);
 }
 
 /* Called with e->lock held. */
@@ -170,14 +171,14 @@ static json_t *summary_json(Engine *e, Container *c)
         json_t *labels = json_object_get(cfg, "Labels");
         const char *netmode = json_str(container_hostcfg(c), "NetworkMode");
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
-        json_t *ports = network_ports_list_json(e, c, running);
+        json_t *ports = container_network_ports(e, c, running);
         return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:o,s:[]}", "Id", c->id, "Names",
                          "/", c->name, "Image", json_str(cfg, "Image") ? json_str(cfg, "Image") : c->image_id,
                          "ImageID", c->image_id, "Command", cmd, "Created", (json_int_t) (c->created / 1000000000LL),
                          "Ports", ports, "Labels", json_is_object(labels) ? labels : json_object(), "State",
                          container_status_string(c->status), "Status", st, "HostConfig", "NetworkMode",
                          netmode ? netmode : "default", "NetworkSettings",
-                         network_settings_json(e, c, running, true), "Mounts");
+                         container_network_settings(e, c, running, true), "Mounts");
 }
 
 static bool any_eq(json_t *arr, const char *s)
@@ -260,7 +261,7 @@ static void list(ApiRequest *ar)
         pthread_mutex_unlock(&e->lock);
         json_array_foreach(json_object_get(filters, "ancestor"), i, x) {
                 char *idr = NULL;
-                if (image_resolve(e, json_string_value(x), &idr, NULL) == 0)
+                if (image_resolve(e->images, json_string_value(x), &idr, NULL) == 0)
                         strv_push(&ancestors, idr);
                 else
                         strv_extend(&ancestors, "-");

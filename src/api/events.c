@@ -10,7 +10,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 
 typedef struct EventStream {
         Engine *e;

@@ -12,6 +12,7 @@
 #include "image/reference.h"
 #include "registry/registry.h"
 #include "engine/commit.h"
+#include "engine/engine.h"
 
 /* ---- pull / push / login ---- */
 
@@ -45,7 +46,7 @@ static void pull_stream(HttpStream *s, void *p)
 {
         RegCtx *c = p;
         _cleanup_berr_ BerthError *err = NULL;
-        if (registry_pull_run(c->e, c->pull, reg_progress, s, &err) < 0)
+        if (registry_pull_run(c->e->images, c->pull, reg_progress, s, &err) < 0)
                 reg_error_inband(s, err);
 }
 
@@ -53,7 +54,7 @@ static void push_stream(HttpStream *s, void *p)
 {
         RegCtx *c = p;
         _cleanup_berr_ BerthError *err = NULL;
-        if (registry_push_run(c->e, c->push, reg_progress, s, &err) < 0)
+        if (registry_push_run(c->e->images, c->push, reg_progress, s, &err) < 0)
                 reg_error_inband(s, err);
 }
 
@@ -70,7 +71,7 @@ static void images_pull(ApiRequest *ar, const char *from_image)
         RegistryAuth auth;
         registry_auth_from_header(http_header(ar->http, "X-Registry-Auth"), &auth);
         RegistryPull *pull = NULL;
-        int r = registry_pull_prepare(ar->engine, name, &auth, &pull, &err);
+        int r = registry_pull_prepare(ar->engine->images, name, &auth, &pull, &err);
         registry_auth_clear(&auth);
         if (r < 0)
                 return api_reply_error(ar, err);
@@ -86,7 +87,7 @@ static void images_push(ApiRequest *ar)
         RegistryAuth auth;
         registry_auth_from_header(http_header(ar->http, "X-Registry-Auth"), &auth);
         RegistryPush *push = NULL;
-        int r = registry_push_prepare(ar->engine, ar->params[0], api_query(ar, "tag"), &auth, &push, &err);
+        int r = registry_push_prepare(ar->engine->images, ar->params[0], api_query(ar, "tag"), &auth, &push, &err);
         registry_auth_clear(&auth);
         if (r < 0)
                 return api_reply_error(ar, err);
@@ -107,7 +108,7 @@ static void auth_login(ApiRequest *ar)
         auth.username = u && *u ? strdup(u) : NULL;
         auth.password = pw ? strdup(pw) : NULL;
         auth.serveraddress = sa && *sa ? strdup(sa) : NULL;
-        int r = registry_login(ar->engine, &auth, &err);
+        int r = registry_login(ar->engine->images, &auth, &err);
         registry_auth_clear(&auth);
         if (r < 0 && err->code == EACCES) { /* docker login expects 401 for refused credentials */
                 _cleanup_json_ json_t *j = json_pack("{s:s}", "message", err->msg);
@@ -141,7 +142,7 @@ static void images_create(ApiRequest *ar)
         if (fd < 0)
                 return api_reply_errorf(ar, EIO, "cannot read request body");
         _cleanup_free_ char *id = NULL;
-        if (image_import(ar->engine, fd, &o, &id, &err) < 0)
+        if (image_import(ar->engine->images, fd, &o, &id, &err) < 0)
                 return api_reply_error(ar, err);
         json_t *j = json_pack("{s:s}", "status", id);
         _cleanup_free_ char *line = json_dumps(j, JSON_COMPACT);
@@ -168,7 +169,7 @@ static void images_list(ApiRequest *ar)
         }
         bool shared = ar->ver >= 42 && api_query_bool(ar, "shared-size", false);
         json_t *list = NULL;
-        if (image_list(ar->engine, filters, api_query_bool(ar, "all", false), shared, &list, &err) < 0)
+        if (image_list(ar->engine->images, filters, api_query_bool(ar, "all", false), shared, &list, &err) < 0)
                 return api_reply_error(ar, err);
         size_t i;
         json_t *img;
@@ -180,7 +181,7 @@ static void images_inspect(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
         json_t *j = NULL;
-        if (image_inspect(ar->engine, ar->params[0], &j, &err) < 0) {
+        if (image_inspect(ar->engine->images, ar->params[0], &j, &err) < 0) {
                 if (err && err->code == ENOENT)
                         return api_reply_errorf(ar, ENOENT, "no such image: %s: %s", ar->params[0], err->msg);
                 return api_reply_error(ar, err);
@@ -193,7 +194,7 @@ static void images_history(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
         json_t *j = NULL;
-        if (image_history(ar->engine, ar->params[0], &j, &err) < 0)
+        if (image_history(ar->engine->images, ar->params[0], &j, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, j);
 }
@@ -201,7 +202,7 @@ static void images_history(ApiRequest *ar)
 static void images_tag(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
-        if (image_tag(ar->engine, ar->params[0], api_query(ar, "repo"), api_query(ar, "tag"), &err) < 0)
+        if (image_tag(ar->engine->images, ar->params[0], api_query(ar, "repo"), api_query(ar, "tag"), &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_empty(ar, 201);
 }
@@ -210,7 +211,7 @@ static void images_delete(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
         json_t *j = NULL;
-        if (image_delete(ar->engine, ar->params[0], api_query_bool(ar, "force", false),
+        if (image_delete(ar->engine->images, ar->params[0], api_query_bool(ar, "force", false),
                          api_query_bool(ar, "noprune", false), &j, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, j);
@@ -223,7 +224,7 @@ static void images_prune(ApiRequest *ar)
         if (api_query_filters(ar, &filters, &err) < 0)
                 return api_reply_error(ar, err);
         json_t *j = NULL;
-        if (image_prune(ar->engine, filters, &j, &err) < 0)
+        if (image_prune(ar->engine->images, filters, &j, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, j);
 }
@@ -257,7 +258,7 @@ static void save_stream(HttpStream *s, void *p)
         ArchiveCtx *c = p;
         _cleanup_berr_ BerthError *err = NULL;
         /* After the first byte an error can only end the transfer as failed. */
-        if (image_save(c->e, c->names, save_write, s, &err) < 0)
+        if (image_save(c->e->images, c->names, save_write, s, &err) < 0)
                 http_stream_abort(s);
 }
 
@@ -273,7 +274,7 @@ static void images_save(ApiRequest *ar)
                 strv_free(names);
                 return api_reply_errorf(ar, EINVAL, "no images specified");
         }
-        if (image_save_check(ar->engine, names, &err) < 0) {
+        if (image_save_check(ar->engine->images, names, &err) < 0) {
                 strv_free(names);
                 return api_reply_error(ar, err);
         }
@@ -293,7 +294,7 @@ static void load_stream(HttpStream *s, void *p)
 {
         ArchiveCtx *c = p;
         _cleanup_berr_ BerthError *err = NULL;
-        if (image_load(c->e, c->fd, c->quiet, load_progress, s, &err) < 0) {
+        if (image_load(c->e->images, c->fd, c->quiet, load_progress, s, &err) < 0) {
                 const char *m = err ? err->msg : "load failed";
                 _cleanup_json_ json_t *j = json_pack("{s:{s:s},s:s}", "errorDetail", "message", m, "error", m);
                 http_stream_write_json(s, j);

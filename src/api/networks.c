@@ -5,6 +5,7 @@
 #include "api.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
+#include "engine/engine.h"
 #include "network/network.h"
 
 #define ID(ar) ((ar)->params[0])
@@ -18,7 +19,7 @@ static void create(ApiRequest *ar)
         if (!body)
                 return api_reply_errorf(ar, EINVAL, "network name is required");
         json_t *ret = NULL;
-        if (network_create(ar->engine, body, &ret, &err) < 0)
+        if (network_create(ar->engine->net, body, &ret, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 201, ret);
 }
@@ -30,7 +31,7 @@ static void list(ApiRequest *ar)
         if (api_query_filters(ar, &filters, &err) < 0)
                 return api_reply_error(ar, err);
         json_t *ret = NULL;
-        if (network_list(ar->engine, filters, &ret, &err) < 0)
+        if (network_list(ar->engine->net, filters, &ret, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, ret);
 }
@@ -39,7 +40,7 @@ static void inspect(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
         json_t *ret = NULL;
-        if (network_inspect(ar->engine, ID(ar), &ret, &err) < 0)
+        if (network_inspect(ar->engine->net, ID(ar), &ret, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, ret);
 }
@@ -47,7 +48,7 @@ static void inspect(ApiRequest *ar)
 static void remove_(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
-        if (network_remove(ar->engine, ID(ar), &err) < 0)
+        if (network_remove(ar->engine->net, ID(ar), &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_empty(ar, 204);
 }
@@ -58,7 +59,7 @@ static void connect_(ApiRequest *ar)
         _cleanup_json_ json_t *body = NULL;
         if (api_body_json(ar, &body, &err) < 0)
                 return api_reply_error(ar, err);
-        if (network_connect(ar->engine, ID(ar), body, &err) < 0)
+        if (network_connect(ar->engine->net, ID(ar), body, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_empty(ar, 200);
 }
@@ -69,7 +70,7 @@ static void disconnect_(ApiRequest *ar)
         _cleanup_json_ json_t *body = NULL;
         if (api_body_json(ar, &body, &err) < 0)
                 return api_reply_error(ar, err);
-        if (network_disconnect(ar->engine, ID(ar), body, &err) < 0)
+        if (network_disconnect(ar->engine->net, ID(ar), body, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_empty(ar, 200);
 }
@@ -81,7 +82,7 @@ static void prune(ApiRequest *ar)
         if (api_query_filters(ar, &filters, &err) < 0)
                 return api_reply_error(ar, err);
         json_t *ret = NULL;
-        if (network_prune(ar->engine, filters, &ret, &err) < 0)
+        if (network_prune(ar->engine->net, filters, &ret, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, ret);
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -14,8 +15,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "discovery/etcd.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "network/network.h"
 
 #define CALL_TIMEOUT_MS 2000
@@ -26,7 +26,8 @@ typedef struct Entry {
 } Entry;
 
 struct Discovery {
-        Engine *e;
+        DiscoveryHost e;   /* the engine's values and callbacks */
+        NetResolver resolver;
         Etcd *etcd;
         char **endpoints;
         int ttl;
@@ -233,17 +234,11 @@ static void add_addr(json_t *arr, const char *network, const char *ip)
 /* The record of a running container, NULL when it is not running (or gone). */
 static json_t *record_for(Discovery *d, const char *cid, char **ret_name)
 {
-        Engine *e = d->e;
-        _cleanup_container_ Container *c = NULL;
-        if (container_get(e, cid, &c, NULL) < 0)
+        DiscoveryHost *e = &d->e;
+        _cleanup_free_ char *name = NULL;
+        _cleanup_json_ json_t *ns = e->record(e->cls, cid, &name);
+        if (!ns)
                 return NULL;
-        pthread_mutex_lock(&e->lock);
-        bool running = (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) && !c->removed;
-        _cleanup_free_ char *name = strdup(c->name ? c->name : c->id);
-        pthread_mutex_unlock(&e->lock);
-        if (!running)
-                return NULL;
-        _cleanup_json_ json_t *ns = network_settings_json(e, c, true, false);
         json_t *ports = json_array(), *addrs = json_array();
         const char *k;
         json_t *v;
@@ -265,7 +260,7 @@ static json_t *record_for(Discovery *d, const char *cid, char **ret_name)
         }
         json_object_foreach(json_object_get(ns, "Networks"), k, v) add_addr(addrs, k, json_str(v, "IPAddress"));
         *ret_name = TAKE_PTR(name);
-        return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name", *ret_name, "container", cid, "engine", e->id, "host",
+        return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name", *ret_name, "container", cid, "engine", e->engine_id, "host",
                          d->advertise, "addresses", addrs, "ports", ports);
 }
 
@@ -286,7 +281,7 @@ static int reconcile(Discovery *d, const char *cid)
                 json_object_del(d->published, cid);
                 return 0;
         }
-        _cleanup_free_ char *key = xasprintf(DISCOVERY_PREFIX "%s/%s", name, d->e->id);
+        _cleanup_free_ char *key = xasprintf(DISCOVERY_PREFIX "%s/%s", name, d->e.engine_id);
         _cleanup_free_ char *val = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
         if (pub && streq(pkey, key) && streq(json_str(pub, "value"), val))
                 return 0;
@@ -306,7 +301,7 @@ static int reconcile(Discovery *d, const char *cid)
  * earlier life of this engine left behind. */
 static int resync(Discovery *d)
 {
-        Engine *e = d->e;
+        DiscoveryHost *e = &d->e;
         d->cursor = events_head(e->events);
         json_object_clear(d->published);
         _cleanup_strv_free_ char **stale = NULL;
@@ -316,7 +311,7 @@ static int resync(Discovery *d)
                 int r = etcd_call(d->etcd, "/v3/kv/range", req, &rep, CALL_TIMEOUT_MS);
                 if (r < 0)
                         return r;
-                _cleanup_free_ char *suffix = xasprintf("/%s", e->id);
+                _cleanup_free_ char *suffix = xasprintf("/%s", e->engine_id);
                 size_t i;
                 json_t *kv;
                 json_array_foreach(json_object_get(rep, "kvs"), i, kv) {
@@ -325,15 +320,10 @@ static int resync(Discovery *d)
                                 strv_extend(&stale, key);
                 }
         }
-        size_t n = 0;
-        Container **all = container_list_all(e, &n);
+        _cleanup_strv_free_ char **all = e->container_ids(e->cls);
         int r = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (r == 0)
-                        r = reconcile(d, all[i]->id);
-                container_unref(all[i]);
-        }
-        free(all);
+        for (size_t i = 0; all && all[i] && r == 0; i++)
+                r = reconcile(d, all[i]);
         if (r < 0)
                 return r;
         for (size_t i = 0; stale && stale[i]; i++) {
@@ -380,7 +370,7 @@ static void lost(Discovery *d, const char *what)
 static void *registrar(void *arg)
 {
         Discovery *d = arg;
-        Engine *e = d->e;
+        DiscoveryHost *e = &d->e;
         const int ka_ms = d->ttl * 300; /* keepalive at 30 % of the TTL */
         int64_t next_ka = 0;
         bool warned = false;
@@ -495,27 +485,43 @@ static void *watcher(void *arg)
 
 /* ---- lifecycle ---- */
 
-int discovery_start(Engine *e, BerthError **err)
+static bool resolver_has_name(void *cls, const char *name)
 {
-        if (!e->cfg.discovery || !*e->cfg.discovery)
+        return discovery_has_name(cls, name);
+}
+
+static int resolver_lookup_a(void *cls, const char *name, struct in_addr *out, int max)
+{
+        return discovery_lookup_a(cls, name, out, max);
+}
+
+static int resolver_lookup_srv(void *cls, const char *name, NetSrv *out, int max)
+{
+        return discovery_lookup_srv(cls, name, out, max);
+}
+
+int discovery_start(const DiscoveryHost *h, Discovery **ret, BerthError **err)
+{
+        *ret = NULL;
+        if (!h->url || !*h->url)
                 return 0;
         _cleanup_strv_free_ char **eps = NULL;
-        int r = discovery_parse_url(e->cfg.discovery, &eps, err);
+        int r = discovery_parse_url(h->url, &eps, err);
         if (r < 0)
                 return r;
         Discovery *d = calloc(1, sizeof(*d));
         if (!d)
                 return berr_set(err, ENOMEM, "out of memory");
-        d->e = e;
-        d->ttl = e->cfg.discovery_ttl > 0 ? e->cfg.discovery_ttl : DISCOVERY_DEFAULT_TTL;
-        if (e->cfg.discovery_advertise && *e->cfg.discovery_advertise) {
+        d->e = *h;
+        d->ttl = h->ttl > 0 ? h->ttl : DISCOVERY_DEFAULT_TTL;
+        if (h->advertise && *h->advertise) {
                 struct in_addr a;
-                if (inet_pton(AF_INET, e->cfg.discovery_advertise, &a) != 1) {
+                if (inet_pton(AF_INET, h->advertise, &a) != 1) {
                         free(d);
                         return berr_set(err, EINVAL, "invalid --discovery-advertise address \"%s\" (want an IPv4 address)",
-                                        e->cfg.discovery_advertise);
+                                        h->advertise);
                 }
-                snprintf(d->advertise, sizeof(d->advertise), "%s", e->cfg.discovery_advertise);
+                snprintf(d->advertise, sizeof(d->advertise), "%s", h->advertise);
                 d->advertise_fixed = true;
         }
         d->endpoints = TAKE_PTR(eps);
@@ -523,28 +529,32 @@ int discovery_start(Engine *e, BerthError **err)
         d->published = json_object();
         pthread_mutex_init(&d->lock, NULL);
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        d->cursor = events_head(e->events);
-        __atomic_store_n(&e->discovery, d, __ATOMIC_RELEASE);
+        d->cursor = events_head(h->events);
+        d->resolver = (NetResolver) { .has_name = resolver_has_name, .lookup_a = resolver_lookup_a,
+                                      .lookup_srv = resolver_lookup_srv, .cls = d };
+        if (h->net)
+                network_set_resolver(h->net, &d->resolver);
         d->reg_started = pthread_create(&d->reg, NULL, registrar, d) == 0;
         d->watch_started = pthread_create(&d->watch, NULL, watcher, d) == 0;
         if (!d->reg_started || !d->watch_started) {
-                discovery_stop(e);
+                discovery_stop(d);
                 return berr_set(err, EAGAIN, "cannot start the discovery threads");
         }
+        *ret = d;
         return 0;
 }
 
-void discovery_stop(Engine *e)
+void discovery_stop(Discovery *d)
 {
-        Discovery *d = e->discovery;
         if (!d)
                 return;
+        if (d->e.net)
+                network_set_resolver(d->e.net, NULL);
         __atomic_store_n(&d->stopping, 1, __ATOMIC_RELAXED);
         if (d->reg_started)
                 pthread_join(d->reg, NULL);
         if (d->watch_started)
                 pthread_join(d->watch, NULL);
-        __atomic_store_n(&e->discovery, NULL, __ATOMIC_RELEASE);
         for (size_t i = 0; i < d->n_cache; i++)
                 entry_clear(&d->cache[i]);
         free(d->cache);

@@ -7,7 +7,7 @@
 
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 
 struct PendingAttach {
         AttachOptions o;

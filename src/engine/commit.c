@@ -29,7 +29,7 @@ int container_commit(Engine *e, const char *ref, bool pause, ImageCommitOptions 
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
         o->container_id = c->id;
         o->container_config = container_cfg(c);
-        r = image_commit(e, c->image_id, upper, o, ret_id, err);
+        r = image_commit(e->images, c->image_id, upper, o, ret_id, err);
         if (paused)
                 container_pause(e, c->id, false, NULL);
         return r;
@@ -44,7 +44,7 @@ int container_export_dirs(Engine *e, const char *ref, char ***ret, BerthError **
         if (r < 0)
                 return r;
         _cleanup_strv_free_ char **lowers = NULL;
-        r = image_layer_dirs(e, c->image_id, &lowers, err);
+        r = image_layer_dirs(e->images, c->image_id, &lowers, err);
         if (r < 0)
                 return r;
         char **dirs = NULL;

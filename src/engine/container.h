@@ -169,3 +169,14 @@ void container_cleanup_files(Engine *e, const char *id);
 /* restore.c: called by engine_start / engine_stop. */
 int container_restore_all(Engine *e, BerthError **err);
 void container_shutdown(Engine *e);
+
+/* ---- container events (engine/container-events.c; the journal is state/events.h) ---- */
+/* Attributes are the container's labels, image and name, plus extra (stolen, may be NULL), e.g.
+ * {"exitCode":"0"} or {"signal":"9"}. events_container() reads the container under e->lock and
+ * must be called without it; events_container_locked() is for callers that hold it. */
+void events_container(Engine *e, Container *c, const char *action, json_t *extra);
+void events_container_locked(Engine *e, Container *c, const char *action, json_t *extra);
+/* Convenience: one extra attribute (key NULL for none). */
+void events_container_attr(Engine *e, Container *c, const char *action, const char *key, const char *value);
+/* "kill" with the signal number as its "signal" attribute. */
+void events_container_kill(Engine *e, Container *c, int sig);

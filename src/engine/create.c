@@ -6,7 +6,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "engine/links.h"
 #include "image/image.h"
 
@@ -296,11 +296,11 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 return berr_set(err, EINVAL, "Config cannot be empty in order to create a container");
 
         _cleanup_free_ char *image_id = NULL;
-        r = image_resolve(e, image, &image_id, err);
+        r = image_resolve(e->images, image, &image_id, err);
         if (r < 0)
                 return r;
         _cleanup_json_ json_t *icfg = NULL;
-        r = image_get_config(e, image_id, &icfg, err);
+        r = image_get_config(e->images, image_id, &icfg, err);
         if (r < 0)
                 return r;
 

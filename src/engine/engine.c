@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 
 #include "basic/util.h"
-#include "engine/events.h"
+#include "engine/netglue.h"
+#include "image/image.h"
+#include "state/events.h"
 
 static int load_daemon_id(Engine *e)
 {
@@ -65,6 +67,10 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
         r = store_open(db, &e->store, err);
         if (r < 0)
                 goto fail;
+        e->images = xmalloc(sizeof(*e->images));
+        *e->images = (ImageStore) { .data_root = e->cfg.data_root, .store = e->store, .lock = &e->lock,
+                                    .events = e->events, .insecure_registries = e->cfg.insecure_registries };
+        e->net = engine_network_new(e);
         *ret = e;
         return 0;
 fail:
@@ -76,6 +82,8 @@ void engine_free(Engine *e)
 {
         if (!e)
                 return;
+        free(e->images);
+        free(e->net);
         store_close(e->store);
         events_free(e->events);
         free(e->cfg.data_root);

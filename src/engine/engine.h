@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "basic/error.h"
-#include "engine/store.h"
+#include "basic/version.h"
+#include "state/store.h"
 
 typedef struct ImageStore ImageStore;
 typedef struct ContainerTable ContainerTable;
@@ -36,15 +37,13 @@ typedef struct Engine {
         ImageStore *images;
         ContainerTable *containers;
         EventLog *events;        /* engine/events.h: the event journal */
-        struct NetState *net;    /* network/network.h */
+        struct Network *net;     /* network/network.h: its context (engine/netglue.c) */
         struct Discovery *discovery; /* discovery/discovery.h, NULL without --discovery */
         struct ExecTable *execs; /* engine/exec.h, created on first use (under lock) */
         pthread_mutex_t lock;
         int64_t started_ns;
         char id[65]; /* stable daemon id, kept in the data root */
 } Engine;
-
-#define BERTH_VERSION "0.1.0"
 
 int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err);
 void engine_free(Engine *e);

@@ -9,7 +9,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "engine/links.h"
 
 #define EXEC_KEEP_NS (5LL * 60 * 1000000000) /* ended instances are forgotten after this */

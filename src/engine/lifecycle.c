@@ -2,25 +2,25 @@
 
 #include <sys/wait.h>
 
-#include "discovery/discovery.h"
 #include "engine/container.h"
+#include "engine/netglue.h"
 #include "image/image.h"
 #include "network/network.h"
 
 int engine_start(Engine *e, BerthError **err)
 {
-        int r = image_store_reconcile(e, err);
+        int r = image_store_reconcile(e->images, err);
         if (r < 0)
                 return r;
-        r = network_start(e, !e->cfg.no_userland_proxy, err);
+        r = network_start(e->net, !e->cfg.no_userland_proxy, err);
         if (r < 0)
                 return r;
         r = container_restore_all(e, err);
         if (r < 0)
                 return r;
-        network_adopt(e);
+        network_adopt(e->net);
         /* after the restore: it registers the running containers; never waits for etcd */
-        return discovery_start(e, err);
+        return engine_discovery_start(e, err);
 }
 
 void engine_reap_children(Engine *e _unused_)
@@ -32,6 +32,6 @@ void engine_reap_children(Engine *e _unused_)
 void engine_stop(Engine *e)
 {
         container_shutdown(e);
-        network_stop(e); /* the DNS thread reads the discovery cache: stop it first */
-        discovery_stop(e);
+        network_stop(e->net); /* the DNS thread reads the discovery cache: stop it first */
+        engine_discovery_stop(e);
 }

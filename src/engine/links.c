@@ -10,6 +10,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/container.h"
+#include "engine/netglue.h"
 #include "network/network.h"
 
 /* "/web:/client/alias" -> target "web", alias "alias". */
@@ -68,7 +69,7 @@ int links_normalize_locked(Engine *e, Container *c, BerthError **err)
 /* The target's address on the default bridge (or its first network). */
 static char *container_ip(Engine *e, Container *t)
 {
-        _cleanup_json_ json_t *ns = network_settings_json(e, t, true, false);
+        _cleanup_json_ json_t *ns = container_network_settings(e, t, true, false);
         json_t *nets = json_object_get(ns, "Networks");
         json_t *br = json_object_get(nets, "bridge");
         const char *ip = json_str(br, "IPAddress");

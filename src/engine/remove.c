@@ -5,7 +5,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "network/network.h"
 
 void container_cleanup_files(Engine *e, const char *id)
@@ -67,7 +67,7 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
         pthread_mutex_unlock(&e->lock);
         container_cancel_pending_attaches(e, c);
         container_kill_cgroup(c->id, SIGKILL);
-        network_container_forget(e, c->id);
+        network_container_forget(e->net, c->id);
         container_cleanup_files(e, c->id);
         events_container(e, c, "destroy", NULL);
         return 0;

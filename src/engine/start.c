@@ -17,9 +17,10 @@
 #include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "engine/links.h"
 #include "image/image.h"
+#include "engine/netglue.h"
 #include "network/network.h"
 
 /* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
@@ -289,7 +290,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
 {
         json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
         _cleanup_strv_free_ char **layers = NULL;
-        int r = image_layer_dirs(e, c->image_id, &layers, err);
+        int r = image_layer_dirs(e->images, c->image_id, &layers, err);
         if (r < 0)
                 return r;
         json_t *args = json_array();
@@ -341,7 +342,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         const char *netmode = json_str(hc, "NetworkMode");
         bool hostnet = netmode && streq(netmode, "host");
         json_t *masked = json_object_get(hc, "MaskedPaths"), *ro = json_object_get(hc, "ReadonlyPaths");
-        char *netns_path = network_container_netns(e, c); /* --network container:X */
+        char *netns_path = engine_network_netns(e, c); /* --network container:X */
         json_t *netns = netns_path ? json_string(netns_path) : json_null();
         free(netns_path);
         json_t *spec = json_pack(
@@ -469,7 +470,7 @@ static void broadcast(Container *c)
  * and applies AutoRemove, so `run --rm` returns and leaves nothing behind. */
 static void record_failed_start(Engine *e, Container *c, const char *msg, int exit_code)
 {
-        network_container_release(e, c->id);
+        network_container_release(e->net, c->id);
         pthread_mutex_lock(&e->lock);
         /* Docker leaves a never-started container "created", with the exit code set. */
         c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
@@ -521,7 +522,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         _cleanup_json_ json_t *j = NULL;
         r = prepare_files(e, c, err);
         if (r == 0)
-                r = network_container_prepare(e, c, err); /* addresses, ports, hosts, resolv.conf */
+                r = engine_network_prepare(e, c, err); /* addresses, ports, hosts, resolv.conf */
         if (r == 0)
                 r = links_prepare(e, c, err); /* linked containers run; their hosts lines */
         if (r == 0)
@@ -546,7 +547,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         /* Interfaces, routes and DNS before the process runs. */
         {
                 _cleanup_berr_ BerthError *nerr = NULL;
-                if (network_container_attach(e, c, pid, &nerr) < 0) {
+                if (engine_network_attach(e, c, pid, &nerr) < 0) {
                         container_kill_cgroup(c->id, SIGKILL);
                         return start_failed(e, c, nerr->msg, 0, err);
                 }
@@ -646,7 +647,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         int count = c->restart_count;
         pthread_mutex_unlock(&e->lock);
         container_remove_cgroup(c->id);
-        network_container_release(e, c->id);
+        network_container_release(e->net, c->id);
 
         if (autorm) {
                 container_remove_obj(e, c, true, NULL);

@@ -8,7 +8,7 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "runtime/cgroup.h"
 
 /* The monitor creates and configures a container's cgroup; berthd only

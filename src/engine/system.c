@@ -207,7 +207,7 @@ int engine_disk_usage(Engine *e, json_t **ret, BerthError **err)
 {
         long long layers = 0;
         json_t *images = NULL;
-        int r = image_disk_usage(e, &images, &layers, err);
+        int r = image_disk_usage(e->images, &images, &layers, err);
         if (r < 0)
                 return r;
         json_t *j = json_object();

@@ -127,7 +127,7 @@ int container_changes(Engine *e, const char *ref, json_t **ret, BerthError **err
         if (r < 0)
                 return r;
         _cleanup_strv_free_ char **lowers = NULL;
-        r = image_layer_dirs(e, c->image_id, &lowers, err);
+        r = image_layer_dirs(e->images, c->image_id, &lowers, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = container_dir(e, c->id);

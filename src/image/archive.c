@@ -17,7 +17,6 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -67,7 +66,7 @@ static void plan_add_tag(SaveItem *it, const char *full)
         strv_push(&it->tags, image_ref_familiarize(full));
 }
 
-static int plan_names(Engine *e, char **names, SavePlan *p, BerthError **err)
+static int plan_names(ImageStore *e, char **names, SavePlan *p, BerthError **err)
 {
         for (size_t i = 0; names && names[i]; i++) {
                 /* A bare repository name saves every tag of that repository. */
@@ -91,7 +90,7 @@ static int plan_names(Engine *e, char **names, SavePlan *p, BerthError **err)
         return 0;
 }
 
-int image_save_check(Engine *e, char **names, BerthError **err)
+int image_save_check(ImageStore *e, char **names, BerthError **err)
 {
         SavePlan p = { 0 };
         int r = plan_names(e, names, &p, err);
@@ -183,7 +182,7 @@ static int put_file(Writer *w, const char *name, const char *path, BerthError **
         return 0;
 }
 
-int image_save(Engine *e, char **names, ImageWriteFn fn, void *cls, BerthError **err)
+int image_save(ImageStore *e, char **names, ImageWriteFn fn, void *cls, BerthError **err)
 {
         SavePlan p = { 0 };
         int r = plan_names(e, names, &p, err);
@@ -525,11 +524,11 @@ static int read_small(const char *dir, Links *links, const char *rel, char **ret
         return 0;
 }
 
-int image_load(Engine *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err)
+int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err)
 {
-        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->cfg.data_root);
+        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->data_root);
         mkdir_p(tmpdir, 0700);
-        _cleanup_free_ char *dir = xasprintf("%s/tmp/layer-load-XXXXXX", e->cfg.data_root);
+        _cleanup_free_ char *dir = xasprintf("%s/tmp/layer-load-XXXXXX", e->data_root);
         if (!mkdtemp(dir))
                 return berr_set(err, errno, "cannot create a temporary directory: %m");
         Links links = { 0 };

@@ -20,7 +20,7 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
+#include "basic/version.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -188,7 +188,7 @@ static int upper_to_tar(const char *upper, int fd, char diff_id[72], BerthError 
         return r;
 }
 
-int image_commit(Engine *e, const char *parent_id, const char *upper, const ImageCommitOptions *o, char **ret_id,
+int image_commit(ImageStore *e, const char *parent_id, const char *upper, const ImageCommitOptions *o, char **ret_id,
                  BerthError **err)
 {
         int r;
@@ -225,9 +225,9 @@ int image_commit(Engine *e, const char *parent_id, const char *upper, const Imag
         const char *top = nchains ? chains[nchains - 1] : NULL;
 
         /* The layer: tar of the upper dir into a temp file, then stored like a pulled layer. */
-        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->cfg.data_root);
+        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->data_root);
         mkdir_p(tmpdir, 0700);
-        _cleanup_free_ char *tp = xasprintf("%s/tmp/layer-commit-XXXXXX", e->cfg.data_root);
+        _cleanup_free_ char *tp = xasprintf("%s/tmp/layer-commit-XXXXXX", e->data_root);
         _cleanup_close_ int fd = mkostemp(tp, O_CLOEXEC);
         if (fd < 0)
                 return berr_set(err, errno, "cannot create a temporary file: %m");

@@ -10,14 +10,13 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
 /* ---- delete ---- */
 
-static int remove_ref(Engine *e, const char *name, json_t *records)
+static int remove_ref(ImageStore *e, const char *name, json_t *records)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "DELETE FROM refs WHERE name=?", NULL);
         if (!st)
@@ -63,7 +62,7 @@ enum { CONFLICT_CHILD = 1, CONFLICT_RUNNING = 2, CONFLICT_REFERENCE = 4, CONFLIC
 #define CONFLICT_HARD (CONFLICT_CHILD | CONFLICT_RUNNING)
 #define CONFLICT_SOFT (CONFLICT_REFERENCE | CONFLICT_STOPPED)
 
-static char *container_with(Engine *e, const char *id, bool running)
+static char *container_with(ImageStore *e, const char *id, bool running)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
                 e->store,
@@ -79,7 +78,7 @@ static char *container_with(Engine *e, const char *id, bool running)
 }
 
 /* Returns 0, or -EBUSY with Docker's conflict text; *used tells a container conflict. */
-static int delete_conflict(Engine *e, const char *id, int mask, bool *used, BerthError **err)
+static int delete_conflict(ImageStore *e, const char *id, int mask, bool *used, BerthError **err)
 {
         char sid[13];
         image_short_id(id, sid);
@@ -116,7 +115,7 @@ static int delete_conflict(Engine *e, const char *id, int mask, bool *used, Bert
 
 /* Deletes layers no image uses any more, unless a container still points at
  * a removed image (its rootfs needs them). Adds their chain ids to records. */
-static int64_t gc_layers(Engine *e, json_t *records)
+static int64_t gc_layers(ImageStore *e, json_t *records)
 {
         if (image_count_sql(e, "SELECT count(*) FROM containers WHERE image_id NOT IN (SELECT id FROM images)", NULL) > 0)
                 return 0;
@@ -154,7 +153,7 @@ static int64_t gc_layers(Engine *e, json_t *records)
 }
 
 /* imageDeleteHelper: conflicts, references, the image row, its layers, parents. */
-static int delete_helper(Engine *e, const char *id, json_t *records, bool force, bool prune, bool quiet,
+static int delete_helper(ImageStore *e, const char *id, json_t *records, bool force, bool prune, bool quiet,
                          int64_t *freed, BerthError **err)
 {
         int mask = CONFLICT_HARD | (force ? 0 : CONFLICT_SOFT);
@@ -192,7 +191,7 @@ static int delete_helper(Engine *e, const char *id, json_t *records, bool force,
         return delete_helper(e, row.parent, records, false, true, true, freed, err);
 }
 
-static int delete_locked(Engine *e, const char *ref, bool force, bool prune, json_t *records, int64_t *freed,
+static int delete_locked(ImageStore *e, const char *ref, bool force, bool prune, json_t *records, int64_t *freed,
                          BerthError **err)
 {
         _cleanup_free_ char *id = NULL, *matched = NULL;
@@ -251,7 +250,7 @@ static int delete_locked(Engine *e, const char *ref, bool force, bool prune, jso
         return delete_helper(e, id, records, force, prune, removed_ref, freed, err);
 }
 
-int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **ret, BerthError **err)
+int image_delete(ImageStore *e, const char *ref, bool force, bool noprune, json_t **ret, BerthError **err)
 {
         LOCKED(e);
         json_t *records = json_array();
@@ -273,9 +272,9 @@ int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **
         json_t *rec;
         json_array_foreach(records, i, rec) {
                 if (json_str(rec, "Untagged") && id)
-                        events_image(e, id, id, NULL, "untag");
+                        events_image(e->events, id, id, NULL, "untag");
                 else if (json_str(rec, "Deleted"))
-                        events_image(e, json_str(rec, "Deleted"), json_str(rec, "Deleted"), NULL, "delete");
+                        events_image(e->events, json_str(rec, "Deleted"), json_str(rec, "Deleted"), NULL, "delete");
         }
         *ret = records;
         return 0;
@@ -283,7 +282,7 @@ int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **
 
 /* ---- prune ---- */
 
-int image_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err)
+int image_prune(ImageStore *e, json_t *filters, json_t **ret, BerthError **err)
 {
         static const char *const allowed[] = { "dangling", "until", "label", "label!", NULL };
         int r = image_check_filters(filters, allowed, err);

@@ -10,8 +10,8 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
-#include "engine/events.h"
+#include "basic/version.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
@@ -55,7 +55,7 @@ json_t *image_ordered_container_config(json_t *c)
         return o;
 }
 
-int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, BerthError **err)
+int image_import(ImageStore *e, int fd, const ImageImportOptions *o, char **ret_id, BerthError **err)
 {
         int r;
         _cleanup_image_ref_ ImageRef *ref = NULL;
@@ -71,9 +71,9 @@ int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, 
         r = mkdir_p(ld, 0700);
         if (r < 0)
                 return berr_set(err, -r, "cannot create %s: %s", ld, strerror(-r));
-        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/" TMP_PREFIX "XXXXXX", e->cfg.data_root);
+        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/" TMP_PREFIX "XXXXXX", e->data_root);
         if (!mkdtemp(tmpl))
-                return berr_set(err, errno, "cannot create a temporary directory in %s/tmp: %m", e->cfg.data_root);
+                return berr_set(err, errno, "cannot create a temporary directory in %s/tmp: %m", e->data_root);
         _cleanup_free_ char *diff = xasprintf("%s/diff", tmpl);
         _cleanup_free_ char *created = NULL, *bytes = NULL, *id = NULL, *refname = NULL, *final = NULL;
         _cleanup_json_ json_t *cfg = NULL;
@@ -170,7 +170,7 @@ int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, 
                 }
         }
         rm_rf(tmpl); /* still there when the layer already existed */
-        events_image(e, id, id, NULL, "import");
+        events_image(e->events, id, id, NULL, "import");
         *ret_id = TAKE_PTR(id);
         return 0;
 fail:

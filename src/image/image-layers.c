@@ -10,14 +10,13 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
 /* ---- layers and images from outside (load, pull, commit): image-internal.h ---- */
 
-char *image_layer_tar_path(Engine *e, const char *chain_id)
+char *image_layer_tar_path(ImageStore *e, const char *chain_id)
 {
         _cleanup_free_ char *lp = image_layer_path(e, chain_id);
         return xasprintf("%s/layer.tar", lp);
@@ -35,19 +34,19 @@ void image_chain_id(const char *parent_chain, const char *diff_id, char out[72])
         snprintf(out, 72, "sha256:%s", hex);
 }
 
-bool image_layer_known(Engine *e, const char *chain_id)
+bool image_layer_known(ImageStore *e, const char *chain_id)
 {
         LOCKED(e);
         return image_count_sql(e, "SELECT count(*) FROM layers WHERE chain_id=?", chain_id) > 0;
 }
 
-int image_layer_add(Engine *e, const char *parent_chain, int fd, const char *expect_diff_id, char ret_chain[72],
+int image_layer_add(ImageStore *e, const char *parent_chain, int fd, const char *expect_diff_id, char ret_chain[72],
                     bool *ret_created, BerthError **err)
 {
         return image_layer_add_file(e, parent_chain, fd, NULL, expect_diff_id, ret_chain, ret_created, err);
 }
 
-int image_layer_add_file(Engine *e, const char *parent_chain, int fd, const char *keep_path, const char *expect_diff_id,
+int image_layer_add_file(ImageStore *e, const char *parent_chain, int fd, const char *keep_path, const char *expect_diff_id,
                          char ret_chain[72], bool *ret_created, BerthError **err)
 {
         int r;
@@ -57,11 +56,11 @@ int image_layer_add_file(Engine *e, const char *parent_chain, int fd, const char
         r = mkdir_p(ld, 0700);
         if (r < 0)
                 return berr_set(err, -r, "cannot create %s: %s", ld, strerror(-r));
-        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->cfg.data_root);
+        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->data_root);
         mkdir_p(tmpdir, 0700);
-        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/" TMP_PREFIX "XXXXXX", e->cfg.data_root);
+        _cleanup_free_ char *tmpl = xasprintf("%s/tmp/" TMP_PREFIX "XXXXXX", e->data_root);
         if (!mkdtemp(tmpl))
-                return berr_set(err, errno, "cannot create a temporary directory in %s/tmp: %m", e->cfg.data_root);
+                return berr_set(err, errno, "cannot create a temporary directory in %s/tmp: %m", e->data_root);
         _cleanup_free_ char *diff = xasprintf("%s/diff", tmpl);
         _cleanup_free_ char *tp = xasprintf("%s/layer.tar", tmpl);
         LayerUnpackInfo info;
@@ -149,7 +148,7 @@ fail:
         return r;
 }
 
-void image_layers_drop_unused(Engine *e, char **chains)
+void image_layers_drop_unused(ImageStore *e, char **chains)
 {
         LOCKED(e);
         for (size_t i = 0; chains && chains[i]; i++) {
@@ -177,7 +176,7 @@ void image_layers_drop_unused(Engine *e, char **chains)
         }
 }
 
-int image_add(Engine *e, const char *config, size_t len, const char *parent_id, char **refs, char **ret_id,
+int image_add(ImageStore *e, const char *config, size_t len, const char *parent_id, char **refs, char **ret_id,
               BerthError **err)
 {
         json_error_t je;

@@ -10,15 +10,14 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
 /* ---- list ---- */
 
 /* The row of the image ref names (caller holds e->lock); its id is row.id. */
-static int load_ref_locked(Engine *e, const char *ref, ImgRow *ret, BerthError **err)
+static int load_ref_locked(ImageStore *e, const char *ref, ImgRow *ret, BerthError **err)
 {
         _cleanup_free_ char *id = NULL;
         int r = image_resolve_locked(e, ref, &id, NULL, err);
@@ -76,7 +75,7 @@ int image_dangling_filter(json_t *filters, int *ret, BerthError **err)
         return 0;
 }
 
-static json_t *summary(Engine *e, ImgRow *row, json_t *cfg, char **names, json_t *ref_filter, bool shared_size)
+static json_t *summary(ImageStore *e, ImgRow *row, json_t *cfg, char **names, json_t *ref_filter, bool shared_size)
 {
         json_t *tags, *digests;
         image_split_refs(names, &tags, &digests);
@@ -112,7 +111,7 @@ static json_t *summary(Engine *e, ImgRow *row, json_t *cfg, char **names, json_t
         return j;
 }
 
-int image_list(Engine *e, json_t *filters, bool all, bool shared_size, json_t **ret, BerthError **err)
+int image_list(ImageStore *e, json_t *filters, bool all, bool shared_size, json_t **ret, BerthError **err)
 {
         static const char *const allowed[] = { "dangling", "label", "before", "since", "reference", "until", NULL };
         int r = image_check_filters(filters, allowed, err);
@@ -203,7 +202,7 @@ static json_t *inspect_config(json_t *c)
         return o;
 }
 
-int image_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err)
+int image_inspect(ImageStore *e, const char *ref, json_t **ret, BerthError **err)
 {
         LOCKED(e);
         _cleanup_(image_row_clear) ImgRow row = { 0 };
@@ -255,7 +254,7 @@ int image_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err)
                 if (n > 1) {
                         size_t cap = 1;
                         for (size_t i = 0; i + 1 < n; i++)
-                                cap += strlen(e->cfg.data_root) + 100;
+                                cap += strlen(e->data_root) + 100;
                         char *lower = calloc(1, cap);
                         for (size_t i = n - 1; i-- > 0;) {
                                 _cleanup_free_ char *lp = image_layer_path(e, chain[i]);
@@ -286,7 +285,7 @@ int image_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err)
         return 0;
 }
 
-int image_history(Engine *e, const char *ref, json_t **ret, BerthError **err)
+int image_history(ImageStore *e, const char *ref, json_t **ret, BerthError **err)
 {
         LOCKED(e);
         _cleanup_(image_row_clear) ImgRow row = { 0 };
@@ -347,7 +346,7 @@ int image_history(Engine *e, const char *ref, json_t **ret, BerthError **err)
 
 /* ---- system df ---- */
 
-int image_disk_usage(Engine *e, json_t **ret_images, long long *ret_layers_size, BerthError **err)
+int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_size, BerthError **err)
 {
         _cleanup_json_ json_t *filters = json_object();
         json_t *list = NULL;

@@ -16,26 +16,25 @@
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
-#include "engine/engine.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
 
-char *image_layers_dir(Engine *e)
+char *image_layers_dir(ImageStore *e)
 {
-        return xasprintf("%s/image/layers", e->cfg.data_root);
+        return xasprintf("%s/image/layers", e->data_root);
 }
 
-char *image_layer_path(Engine *e, const char *chain_id)
+char *image_layer_path(ImageStore *e, const char *chain_id)
 {
         const char *hex = startswith(chain_id, "sha256:") ? chain_id + 7 : chain_id;
-        return xasprintf("%s/image/layers/%s", e->cfg.data_root, hex);
+        return xasprintf("%s/image/layers/%s", e->data_root, hex);
 }
 
-void image_unlockp(Engine **e)
+void image_unlockp(ImageStore **e)
 {
         if (*e)
-                pthread_mutex_unlock(&(*e)->lock);
+                pthread_mutex_unlock((*e)->lock);
 }
 char *image_col_text(sqlite3_stmt *st, int i)
 {
@@ -45,7 +44,7 @@ char *image_col_text(sqlite3_stmt *st, int i)
 
 /* ---- reconcile ---- */
 
-int image_store_reconcile(Engine *e, BerthError **err)
+int image_store_reconcile(ImageStore *e, BerthError **err)
 {
         _cleanup_free_ char *ld = image_layers_dir(e);
         int r = mkdir_p(ld, 0700);
@@ -70,7 +69,7 @@ int image_store_reconcile(Engine *e, BerthError **err)
                         }
                 }
         }
-        _cleanup_free_ char *tmp = xasprintf("%s/tmp", e->cfg.data_root);
+        _cleanup_free_ char *tmp = xasprintf("%s/tmp", e->data_root);
         _cleanup_closedir_ DIR *d = opendir(tmp);
         struct dirent *de;
         while (d && (de = readdir(d))) {
@@ -84,7 +83,7 @@ int image_store_reconcile(Engine *e, BerthError **err)
 
 /* ---- lookups (caller holds e->lock) ---- */
 
-static bool image_exists(Engine *e, const char *id)
+static bool image_exists(ImageStore *e, const char *id)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT 1 FROM images WHERE id=?", NULL);
         if (!st)
@@ -105,7 +104,7 @@ static int not_found(const char *ref, BerthError **err)
 }
 
 /* ret_ref: the stored reference name the lookup matched, NULL for id lookups. */
-int image_resolve_locked(Engine *e, const char *ref, char **ret_id, char **ret_ref, BerthError **err)
+int image_resolve_locked(ImageStore *e, const char *ref, char **ret_id, char **ret_ref, BerthError **err)
 {
         if (ret_ref)
                 *ret_ref = NULL;
@@ -169,7 +168,7 @@ int image_resolve_locked(Engine *e, const char *ref, char **ret_id, char **ret_r
         return not_found(ref, err);
 }
 
-int image_resolve(Engine *e, const char *ref, char **ret_id, BerthError **err)
+int image_resolve(ImageStore *e, const char *ref, char **ret_id, BerthError **err)
 {
         LOCKED(e);
         return image_resolve_locked(e, ref, ret_id, NULL, err);
@@ -199,7 +198,7 @@ void image_row_fill(sqlite3_stmt *st, ImgRow *r)
         r->added = sqlite3_column_int64(st, 5);
 }
 
-int image_row_load(Engine *e, const char *id, ImgRow *ret, BerthError **err)
+int image_row_load(ImageStore *e, const char *id, ImgRow *ret, BerthError **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT " IMG_COLS " FROM images WHERE id=?", err);
         if (!st)
@@ -212,7 +211,7 @@ int image_row_load(Engine *e, const char *id, ImgRow *ret, BerthError **err)
 }
 
 /* Chain ids bottom to top. */
-char **image_layer_chain(Engine *e, const char *top)
+char **image_layer_chain(ImageStore *e, const char *top)
 {
         char **l = NULL;
         _cleanup_free_ char *cur = top ? strdup(top) : NULL;
@@ -235,7 +234,7 @@ char **image_layer_chain(Engine *e, const char *top)
         return l;
 }
 
-int64_t image_layer_size(Engine *e, const char *chain)
+int64_t image_layer_size(ImageStore *e, const char *chain)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT size FROM layers WHERE chain_id=?", NULL);
         if (!st)
@@ -244,7 +243,7 @@ int64_t image_layer_size(Engine *e, const char *chain)
         return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 }
 
-int64_t image_size(Engine *e, const char *top)
+int64_t image_size(ImageStore *e, const char *top)
 {
         _cleanup_strv_free_ char **chain = image_layer_chain(e, top);
         int64_t s = 0;
@@ -254,7 +253,7 @@ int64_t image_size(Engine *e, const char *top)
 }
 
 /* Stored reference names of an image, sorted. */
-char **image_ref_names(Engine *e, const char *id)
+char **image_ref_names(ImageStore *e, const char *id)
 {
         char **l = NULL;
         _cleanup_stmt_ sqlite3_stmt *st =
@@ -277,7 +276,7 @@ void image_split_refs(char **names, json_t **tags, json_t **digests)
         }
 }
 
-long long image_count_sql(Engine *e, const char *sql, const char *arg)
+long long image_count_sql(ImageStore *e, const char *sql, const char *arg)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, sql, NULL);
         if (!st)
@@ -287,19 +286,19 @@ long long image_count_sql(Engine *e, const char *sql, const char *arg)
         return sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 }
 
-long long image_containers_using(Engine *e, const char *id)
+long long image_containers_using(ImageStore *e, const char *id)
 {
         return image_count_sql(e, "SELECT count(*) FROM containers WHERE image_id=?", id);
 }
 
-bool image_has_children(Engine *e, const char *id)
+bool image_has_children(ImageStore *e, const char *id)
 {
         return image_count_sql(e, "SELECT count(*) FROM images WHERE parent=?", id) > 0;
 }
 
 /* ---- the three functions the container code uses ---- */
 
-int image_get_config(Engine *e, const char *id, json_t **ret, BerthError **err)
+int image_get_config(ImageStore *e, const char *id, json_t **ret, BerthError **err)
 {
         LOCKED(e);
         _cleanup_(image_row_clear) ImgRow row = { 0 };
@@ -314,7 +313,7 @@ int image_get_config(Engine *e, const char *id, json_t **ret, BerthError **err)
         return 0;
 }
 
-int image_layer_dirs(Engine *e, const char *id, char ***ret, BerthError **err)
+int image_layer_dirs(ImageStore *e, const char *id, char ***ret, BerthError **err)
 {
         LOCKED(e);
         _cleanup_(image_row_clear) ImgRow row = { 0 };
@@ -335,7 +334,7 @@ int image_layer_dirs(Engine *e, const char *id, char ***ret, BerthError **err)
 
 /* ---- tag ---- */
 
-int image_tag(Engine *e, const char *src, const char *repo, const char *tag, BerthError **err)
+int image_tag(ImageStore *e, const char *src, const char *repo, const char *tag, BerthError **err)
 {
         if (!repo || !*repo)
                 return berr_set(err, EINVAL, "repository name must have at least one component");
@@ -359,11 +358,11 @@ int image_tag(Engine *e, const char *src, const char *repo, const char *tag, Ber
         if (sqlite3_step(st) != SQLITE_DONE)
                 return berr_set(err, EIO, "state database: %s", sqlite3_errmsg(e->store->db));
         _cleanup_free_ char *familiar = image_ref_familiarize(full);
-        events_image(e, id, familiar, NULL, "tag");
+        events_image(e->events, id, familiar, NULL, "tag");
         return 0;
 }
 
-int image_saved_layers(Engine *e, const char *id, char ***ret_chains, char **ret_config, size_t *ret_len,
+int image_saved_layers(ImageStore *e, const char *id, char ***ret_chains, char **ret_config, size_t *ret_len,
                        char ***ret_refs, BerthError **err)
 {
         LOCKED(e);
@@ -379,13 +378,13 @@ int image_saved_layers(Engine *e, const char *id, char ***ret_chains, char **ret
         return 0;
 }
 
-int image_resolve_ref(Engine *e, const char *ref, char **ret_id, char **ret_matched, BerthError **err)
+int image_resolve_ref(ImageStore *e, const char *ref, char **ret_id, char **ret_matched, BerthError **err)
 {
         LOCKED(e);
         return image_resolve_locked(e, ref, ret_id, ret_matched, err);
 }
 
-char **image_repo_refs(Engine *e, const char *repo_name)
+char **image_repo_refs(ImageStore *e, const char *repo_name)
 {
         LOCKED(e);
         char **l = NULL;

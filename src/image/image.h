@@ -5,27 +5,38 @@
 #pragma once
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "basic/error.h"
 
-typedef struct Engine Engine;
+typedef struct Store Store;
+typedef struct EventLog EventLog;
+
+/* What the image store works with, filled by its owner (the engine) at start-up: no Engine, no containers. */
+typedef struct ImageStore {
+        const char *data_root;      /* image/ and tmp/ live below it */
+        Store *store;               /* the state store (state/store.h): images, layers, refs tables */
+        pthread_mutex_t *lock;      /* guards store; the engine's lock, held for short sections only */
+        EventLog *events;           /* image events (state/events.h) */
+        char **insecure_registries; /* for registry/: hosts that may be contacted over plain HTTP */
+} ImageStore;
 
 /* Resolves a reference ("busybox", "busybox:latest", "docker.io/library/busybox",
  * "sha256:<hex>", a unique id prefix) to the full image id "sha256:<hex>".
  * -ENOENT with Docker's "No such image: busybox:latest" otherwise. */
-int image_resolve(Engine *e, const char *ref, char **ret_id, BerthError **err);
+int image_resolve(ImageStore *e, const char *ref, char **ret_id, BerthError **err);
 /* The image's config JSON (the whole image config document). */
-int image_get_config(Engine *e, const char *id, json_t **ret, BerthError **err);
+int image_get_config(ImageStore *e, const char *id, json_t **ret, BerthError **err);
 /* Unpacked layer directories, bottom to top; NULL-terminated, caller frees (strv). */
-int image_layer_dirs(Engine *e, const char *id, char ***ret, BerthError **err);
+int image_layer_dirs(ImageStore *e, const char *id, char ***ret, BerthError **err);
 
 /* ---- the rest of the image store (image/image-store.c) ---- */
 
 /* Removes layer directories the state store does not know and leftovers of
  * interrupted imports under <data-root>/tmp. Called once at daemon start. */
-int image_store_reconcile(Engine *e, BerthError **err);
+int image_store_reconcile(ImageStore *e, BerthError **err);
 
 typedef struct ImageImportOptions {
         const char *repo;    /* "myimported:1", "docker.io/library/x"; NULL or "" for none */
@@ -34,21 +45,21 @@ typedef struct ImageImportOptions {
         char **changes;      /* Dockerfile instructions: CMD, ENV, ... */
 } ImageImportOptions;
 /* Imports a (possibly compressed) rootfs tar as a one-layer image. */
-int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, BerthError **err);
+int image_import(ImageStore *e, int fd, const ImageImportOptions *o, char **ret_id, BerthError **err);
 
 /* GET /images/json items in the newest shape. filters: normalized {"k":["v",...]}. */
-int image_list(Engine *e, json_t *filters, bool all, bool shared_size, json_t **ret, BerthError **err);
+int image_list(ImageStore *e, json_t *filters, bool all, bool shared_size, json_t **ret, BerthError **err);
 /* GET /images/{name}/json in the newest shape (plus Container/ContainerConfig, see compat.c). */
-int image_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err);
-int image_history(Engine *e, const char *ref, json_t **ret, BerthError **err);
+int image_inspect(ImageStore *e, const char *ref, json_t **ret, BerthError **err);
+int image_history(ImageStore *e, const char *ref, json_t **ret, BerthError **err);
 /* repo is parsed like Docker (may be fully qualified, may carry a tag); tag overrides. */
-int image_tag(Engine *e, const char *ref, const char *repo, const char *tag, BerthError **err);
+int image_tag(ImageStore *e, const char *ref, const char *repo, const char *tag, BerthError **err);
 /* [{"Untagged":...},{"Deleted":...}] */
-int image_delete(Engine *e, const char *ref, bool force, bool noprune, json_t **ret, BerthError **err);
+int image_delete(ImageStore *e, const char *ref, bool force, bool noprune, json_t **ret, BerthError **err);
 /* {"ImagesDeleted":[...],"SpaceReclaimed":N} */
-int image_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err);
+int image_prune(ImageStore *e, json_t *filters, json_t **ret, BerthError **err);
 /* /system/df: Images array (newest shape) and the total size of all layers. */
-int image_disk_usage(Engine *e, json_t **ret_images, long long *ret_layers_size, BerthError **err);
+int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_size, BerthError **err);
 
 /* ---- save and load (image/archive.c) ---- */
 
@@ -57,12 +68,12 @@ typedef int (*ImageWriteFn)(void *cls, const void *buf, size_t len);
 /* One progress/result message ({"status":...} or {"stream":...}); the callee copies what it keeps. */
 typedef void (*ImageProgressFn)(void *cls, json_t *msg);
 /* Resolves the names as image_save would, so errors can be real HTTP errors before streaming. */
-int image_save_check(Engine *e, char **names, BerthError **err);
+int image_save_check(ImageStore *e, char **names, BerthError **err);
 /* docker save: the tar (formats.md §1c) of the named images, streamed through fn. */
-int image_save(Engine *e, char **names, ImageWriteFn fn, void *cls, BerthError **err);
+int image_save(ImageStore *e, char **names, ImageWriteFn fn, void *cls, BerthError **err);
 /* docker load: a tar made by docker save (any version writing manifest.json) or berth. Reports
  * "Loaded image: x:y" / "Loaded image ID: sha256:..." (and layer progress unless quiet) through progress. */
-int image_load(Engine *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err);
+int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err);
 
 /* ---- commit (image/commit.c) ---- */
 
@@ -75,5 +86,5 @@ typedef struct ImageCommitOptions {
         json_t *container_config; /* the container's Config */
 } ImageCommitOptions;
 /* A child image of parent_id whose new layer is the overlay upper dir (docker whiteouts). */
-int image_commit(Engine *e, const char *parent_id, const char *upper, const ImageCommitOptions *o, char **ret_id,
+int image_commit(ImageStore *e, const char *parent_id, const char *upper, const ImageCommitOptions *o, char **ret_id,
                  BerthError **err);

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "basic/util.h"
-#include "discovery/discovery.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -26,7 +25,7 @@ typedef struct DnsSock {
 } DnsSock;
 
 struct Dns {
-        Engine *e;
+        Network *e;
         pthread_mutex_t lock;
         DnsSock *socks, *dead;
         int wake[2];
@@ -84,7 +83,7 @@ static size_t build_answer(const uint8_t *q, size_t qend, int rcode, const struc
         return off;
 }
 
-/* ---- names registered by any host (discovery/discovery.h) ---- */
+/* ---- names registered by any host (the resolver, network_set_resolver) ---- */
 
 static size_t put_name(uint8_t *out, size_t off, size_t cap, const char *name)
 {
@@ -121,7 +120,7 @@ static size_t put_rr(uint8_t *out, size_t off, size_t cap, const char *name, int
         }
         if (off + 10 + rdlen > cap)
                 return 0;
-        const uint8_t hdr[] = { 0, (uint8_t) type, 0, 1, 0, 0, 0, DISCOVERY_DNS_TTL, (uint8_t) (rdlen >> 8), (uint8_t) rdlen };
+        const uint8_t hdr[] = { 0, (uint8_t) type, 0, 1, 0, 0, 0, NET_RESOLVER_TTL, (uint8_t) (rdlen >> 8), (uint8_t) rdlen };
         memcpy(out + off, hdr, sizeof(hdr));
         off += sizeof(hdr);
         memcpy(out + off, rdata, rdlen);
@@ -134,13 +133,13 @@ static size_t put_rr(uint8_t *out, size_t off, size_t cap, const char *name, int
 static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *name, int qtype, uint8_t *out,
                           size_t cap)
 {
-        Discovery *disc = __atomic_load_n(&d->e->discovery, __ATOMIC_ACQUIRE);
+        const NetResolver *disc = __atomic_load_n(&d->e->resolver, __ATOMIC_ACQUIRE);
         if (!disc)
                 return 0;
-        DiscoverySrv srv[16];
+        NetSrv srv[16];
         struct in_addr addrs[16];
-        int nsrv = name[0] == '_' ? discovery_lookup_srv(disc, name, srv, 16) : 0;
-        if (nsrv == 0 && !discovery_has_name(disc, name))
+        int nsrv = name[0] == '_' ? disc->lookup_srv(disc->cls, name, srv, 16) : 0;
+        if (nsrv == 0 && !disc->has_name(disc->cls, name))
                 return 0;
         size_t off = build_answer(q, qend, 0, NULL, 0, out);
         int an = 0, ar = 0;
@@ -168,7 +167,7 @@ static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *nam
                         ar++;
                 }
         } else if (qtype == 1 || qtype == 255) {
-                int n = discovery_lookup_a(disc, name, addrs, 16);
+                int n = disc->lookup_a(disc->cls, name, addrs, 16);
                 for (int i = 0; i < n && !tc; i++) {
                         size_t o = put_rr(out, off, cap, NULL, 1, (const uint8_t *) &addrs[i].s_addr, 4);
                         if (o) {
@@ -391,7 +390,7 @@ static void load_upstream(Dns *d)
         }
 }
 
-int dns_start(Engine *e, NetState *ns)
+int dns_start(Network *e, NetState *ns)
 {
         Dns *d = calloc(1, sizeof(*d));
         if (!d)

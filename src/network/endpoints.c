@@ -11,22 +11,18 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
 /* ---- endpoints ---- */
 
-static char *container_name_of(Engine *e, Container *c)
+static char *container_name_of(Network *e, NetContainer *c)
 {
-        pthread_mutex_lock(&e->lock);
-        char *n = strdup(c->name ? c->name : "");
-        pthread_mutex_unlock(&e->lock);
-        return n;
+        return xstrdup(c->name ? c->name : "");
 }
 
-static int add_membership(Engine *e, const char *cid, const char *nid, const char *name, json_t *epcfg)
+static int add_membership(Network *e, const char *cid, const char *nid, const char *name, json_t *epcfg)
 {
         json_t *aliases = json_object_get(epcfg, "Aliases");
         _cleanup_free_ char *al = json_is_array(aliases) ? json_dumps(aliases, JSON_COMPACT) : strdup("[]");
@@ -41,7 +37,7 @@ static int add_membership(Engine *e, const char *cid, const char *nid, const cha
 
 /* The memberships a container was created with (NetworkMode and
  * NetworkingConfig.EndpointsConfig), recorded once. ns->lock held. */
-static int ensure_seeded(Engine *e, Container *c, BerthError **err)
+static int ensure_seeded(Network *e, NetContainer *c, BerthError **err)
 {
         {
                 _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT 1 FROM seeded WHERE container_id = ?", NULL);
@@ -80,7 +76,7 @@ static int ensure_seeded(Engine *e, Container *c, BerthError **err)
                 }
         }
         /* Config.MacAddress (API < 1.44) applies to the primary endpoint. */
-        const char *mac = json_str(container_cfg(c), "MacAddress");
+        const char *mac = json_str(net_cfg(c), "MacAddress");
         if (mac && *mac)
                 SQL(e, "UPDATE endpoints SET static_mac = ?1 WHERE container_id = ?2 AND network_id = ?3 AND static_mac IS NULL",
                     mac, c->id, primary->id);
@@ -89,7 +85,7 @@ static int ensure_seeded(Engine *e, Container *c, BerthError **err)
 
 /* ---- container hooks ---- */
 
-static bool has_bridge_eps(Engine *e, const char *cid)
+static bool has_bridge_eps(Network *e, const char *cid)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
                 e->store,
@@ -104,7 +100,7 @@ static bool has_bridge_eps(Engine *e, const char *cid)
 /* Network events for the container's live memberships (bridge endpoints
  * with an address, host/none memberships), as dockerd sends them on start
  * ("connect") and exit ("disconnect"). */
-static void emit_eps(Engine *e, const char *cid, const char *action)
+static void emit_eps(Network *e, const char *cid, const char *action)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
                 e->store,
@@ -114,7 +110,7 @@ static void emit_eps(Engine *e, const char *cid, const char *action)
         if (st)
                 sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
         while (st && sqlite3_step(st) == SQLITE_ROW)
-                events_network(e, (const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1),
+                events_network(e->events, (const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1),
                                (const char *) sqlite3_column_text(st, 2), action, cid);
 }
 
@@ -145,7 +141,7 @@ static void del_links_later(int *idx)
 }
 
 /* ns->lock held */
-void net_release_locked(Engine *e, const char *cid)
+void net_release_locked(Network *e, const char *cid)
 {
         NetState *ns = NS(e);
         proxy_stop_container(ns, cid);
@@ -182,7 +178,7 @@ void net_release_locked(Engine *e, const char *cid)
                 net_apply_rules(e, NULL);
 }
 
-void network_container_release(Engine *e, const char *id)
+void network_container_release(Network *e, const char *id)
 {
         NetState *ns = NS(e);
         if (!ns)
@@ -193,7 +189,7 @@ void network_container_release(Engine *e, const char *id)
         pthread_mutex_unlock(&ns->lock);
 }
 
-void network_container_forget(Engine *e, const char *id)
+void network_container_forget(Network *e, const char *id)
 {
         NetState *ns = NS(e);
         if (!ns)
@@ -208,17 +204,15 @@ void network_container_forget(Engine *e, const char *id)
         pthread_mutex_unlock(&ns->lock);
 }
 
-char *network_container_netns(Engine *e, Container *c)
+char *network_container_netns(Network *e, NetContainer *c)
 {
         const char *m = net_mode(c);
         if (!startswith(m, "container:"))
                 return NULL;
-        _cleanup_container_ Container *o = NULL;
-        if (container_get(e, m + 10, &o, NULL) < 0)
+        _cleanup_netc_ NetContainer *o = NULL;
+        if (net_lookup(e, m + 10, &o, NULL) < 0)
                 return NULL;
-        pthread_mutex_lock(&e->lock);
-        int pid = o->status == CSTATUS_RUNNING || o->status == CSTATUS_PAUSED ? o->pid : 0;
-        pthread_mutex_unlock(&e->lock);
+        int pid = o->pid;
         return pid > 0 ? xasprintf("/proc/%d/ns/net", pid) : NULL;
 }
 
@@ -231,7 +225,7 @@ static void mac_for(struct in_addr a, char out[18])
 /* A network this stopped container was on has been removed: a network of that
  * name created since takes its place (Docker resolves by name too), else the
  * start fails with Docker's error. */
-static int check_lost(Engine *e, Container *c, BerthError **err)
+static int check_lost(Network *e, NetContainer *c, BerthError **err)
 {
         _cleanup_strv_free_ char **names = NULL;
         {
@@ -256,24 +250,19 @@ static int check_lost(Engine *e, Container *c, BerthError **err)
         return 0;
 }
 
-static int prepare_locked(Engine *e, Container *c, BerthError **err)
+/* o: the container of --network container:X, looked up before ns->lock was taken. */
+static int prepare_locked(Network *e, NetContainer *c, NetContainer *o, BerthError **err)
 {
         const char *mode = net_mode(c);
-        _cleanup_free_ char *dir = container_dir(e, c->id);
+        const char *dir = c->dir;
         _cleanup_free_ char *hostsp = xasprintf("%s/hosts", dir), *resolvp = xasprintf("%s/resolv.conf", dir);
         if (startswith(mode, "container:")) {
-                _cleanup_container_ Container *o = NULL;
-                int r = container_get(e, mode + 10, &o, err);
-                if (r < 0)
-                        return r;
-                pthread_mutex_lock(&e->lock);
-                bool running = o->status == CSTATUS_RUNNING || o->status == CSTATUS_PAUSED;
-                pthread_mutex_unlock(&e->lock);
+                bool running = o->running;
                 if (!running)
                         return berr_set(err, EBUSY, "cannot join network namespace of a non running container: container %s is %s",
                                         o->id, "not running");
                 /* Share the other container's view of names. */
-                _cleanup_free_ char *odir = container_dir(e, o->id);
+                const char *odir = o->dir;
                 const char *files[] = { "hosts", "resolv.conf" };
                 for (size_t i = 0; i < 2; i++) {
                         _cleanup_free_ char *src = xasprintf("%s/%s", odir, files[i]), *dst = xasprintf("%s/%s", dir, files[i]);
@@ -405,19 +394,25 @@ fail:
         return r;
 }
 
-int network_container_prepare(Engine *e, Container *c, BerthError **err)
+int network_container_prepare(Network *e, NetContainer *c, BerthError **err)
 {
         NetState *ns = NS(e);
         if (!ns)
                 return 0;
+        _cleanup_netc_ NetContainer *o = NULL;
+        if (startswith(net_mode(c), "container:")) {
+                int r = net_lookup(e, net_mode(c) + 10, &o, err);
+                if (r < 0)
+                        return r;
+        }
         pthread_mutex_lock(&ns->lock);
-        int r = prepare_locked(e, c, err);
+        int r = prepare_locked(e, c, o, err);
         pthread_mutex_unlock(&ns->lock);
         return r;
 }
 
 typedef struct {
-        Engine *e;
+        Network *e;
         Ep *eps;
         size_t n;
         Net **nets;
@@ -450,7 +445,7 @@ static int configure_in_ns(void *arg)
         return 0;
 }
 
-static int attach_eps(Engine *e, const char *cid, int nsfd, const char *only_nid, BerthError **err)
+static int attach_eps(Network *e, const char *cid, int nsfd, const char *only_nid, BerthError **err)
 {
         size_t n;
         Ep *eps = net_eps_query(e, "container_id = ?1 AND ip IS NOT NULL", cid, &n);
@@ -493,7 +488,7 @@ static int attach_eps(Engine *e, const char *cid, int nsfd, const char *only_nid
         return r;
 }
 
-int network_container_attach(Engine *e, Container *c, int pid, BerthError **err)
+int network_container_attach(Network *e, NetContainer *c, int pid, BerthError **err)
 {
         NetState *ns = NS(e);
         if (!ns || startswith(net_mode(c), "container:"))
@@ -518,7 +513,7 @@ int network_container_attach(Engine *e, Container *c, int pid, BerthError **err)
 
 /* ---- DNS lookups ---- */
 
-int network_dns_lookup(Engine *e, const char *asker, const char *qname, struct in_addr *out, int max)
+int network_dns_lookup(Network *e, const char *asker, const char *qname, struct in_addr *out, int max)
 {
         NetState *ns = NS(e);
         if (!ns)
@@ -564,26 +559,24 @@ int network_dns_lookup(Engine *e, const char *asker, const char *qname, struct i
 /* ---- connect and disconnect ---- */
 
 /* Container, running pid (0 if not running) and name, without holding ns->lock. */
-static int conn_target(Engine *e, json_t *body, Container **ret, int *pid, char **name, BerthError **err)
+static int conn_target(Network *e, json_t *body, NetContainer **ret, int *pid, char **name, BerthError **err)
 {
         const char *ref = json_str(body, "Container");
         if (!ref || !*ref)
                 return berr_set(err, EINVAL, "container is required");
-        Container *c = NULL;
-        int r = container_get(e, ref, &c, err);
+        NetContainer *c = NULL;
+        int r = net_lookup(e, ref, &c, err);
         if (r < 0)
                 return r;
-        pthread_mutex_lock(&e->lock);
-        *pid = (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) ? c->pid : 0;
-        *name = strdup(c->name ? c->name : "");
-        pthread_mutex_unlock(&e->lock);
+        *pid = c->pid;
+        *name = xstrdup(c->name ? c->name : "");
         *ret = c;
         return 0;
 }
 
 /* The network of a connect or disconnect: a bridge network, with the
  * container's memberships recorded (ns->lock held). */
-static int bridge_target_locked(Engine *e, const char *ref, Container *c, Net **ret, BerthError **err)
+static int bridge_target_locked(Network *e, const char *ref, NetContainer *c, Net **ret, BerthError **err)
 {
         _cleanup_net_ Net *n = NULL;
         int r = net_get(e, ref, &n, err);
@@ -599,10 +592,10 @@ static int bridge_target_locked(Engine *e, const char *ref, Container *c, Net **
         return 0;
 }
 
-int network_connect(Engine *e, const char *ref, json_t *body, BerthError **err)
+int network_connect(Network *e, const char *ref, json_t *body, BerthError **err)
 {
         NetState *ns = NS(e);
-        _cleanup_container_ Container *c = NULL;
+        _cleanup_netc_ NetContainer *c = NULL;
         _cleanup_free_ char *cname = NULL;
         int pid;
         int r = conn_target(e, body, &c, &pid, &cname, err);
@@ -675,17 +668,17 @@ int network_connect(Engine *e, const char *ref, json_t *body, BerthError **err)
                         goto out;
                 }
                 dns_add_container(ns, c->id, nsfd);
-                events_network(e, n->id, n->name, n->driver, "connect", c->id);
+                events_network(e->events, n->id, n->name, n->driver, "connect", c->id);
         }
 out:
         pthread_mutex_unlock(&ns->lock);
         return r;
 }
 
-int network_disconnect(Engine *e, const char *ref, json_t *body, BerthError **err)
+int network_disconnect(Network *e, const char *ref, json_t *body, BerthError **err)
 {
         NetState *ns = NS(e);
-        _cleanup_container_ Container *c = NULL;
+        _cleanup_netc_ NetContainer *c = NULL;
         _cleanup_free_ char *cname = NULL;
         int pid;
         int r = conn_target(e, body, &c, &pid, &cname, err);
@@ -715,7 +708,7 @@ int network_disconnect(Engine *e, const char *ref, json_t *body, BerthError **er
         nl_link_del(host);
         SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
         net_apply_rules(e, NULL);
-        events_network(e, n->id, n->name, n->driver, "disconnect", c->id);
+        events_network(e->events, n->id, n->name, n->driver, "disconnect", c->id);
         r = 0;
 out:
         pthread_mutex_unlock(&ns->lock);

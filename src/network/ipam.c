@@ -9,8 +9,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -55,7 +54,7 @@ char *net_ip_str(struct in_addr a)
 
 /* ---- IPAM ---- */
 
-static bool ip_used(Engine *e, const char *nid, const char *ip)
+static bool ip_used(Network *e, const char *nid, const char *ip)
 {
         _cleanup_stmt_ sqlite3_stmt *st =
                 store_prepare(e->store, "SELECT 1 FROM endpoints WHERE network_id = ?1 AND ip = ?2", NULL);
@@ -66,7 +65,7 @@ static bool ip_used(Engine *e, const char *nid, const char *ip)
         return sqlite3_step(st) == SQLITE_ROW;
 }
 
-int net_ipam_alloc(Engine *e, Net *n, const char *static_ip, struct in_addr *ret, BerthError **err)
+int net_ipam_alloc(Network *e, Net *n, const char *static_ip, struct in_addr *ret, BerthError **err)
 {
         if (!n->has_subnet)
                 return berr_set(err, EINVAL, "network %s has no subnet", n->name);

@@ -10,8 +10,7 @@
 #include "basic/json-util.h"
 #include "basic/resolvconf.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -41,9 +40,9 @@ static void strv_append_lines(char **buf, const char *prefix, json_t *arr, const
         free(s);
 }
 
-int net_write_resolv(Engine *e, Container *c, bool embedded, const char *path)
+int net_write_resolv(Network *e, NetContainer *c, bool embedded, const char *path)
 {
-        json_t *hc = container_hostcfg(c);
+        json_t *hc = net_hostcfg(c);
         json_t *dns = json_object_get(hc, "Dns"), *search = json_object_get(hc, "DnsSearch"),
                *opts = json_object_get(hc, "DnsOptions");
         char *out = strdup("");
@@ -89,9 +88,9 @@ int net_write_resolv(Engine *e, Container *c, bool embedded, const char *path)
         return r;
 }
 
-int net_write_hosts(Engine *e, Container *c, const char *path, const char *ip)
+int net_write_hosts(Network *e, NetContainer *c, const char *path, const char *ip)
 {
-        json_t *cfg = container_cfg(c);
+        json_t *cfg = net_cfg(c);
         const char *hostname = json_str(cfg, "Hostname");
         const char *domain = json_str(cfg, "Domainname");
         _cleanup_free_ char *fqdn = domain && *domain ? xasprintf("%s.%s %s", hostname, domain, hostname)
@@ -99,7 +98,7 @@ int net_write_hosts(Engine *e, Container *c, const char *path, const char *ip)
         _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                                                "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
                                                "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-        json_t *extra = json_object_get(container_hostcfg(c), "ExtraHosts");
+        json_t *extra = json_object_get(net_hostcfg(c), "ExtraHosts");
         size_t i;
         json_t *x;
         json_array_foreach(extra, i, x) {

@@ -10,8 +10,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -65,7 +64,7 @@ static Net *net_from_row(sqlite3_stmt *st)
 }
 
 /* By full id, name, or unique id prefix. */
-Net *net_find(Engine *e, const char *ref, int *ambiguous)
+Net *net_find(Network *e, const char *ref, int *ambiguous)
 {
         if (ambiguous)
                 *ambiguous = 0;
@@ -98,7 +97,7 @@ Net *net_find(Engine *e, const char *ref, int *ambiguous)
         return found;
 }
 
-int net_get(Engine *e, const char *ref, Net **ret, BerthError **err)
+int net_get(Network *e, const char *ref, Net **ret, BerthError **err)
 {
         int amb;
         Net *n = net_find(e, ref, &amb);
@@ -109,7 +108,7 @@ int net_get(Engine *e, const char *ref, Net **ret, BerthError **err)
         return 0;
 }
 
-Net **net_list_all(Engine *e, size_t *ret_n)
+Net **net_list_all(Network *e, size_t *ret_n)
 {
         _cleanup_stmt_ sqlite3_stmt *st =
                 store_prepare(e->store, "SELECT " NET_COLS " FROM networks ORDER BY created", NULL);
@@ -130,7 +129,7 @@ void net_list_free(Net **v, size_t n)
         free(v);
 }
 
-int net_exec_sql(Engine *e, const char *sql, const char *const *args, size_t n)
+int net_exec_sql(Network *e, const char *sql, const char *const *args, size_t n)
 {
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, sql, NULL);
         if (!st)
@@ -168,7 +167,7 @@ void net_eps_free(Ep *v, size_t n)
 #define EP_COLS "container_id, network_id, seq, name, aliases, static_ip, static_mac, endpoint_id, ip, mac, ifname"
 
 /* where: "container_id = ?1" or "network_id = ?1" */
-Ep *net_eps_query(Engine *e, const char *where, const char *arg, size_t *ret_n)
+Ep *net_eps_query(Network *e, const char *where, const char *arg, size_t *ret_n)
 {
         _cleanup_free_ char *sql = xasprintf("SELECT " EP_COLS " FROM endpoints WHERE %s ORDER BY seq", where);
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, sql, NULL);
@@ -196,9 +195,9 @@ Ep *net_eps_query(Engine *e, const char *where, const char *arg, size_t *ret_n)
         return v;
 }
 
-const char *net_mode(Container *c)
+const char *net_mode(NetContainer *c)
 {
-        const char *m = json_str(container_hostcfg(c), "NetworkMode");
+        const char *m = json_str(net_hostcfg(c), "NetworkMode");
         return m && *m ? m : "default";
 }
 

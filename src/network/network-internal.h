@@ -1,6 +1,7 @@
 /* Shared between the files of src/network/. */
 #pragma once
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -11,18 +12,18 @@
 
 #include "basic/error.h"
 #include "basic/util.h"
-#include "engine/engine.h"
+#include "network/network.h"
+#include "state/store.h"
 
-typedef struct Container Container;
 typedef struct Proxy Proxy;
 typedef struct Dns Dns;
 
-typedef struct NetState {
+struct NetState {
         pthread_mutex_t lock;
         bool userland_proxy;
         Proxy *proxies;
         Dns *dns;
-} NetState;
+};
 
 /* ---- nft.c ---- */
 typedef struct NftNet {
@@ -53,21 +54,38 @@ void proxy_stop_container(NetState *ns, const char *cid); /* ns->lock held */
 void proxy_stop_all(NetState *ns);
 
 /* ---- dns.c ---- */
-int dns_start(Engine *e, NetState *ns);
+int dns_start(Network *e, NetState *ns);
 void dns_stop(NetState *ns);
 /* Opens 127.0.0.11:53 (udp, tcp) inside the container's netns nsfd. */
 int dns_add_container(NetState *ns, const char *cid, int nsfd);
 void dns_remove_container(NetState *ns, const char *cid);
 /* Resolves an A name for the asking container; fills up to max addresses.
  * Returns the count, 0 when the name is not a container here. (endpoints.c) */
-int network_dns_lookup(Engine *e, const char *asker_cid, const char *name, struct in_addr *out, int max);
+int network_dns_lookup(Network *e, const char *asker_cid, const char *name, struct in_addr *out, int max);
 
 /* ---- shared state and row types ---- */
 #define NET_MTU 1500
 
-static inline NetState *NS(Engine *e)
+static inline NetState *NS(Network *e)
 {
-        return e->net;
+        return e->state;
+}
+
+/* The parts of a container's config the module reads. */
+static inline json_t *net_cfg(NetContainer *c)
+{
+        return json_object_get(c->config, "Config");
+}
+static inline json_t *net_hostcfg(NetContainer *c)
+{
+        return json_object_get(c->config, "HostConfig");
+}
+/* The engine's lookup (Network.lookup); never call it with ns->lock held. */
+static inline int net_lookup(Network *e, const char *ref, NetContainer **ret, BerthError **err)
+{
+        if (!e->lookup)
+                return berr_set(err, ENOENT, "No such container: %s", ref);
+        return e->lookup(e->lookup_cls, ref, ret, err);
 }
 
 typedef struct Net {
@@ -101,7 +119,7 @@ typedef struct PortReq {
 /* Creates the network's bridge if it is missing, with its gateway address. */
 int net_bridge_ensure(Net *n, bool userland_proxy, BerthError **err);
 /* Rebuilds `table ip berth` from the store. ns->lock held. */
-int net_apply_rules(Engine *e, BerthError **err);
+int net_apply_rules(Network *e, BerthError **err);
 
 /* ---- netstore.c: rows of the networks and endpoints tables ---- */
 void net_free(Net *n);
@@ -110,20 +128,20 @@ static inline void net_freep(Net **n) { net_free(*n); }
 /* A text column, strdup'ed (NULL stays NULL). */
 char *net_col(sqlite3_stmt *st, int i);
 /* By full id, name, or unique id prefix. */
-Net *net_find(Engine *e, const char *ref, int *ambiguous);
+Net *net_find(Network *e, const char *ref, int *ambiguous);
 /* net_find with Docker's "not found" / "ambiguous" errors. */
-int net_get(Engine *e, const char *ref, Net **ret, BerthError **err);
-Net **net_list_all(Engine *e, size_t *ret_n);
+int net_get(Network *e, const char *ref, Net **ret, BerthError **err);
+Net **net_list_all(Network *e, size_t *ret_n);
 void net_list_free(Net **v, size_t n);
 /* Runs one statement with text (or NULL) parameters; -EEXIST on a constraint. */
-int net_exec_sql(Engine *e, const char *sql, const char *const *args, size_t n);
+int net_exec_sql(Network *e, const char *sql, const char *const *args, size_t n);
 #define SQL(e, sql, ...) net_exec_sql((e), (sql), (const char *const[]){ __VA_ARGS__ }, \
                                       sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
 void net_eps_free(Ep *v, size_t n);
 /* where: "container_id = ?1" or "network_id = ?1" */
-Ep *net_eps_query(Engine *e, const char *where, const char *arg, size_t *ret_n);
+Ep *net_eps_query(Network *e, const char *where, const char *arg, size_t *ret_n);
 /* HostConfig.NetworkMode, "default" when unset. */
-const char *net_mode(Container *c);
+const char *net_mode(NetContainer *c);
 bool net_is_default_name(const char *m);
 
 /* ---- ipam.c ---- */
@@ -132,23 +150,23 @@ uint32_t net_mask_of(int prefix);
 bool net_in_subnet(struct in_addr a, struct in_addr net, int prefix);
 char *net_ip_str(struct in_addr a);
 /* The static address if it is free and valid, else the lowest free one. */
-int net_ipam_alloc(Engine *e, Net *n, const char *static_ip, struct in_addr *ret, BerthError **err);
+int net_ipam_alloc(Network *e, Net *n, const char *static_ip, struct in_addr *ret, BerthError **err);
 
 /* ---- networks.c ---- */
 /* Records bridge, host and none (and makes the default bridge follow --bip). */
-int net_default_networks(Engine *e, BerthError **err);
+int net_default_networks(Network *e, BerthError **err);
 
 /* ---- netfiles.c ---- */
 int net_write_text(const char *path, const char *s);
-int net_write_resolv(Engine *e, Container *c, bool embedded, const char *path);
-int net_write_hosts(Engine *e, Container *c, const char *path, const char *ip);
+int net_write_resolv(Network *e, NetContainer *c, bool embedded, const char *path);
+int net_write_hosts(Network *e, NetContainer *c, const char *path, const char *ip);
 
 /* ---- ports.c ---- */
 /* HostConfig.PortBindings (and PublishAllPorts) as a list of requests. */
-int net_collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError **err);
+int net_collect_ports(NetContainer *c, PortReq **ret, size_t *ret_n, BerthError **err);
 /* NetworkSettings.Ports. */
-json_t *net_ports_json(Engine *e, Container *c, bool running);
+json_t *net_ports_json(Network *e, NetContainer *c, bool running);
 
 /* ---- endpoints.c ---- */
 /* Stops proxies and DNS, deletes veths, clears addresses and ports. ns->lock held. */
-void net_release_locked(Engine *e, const char *cid);
+void net_release_locked(Network *e, const char *cid);

@@ -11,8 +11,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -97,7 +96,7 @@ int net_bridge_ensure(Net *n, bool userland_proxy, BerthError **err)
 }
 
 /* Rebuilds `table ip berth` from the store. ns->lock held. */
-int net_apply_rules(Engine *e, BerthError **err)
+int net_apply_rules(Network *e, BerthError **err)
 {
         size_t nn;
         Net **nets = net_list_all(e, &nn);
@@ -144,7 +143,7 @@ int net_apply_rules(Engine *e, BerthError **err)
         return r;
 }
 
-int network_start(Engine *e, bool userland_proxy, BerthError **err)
+int network_start(Network *e, bool userland_proxy, BerthError **err)
 {
         int r = store_migrate(e->store, "network", steps, ELEMENTSOF(steps), err);
         if (r < 0)
@@ -154,7 +153,7 @@ int network_start(Engine *e, bool userland_proxy, BerthError **err)
                 return berr_set(err, ENOMEM, "out of memory");
         pthread_mutex_init(&ns->lock, NULL);
         ns->userland_proxy = userland_proxy;
-        e->net = ns;
+        e->state = ns;
         r = net_default_networks(e, err);
         if (r < 0)
                 return r;
@@ -169,7 +168,7 @@ int network_start(Engine *e, bool userland_proxy, BerthError **err)
         return dns_start(e, ns) < 0 ? berr_set(err, EIO, "cannot start the embedded DNS server") : 0;
 }
 
-void network_stop(Engine *e)
+void network_stop(Network *e)
 {
         NetState *ns = NS(e);
         if (!ns)
@@ -178,13 +177,13 @@ void network_stop(Engine *e)
         dns_stop(ns);
         pthread_mutex_destroy(&ns->lock);
         free(ns);
-        e->net = NULL;
+        e->state = NULL;
 }
 
 /* ---- re-adoption after a restart ---- */
 
 typedef struct {
-        Engine *e;
+        Network *e;
         char **keep;
         char **delete;
 } LinkScan;
@@ -197,28 +196,28 @@ static void scan_link(void *arg, const char *name, int ifindex, const char *kind
                         strv_extend(&s->delete, name);
 }
 
-void network_adopt(Engine *e)
+void network_adopt(Network *e)
 {
         NetState *ns = NS(e);
         if (!ns)
                 return;
-        pthread_mutex_lock(&ns->lock);
         LinkScan s = { e, NULL, NULL };
-        /* containers with live endpoints */
+        /* containers with live endpoints, and their pids: looked up before ns->lock is taken */
         _cleanup_stmt_ sqlite3_stmt *st =
                 store_prepare(e->store, "SELECT DISTINCT container_id FROM endpoints WHERE ip IS NOT NULL", NULL);
         _cleanup_strv_free_ char **cids = NULL;
         while (st && sqlite3_step(st) == SQLITE_ROW)
                 strv_extend(&cids, (const char *) sqlite3_column_text(st, 0));
+        size_t ncids = strv_length(cids);
+        _cleanup_free_ int *pids = xcalloc(ncids + 1, sizeof(int));
+        for (size_t i = 0; i < ncids; i++) {
+                _cleanup_netc_ NetContainer *c = NULL;
+                if (net_lookup(e, cids[i], &c, NULL) == 0 && c->running && !c->starting)
+                        pids[i] = c->pid;
+        }
+        pthread_mutex_lock(&ns->lock);
         for (size_t i = 0; cids && cids[i]; i++) {
-                _cleanup_container_ Container *c = NULL;
-                int pid = 0;
-                if (container_get(e, cids[i], &c, NULL) == 0) {
-                        pthread_mutex_lock(&e->lock);
-                        if ((c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) && !c->starting)
-                                pid = c->pid;
-                        pthread_mutex_unlock(&e->lock);
-                }
+                int pid = pids[i];
                 _cleanup_free_ char *p = pid > 0 ? xasprintf("/proc/%d/ns/net", pid) : NULL;
                 _cleanup_close_ int nsfd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
                 if (nsfd < 0) {
@@ -273,4 +272,19 @@ void network_adopt(Engine *e)
         strv_free(s.delete);
         net_apply_rules(e, NULL);
         pthread_mutex_unlock(&ns->lock);
+}
+
+void network_set_resolver(Network *e, const NetResolver *r)
+{
+        __atomic_store_n(&e->resolver, r, __ATOMIC_RELEASE);
+}
+
+void net_container_free(NetContainer *c)
+{
+        if (!c)
+                return;
+        free(c->name);
+        free(c->dir);
+        json_decref(c->config);
+        free(c);
 }

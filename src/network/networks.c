@@ -10,8 +10,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -24,7 +23,7 @@ static char *bridge_name_for(const char *id, const char *name)
 
 /* ---- default networks ---- */
 
-static int insert_net(Engine *e, const char *id, const char *name, const char *driver, const char *subnet,
+static int insert_net(Network *e, const char *id, const char *name, const char *driver, const char *subnet,
                       const char *gw, const char *range, bool internal, bool attachable, const char *labels,
                       const char *options)
 {
@@ -37,9 +36,9 @@ static int insert_net(Engine *e, const char *id, const char *name, const char *d
                    labels ? labels : "{}", options ? options : "{}", br, created);
 }
 
-int net_default_networks(Engine *e, BerthError **err)
+int net_default_networks(Network *e, BerthError **err)
 {
-        const char *bip = e->cfg.bip && *e->cfg.bip ? e->cfg.bip : "172.17.0.1/16";
+        const char *bip = e->bip && *e->bip ? e->bip : "172.17.0.1/16";
         struct in_addr a;
         int prefix;
         if (net_parse_cidr(bip, &a, &prefix) < 0 || prefix > 30)
@@ -86,7 +85,7 @@ static bool builtin(Net *n)
         return streq(n->name, "bridge") || streq(n->name, "host") || streq(n->name, "none");
 }
 
-static json_t *net_json(Engine *e, Net *n)
+static json_t *net_json(Network *e, Net *n)
 {
         _cleanup_free_ char *created = format_rfc3339(n->created, true);
         json_t *cfg = json_array();
@@ -121,7 +120,7 @@ static json_t *net_json(Engine *e, Net *n)
                          labels ? labels : json_object());
 }
 
-static bool subnet_overlaps(Engine *e, struct in_addr a, int prefix)
+static bool subnet_overlaps(Network *e, struct in_addr a, int prefix)
 {
         size_t nn;
         Net **nets = net_list_all(e, &nn);
@@ -147,7 +146,7 @@ static bool valid_net_name(const char *s)
         return true;
 }
 
-int network_create(Engine *e, json_t *body, json_t **ret, BerthError **err)
+int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
 {
         NetState *ns = NS(e);
         const char *name = json_str(body, "Name");
@@ -257,7 +256,7 @@ int network_create(Engine *e, json_t *body, json_t **ret, BerthError **err)
                 }
         }
         *ret = json_pack("{s:s,s:s}", "Id", id, "Warning", "");
-        events_network(e, id, name, "bridge", "create", NULL);
+        events_network(e->events, id, name, "bridge", "create", NULL);
 out:
         pthread_mutex_unlock(&ns->lock);
         return r;
@@ -293,7 +292,7 @@ static bool m_label(const char *w, void *n)
 
 static bool m_scope(const char *w, void *n) { return streq(w, "local"); }
 
-static bool net_in_use(Engine *e, const char *nid)
+static bool net_in_use(Network *e, const char *nid)
 {
         _cleanup_stmt_ sqlite3_stmt *st =
                 store_prepare(e->store, "SELECT 1 FROM endpoints WHERE network_id = ? AND ip IS NOT NULL", NULL);
@@ -303,7 +302,7 @@ static bool net_in_use(Engine *e, const char *nid)
         return sqlite3_step(st) == SQLITE_ROW;
 }
 
-static bool net_matches(Engine *e, Net *n, json_t *filters, BerthError **err)
+static bool net_matches(Network *e, Net *n, json_t *filters, BerthError **err)
 {
         const char *k;
         json_t *v;
@@ -341,7 +340,7 @@ static bool net_matches(Engine *e, Net *n, json_t *filters, BerthError **err)
         return true;
 }
 
-int network_list(Engine *e, json_t *filters, json_t **ret, BerthError **err)
+int network_list(Network *e, json_t *filters, json_t **ret, BerthError **err)
 {
         size_t nn;
         Net **nets = net_list_all(e, &nn);
@@ -363,7 +362,7 @@ int network_list(Engine *e, json_t *filters, json_t **ret, BerthError **err)
         return 0;
 }
 
-int network_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err)
+int network_inspect(Network *e, const char *ref, json_t **ret, BerthError **err)
 {
         _cleanup_net_ Net *n = NULL;
         int r = net_get(e, ref, &n, err);
@@ -373,7 +372,7 @@ int network_inspect(Engine *e, const char *ref, json_t **ret, BerthError **err)
         return 0;
 }
 
-static int remove_locked(Engine *e, Net *n, BerthError **err)
+static int remove_locked(Network *e, Net *n, BerthError **err)
 {
         if (builtin(n))
                 return berr_set(err, EPERM, "%s is a pre-defined network and cannot be removed", n->name);
@@ -387,11 +386,11 @@ static int remove_locked(Engine *e, Net *n, BerthError **err)
         if (n->bridge)
                 nl_link_del(n->bridge);
         net_apply_rules(e, NULL);
-        events_network(e, n->id, n->name, n->driver, "destroy", NULL);
+        events_network(e->events, n->id, n->name, n->driver, "destroy", NULL);
         return 0;
 }
 
-int network_remove(Engine *e, const char *ref, BerthError **err)
+int network_remove(Network *e, const char *ref, BerthError **err)
 {
         NetState *ns = NS(e);
         pthread_mutex_lock(&ns->lock);
@@ -403,7 +402,7 @@ int network_remove(Engine *e, const char *ref, BerthError **err)
         return r;
 }
 
-int network_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err)
+int network_prune(Network *e, json_t *filters, json_t **ret, BerthError **err)
 {
         NetState *ns = NS(e);
         const char *key;

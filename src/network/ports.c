@@ -10,8 +10,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -30,9 +29,9 @@ static int parse_port_key(const char *k, int *port, char proto[4])
         return 0;
 }
 
-int net_collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError **err)
+int net_collect_ports(NetContainer *c, PortReq **ret, size_t *ret_n, BerthError **err)
 {
-        json_t *hc = container_hostcfg(c);
+        json_t *hc = net_hostcfg(c);
         json_t *pb = json_object_get(hc, "PortBindings");
         PortReq *v = NULL;
         size_t n = 0;
@@ -70,7 +69,7 @@ int net_collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError **e
                 }
         }
         if (json_bool(hc, "PublishAllPorts")) {
-                json_object_foreach(json_object_get(container_cfg(c), "ExposedPorts"), k, arr) {
+                json_object_foreach(json_object_get(net_cfg(c), "ExposedPorts"), k, arr) {
                         int cport;
                         char proto[4];
                         if (parse_port_key(k, &cport, proto) < 0 || json_object_get(pb, k))
@@ -89,13 +88,13 @@ int net_collect_ports(Container *c, PortReq **ret, size_t *ret_n, BerthError **e
         return 0;
 }
 
-json_t *net_ports_json(Engine *e, Container *c, bool running)
+json_t *net_ports_json(Network *e, NetContainer *c, bool running)
 {
         json_t *ports = json_object();
         const char *k;
         json_t *v;
-        json_object_foreach(json_object_get(container_cfg(c), "ExposedPorts"), k, v) json_object_set_new(ports, k, json_null());
-        json_object_foreach(json_object_get(container_hostcfg(c), "PortBindings"), k, v) {
+        json_object_foreach(json_object_get(net_cfg(c), "ExposedPorts"), k, v) json_object_set_new(ports, k, json_null());
+        json_object_foreach(json_object_get(net_hostcfg(c), "PortBindings"), k, v) {
                 char key[32];
                 int p;
                 char proto[4];
@@ -124,7 +123,7 @@ json_t *net_ports_json(Engine *e, Container *c, bool running)
         return ports;
 }
 
-json_t *network_ports_list_json(Engine *e, Container *c, bool running)
+json_t *network_ports_list_json(Network *e, NetContainer *c, bool running)
 {
         json_t *out = json_array();
         _cleanup_json_ json_t *ports = net_ports_json(e, c, running);

@@ -9,8 +9,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/events.h"
+#include "state/events.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -50,12 +49,12 @@ static json_t *ep_json(Net *n, Ep *p, bool running, json_t *epcfg)
                          json_object_size(dopts) ? json_deep_copy(dopts) : json_null(), "DNSNames", dnsnames);
 }
 
-json_t *network_settings_json(Engine *e, Container *c, bool running, bool summary)
+json_t *network_settings_json(Network *e, NetContainer *c, bool running, bool summary)
 {
         NetState *ns = NS(e);
         json_t *networks = json_object();
         if (ns) {
-                /* Reads only (the store serialises): no network lock under e->lock. */
+                /* Reads only (the store serialises): no network lock, the engine's lock may be held. */
                 const char *mode = net_mode(c);
                 json_t *epcfgs = json_object_get(json_object_get(c->config, "NetworkingConfig"), "EndpointsConfig");
                 size_t n = 0;

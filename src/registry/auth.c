@@ -1,4 +1,4 @@
-/* Registry client: credentials. X-Registry-Auth decoding, Bearer token fetch, POST /auth. */
+/* Registry client: credentials. X-Registry-Auth decoding, the 401 challenge retry, Bearer token fetch. */
 #include "registry-internal.h"
 
 #include <errno.h>
@@ -153,32 +153,32 @@ int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
         return k;
 }
 
-/* ---- login ---- */
+/* ---- the 401 challenge retry ---- */
 
-int registry_login(Engine *e, const RegistryAuth *auth, BerthError **err)
+/* One request with the auth dance: a 401 answers with a challenge we satisfy once, then retry. */
+int reg_do(Reg *g, Req *q, Resp *r, BerthError **err)
 {
-        const char *sa = auth->serveraddress ?: "docker.io";
-        if (startswith(sa, "https://"))
-                sa += 8;
-        else if (startswith(sa, "http://"))
-                sa += 7;
-        _cleanup_free_ char *host = strndup(sa, strcspn(sa, "/"));
-        if (streq(host, "index.docker.io") || streq(host, "registry-1.docker.io"))
-                strcpy(host, "docker.io");
-        ImageRef ref = { .domain = host };
-        Reg *g = NULL;
-        int k = reg_open(e, &ref, auth, false, &g, err);
-        if (k < 0)
-                return k;
-        /* reg_open already exchanged credentials for a token or set Basic; check they now pass. */
-        Resp r = { .fd = -1, .max = 64 * 1024 };
-        Req q = { .method = "GET", .url = "/v2/" };
-        k = reg_do(g, &q, &r, err);
-        if (k == 0 && r.status == 401)
-                k = berr_set(err, EACCES, "login attempt to %s/v2/ failed with status: 401 Unauthorized", g->base);
-        else if (k == 0 && r.status != 200)
-                k = berr_set(err, EIO, "login attempt to %s/v2/ failed with status: %ld", g->base, r.status);
-        reg_resp_clear(&r);
-        reg_free(g);
-        return k;
+        _cleanup_free_ char *url = startswith(q->url, "http://") || startswith(q->url, "https://")
+                                           ? strdup(q->url)
+                                           : xasprintf("%s%s", g->base, q->url);
+        for (int attempt = 0; attempt < 2; attempt++) {
+                int64_t keep_got = r->got;
+                int k = reg_send(g, q, url, r, err);
+                if (k < 0)
+                        return k;
+                if (r->status != 401 || attempt == 1 || !r->www_auth)
+                        return 0;
+                r->got = keep_got;
+                if (!strncasecmp(r->www_auth, "Bearer", 6)) {
+                        k = reg_token_fetch(g, r->www_auth, err);
+                        if (k < 0)
+                                return k;
+                } else if (!strncasecmp(r->www_auth, "Basic", 5)) {
+                        if (!g->user || g->basic)
+                                return 0;
+                        g->basic = true;
+                } else
+                        return 0;
+        }
+        return 0;
 }

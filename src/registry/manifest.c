@@ -64,7 +64,7 @@ static int fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t 
         return 0;
 }
 
-int registry_pull_prepare(Engine *e, const char *refstr, const RegistryAuth *auth, RegistryPull **ret, BerthError **err)
+int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth *auth, RegistryPull **ret, BerthError **err)
 {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         ImageRef *ref = NULL;

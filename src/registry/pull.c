@@ -15,7 +15,6 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/engine.h"
 #include "image/image-internal.h"
 
 #define CONFIG_MAX (8 * 1024 * 1024)
@@ -164,7 +163,7 @@ static void on_dl(void *cls, int64_t got)
 /* Downloads one blob to blobs/<hex> (resuming blobs/<hex>.partial), verified. */
 static int download_blob(RegistryPull *p, Layer *l, char **ret_path, BerthError **err)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/image/blobs", p->e->cfg.data_root);
+        _cleanup_free_ char *dir = xasprintf("%s/image/blobs", p->e->data_root);
         mkdir_p(dir, 0700);
         char *path = xasprintf("%s/%s", dir, l->digest + 7);
         _cleanup_free_ char *part = xasprintf("%s.partial", path);
@@ -313,7 +312,7 @@ static void *pull_worker(void *arg)
         return NULL;
 }
 
-int registry_pull_run(Engine *e, RegistryPull *p, ImageProgressFn progress, void *cls, BerthError **err)
+int registry_pull_run(ImageStore *e, RegistryPull *p, ImageProgressFn progress, void *cls, BerthError **err)
 {
         p->progress = progress;
         p->cls = cls;

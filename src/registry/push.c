@@ -39,7 +39,7 @@ void registry_push_free(RegistryPush *p)
         free(p);
 }
 
-int registry_push_prepare(Engine *e, const char *name, const char *tag, const RegistryAuth *auth, RegistryPush **ret,
+int registry_push_prepare(ImageStore *e, const char *name, const char *tag, const RegistryAuth *auth, RegistryPush **ret,
                           BerthError **err)
 {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -177,7 +177,7 @@ static int upload_blob(Reg *g, const char *digest, ReqBody *body, BerthError **e
         return k;
 }
 
-int registry_push_run(Engine *e, RegistryPush *p, ImageProgressFn progress, void *cls, BerthError **err)
+int registry_push_run(ImageStore *e, RegistryPush *p, ImageProgressFn progress, void *cls, BerthError **err)
 {
         p->progress = progress;
         p->cls = cls;

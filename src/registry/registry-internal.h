@@ -1,10 +1,11 @@
 /* Internal to src/registry/: the connection to one registry, the request
  * helper and the state of a pull, shared by the files that make up the
- * registry client (registry.h is the public interface).
+ * registry client (registry.h is the public interface). Calls go down this list
+ * from manifest/pull/push to registry.c, auth.c, transport.c; never back up.
  *
- *   registry.c   connecting: https or plain http for insecure registries, GET /v2/
- *   transport.c  one libcurl request with the 401 challenge retry, response capture
- *   auth.c       X-Registry-Auth decoding, WWW-Authenticate/Bearer tokens, POST /auth
+ *   transport.c  one libcurl request and its response (transport.h; a leaf: it calls no other file)
+ *   auth.c       X-Registry-Auth decoding, the 401 challenge retry (reg_do), Bearer tokens
+ *   registry.c   connecting: https or plain http for insecure registries, GET /v2/, POST /auth
  *   manifest.c   manifest/index fetch, platform selection, pull preparation
  *   pull.c       config and layer download (parallel, resumable, verified), progress
  *   push.c       blob upload, manifest put, progress */
@@ -21,6 +22,7 @@
 #include "image/image.h"
 #include "image/reference.h"
 #include "registry.h"
+#include "transport.h"
 
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -31,67 +33,15 @@
 
 /* ---- the registry connection (registry.c) ---- */
 
-typedef struct Reg {
-        Engine *e;
-        char *host;  /* as in the reference: "127.0.0.1:5000"; docker.io -> registry-1.docker.io */
-        char *base;  /* "http://127.0.0.1:5000" */
-        char *repo;  /* "library/busybox" */
-        char *user, *pass;
-        char *token; /* Bearer token once obtained */
-        bool basic;  /* the registry asked for Basic */
-        bool push;   /* scope push,pull */
-        bool insecure;
-} Reg;
 
 void reg_free(Reg *r);
 /* Connects: picks https, or http for insecure registries when https fails, and answers GET /v2/. */
-int reg_open(Engine *e, const ImageRef *ref, const RegistryAuth *auth, bool push, Reg **ret, BerthError **err);
-
-/* ---- requests (transport.c) ---- */
-
-typedef struct Resp {
-        long status;
-        char *body;
-        size_t len, max;
-        bool too_big;
-        char *ctype, *digest, *location, *www_auth, *range;
-        int64_t clen;
-        /* streaming download */
-        int fd;
-        Sha256 *sha;
-        int64_t got;
-        void (*on_data)(void *cls, int64_t got);
-        void *cls;
-        bool write_failed;
-} Resp;
-
-typedef struct ReqBody {
-        const char *mem;
-        size_t len;
-        int fd; /* -1 for mem */
-        int64_t fsize;
-        void (*on_sent)(void *cls, int64_t sent);
-        void *cls;
-        int64_t sent;
-} ReqBody;
-
-typedef struct Req {
-        const char *method;
-        const char *url;      /* absolute, or a path below base */
-        char **headers;       /* "Name: value" */
-        ReqBody *body;        /* NULL for none */
-        bool head;
-} Req;
-
-void reg_resp_clear(Resp *r);
-CURL *reg_easy_new(Resp *resp);
-/* One request with the auth dance: a 401 answers with a challenge we satisfy once, then retry. */
-int reg_do(Reg *g, Req *q, Resp *r, BerthError **err);
-/* The registry's error text: "manifest unknown: manifest unknown" from {"errors":[{code,message,...}]}. */
-char *reg_error_text(Resp *r);
+int reg_open(ImageStore *e, const ImageRef *ref, const RegistryAuth *auth, bool push, Reg **ret, BerthError **err);
 
 /* ---- auth (auth.c) ---- */
 
+/* One request with the auth dance: a 401 answers with a challenge we satisfy once, then retry. */
+int reg_do(Reg *g, Req *q, Resp *r, BerthError **err);
 /* Answers a Bearer challenge: fetches a token for g's repository into g->token. */
 int reg_token_fetch(Reg *g, const char *challenge, BerthError **err);
 
@@ -124,7 +74,7 @@ struct RegistryPull {
         size_t next;
         int failed;
         BerthError *ferr;
-        Engine *e;
+        ImageStore *e;
 };
 
 char *reg_familiar_tagged(const ImageRef *ref);

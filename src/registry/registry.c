@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "basic/util.h"
-#include "engine/engine.h"
 
 void reg_free(Reg *r)
 {
@@ -37,7 +36,7 @@ void reg_free(Reg *r)
         free(r);
 }
 
-static bool host_insecure(Engine *e, const char *host)
+static bool host_insecure(ImageStore *e, const char *host)
 {
         _cleanup_free_ char *h = strdup(host);
         char *colon = strrchr(h, ':');
@@ -48,8 +47,8 @@ static bool host_insecure(Engine *e, const char *host)
         struct in_addr a;
         if (inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127)
                 return true;
-        for (size_t i = 0; e->cfg.insecure_registries && e->cfg.insecure_registries[i]; i++) {
-                const char *ir = e->cfg.insecure_registries[i];
+        for (size_t i = 0; e->insecure_registries && e->insecure_registries[i]; i++) {
+                const char *ir = e->insecure_registries[i];
                 if (streq(ir, host) || streq(ir, h))
                         return true;
                 const char *sl = strchr(ir, '/');
@@ -68,7 +67,7 @@ static bool host_insecure(Engine *e, const char *host)
 }
 
 /* Connects: picks https, or http for insecure registries when https fails, and answers GET /v2/. */
-int reg_open(Engine *e, const ImageRef *ref, const RegistryAuth *auth, bool push, Reg **ret, BerthError **err)
+int reg_open(ImageStore *e, const ImageRef *ref, const RegistryAuth *auth, bool push, Reg **ret, BerthError **err)
 {
         Reg *g = calloc(1, sizeof(*g));
         g->e = e;
@@ -118,4 +117,34 @@ int reg_open(Engine *e, const ImageRef *ref, const RegistryAuth *auth, bool push
         }
         *ret = g;
         return 0;
+}
+
+/* ---- login ---- */
+
+int registry_login(ImageStore *e, const RegistryAuth *auth, BerthError **err)
+{
+        const char *sa = auth->serveraddress ?: "docker.io";
+        if (startswith(sa, "https://"))
+                sa += 8;
+        else if (startswith(sa, "http://"))
+                sa += 7;
+        _cleanup_free_ char *host = strndup(sa, strcspn(sa, "/"));
+        if (streq(host, "index.docker.io") || streq(host, "registry-1.docker.io"))
+                strcpy(host, "docker.io");
+        ImageRef ref = { .domain = host };
+        Reg *g = NULL;
+        int k = reg_open(e, &ref, auth, false, &g, err);
+        if (k < 0)
+                return k;
+        /* reg_open already exchanged credentials for a token or set Basic; check they now pass. */
+        Resp r = { .fd = -1, .max = 64 * 1024 };
+        Req q = { .method = "GET", .url = "/v2/" };
+        k = reg_do(g, &q, &r, err);
+        if (k == 0 && r.status == 401)
+                k = berr_set(err, EACCES, "login attempt to %s/v2/ failed with status: 401 Unauthorized", g->base);
+        else if (k == 0 && r.status != 200)
+                k = berr_set(err, EIO, "login attempt to %s/v2/ failed with status: %ld", g->base, r.status);
+        reg_resp_clear(&r);
+        reg_free(g);
+        return k;
 }

@@ -10,8 +10,6 @@
 #include "basic/error.h"
 #include "image/image.h"
 
-typedef struct Engine Engine;
-
 typedef struct RegistryAuth {
         char *username;
         char *password;
@@ -28,16 +26,16 @@ typedef struct RegistryPull RegistryPull;
 void registry_pull_free(RegistryPull *p);
 /* ref: "localhost:5000/x:1", "x@sha256:...". Contacts the registry and resolves the manifest (lists and
  * indexes to linux/<arch>). -ENOENT "manifest for X not found: manifest unknown: ..." for a missing tag. */
-int registry_pull_prepare(Engine *e, const char *ref, const RegistryAuth *auth, RegistryPull **ret, BerthError **err);
+int registry_pull_prepare(ImageStore *e, const char *ref, const RegistryAuth *auth, RegistryPull **ret, BerthError **err);
 /* Fetches config and missing layers (in parallel, each digest verified, resumable), stores the image. */
-int registry_pull_run(Engine *e, RegistryPull *p, ImageProgressFn progress, void *cls, BerthError **err);
+int registry_pull_run(ImageStore *e, RegistryPull *p, ImageProgressFn progress, void *cls, BerthError **err);
 
 typedef struct RegistryPush RegistryPush;
 void registry_push_free(RegistryPush *p);
 /* name: repository (may carry a tag); tag: overrides; empty pushes the tag "latest" when none. */
-int registry_push_prepare(Engine *e, const char *name, const char *tag, const RegistryAuth *auth, RegistryPush **ret,
+int registry_push_prepare(ImageStore *e, const char *name, const char *tag, const RegistryAuth *auth, RegistryPush **ret,
                           BerthError **err);
-int registry_push_run(Engine *e, RegistryPush *p, ImageProgressFn progress, void *cls, BerthError **err);
+int registry_push_run(ImageStore *e, RegistryPush *p, ImageProgressFn progress, void *cls, BerthError **err);
 
 /* POST /auth: checks the credentials against the registry. -EACCES (401) when refused. */
-int registry_login(Engine *e, const RegistryAuth *auth, BerthError **err);
+int registry_login(ImageStore *e, const RegistryAuth *auth, BerthError **err);

@@ -1,5 +1,5 @@
-/* Registry client: one HTTP request over libcurl (auth retry, response capture). See registry-internal.h. */
-#include "registry-internal.h"
+/* Registry client: one HTTP request over libcurl, response capture. See transport.h. */
+#include "transport.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/engine.h"
+#include "basic/version.h"
 
 void reg_resp_clear(Resp *r)
 {
@@ -129,80 +129,60 @@ CURL *reg_easy_new(Resp *resp)
         return c;
 }
 
-/* One request with the auth dance: a 401 answers with a challenge we satisfy once, then retry. */
-int reg_do(Reg *g, Req *q, Resp *r, BerthError **err)
+int reg_send(Reg *g, Req *q, const char *url, Resp *r, BerthError **err)
 {
-        _cleanup_free_ char *url = startswith(q->url, "http://") || startswith(q->url, "https://")
-                                           ? strdup(q->url)
-                                           : xasprintf("%s%s", g->base, q->url);
-        for (int attempt = 0; attempt < 2; attempt++) {
-                int64_t keep_got = r->got;
-                r->status = 0;
-                r->len = 0;
-                r->too_big = false;
-                CURL *c = reg_easy_new(r);
-                struct curl_slist *hl = NULL;
-                for (size_t i = 0; q->headers && q->headers[i]; i++)
-                        hl = curl_slist_append(hl, q->headers[i]);
-                _cleanup_free_ char *authz = NULL;
-                if (g->token)
-                        authz = xasprintf("Authorization: Bearer %s", g->token);
-                if (authz)
-                        hl = curl_slist_append(hl, authz);
-                else if (g->basic && g->user) {
-                        curl_easy_setopt(c, CURLOPT_USERNAME, g->user);
-                        curl_easy_setopt(c, CURLOPT_PASSWORD, g->pass ?: "");
-                        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-                }
-                curl_easy_setopt(c, CURLOPT_URL, url);
-                if (g->insecure) {
-                        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-                        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-                }
-                if (q->head)
-                        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-                else if (q->body) {
-                        q->body->sent = 0;
-                        if (q->body->fd >= 0)
-                                lseek(q->body->fd, 0, SEEK_SET);
-                        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-                        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-                        curl_easy_setopt(c, CURLOPT_READDATA, q->body);
-                        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-                                         (curl_off_t) (q->body->fd >= 0 ? q->body->fsize : (int64_t) q->body->len));
-                        hl = curl_slist_append(hl, "Expect:");
-                }
-                if (q->method && !streq(q->method, "GET") && !streq(q->method, "HEAD"))
-                        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-                else if (streq(q->method, "GET") && !q->body) {
-                        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-                        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L); /* blob storage may redirect */
-                        curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
-                }
-                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-                CURLcode cc = curl_easy_perform(c);
-                curl_easy_cleanup(c);
-                curl_slist_free_all(hl);
-                if (r->write_failed)
-                        return berr_set(err, EIO, "cannot write the download: %m");
-                if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && r->too_big))
-                        return berr_set(err, EIO, "%s \"%s\": %s", q->method, url, curl_easy_strerror(cc));
-                if (r->too_big)
-                        return berr_set(err, EINVAL, "%s \"%s\": response too large", q->method, url);
-                if (r->status != 401 || attempt == 1 || !r->www_auth)
-                        return 0;
-                r->got = keep_got;
-                if (!strncasecmp(r->www_auth, "Bearer", 6)) {
-                        int k = reg_token_fetch(g, r->www_auth, err);
-                        if (k < 0)
-                                return k;
-                } else if (!strncasecmp(r->www_auth, "Basic", 5)) {
-                        if (!g->user || g->basic)
-                                return 0;
-                        g->basic = true;
-                } else
-                        return 0;
+        r->status = 0;
+        r->len = 0;
+        r->too_big = false;
+        CURL *c = reg_easy_new(r);
+        struct curl_slist *hl = NULL;
+        for (size_t i = 0; q->headers && q->headers[i]; i++)
+                hl = curl_slist_append(hl, q->headers[i]);
+        _cleanup_free_ char *authz = NULL;
+        if (g->token)
+                authz = xasprintf("Authorization: Bearer %s", g->token);
+        if (authz)
+                hl = curl_slist_append(hl, authz);
+        else if (g->basic && g->user) {
+                curl_easy_setopt(c, CURLOPT_USERNAME, g->user);
+                curl_easy_setopt(c, CURLOPT_PASSWORD, g->pass ?: "");
+                curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
         }
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        if (g->insecure) {
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (q->head)
+                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        else if (q->body) {
+                q->body->sent = 0;
+                if (q->body->fd >= 0)
+                        lseek(q->body->fd, 0, SEEK_SET);
+                curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+                curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+                curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+                curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                                 (curl_off_t) (q->body->fd >= 0 ? q->body->fsize : (int64_t) q->body->len));
+                hl = curl_slist_append(hl, "Expect:");
+        }
+        if (q->method && !streq(q->method, "GET") && !streq(q->method, "HEAD"))
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+        else if (streq(q->method, "GET") && !q->body) {
+                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+                curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L); /* blob storage may redirect */
+                curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+        }
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        curl_slist_free_all(hl);
+        if (r->write_failed)
+                return berr_set(err, EIO, "cannot write the download: %m");
+        if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && r->too_big))
+                return berr_set(err, EIO, "%s \"%s\": %s", q->method, url, curl_easy_strerror(cc));
+        if (r->too_big)
+                return berr_set(err, EINVAL, "%s \"%s\": response too large", q->method, url);
         return 0;
 }
 

@@ -6,7 +6,7 @@
 
 #include "api/compat.h"
 #include "basic/util.h"
-#include "engine/events.h"
+#include "state/events.h"
 
 static json_t *filt(const char *s)
 {

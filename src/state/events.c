@@ -10,8 +10,6 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "engine/container.h"
-#include "engine/engine.h"
 
 struct EventLog {
         pthread_mutex_t lock;
@@ -315,63 +313,9 @@ bool events_match(json_t *ev, json_t *filters)
 
 /* ---- emit helpers ---- */
 
-static json_t *container_attrs_locked(Container *c, json_t *extra)
+void events_image(EventLog *l, const char *id, const char *name, json_t *labels, const char *action)
 {
-        json_t *cfg = container_cfg(c);
-        json_t *attrs = json_object();
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(cfg, "Labels"), k, v) if (json_is_string(v))
-                json_object_set(attrs, k, v);
-        const char *image = json_str(cfg, "Image");
-        json_object_set_new(attrs, "image", json_string(image ? image : ""));
-        json_object_set_new(attrs, "name", json_string(c->name ? c->name : ""));
-        if (extra)
-                json_object_update(attrs, extra);
-        json_decref(extra);
-        return attrs;
-}
-
-void events_container_locked(Engine *e, Container *c, const char *action, json_t *extra)
-{
-        if (!e || !c) {
-                json_decref(extra);
-                return;
-        }
-        json_t *attrs = container_attrs_locked(c, extra);
-        events_log(e->events, "container", action, c->id, attrs);
-}
-
-void events_container(Engine *e, Container *c, const char *action, json_t *extra)
-{
-        if (!e || !c) {
-                json_decref(extra);
-                return;
-        }
-        pthread_mutex_lock(&e->lock);
-        json_t *attrs = container_attrs_locked(c, extra);
-        pthread_mutex_unlock(&e->lock);
-        events_log(e->events, "container", action, c->id, attrs);
-}
-
-void events_container_attr(Engine *e, Container *c, const char *action, const char *key, const char *value)
-{
-        json_t *extra = NULL;
-        if (key)
-                extra = json_pack("{s:s}", key, value ? value : "");
-        events_container(e, c, action, extra);
-}
-
-void events_container_kill(Engine *e, Container *c, int sig)
-{
-        char buf[16];
-        snprintf(buf, sizeof(buf), "%d", sig);
-        events_container_attr(e, c, "kill", "signal", buf);
-}
-
-void events_image(Engine *e, const char *id, const char *name, json_t *labels, const char *action)
-{
-        if (!e)
+        if (!l)
                 return;
         json_t *attrs = json_object();
         const char *k;
@@ -379,23 +323,23 @@ void events_image(Engine *e, const char *id, const char *name, json_t *labels, c
         json_object_foreach(labels, k, v) if (json_is_string(v))
                 json_object_set(attrs, k, v);
         json_object_set_new(attrs, "name", json_string(name ? name : (id ? id : "")));
-        events_log(e->events, "image", action, id, attrs);
+        events_log(l, "image", action, id, attrs);
 }
 
-void events_network(Engine *e, const char *net_id, const char *name, const char *driver, const char *action,
+void events_network(EventLog *l, const char *net_id, const char *name, const char *driver, const char *action,
                     const char *container_id)
 {
-        if (!e)
+        if (!l)
                 return;
         json_t *attrs = json_pack("{s:s,s:s}", "name", name ? name : "", "type", driver ? driver : "bridge");
         if (container_id)
                 json_object_set_new(attrs, "container", json_string(container_id));
-        events_log(e->events, "network", action, net_id, attrs);
+        events_log(l, "network", action, net_id, attrs);
 }
 
-void events_volume(Engine *e, const char *name, const char *driver, const char *action, json_t *extra)
+void events_volume(EventLog *l, const char *name, const char *driver, const char *action, json_t *extra)
 {
-        if (!e) {
+        if (!l) {
                 json_decref(extra);
                 return;
         }
@@ -403,5 +347,5 @@ void events_volume(Engine *e, const char *name, const char *driver, const char *
         if (extra)
                 json_object_update(attrs, extra);
         json_decref(extra);
-        events_log(e->events, "volume", action, name, attrs);
+        events_log(l, "volume", action, name, attrs);
 }

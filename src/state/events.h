@@ -10,10 +10,9 @@
  * between. Emitting never blocks on readers: a reader that falls more than
  * EVENTS_JOURNAL_MAX behind skips what was overwritten.
  *
- * The emit helpers take their own lock and may be called with or without
- * e->lock held, except events_container(), which reads the container's name
- * under e->lock and must therefore be called without it
- * (events_container_locked() is the variant for callers that hold it). */
+ * The emit helpers take only the journal's own lock (a leaf lock). The
+ * container helpers, which read a Container, are the engine's
+ * (engine/container.h). */
 #pragma once
 
 #include <jansson.h>
@@ -21,8 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct Engine Engine;
-typedef struct Container Container;
 typedef struct EventLog EventLog;
 
 #define EVENTS_JOURNAL_MAX 4096
@@ -51,21 +48,13 @@ void events_wake_all(EventLog *l);
 bool events_match(json_t *ev, json_t *filters);
 
 /* ---- helpers for the emitters ---- */
-/* Container events: Attributes are the container's labels, image and name,
- * plus extra (stolen, may be NULL), e.g. {"exitCode":"0"} or {"signal":"9"}. */
-void events_container(Engine *e, Container *c, const char *action, json_t *extra);
-void events_container_locked(Engine *e, Container *c, const char *action, json_t *extra);
-/* Convenience: one extra attribute (key NULL for none). */
-void events_container_attr(Engine *e, Container *c, const char *action, const char *key, const char *value);
-/* "kill" with the signal number as its "signal" attribute. */
-void events_container_kill(Engine *e, Container *c, int sig);
 /* Image events: id is "sha256:<hex>", name the reference the action was about
  * (dockerd puts the id itself there for untag and delete); labels (borrowed,
  * may be NULL) are the image's Config.Labels. */
-void events_image(Engine *e, const char *id, const char *name, json_t *labels, const char *action);
+void events_image(EventLog *l, const char *id, const char *name, json_t *labels, const char *action);
 /* Network events: create/destroy (container NULL), connect/disconnect. */
-void events_network(Engine *e, const char *net_id, const char *name, const char *driver, const char *action,
+void events_network(EventLog *l, const char *net_id, const char *name, const char *driver, const char *action,
                     const char *container_id);
 /* Volume events: create/destroy (attrs: driver); mount/unmount with
  * container, destination, read/write, propagation in extra (stolen). */
-void events_volume(Engine *e, const char *name, const char *driver, const char *action, json_t *extra);
+void events_volume(EventLog *l, const char *name, const char *driver, const char *action, json_t *extra);
