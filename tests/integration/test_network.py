@@ -522,3 +522,67 @@ def test_restart_keeps_networking_and_sigkill(fresh_berthd):
         run(d, "rm", "-f", c["Id"], check=False)
     assert no_veths(d)
     assert "dnat" not in nft_rules(d)
+
+
+DNSBURST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsburst.py")
+DNSQ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsq.py")
+
+
+def threads_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("Threads:")).split()[1])
+
+
+def test_dns_forward_burst_bounded(tmp_path):
+    """A burst of queries that need forwarding, to an upstream that never answers,
+    once cost berthd a thread each. Now a fixed pool forwards them and the rest get
+    SERVFAIL at once; berthd keeps answering the API and local names meanwhile."""
+    from berthtest import Berthd
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.54\n")
+    d = Berthd()
+    sink = None
+    try:
+        # the upstream: a UDP socket in berthd's netns that is never read (no answer, no ICMP)
+        sink = subprocess.Popen(["nsenter", f"--net=/run/netns/{d.netns}", "/usr/bin/python3", "-c",
+                                 "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                                 "s.bind(('127.0.0.54', 53)); print('up', flush=True); time.sleep(3600)"],
+                                stdout=subprocess.PIPE)
+        assert sink.stdout.readline() == b"up\n"
+        script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+        logf = open(d.log, "ab")
+        d.proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(conf)]
+                                  + d.argv(), stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+        d.wait_ready()
+        d.import_busybox()
+        run(d, "run", "-d", "--name", "burst", "busybox", "sleep", "300")
+        cpid = inspect(d, "burst")["State"]["Pid"]
+        cip = ip_of(d, "burst")
+        with open(d.pidfile) as f:
+            bpid = int(f.read().strip())
+        base = threads_of(bpid)
+        b = subprocess.Popen(["nsenter", f"--net=/proc/{cpid}/ns/net", "/usr/bin/python3", DNSBURST, "500", "20"],
+                             stdout=subprocess.PIPE)
+        peak = base
+        while b.poll() is None:
+            peak = max(peak, threads_of(bpid))
+            time.sleep(0.02)
+        res = json.loads(b.stdout.read())
+        # answered (the kernel may drop some of the burst before berthd reads it), all with
+        # SERVFAIL: at once when the pool was full, after the forwarding timeout otherwise
+        assert res["answers"] >= 250, res
+        assert res["rcodes"] == {"2": res["answers"]}, res
+        # the thread-per-query forwarder peaked at ~500 threads here
+        assert peak <= base + 8, (base, peak)
+        st, _, body = d.curl("/_ping")
+        assert st == 200 and body == b"OK"
+        r = subprocess.run(["nsenter", f"--net=/proc/{cpid}/ns/net", "/usr/bin/python3", DNSQ, "burst"],
+                           capture_output=True, check=True)
+        assert json.loads(r.stdout)["a"] == [cip], r.stdout
+        assert d.proc.poll() is None
+    finally:
+        if sink:
+            sink.kill()
+            sink.wait()
+        d.cleanup()
