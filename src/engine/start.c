@@ -667,7 +667,10 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
                 delay_ms = 60000;
         for (int64_t waited = 0; waited < delay_ms; waited += 50) {
                 nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000L }, NULL);
-                if (e->containers->stopping)
+                pthread_mutex_lock(&e->lock);
+                bool stopping = e->containers->stopping; /* set by container_shutdown under the lock */
+                pthread_mutex_unlock(&e->lock);
+                if (stopping)
                         return;
         }
         pthread_mutex_lock(&e->lock);
@@ -710,7 +713,10 @@ static void *watcher_thread(void *p)
                 pthread_mutex_unlock(&e->lock);
                 close(fd);
         }
-        if (!t->stopping) {
+        pthread_mutex_lock(&e->lock);
+        bool stopping = t->stopping;
+        pthread_mutex_unlock(&e->lock);
+        if (!stopping) {
                 json_t *info = line ? json_loads(line, 0, NULL) : NULL;
                 if (!json_is_object(info)) {
                         json_decref(info);

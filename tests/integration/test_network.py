@@ -44,6 +44,18 @@ def nft_rules(d):
     return r.stdout
 
 
+def curl_until(d, url, want, timeout=10):
+    """GET url from berthd's netns until the body has want. The published port listens
+    (the proxy) before the server in the container does; until then a connection is
+    accepted and closed empty. Returns the last body."""
+    deadline = time.time() + timeout
+    while True:
+        r = d.nsenter(["curl", "-s", "--max-time", "5", url], capture_output=True, text=True)
+        if want in r.stdout or time.time() > deadline:
+            return r.stdout
+        time.sleep(0.2)
+
+
 def inspect(d, name):
     return json.loads(out(run(d, "inspect", name)))[0]
 
@@ -110,8 +122,7 @@ def test_published_port_loopback_and_container(busybox):
         assert ports["80/tcp"][0]["HostPort"] == "18080"
         assert "18080" in out(run(d, "port", "web"))
         assert wait_port(d, 18080)
-        r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18080/"], capture_output=True, text=True)
-        assert "pub-ok" in r.stdout
+        assert "pub-ok" in curl_until(d, "http://127.0.0.1:18080/", "pub-ok")
         # from another container, through the gateway address
         r = run(d, "run", "--rm", "busybox", "wget", "-q", "-O-", "http://172.17.0.1:18080/", check=False)
         assert "pub-ok" in out(r), r.stderr.decode()
@@ -137,8 +148,7 @@ def test_publish_all_random_port(busybox):
         hp = inspect(d, "pall")["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
         assert int(hp) > 1024
         assert wait_port(d, int(hp))
-        r = d.nsenter(["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{hp}/"], capture_output=True, text=True)
-        assert "rnd" in r.stdout
+        assert "rnd" in curl_until(d, f"http://127.0.0.1:{hp}/", "rnd")
     finally:
         run(d, "rm", "-f", "pall")
 
@@ -323,8 +333,7 @@ def test_published_port_ipv6_side(busybox):
     assert "[::]:18402->80/tcp" in out(run(d, "ps", "--format", "{{.Ports}}", "-f", "name=six"))
     assert wait_port(d, int(hp))
     for url in (f"http://[::1]:{hp}/", "http://[::1]:18402/", f"http://127.0.0.1:{hp}/"):
-        r = d.nsenter(["curl", "-s", "--max-time", "5", url], capture_output=True, text=True)
-        assert r.stdout.strip() == "six", url
+        assert curl_until(d, url, "six").strip() == "six", url
     # the IPv6 side comes back with a restart of the daemon (re-adoption) and goes with the container
     d.restart()
     r = d.nsenter(["curl", "-s", "--max-time", "5", f"http://[::1]:{hp}/"], capture_output=True, text=True)
@@ -503,8 +512,7 @@ def test_restart_keeps_networking_and_sigkill(fresh_berthd):
     assert inspect(d, "keep")["State"]["Running"]
     assert ip_of(d, "keep") == ip
     assert wait_port(d, 18181)
-    r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18181/"], capture_output=True, text=True)
-    assert "kept" in r.stdout
+    assert "kept" in curl_until(d, "http://127.0.0.1:18181/", "kept")
     assert len(veths(d)) == 1
     # a new container does not get the same address
     run(d, "run", "-d", "--name", "other", "busybox", "sleep", "300")
