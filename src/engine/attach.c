@@ -75,7 +75,9 @@ void container_cancel_pending_attaches(Engine *e, Container *c)
  * client's raw stdin to the monitor, until the monitor closes. */
 static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys keys)
 {
-        char buf[65536], fbuf[65536 + DETACH_KEYS_MAX];
+        /* On the heap: this runs on an HTTP connection thread's small stack. */
+        enum { BUFSZ = 65536 };
+        _cleanup_free_ char *buf = xmalloc(BUFSZ), *fbuf = xmalloc(BUFSZ + DETACH_KEYS_MAX);
         size_t have = 0; /* bytes of a frame header collected so far (TTY only) */
         unsigned char hdr[8];
         size_t left = 0; /* payload bytes left in the current frame (TTY only) */
@@ -91,7 +93,7 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
                         return;
                 }
                 if (p[0].revents) {
-                        ssize_t got = read(mon, buf, sizeof(buf));
+                        ssize_t got = read(mon, buf, BUFSZ);
                         if (got <= 0)
                                 return;
                         if (!tty) {
@@ -117,7 +119,7 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
                         }
                 }
                 if (client_open && (p[1].revents & POLLIN)) {
-                        ssize_t got = read(client, buf, sizeof(buf));
+                        ssize_t got = read(client, buf, BUFSZ);
                         if (got > 0) {
                                 bool detached;
                                 size_t o = detach_keys_feed(&keys, buf, (size_t) got, fbuf, &detached);

@@ -12,8 +12,10 @@ static json_t *container_attrs_locked(Container *c, json_t *extra)
         json_t *attrs = json_object();
         const char *k;
         json_t *v;
+        /* Copies, not shared values: the event goes to other threads after Engine.lock is
+         * dropped, and even a refcount bump on the container's config must stay under it. */
         json_object_foreach(json_object_get(cfg, "Labels"), k, v) if (json_is_string(v))
-                json_object_set(attrs, k, v);
+                json_object_set_new(attrs, k, json_string(json_string_value(v)));
         const char *image = json_str(cfg, "Image");
         json_object_set_new(attrs, "image", json_string(image ? image : ""));
         json_object_set_new(attrs, "name", json_string(c->name ? c->name : ""));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "basic/util.h"
 
 static const char *const status_names[] = {
@@ -236,6 +237,8 @@ int container_save_state(Engine *e, Container *c)
 {
         if (c->removed)
                 return 0;
+        if (store_write_fault(e->store) < 0)
+                return -EIO;
         _cleanup_json_ json_t *sj = container_state_json(c);
         _cleanup_free_ char *state = json_dump(sj);
         _cleanup_free_ char *cfg = json_dump(c->config);
@@ -248,6 +251,13 @@ int container_save_state(Engine *e, Container *c)
         sqlite3_bind_text(st, 3, cfg, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, c->id, -1, SQLITE_STATIC);
         return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+void container_save_fact(Engine *e, Container *c, const char *what)
+{
+        if (container_save_state(e, c) < 0)
+                log_error("container %s: cannot record %s in the state store: %s; it stays recorded as before "
+                          "until its next change is saved", c->id, what, sqlite3_errmsg(e->store->db));
 }
 
 Container *container_new(void)

@@ -93,7 +93,12 @@ Container **container_list_all(Engine *e, size_t *ret_n);
 
 /* Persistence (e->lock held). */
 int container_save(Engine *e, Container *c);
-int container_save_state(Engine *e, Container *c);
+/* -EIO when the store did not take it: the caller undoes its in-memory change and fails
+ * (a storage failure is a 500), or, for a fact it cannot undo (an exit), logs it. */
+int container_save_state(Engine *e, Container *c) __attribute__((warn_unused_result));
+/* For a fact that already happened and has no client to tell (an exit, a failed start):
+ * saves, and on failure says so at error level. */
+void container_save_fact(Engine *e, Container *c, const char *what);
 json_t *container_state_json(Container *c);
 int container_load_all(Engine *e, BerthError **err);
 

@@ -117,7 +117,7 @@ int container_rename(Engine *e, const char *ref, const char *newname, BerthError
                 free(c->name);
                 c->name = old;
                 pthread_mutex_unlock(&e->lock);
-                return berr_set(err, EIO, "cannot rename container");
+                return berr_set(err, EIO, "cannot rename container: cannot record it in the state store");
         }
         events_container_locked(e, c, "rename", json_pack("{s:o}", "oldName", json_sprintf("/%s", old)));
         free(old);
@@ -134,6 +134,7 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         json_t *rp = json_object_get(body, "RestartPolicy");
         pthread_mutex_lock(&e->lock);
         json_t *hc = container_hostcfg(c);
+        _cleanup_json_ json_t *hc_before = json_deep_copy(hc);
         if (json_is_object(rp) && json_str(rp, "Name") && *json_str(rp, "Name")) {
                 const char *name = json_str(rp, "Name");
                 if (!streq(name, "no") && !streq(name, "always") && !streq(name, "on-failure") &&
@@ -156,8 +157,12 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
                     !(json_is_string(v) && !*json_string_value(v)))
                         json_object_set(hc, res[i], v);
         }
-        if (r == 0)
-                container_save_state(e, c);
+        if (r == 0 && container_save_state(e, c) < 0) {
+                /* the store keeps the old settings: so does the container */
+                json_object_clear(hc);
+                json_object_update(hc, hc_before);
+                r = berr_set(err, EIO, "Cannot update container %s: cannot record it in the state store", c->id);
+        }
         pthread_mutex_unlock(&e->lock);
         if (r < 0)
                 return r;

@@ -481,7 +481,7 @@ static void record_failed_start(Engine *e, Container *c, const char *msg, int ex
         c->finished_at = now_ns();
         c->starting = false;
         /* No exit: the process never ran (Docker's waiters see the client cancel). */
-        container_save_state(e, c);
+        container_save_fact(e, c, "a failed start");
         broadcast(c);
         bool autorm = json_bool(container_hostcfg(c), "AutoRemove");
         pthread_mutex_unlock(&e->lock);
@@ -568,6 +568,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                                     (int) json_int(j, "exit_code", 125), err);
 
         pthread_mutex_lock(&e->lock);
+        int64_t prev_started = c->started_at;
         c->status = CSTATUS_RUNNING;
         c->pid = pid;
         c->monitor_pid = mpid;
@@ -578,7 +579,14 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         c->oom_killed = false;
         c->starting = false;
         c->start_seq++;
-        container_save_state(e, c);
+        if (container_save_state(e, c) < 0) {
+                /* Never running in memory only: the process goes, the start fails. */
+                c->started_at = prev_started;
+                c->start_seq--;
+                pthread_mutex_unlock(&e->lock);
+                container_kill_cgroup(c->id, SIGKILL);
+                return start_failed(e, c, "cannot record the start in the state store", 0, err);
+        }
         broadcast(c);
         pthread_mutex_unlock(&e->lock);
         events_container(e, c, "start", NULL);
@@ -638,7 +646,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         int64_t ran_ns = c->finished_at - c->started_at;
         if (restart)
                 c->status = CSTATUS_RESTARTING;
-        container_save_state(e, c);
+        container_save_fact(e, c, "an exit");
         /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
         if (c->oom_killed)
                 events_container_locked(e, c, "oom", NULL);
@@ -661,7 +669,10 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
                 delay_ms = 60000;
         for (int64_t waited = 0; waited < delay_ms; waited += 50) {
                 nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000000L }, NULL);
-                if (e->containers->stopping)
+                pthread_mutex_lock(&e->lock);
+                bool stopping = e->containers->stopping; /* set by container_shutdown under the lock */
+                pthread_mutex_unlock(&e->lock);
+                if (stopping)
                         return;
         }
         pthread_mutex_lock(&e->lock);
@@ -671,7 +682,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
                 c->restart_count++;
         } else if (c->status == CSTATUS_RESTARTING)
                 c->status = CSTATUS_EXITED;
-        container_save_state(e, c);
+        container_save_fact(e, c, "a restart");
         pthread_mutex_unlock(&e->lock);
         if (go) {
                 _cleanup_berr_ BerthError *err = NULL;
@@ -704,7 +715,10 @@ static void *watcher_thread(void *p)
                 pthread_mutex_unlock(&e->lock);
                 close(fd);
         }
-        if (!t->stopping) {
+        pthread_mutex_lock(&e->lock);
+        bool stopping = t->stopping;
+        pthread_mutex_unlock(&e->lock);
+        if (!stopping) {
                 json_t *info = line ? json_loads(line, 0, NULL) : NULL;
                 if (!json_is_object(info)) {
                         json_decref(info);

@@ -123,9 +123,16 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
         pthread_mutex_lock(&e->lock);
         if (c->status == CSTATUS_RESTARTING) {
                 /* A pending restart is cancelled. */
+                bool was_stopped = c->manually_stopped;
                 c->manually_stopped = true;
                 c->status = CSTATUS_EXITED;
-                container_save_state(e, c);
+                if (container_save_state(e, c) < 0) {
+                        c->manually_stopped = was_stopped;
+                        c->status = CSTATUS_RESTARTING;
+                        pthread_mutex_unlock(&e->lock);
+                        return berr_set(err, EIO, "cannot stop container %s: cannot record it in the state store",
+                                        c->id);
+                }
                 pthread_cond_broadcast(&c->cond);
                 pthread_mutex_unlock(&e->lock);
                 return 0;
@@ -134,8 +141,13 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EALREADY, "Container %s is not running", c->id);
         }
+        bool was_stopped = c->manually_stopped;
         c->manually_stopped = true;
-        container_save_state(e, c);
+        if (container_save_state(e, c) < 0) {
+                c->manually_stopped = was_stopped;
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EIO, "cannot stop container %s: cannot record it in the state store", c->id);
+        }
         uint64_t seq = c->exit_seq;
         int pid = c->pid;
         bool paused = c->status == CSTATUS_PAUSED;
@@ -199,8 +211,13 @@ int container_kill(Engine *e, const char *ref, const char *signame, BerthError *
         int pid = c->pid;
         bool paused = c->status == CSTATUS_PAUSED;
         uint64_t seq = c->exit_seq;
+        bool was_stopped = c->manually_stopped;
         c->manually_stopped = true;
-        container_save_state(e, c);
+        if (container_save_state(e, c) < 0) {
+                c->manually_stopped = was_stopped;
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EIO, "Cannot kill container: %s: cannot record it in the state store", ref);
+        }
         pthread_mutex_unlock(&e->lock);
         if (signal_container(e, c, pid, sig) < 0 && errno != ESRCH)
                 return berr_set(err, EIO, "Cannot kill container: %s: %m", ref);
@@ -255,9 +272,17 @@ int container_pause(Engine *e, const char *ref, bool pause, BerthError **err)
                 return berr_set(err, EIO, "Cannot %s container %s: %s", pause ? "pause" : "unpause", c->id,
                                 strerror(-r));
         pthread_mutex_lock(&e->lock);
+        ContainerStatus before = c->status;
         if (is_live(c))
                 c->status = pause ? CSTATUS_PAUSED : CSTATUS_RUNNING;
-        container_save_state(e, c);
+        if (container_save_state(e, c) < 0) {
+                c->status = before;
+                pthread_mutex_unlock(&e->lock);
+                /* back to what the store still says */
+                freeze_plain(c->id, !pause);
+                return berr_set(err, EIO, "Cannot %s container %s: cannot record it in the state store",
+                                pause ? "pause" : "unpause", c->id);
+        }
         pthread_cond_broadcast(&c->cond);
         pthread_mutex_unlock(&e->lock);
         events_container(e, c, pause ? "pause" : "unpause", NULL);

@@ -25,6 +25,13 @@ typedef struct Header {
         char *name, *value;
 } Header;
 
+/* What a connection needs to know of the listener that accepted it; complete
+ * before that listener's daemon starts, so its threads only read it. */
+typedef struct Listener {
+        HttpServer *server;
+        bool tls, tls_verify;
+} Listener;
+
 struct HttpServer {
         HttpHandler handler;
         void *userdata;
@@ -33,8 +40,7 @@ struct HttpServer {
         int listen_fds[16];
         char *unix_paths[16];
         char *tls_mem[16][3];
-        bool is_tls[16];
-        bool tls_verify[16];
+        Listener listeners[16];
         size_t n_daemons;
         Header *defaults;
         size_t n_defaults;
@@ -506,7 +512,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                  const char *version _unused_, const char *upload_data, size_t *upload_size,
                                  void **con_cls)
 {
-        HttpServer *srv = cls;
+        const Listener *l = cls;
+        HttpServer *srv = l->server;
         HttpRequest *r = *con_cls;
         if (!r) {
                 r = calloc(1, sizeof(*r));
@@ -517,13 +524,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 r->url = url;
                 r->method = method;
                 r->spool_fd = -EBADF;
-                const union MHD_ConnectionInfo *di = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
-                bool verify = false;
-                for (size_t i = 0; di && i < srv->n_daemons; i++)
-                        if (srv->daemons[i] == di->daemon) {
-                                r->tls = srv->is_tls[i];
-                                verify = srv->tls_verify[i];
-                        }
+                r->tls = l->tls;
+                bool verify = l->tls_verify;
                 /* --tlsverify: a client without a certificate signed by the CA is
                  * turned away before its request is looked at. */
                 if (verify && !client_cert_ok(conn)) {
@@ -710,8 +712,9 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
                         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_mem[i][2] };
         }
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-        struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
-                                                MHD_OPTION_END);
+        s->listeners[i] = (Listener){ .server = s, .tls = tls, .tls_verify = tls && cfg->tls_verify };
+        struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, &s->listeners[i], MHD_OPTION_ARRAY,
+                                                opts, MHD_OPTION_END);
         if (!d) {
                 *ret_error = xasprintf("cannot start HTTP server on %s", addr);
                 safe_close(fd);
@@ -719,8 +722,6 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
         }
         s->daemons[i] = d;
         s->listen_fds[i] = fd;
-        s->is_tls[i] = tls;
-        s->tls_verify[i] = tls && cfg->tls_verify;
         s->unix_paths[i] = startswith(addr, "unix://") ? strdup(addr + 7) : addr[0] == '/' ? strdup(addr) : NULL;
         s->n_daemons++;
         return 0;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "state/events.h"
@@ -256,7 +257,10 @@ int image_delete(ImageStore *e, const char *ref, bool force, bool noprune, json_
         json_t *records = json_array();
         _cleanup_free_ char *id = NULL;
         image_resolve_locked(e, ref, &id, NULL, NULL); /* for the events: dockerd names untag and delete by id */
-        store_begin(e->store);
+        if (store_begin(e->store) < 0) {
+                json_decref(records);
+                return berr_set(err, EIO, "state database: cannot begin a transaction");
+        }
         int r = delete_locked(e, ref, force, !noprune, records, NULL, err);
         if (r < 0) {
                 store_rollback(e->store);
@@ -329,7 +333,10 @@ int image_prune(ImageStore *e, json_t *filters, json_t **ret, BerthError **err)
         json_t *records = json_array();
         int64_t freed = 0;
         for (size_t i = 0; cands && cands[i]; i++) {
-                store_begin(e->store);
+                if (store_begin(e->store) < 0) {
+                        log_error("image prune: state database: cannot begin a transaction");
+                        break;
+                }
                 json_t *rec = json_array();
                 int64_t f = 0;
                 if (delete_locked(e, cands[i], false, true, rec, &f, NULL) < 0 || store_commit(e->store) < 0) {

@@ -127,7 +127,12 @@ int image_import(ImageStore *e, int fd, const ImageImportOptions *o, char **ret_
                         r = berr_set(err, errno, "cannot move layer into %s: %m", final);
                         goto fail;
                 }
-                store_begin(e->store);
+                if (store_begin(e->store) < 0) {
+                        r = berr_set(err, EIO, "state database: cannot begin a transaction");
+                        if (created_dir)
+                                rm_rf(final);
+                        goto fail;
+                }
                 _cleanup_stmt_ sqlite3_stmt *l = store_prepare(
                         e->store, "INSERT OR IGNORE INTO layers(chain_id,diff_id,parent,size,created) VALUES(?,?,NULL,?,?)",
                         err);

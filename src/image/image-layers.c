@@ -207,7 +207,8 @@ int image_add(ImageStore *e, const char *config, size_t len, const char *parent_
                 if (image_count_sql(e, "SELECT count(*) FROM layers WHERE chain_id=?", chain) == 0)
                         return berr_set(err, ENOENT, "layer %s of image %s is not in the store", di, id);
         }
-        store_begin(e->store);
+        if (store_begin(e->store) < 0)
+                return berr_set(err, EIO, "state database: cannot begin a transaction");
         _cleanup_stmt_ sqlite3_stmt *im = store_prepare(
                 e->store, "INSERT OR IGNORE INTO images(id,config,top_layer,parent,created,added) VALUES(?,?,?,?,?,?)",
                 err);

@@ -3,19 +3,27 @@
  * (a socket belongs to the namespace it was created in) and serves them all
  * from one thread here. Names of containers sharing a network with the asker
  * (name, short id, aliases) are answered; anything else is forwarded to the
- * host's resolvers with a timeout shorter than the client's (5 s). */
+ * host's resolvers with a timeout shorter than the client's (5 s) by a fixed
+ * pool of FWD_WORKERS threads; when FWD_QUEUE queries already wait for one,
+ * a new one gets SERVFAIL at once, so a flood costs no threads. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "basic/util.h"
+#include "basic/workq.h"
 #include "netlink.h"
 #include "network-internal.h"
 
 #define FWD_TIMEOUT_MS 1500
+#define FWD_WORKERS 4
+#define FWD_QUEUE 64
+/* A query that waited this long in the queue is past the client's 5 s: not forwarded. */
+#define FWD_STALE_MS 4000
 #define MAX_UPSTREAM 3
 
 typedef struct DnsSock {
@@ -30,6 +38,7 @@ struct Dns {
         DnsSock *socks, *dead;
         int wake[2];
         pthread_t thread;
+        WorkQueue *fwd;
         bool stopping;
         struct sockaddr_in upstream[MAX_UPSTREAM];
         int n_upstream;
@@ -194,7 +203,15 @@ typedef struct {
         int fd; /* dup of the UDP socket, or the TCP connection */
         bool tcp;
         struct sockaddr_in peer;
+        int64_t queued_ms;
 } Fwd;
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void reply(Fwd *f, const uint8_t *m, size_t len)
 {
@@ -206,11 +223,40 @@ static void reply(Fwd *f, const uint8_t *m, size_t len)
                 sendto(f->fd, m, len, 0, (struct sockaddr *) &f->peer, sizeof(f->peer));
 }
 
-static void *fwd_thread(void *arg)
+static void servfail(Fwd *f)
+{
+        char name[256];
+        int qt;
+        int qend = parse_question(f->q, f->qlen, name, sizeof(name), &qt);
+        if (qend > 0) {
+                uint8_t out[600];
+                size_t n = build_answer(f->q, (size_t) qend, 2 /* SERVFAIL */, NULL, 0, out);
+                reply(f, out, n);
+        }
+}
+
+static void fwd_free(Fwd *f)
+{
+        safe_close(f->fd);
+        free(f);
+}
+
+static void fwd_drop(void *arg)
+{
+        fwd_free(arg);
+}
+
+/* One forwarded query, on a pool worker. */
+static void fwd_run(void *arg)
 {
         Fwd *f = arg;
         uint8_t ans[4096];
         ssize_t got = -1;
+        if (now_ms() - f->queued_ms > FWD_STALE_MS) {
+                servfail(f);
+                fwd_free(f);
+                return;
+        }
         for (int i = 0; i < f->d->n_upstream && got < 0; i++) {
                 int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
                 if (u < 0)
@@ -228,19 +274,9 @@ static void *fwd_thread(void *arg)
         }
         if (got > 0)
                 reply(f, ans, (size_t) got);
-        else {
-                char name[256];
-                int qt;
-                int qend = parse_question(f->q, f->qlen, name, sizeof(name), &qt);
-                if (qend > 0) {
-                        uint8_t out[600];
-                        size_t n = build_answer(f->q, (size_t) qend, 2 /* SERVFAIL */, NULL, 0, out);
-                        reply(f, out, n);
-                }
-        }
-        close(f->fd);
-        free(f);
-        return NULL;
+        else
+                servfail(f);
+        fwd_free(f);
 }
 
 static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_t *q, size_t len,
@@ -273,22 +309,19 @@ static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_
                         return;
                 }
         }
-        Fwd *f = calloc(1, sizeof(*f));
-        if (!f)
-                return;
+        Fwd *f = xcalloc(1, sizeof(*f));
         *f = tmp;
         memcpy(f->q, q, len);
         f->qlen = len;
+        f->queued_ms = now_ms();
         f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        pthread_t t;
-        pthread_attr_t at;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (f->fd < 0 || pthread_create(&t, &at, fwd_thread, f) != 0) {
+        if (f->fd < 0 || workq_push(d->fwd, f) < 0) {
+                /* every worker busy and the queue full: say so now rather than never */
                 safe_close(f->fd);
+                f->fd = fd;
+                servfail(f);
                 free(f);
         }
-        pthread_attr_destroy(&at);
 }
 
 static void handle_tcp(Dns *d, const char *cid, int lfd)
@@ -402,8 +435,16 @@ int dns_start(Network *e, NetState *ns)
                 return -errno;
         }
         load_upstream(d);
-        int r = pthread_create(&d->thread, NULL, dns_thread, d);
+        int r = workq_new(FWD_WORKERS, FWD_QUEUE, fwd_run, &d->fwd);
+        if (r < 0) {
+                close(d->wake[0]);
+                close(d->wake[1]);
+                free(d);
+                return r;
+        }
+        r = pthread_create(&d->thread, NULL, dns_thread, d);
         if (r != 0) {
+                workq_free(d->fwd, fwd_drop);
                 close(d->wake[0]);
                 close(d->wake[1]);
                 free(d);
@@ -429,6 +470,8 @@ void dns_stop(NetState *ns)
         pthread_mutex_unlock(&d->lock);
         wake(d);
         pthread_join(d->thread, NULL);
+        /* after the server thread: it is the only one that queues */
+        workq_free(d->fwd, fwd_drop);
         while (d->dead) {
                 DnsSock *s = d->dead;
                 d->dead = s->next;

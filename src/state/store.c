@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/util.h"
 
@@ -52,6 +53,11 @@ int store_open(const char *path, Store **ret, BerthError **err)
                 return r;
         }
         sqlite3_busy_timeout(s->db, 5000);
+#ifndef NDEBUG
+        const char *fault = getenv("BERTH_TEST_STORE_FAIL");
+        if (fault && *fault)
+                s->fault_path = xstrdup(fault);
+#endif
         /* WAL + synchronous=NORMAL: a commit is in the OS once it returns, so a
          * killed daemon loses nothing; after a power loss the store is still
          * consistent but may miss the last commits (docs/state-store.md). */
@@ -73,14 +79,21 @@ int store_open(const char *path, Store **ret, BerthError **err)
                 goto fail;
         }
         for (int v = version; v < (int) ELEMENTSOF(migrations); v++) {
-                store_begin(s);
+                if (store_begin(s) < 0) {
+                        r = berr_set(err, EIO, "state database %s: %s", path, sqlite3_errmsg(s->db));
+                        goto fail;
+                }
                 _cleanup_free_ char *sql = xasprintf("%s; PRAGMA user_version=%d;", migrations[v], v + 1);
                 r = store_exec(s, sql, err);
                 if (r < 0) {
                         store_rollback(s);
                         goto fail;
                 }
-                store_commit(s);
+                if (store_commit(s) < 0) {
+                        r = berr_set(err, EIO, "state database %s: %s", path, sqlite3_errmsg(s->db));
+                        store_rollback(s);
+                        goto fail;
+                }
         }
         *ret = s;
         return 0;
@@ -138,6 +151,7 @@ void store_close(Store *s)
                 return;
         if (s->db)
                 sqlite3_close_v2(s->db);
+        free(s->fault_path);
         free(s);
 }
 
@@ -153,8 +167,20 @@ int store_exec(Store *s, const char *sql, BerthError **err)
         return 0;
 }
 
+int store_write_fault(Store *s)
+{
+#ifndef NDEBUG
+        if (s->fault_path && access(s->fault_path, F_OK) == 0)
+                return -EIO;
+#endif
+        (void) s;
+        return 0;
+}
+
 int store_begin(Store *s)
 {
+        if (store_write_fault(s) < 0)
+                return -EIO;
         return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 

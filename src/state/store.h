@@ -9,6 +9,7 @@
 
 typedef struct Store {
         sqlite3 *db;
+        char *fault_path; /* debug builds: $BERTH_TEST_STORE_FAIL, see store_write_fault() */
 } Store;
 
 int store_open(const char *path, Store **ret, BerthError **err);
@@ -18,9 +19,14 @@ int store_open(const char *path, Store **ret, BerthError **err);
 int store_migrate(Store *s, const char *module, const char *const *steps, size_t n_steps, BerthError **err);
 void store_close(Store *s);
 int store_exec(Store *s, const char *sql, BerthError **err);
-int store_begin(Store *s);
+/* -EIO when the transaction cannot start: the caller must not write, and must
+ * undo or refuse whatever it was about to record. */
+int store_begin(Store *s) __attribute__((warn_unused_result));
 int store_commit(Store *s);
 void store_rollback(Store *s);
+/* Debug builds only: -EIO while the file named by $BERTH_TEST_STORE_FAIL exists, so the
+ * tests can make every state write fail as a full or broken disk would; 0 otherwise. */
+int store_write_fault(Store *s);
 /* Prepared statement helper; returns NULL and sets err on failure. */
 sqlite3_stmt *store_prepare(Store *s, const char *sql, BerthError **err);
 static inline void sqlite3_finalizep(sqlite3_stmt **st) { if (*st) sqlite3_finalize(*st); }

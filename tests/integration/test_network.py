@@ -44,6 +44,18 @@ def nft_rules(d):
     return r.stdout
 
 
+def curl_until(d, url, want, timeout=10):
+    """GET url from berthd's netns until the body has want. The published port listens
+    (the proxy) before the server in the container does; until then a connection is
+    accepted and closed empty. Returns the last body."""
+    deadline = time.time() + timeout
+    while True:
+        r = d.nsenter(["curl", "-s", "--max-time", "5", url], capture_output=True, text=True)
+        if want in r.stdout or time.time() > deadline:
+            return r.stdout
+        time.sleep(0.2)
+
+
 def inspect(d, name):
     return json.loads(out(run(d, "inspect", name)))[0]
 
@@ -110,8 +122,7 @@ def test_published_port_loopback_and_container(busybox):
         assert ports["80/tcp"][0]["HostPort"] == "18080"
         assert "18080" in out(run(d, "port", "web"))
         assert wait_port(d, 18080)
-        r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18080/"], capture_output=True, text=True)
-        assert "pub-ok" in r.stdout
+        assert "pub-ok" in curl_until(d, "http://127.0.0.1:18080/", "pub-ok")
         # from another container, through the gateway address
         r = run(d, "run", "--rm", "busybox", "wget", "-q", "-O-", "http://172.17.0.1:18080/", check=False)
         assert "pub-ok" in out(r), r.stderr.decode()
@@ -137,8 +148,7 @@ def test_publish_all_random_port(busybox):
         hp = inspect(d, "pall")["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
         assert int(hp) > 1024
         assert wait_port(d, int(hp))
-        r = d.nsenter(["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{hp}/"], capture_output=True, text=True)
-        assert "rnd" in r.stdout
+        assert "rnd" in curl_until(d, f"http://127.0.0.1:{hp}/", "rnd")
     finally:
         run(d, "rm", "-f", "pall")
 
@@ -323,8 +333,7 @@ def test_published_port_ipv6_side(busybox):
     assert "[::]:18402->80/tcp" in out(run(d, "ps", "--format", "{{.Ports}}", "-f", "name=six"))
     assert wait_port(d, int(hp))
     for url in (f"http://[::1]:{hp}/", "http://[::1]:18402/", f"http://127.0.0.1:{hp}/"):
-        r = d.nsenter(["curl", "-s", "--max-time", "5", url], capture_output=True, text=True)
-        assert r.stdout.strip() == "six", url
+        assert curl_until(d, url, "six").strip() == "six", url
     # the IPv6 side comes back with a restart of the daemon (re-adoption) and goes with the container
     d.restart()
     r = d.nsenter(["curl", "-s", "--max-time", "5", f"http://[::1]:{hp}/"], capture_output=True, text=True)
@@ -503,8 +512,7 @@ def test_restart_keeps_networking_and_sigkill(fresh_berthd):
     assert inspect(d, "keep")["State"]["Running"]
     assert ip_of(d, "keep") == ip
     assert wait_port(d, 18181)
-    r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:18181/"], capture_output=True, text=True)
-    assert "kept" in r.stdout
+    assert "kept" in curl_until(d, "http://127.0.0.1:18181/", "kept")
     assert len(veths(d)) == 1
     # a new container does not get the same address
     run(d, "run", "-d", "--name", "other", "busybox", "sleep", "300")
@@ -522,3 +530,67 @@ def test_restart_keeps_networking_and_sigkill(fresh_berthd):
         run(d, "rm", "-f", c["Id"], check=False)
     assert no_veths(d)
     assert "dnat" not in nft_rules(d)
+
+
+DNSBURST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsburst.py")
+DNSQ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsq.py")
+
+
+def threads_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("Threads:")).split()[1])
+
+
+def test_dns_forward_burst_bounded(tmp_path):
+    """A burst of queries that need forwarding, to an upstream that never answers,
+    once cost berthd a thread each. Now a fixed pool forwards them and the rest get
+    SERVFAIL at once; berthd keeps answering the API and local names meanwhile."""
+    from berthtest import Berthd
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.54\n")
+    d = Berthd()
+    sink = None
+    try:
+        # the upstream: a UDP socket in berthd's netns that is never read (no answer, no ICMP)
+        sink = subprocess.Popen(["nsenter", f"--net=/run/netns/{d.netns}", "/usr/bin/python3", "-c",
+                                 "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                                 "s.bind(('127.0.0.54', 53)); print('up', flush=True); time.sleep(3600)"],
+                                stdout=subprocess.PIPE)
+        assert sink.stdout.readline() == b"up\n"
+        script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+        logf = open(d.log, "ab")
+        d.proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(conf)]
+                                  + d.argv(), stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+        d.wait_ready()
+        d.import_busybox()
+        run(d, "run", "-d", "--name", "burst", "busybox", "sleep", "300")
+        cpid = inspect(d, "burst")["State"]["Pid"]
+        cip = ip_of(d, "burst")
+        with open(d.pidfile) as f:
+            bpid = int(f.read().strip())
+        base = threads_of(bpid)
+        b = subprocess.Popen(["nsenter", f"--net=/proc/{cpid}/ns/net", "/usr/bin/python3", DNSBURST, "500", "20"],
+                             stdout=subprocess.PIPE)
+        peak = base
+        while b.poll() is None:
+            peak = max(peak, threads_of(bpid))
+            time.sleep(0.02)
+        res = json.loads(b.stdout.read())
+        # answered (the kernel may drop some of the burst before berthd reads it), all with
+        # SERVFAIL: at once when the pool was full, after the forwarding timeout otherwise
+        assert res["answers"] >= 250, res
+        assert res["rcodes"] == {"2": res["answers"]}, res
+        # the thread-per-query forwarder peaked at ~500 threads here
+        assert peak <= base + 8, (base, peak)
+        st, _, body = d.curl("/_ping")
+        assert st == 200 and body == b"OK"
+        r = subprocess.run(["nsenter", f"--net=/proc/{cpid}/ns/net", "/usr/bin/python3", DNSQ, "burst"],
+                           capture_output=True, check=True)
+        assert json.loads(r.stdout)["a"] == [cip], r.stdout
+        assert d.proc.poll() is None
+    finally:
+        if sink:
+            sink.kill()
+            sink.wait()
+        d.cleanup()

@@ -80,3 +80,57 @@ def test_resolv_conf_without_final_newline(tmp_path):
         assert d.proc.poll() is None
     finally:
         d.cleanup()
+
+
+def test_state_store_failure(tmp_path, monkeypatch):
+    """While the state store refuses writes (debug builds: $BERTH_TEST_STORE_FAIL names a
+    file whose presence fails every write), each state change fails with a 500 and
+    leaves the container as the store still has it; berthd stays up, and after the
+    store is back and berthd restarts it shows the same state."""
+    flag = tmp_path / "store-fail"
+    monkeypatch.setenv("BERTH_TEST_STORE_FAIL", str(flag))
+    d = Berthd().start()
+    try:
+        d.import_busybox()
+        d.docker("create", "--name", "c1", "busybox", "sleep", "300")
+        d.docker("start", "c1")
+        d.docker("create", "--name", "c3", "busybox", "sleep", "300")
+        d.docker("tag", "busybox", "keep:1")
+
+        def state(name):
+            st, j = d.curl_json(f"/containers/{name}/json")
+            assert st == 200, j
+            return j
+
+        flag.touch()
+        for path in ("/containers/c1/stop?t=1", "/containers/c1/kill", "/containers/c1/pause",
+                     "/containers/c1/rename?name=c2", "/containers/c3/start"):
+            st, j = d.curl_json(path, method="POST")
+            assert st == 500 and "state store" in j["message"], (path, st, j)
+        st, j = d.curl_json("/containers/c1/update", method="POST", data={"RestartPolicy": {"Name": "always"}})
+        assert st == 500 and "state store" in j["message"], (st, j)
+        st, j = d.curl_json("/images/keep:1", method="DELETE")
+        assert st == 500, (st, j)
+
+        def check():
+            c1 = state("c1")
+            assert c1["State"]["Running"] and not c1["State"]["Paused"], c1["State"]
+            assert c1["Name"] == "/c1"
+            assert c1["HostConfig"]["RestartPolicy"]["Name"] in ("", "no"), c1["HostConfig"]["RestartPolicy"]
+            assert not state("c3")["State"]["Running"]
+            assert d.curl("/images/keep:1/json")[0] == 200
+
+        check()
+        st, _, body = d.curl("/_ping")
+        assert st == 200 and body == b"OK"
+        assert d.proc.poll() is None
+
+        # the store is back: what berthd reads from it after a restart is what it showed
+        flag.unlink()
+        d.stop(timeout=30)
+        d.start()
+        check()
+        d.docker("stop", "-t", "1", "c1")
+        assert not state("c1")["State"]["Running"]
+    finally:
+        d.cleanup()
