@@ -39,6 +39,7 @@ static const FieldType host_fields[] = {
         { "Init", T_BOOL }, { "MaskedPaths", T_STRV }, { "ReadonlyPaths", T_STRV }, { "Mounts", T_ARR },
         { "Tmpfs", T_OBJ }, { "Sysctls", T_OBJ }, { "Ulimits", T_ARR }, { "ConsoleSize", T_ARR },
         { "CgroupnsMode", T_STR }, { "CgroupParent", T_STR }, { "MemorySwap", T_INT },
+        { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV },
 };
 
 static const char *json_kind(json_t *v)
@@ -206,6 +207,57 @@ static int validate_restart_policy(json_t *hc, BerthError **err)
         return 0;
 }
 
+static bool device_mode_ok(const char *m)
+{
+        if (!*m || strlen(m) > 3)
+                return false;
+        for (const char *p = m; *p; p++)
+                if ((*p != 'r' && *p != 'w' && *p != 'm') || strchr(p + 1, *p))
+                        return false;
+        return true;
+}
+
+/* "type major:minor access", Docker's deviceCgroupRuleRegex: ^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$ */
+static bool device_rule_ok(const char *s)
+{
+        if (!s || (s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ')
+                return false;
+        const char *p = s + 2;
+        for (int part = 0; part < 2; part++) {
+                if (*p == '*')
+                        p++;
+                else if (*p >= '0' && *p <= '9')
+                        while (*p >= '0' && *p <= '9')
+                                p++;
+                else
+                        return false;
+                if (*p++ != (part == 0 ? ':' : ' '))
+                        return false;
+        }
+        return strspn(p, "rwm") == strlen(p) && *p && strlen(p) <= 3;
+}
+
+static int validate_devices(json_t *hc, BerthError **err)
+{
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(hc, "Devices"), i, d) {
+                const char *host = json_str(d, "PathOnHost"), *perm = json_str(d, "CgroupPermissions");
+                const char *in = json_str(d, "PathInContainer");
+                if (!json_is_object(d) || !host || !*host)
+                        return berr_set(err, EINVAL, "invalid device: PathOnHost is required");
+                if (in && *in && in[0] != '/')
+                        return berr_set(err, EINVAL, "invalid device path in container: %s", in);
+                if (perm && *perm && !device_mode_ok(perm))
+                        return berr_set(err, EINVAL, "invalid device mode: %s", perm);
+        }
+        json_array_foreach(json_object_get(hc, "DeviceCgroupRules"), i, d)
+                if (!device_rule_ok(json_string_value(d)))
+                        return berr_set(err, EINVAL, "invalid device cgroup rule format: '%s'",
+                                        json_string_value(d));
+        return 0;
+}
+
 int container_create(Engine *e, const char *name, json_t *body, char **ret_id, json_t **ret_warnings,
                      BerthError **err)
 {
@@ -282,6 +334,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         json_t *hc = json_is_object(hcin) ? json_deep_copy(hcin) : json_object();
         _cleanup_json_ json_t *hc_owner = hc;
         r = validate_restart_policy(hc, err);
+        if (r < 0)
+                return r;
+        r = validate_devices(hc, err);
         if (r < 0)
                 return r;
         json_t *lc = json_object_get(hc, "LogConfig");

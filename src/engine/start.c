@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -282,6 +283,37 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
         return 0;
 }
 
+/* HostConfig.Devices and DeviceCgroupRules as spec.json's "devices" and "device_rules". */
+static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError **err)
+{
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(hc, "Devices"), i, d) {
+                const char *host = json_str(d, "PathOnHost"), *in = json_str(d, "PathInContainer");
+                const char *perm = json_str(d, "CgroupPermissions");
+                struct stat st;
+                if (!host || stat(host, &st) < 0)
+                        return berr_set(err, EINVAL,
+                                        "error gathering device information while adding custom device \"%s\": %s",
+                                        host ? host : "", strerror(host ? errno : EINVAL));
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        return berr_set(err, EINVAL,
+                                        "error gathering device information while adding custom device \"%s\": "
+                                        "not a device node", host);
+                char type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+                json_array_append_new(devices, json_pack("{s:s,s:s#,s:I,s:I,s:I,s:I,s:I}", "path",
+                                                         in && *in ? in : host, "type", &type, 1, "major",
+                                                         (json_int_t) major(st.st_rdev), "minor",
+                                                         (json_int_t) minor(st.st_rdev), "file_mode",
+                                                         (json_int_t) (st.st_mode & 07777), "uid",
+                                                         (json_int_t) st.st_uid, "gid", (json_int_t) st.st_gid));
+                json_array_append_new(rules, json_sprintf("%c %u:%u %s", type, major(st.st_rdev),
+                                                          minor(st.st_rdev), perm && *perm ? perm : "rwm"));
+        }
+        json_array_foreach(json_object_get(hc, "DeviceCgroupRules"), i, d) json_array_append(rules, d);
+        return 0;
+}
+
 static int write_spec(Engine *e, Container *c, BerthError **err)
 {
         json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
@@ -317,6 +349,17 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_decref(mounts);
                 return r;
         }
+        json_t *devices = json_array(), *device_rules = json_array();
+        r = build_devices(hc, devices, device_rules, err);
+        if (r < 0) {
+                json_decref(args);
+                json_decref(env);
+                json_decref(jl);
+                json_decref(mounts);
+                json_decref(devices);
+                json_decref(device_rules);
+                return r;
+        }
         _cleanup_free_ char *dir = container_dir(e, c->id);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         _cleanup_free_ char *logp = container_log_path(e, c->id), *exitp = xasprintf("%s/exit.json", dir);
@@ -348,7 +391,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         free(netns_path);
         json_t *spec = json_pack(
                 "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:O,s:O,s:I,s:s,"
-                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s}",
+                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
                 "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
@@ -362,7 +405,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
                 priv, "seccomp", !priv, "log_path", logp, "log_max_size", (json_int_t) max_size, "log_max_file",
-                (json_int_t) max_file, "exit_file", exitp);
+                (json_int_t) max_file, "exit_file", exitp, "devices", devices, "device_rules", device_rules);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
         /* json_pack("O") took references to masked/ro only when they were used. */

@@ -10,6 +10,7 @@
 #include "runtime.h"
 #include "runtime/channel.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
@@ -236,6 +237,80 @@ static void make_dev(Child *ch, int rootfd)
                         child_fail(ch, 125, "error during container init: symlink /dev/%s: %m", links[i].name);
 }
 
+/* A privileged container gets the host's device nodes, as Docker's does. hdir is a host /dev
+ * directory (we are still in the host's view of the filesystem), rel its path below /dev. */
+static void copy_host_devices(Child *ch, int rootfd, int hdir, const char *rel, int depth)
+{
+        static const char *const skip[] = { "pts", "shm", "mqueue", "console", "ptmx", "fd", "core", ".udev" };
+        DIR *d = fdopendir(hdir);
+        if (!d) {
+                close(hdir);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                bool skipped = false;
+                for (size_t i = 0; depth == 0 && i < ELEMENTSOF(skip); i++)
+                        skipped = skipped || streq(de->d_name, skip[i]);
+                struct stat st;
+                if (skipped || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", rel, de->d_name);
+                if (S_ISDIR(st.st_mode) && depth < 4) {
+                        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                copy_host_devices(ch, rootfd, sub, p, depth + 1);
+                        continue;
+                }
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        continue;
+                _cleanup_free_ char *parent = xasprintf("/dev%s", rel);
+                _cleanup_close_ int pfd = open_in_root(rootfd, *rel ? parent : "/dev", true, true);
+                if (pfd < 0)
+                        continue;
+                char pp[64];
+                snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+                _cleanup_close_ int dfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        continue;
+                if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) == 0)
+                        (void) fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        }
+        closedir(d);
+}
+
+/* --device nodes, and for privileged containers every host device. */
+static void make_extra_devices(Child *ch, int rootfd)
+{
+        const RtSpec *s = ch->spec;
+        if (s->privileged) {
+                int h = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (h >= 0)
+                        copy_host_devices(ch, rootfd, h, "", 0);
+        }
+        for (size_t i = 0; i < s->n_devices; i++) {
+                const RtDevice *dv = &s->devices[i];
+                _cleanup_free_ char *parent = strdup(dv->path);
+                char *slash = strrchr(parent, '/');
+                *slash = 0;
+                _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", true, true);
+                if (pfd < 0)
+                        child_fail(ch, 125, "error during container init: creating device %s: %s", dv->path,
+                                   strerror(-pfd));
+                char pp[64];
+                snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+                _cleanup_close_ int dfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                mode_t type = dv->type == 'b' ? S_IFBLK : S_IFCHR;
+                (void) unlinkat(dfd, slash + 1, 0); /* --device may replace a default node */
+                if (dfd < 0 || mknodat(dfd, slash + 1, type | (dv->file_mode & 07777),
+                                       makedev((unsigned) dv->major, (unsigned) dv->minor)) < 0 ||
+                    fchownat(dfd, slash + 1, dv->uid, dv->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        child_fail(ch, 125, "error during container init: creating device %s: %m", dv->path);
+        }
+}
+
 static unsigned long mount_flags(char **options, bool *rec, char **data)
 {
         static const struct {
@@ -294,6 +369,7 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                 child_fail(ch, 125, "error during container init: error mounting \"sysfs\" to rootfs at \"/sys\": %s",
                            strerror(-r));
         make_dev(ch, rootfd);
+        make_extra_devices(ch, rootfd);
 
         if (s->tty) {
                 _cleanup_free_ char *ptmx = xasprintf("%s/dev/pts/ptmx", rootfs);

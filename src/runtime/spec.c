@@ -4,6 +4,7 @@
 
 #include "basic/json-util.h"
 #include "basic/util.h"
+#include "runtime/devices.h"
 
 const char *const rt_default_capabilities[] = {
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -111,7 +112,8 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         if (get_strv(j, "args", &s->args) < 0 || get_strv(j, "env", &s->env) < 0 ||
             get_strv(j, "layers", &s->layers) < 0 || get_strv(j, "masked_paths", &s->masked_paths) < 0 ||
             get_strv(j, "readonly_paths", &s->readonly_paths) < 0 ||
-            get_strv(j, "capabilities", &s->capabilities) < 0)
+            get_strv(j, "capabilities", &s->capabilities) < 0 ||
+            get_strv(j, "device_rules", &s->device_rules) < 0)
                 r = berr_set(err, EINVAL, "invalid spec.json: a list field is not an array of strings");
         if (r == 0 && (!s->args || !s->args[0]))
                 r = berr_set(err, EINVAL, "invalid spec.json: no command specified");
@@ -127,6 +129,34 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
                 s->readonly_paths = strv_from_const(rt_default_readonly_paths);
         if (r == 0 && !s->cwd)
                 s->cwd = strdup("/");
+
+        for (size_t i = 0; r == 0 && s->device_rules && s->device_rules[i]; i++) {
+                RtDeviceRule dr;
+                if (rt_device_rule_parse(s->device_rules[i], &dr) < 0)
+                        r = berr_set(err, EINVAL, "invalid spec.json: bad device rule '%s'", s->device_rules[i]);
+        }
+        json_t *devs = json_object_get(j, "devices");
+        if (r == 0 && json_is_array(devs)) {
+                s->devices = xcalloc(json_array_size(devs) + 1, sizeof(RtDevice));
+                size_t i;
+                json_t *d;
+                json_array_foreach(devs, i, d) {
+                        RtDevice *rd = &s->devices[s->n_devices++];
+                        rd->path = dup_str(d, "path");
+                        const char *t = json_str(d, "type");
+                        rd->type = t ? t[0] : 0;
+                        rd->major = json_int(d, "major", -1);
+                        rd->minor = json_int(d, "minor", -1);
+                        rd->file_mode = (uint32_t) json_int(d, "file_mode", 0666);
+                        rd->uid = (uint32_t) json_int(d, "uid", 0);
+                        rd->gid = (uint32_t) json_int(d, "gid", 0);
+                        if (!rd->path || rd->path[0] != '/' || (rd->type != 'c' && rd->type != 'b') ||
+                            rd->major < 0 || rd->minor < 0) {
+                                r = berr_set(err, EINVAL, "invalid spec.json: bad device entry %zu", i);
+                                break;
+                        }
+                }
+        }
 
         json_t *mounts = json_object_get(j, "mounts");
         if (r == 0 && json_is_array(mounts)) {
@@ -154,6 +184,19 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         }
         *ret = s;
         return 0;
+}
+
+char **rt_spec_device_rules(const RtSpec *s)
+{
+        char **l = NULL;
+        if (s->privileged) {
+                strv_extend(&l, "a *:* rwm");
+                return l;
+        }
+        l = strv_copy((char *const *) rt_default_device_rules);
+        for (size_t i = 0; s->device_rules && s->device_rules[i]; i++)
+                strv_extend(&l, s->device_rules[i]);
+        return l;
 }
 
 int rt_spec_load(const char *path, RtSpec **ret, BerthError **err)
@@ -191,6 +234,10 @@ RtSpec *rt_spec_free(RtSpec *s)
         free(s->cgroup);
         free(s->netns);
         strv_free(s->capabilities);
+        for (size_t i = 0; i < s->n_devices; i++)
+                free(s->devices[i].path);
+        free(s->devices);
+        strv_free(s->device_rules);
         free(s->log_path);
         free(s->exit_file);
         free(s);

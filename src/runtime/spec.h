@@ -13,6 +13,15 @@ typedef struct RtMount {
         char **options; /* "rbind", "ro", "rw", "nosuid", or data options for other types */
 } RtMount;
 
+/* A device node created in the container (--device, or the host's for privileged). */
+typedef struct RtDevice {
+        char *path; /* inside the container */
+        char type;  /* 'c' or 'b' */
+        int64_t major, minor;
+        uint32_t file_mode;
+        uint32_t uid, gid;
+} RtDevice;
+
 typedef struct RtSpec {
         char *id;
         char **args;
@@ -34,6 +43,9 @@ typedef struct RtSpec {
         bool ns_pid, ns_ipc, ns_uts, ns_net, ns_cgroup;
         char **capabilities; /* NULL: Docker's default set */
         bool privileged, seccomp;
+        RtDevice *devices;
+        size_t n_devices;
+        char **device_rules; /* allowed on top of Docker's defaults (runtime/devices.h) */
         char *log_path;
         int64_t log_max_size, log_max_file;
         char *exit_file;
@@ -43,6 +55,10 @@ typedef struct RtSpec {
 extern const char *const rt_default_capabilities[];
 extern const char *const rt_default_masked_paths[];
 extern const char *const rt_default_readonly_paths[];
+
+/* The complete device allow list of the container: every device when privileged, else Docker's
+ * defaults and the spec's own rules. */
+char **rt_spec_device_rules(const RtSpec *s);
 
 int rt_spec_parse(const char *json, RtSpec **ret, BerthError **err);
 int rt_spec_load(const char *path, RtSpec **ret, BerthError **err);
