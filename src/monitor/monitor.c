@@ -580,12 +580,36 @@ static void read_output(Monitor *m, int *fdp, int stream)
         }
 }
 
+/* Only the host's root may drive the monitor: uid 0 and not a process of the container (its pid
+ * namespace), should a socket or its path ever become reachable from inside. */
+static bool peer_allowed(Monitor *m, int fd)
+{
+        struct ucred cr;
+        socklen_t len = sizeof(cr);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != 0)
+                return false;
+        if (m->c.pid <= 0 || cr.pid <= 0)
+                return true;
+        char a[64], b[64];
+        struct stat sa, sb;
+        snprintf(a, sizeof(a), "/proc/%d/ns/pid", (int) cr.pid);
+        snprintf(b, sizeof(b), "/proc/%d/ns/pid", (int) m->c.pid);
+        if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+                return true; /* the peer or the container is gone: nothing to protect */
+        return !(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev) || !m->spec->ns_pid;
+}
+
 static void accept_clients(Monitor *m)
 {
         for (;;) {
                 int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0)
                         return;
+                if (!peer_allowed(m, fd)) {
+                        log_warn("refused a monitor.sock connection from a process that is not the host's root");
+                        close(fd);
+                        continue;
+                }
                 Client *nc = NULL;
                 for (size_t i = 0; i < m->n_clients; i++)
                         if (m->clients[i].kind == C_DONE) {

@@ -454,31 +454,19 @@ static void loopback_up(void)
         close(fd);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-        return *(const int *) a - *(const int *) b;
-}
-
 /* The container must not inherit the monitor's other descriptors (the sync pipe above all). */
 static void close_other_fds(Child *ch)
 {
-        int keep[5] = { 2, ch->sock, ch->stdio[0], ch->stdio[1], ch->stdio[2] };
-        qsort(keep, ELEMENTSOF(keep), sizeof(int), cmp_int);
-        unsigned from = 3;
-        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
-                if (keep[i] < (int) from)
-                        continue;
-                if ((unsigned) keep[i] > from)
-                        (void) syscall(SYS_close_range, from, (unsigned) keep[i] - 1, 0);
-                from = (unsigned) keep[i] + 1;
-        }
-        (void) syscall(SYS_close_range, from, ~0U, 0);
+        int keep[4] = { ch->sock, ch->stdio[0], ch->stdio[1], ch->stdio[2] };
+        rt_close_fds_except(keep, ELEMENTSOF(keep));
 }
 
 static _noreturn_ void child_main(Child *ch)
 {
         const RtSpec *s = ch->spec;
         char buf[64];
+        /* Not dumpable until execve: nothing in the container may ptrace or pidfd_getfd us. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         close_other_fds(ch);
         umask(0);
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'C')
@@ -571,10 +559,14 @@ static _noreturn_ void child_main(Child *ch)
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'S')
                 _exit(125);
 
-        if (s->seccomp && !s->privileged && (r = rt_seccomp_load()) < 0)
-                child_fail(ch, 125, "error during container init: loading seccomp filter: %s", strerror(-r));
-        r = rt_switch_user_and_caps(s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities,
-                                    s->privileged, u.uid, u.gid, groups, n_groups);
+        char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
+        _cleanup_free_ char *scerr = NULL;
+        if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, false, &scerr)) < 0)
+                child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
+                           scerr ? scerr : strerror(-r));
+        r = rt_switch_user_and_caps(caps, s->privileged, u.uid, u.gid, groups, n_groups);
+        if (r == 0 && s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = -errno;
         if (r < 0)
                 child_fail(ch, 125, "error during container init: setting user and capabilities: %s", strerror(-r));
         /* Everything but stdio and the setup socket (close-on-exec) must not reach the command. */

@@ -103,6 +103,10 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         s->privileged = json_bool(j, "privileged");
         json_t *sc = json_object_get(j, "seccomp");
         s->seccomp = sc ? json_is_true(sc) : true;
+        json_t *scp = json_object_get(j, "seccomp_profile");
+        if (json_is_object(scp))
+                s->seccomp_profile = json_dumps(scp, JSON_COMPACT);
+        s->no_new_privileges = json_bool(j, "no_new_privileges");
         s->log_path = dup_str(j, "log_path");
         s->log_max_size = json_int(j, "log_max_size", 0);
         s->log_max_file = json_int(j, "log_max_file", 0);
@@ -238,6 +242,7 @@ RtSpec *rt_spec_free(RtSpec *s)
                 free(s->devices[i].path);
         free(s->devices);
         strv_free(s->device_rules);
+        free(s->seccomp_profile);
         free(s->log_path);
         free(s->exit_file);
         free(s);

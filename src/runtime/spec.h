@@ -43,6 +43,8 @@ typedef struct RtSpec {
         bool ns_pid, ns_ipc, ns_uts, ns_net, ns_cgroup;
         char **capabilities; /* NULL: Docker's default set */
         bool privileged, seccomp;
+        char *seccomp_profile; /* Docker's JSON format; NULL: the built-in default */
+        bool no_new_privileges;
         RtDevice *devices;
         size_t n_devices;
         char **device_rules; /* allowed on top of Docker's defaults (runtime/devices.h) */

@@ -104,3 +104,111 @@ def test_import_rootfs_with_device_nodes(busybox, tmp_path):
     names = {m.name.lstrip("./"): m for m in tarfile.open(fileobj=io.BytesIO(out)).getmembers()}
     assert names["dev/null"].ischr() and names["dev/null"].mode & 0o7000 == 0
     assert names["dev/console"].ischr() and names["dev/console"].devmajor == 5
+
+
+# ---- 2. exec fd theft ----
+
+FD_THIEF = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+        static char known[4096];
+        for (int pid = 1; pid < 4096; pid++) { /* what runs already is the container's own */
+                int p = syscall(SYS_pidfd_open, pid, 0);
+                if (p >= 0) { known[pid] = 1; close(p); }
+        }
+        long opened = 0, got = 0, eperm = 0;
+        FILE *out = fopen("/w/out", "w");
+        while (access("/w/stop", F_OK) != 0) {
+                for (int pid = 2; pid < 4096; pid++) {
+                        if (known[pid] || pid == getpid())
+                                continue;
+                        int p = syscall(SYS_pidfd_open, pid, 0);
+                        if (p < 0)
+                                continue;
+                        if (!opened++) { fprintf(out, "OPENED\n"); fflush(out); }
+                        for (int fd = 0; fd < 64; fd++) {
+                                int x = syscall(SYS_pidfd_getfd, p, fd, 0);
+                                if (x >= 0) {
+                                        struct stat st;
+                                        fstat(x, &st);
+                                        fprintf(out, "GOT pid %d fd %d mode %o\n", pid, fd, st.st_mode);
+                                        fflush(out);
+                                        got++;
+                                        close(x);
+                                } else if (errno == EPERM)
+                                        eperm++;
+                        }
+                        close(p);
+                }
+        }
+        fprintf(out, "DONE opened %ld got %ld eperm %ld\n", opened, got, eperm);
+        fclose(out);
+        return 0;
+}
+"""
+
+
+def _compile_static(src, tmp_path, name):
+    c = tmp_path / (name + ".c")
+    c.write_text(src)
+    exe = tmp_path / name
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(exe), str(c)], check=True)
+    return exe
+
+
+def test_exec_fds_cannot_be_stolen(busybox, tmp_path):
+    w = tmp_path / "w"
+    w.mkdir()
+    _compile_static(FD_THIEF, w, "thief")
+    cid = busybox.docker("run", "-d", "-v", f"{w}:/w", "busybox", "sh", "-c",
+                         "/w/thief; sleep 1000").stdout.decode().strip()
+    try:
+        for i in range(200):
+            busybox.docker("exec", cid, "true")
+            if i >= 20 and "OPENED" in (w / "out").read_text():
+                break
+        (w / "stop").touch()
+        deadline = time.time() + 20
+        while "DONE" not in (w / "out").read_text() and time.time() < deadline:
+            time.sleep(0.1)
+        out = (w / "out").read_text()
+        assert "DONE" in out and "OPENED" in out, out  # the exec processes were seen
+        assert "GOT" not in out, out                   # and nothing was taken from them
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert j["State"]["Running"] is True
+        # The container's own processes stay reachable for tools like ps; only pidfd_getfd is refused.
+        r = busybox.docker("exec", cid, "sh", "-c", "echo ok")
+        assert r.stdout == b"ok\n"
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
+
+
+def test_monitor_refuses_non_root_peers(busybox, tmp_path):
+    cid = busybox.docker("run", "-d", "busybox", "sleep", "1000").stdout.decode().strip()
+    try:
+        sock = None
+        for root, dirs, files in os.walk(busybox.base):
+            if cid in root and "monitor.sock" in files:
+                sock = os.path.join(root, "monitor.sock")
+        assert sock
+        os.chmod(sock, 0o666)  # even when the file mode would let it in
+        code = ("import os,socket,sys; d=os.open(os.path.dirname(sys.argv[1]), os.O_PATH); "
+                "s=socket.socket(socket.AF_UNIX); s.connect('/proc/self/fd/%d/monitor.sock' % d); "
+                "import time; time.sleep(0.2)\ntry:\n s.sendall(b'{\"op\":\"state\"}\\n'); print(s.recv(100) or b'REFUSED')\n"
+                "except OSError: print('REFUSED')")
+        # uid 65534 keeping CAP_DAC_OVERRIDE, so only the monitor's own check can refuse it.
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=+dac_override", "--ambient-caps=+dac_override", "/usr/bin/python3",
+                            "-c", code, sock], capture_output=True, timeout=20)
+        assert r.stdout.strip() in (b"REFUSED", b"b'REFUSED'"), (r.stdout, r.stderr)
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert j["State"]["Running"] is True
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
