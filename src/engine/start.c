@@ -22,6 +22,7 @@
 #include "engine/links.h"
 #include "image/image.h"
 #include "network/network.h"
+#include "runtime/runtime.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -441,6 +442,37 @@ static char *monitor_path(void)
         return strdup(BERTH_LIBEXECDIR "/berth-monitor");
 }
 
+/* One sealed in-memory copy of berth-monitor (runtime/sealed.c) that every monitor runs from,
+ * made again when the file on disk changes (an upgrade). */
+static pthread_mutex_t sealed_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sealed_fd = -1;
+static struct stat sealed_st;
+
+static int sealed_monitor(const char *path)
+{
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        pthread_mutex_lock(&sealed_lock);
+        if (sealed_fd < 0 || st.st_ino != sealed_st.st_ino || st.st_dev != sealed_st.st_dev ||
+            st.st_mtim.tv_sec != sealed_st.st_mtim.tv_sec || st.st_mtim.tv_nsec != sealed_st.st_mtim.tv_nsec ||
+            st.st_size != sealed_st.st_size) {
+                int fd;
+                int r = rt_sealed_copy(path, &fd);
+                if (r < 0) {
+                        pthread_mutex_unlock(&sealed_lock);
+                        return r;
+                }
+                /* A monitor being spawned may still be opening the old copy: leak it rather than race;
+                 * this happens once per upgrade of the binary. */
+                sealed_fd = fd;
+                sealed_st = st;
+        }
+        int fd = sealed_fd;
+        pthread_mutex_unlock(&sealed_lock);
+        return fd;
+}
+
 /* Runs berth-monitor with the sync pipe on fd 3 and returns its first line.
  * posix_spawn (a vfork-style clone) instead of fork: fork copied berthd's page tables and
  * then faulted them back in copy-on-write, the largest cost of a start on berthd's side
@@ -461,6 +493,26 @@ static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **
                 }
                 p[1] = fd;
         }
+        int sfd = sealed_monitor(mon);
+        if (sfd < 0) {
+                close(p[0]);
+                close(p[1]);
+                return berr_set(err, -sfd, "cannot make a sealed copy of berth-monitor (%s): %s", mon,
+                                strerror(-sfd));
+        }
+        /* Executed through berthd's descriptor: the child closes everything above 3 before exec. */
+        _cleanup_free_ char *exe = xasprintf("/proc/%d/fd/%d", (int) getpid(), sfd);
+        _cleanup_free_ char *mdir_buf = xstrdup(mon);
+        _cleanup_free_ char *mdir = xasprintf("BERTH_MONITOR_DIR=%s", dirname(mdir_buf));
+        size_t nenv = 0;
+        while (environ[nenv])
+                nenv++;
+        _cleanup_free_ char **envp = xcalloc(nenv + 2, sizeof(char *));
+        size_t k = 0;
+        for (size_t i = 0; i < nenv; i++)
+                if (!startswith(environ[i], "BERTH_MONITOR_DIR="))
+                        envp[k++] = environ[i];
+        envp[k++] = mdir;
         _cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         char *argv[] = { mon, rdir, NULL };
         posix_spawn_file_actions_t fa;
@@ -479,7 +531,7 @@ static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **
         posix_spawnattr_setsigdefault(&at, &def);
         posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         pid_t pid;
-        int r = posix_spawn(&pid, mon, &fa, &at, argv, environ);
+        int r = posix_spawn(&pid, exe, &fa, &at, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
         close(p[1]);

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -897,6 +898,13 @@ static int make_listener(const char *dir)
 
 static char *find_init(void)
 {
+        const char *dir = getenv("BERTH_MONITOR_DIR"); /* where the binary we were copied from lives */
+        if (dir && *dir) {
+                char *p = xasprintf("%s/berth-init", dir);
+                if (access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n > 0) {
@@ -930,6 +938,30 @@ int main(int argc, char **argv)
         if (argc != 2) {
                 fprintf(stderr, "usage: berth-monitor <exec-root>/containers/<id>\n");
                 return 2;
+        }
+        /* Never run from the host's binary: processes entering the container are our forks
+         * (CVE-2019-5736). berthd starts us from a sealed copy; when run otherwise, make one. */
+        if (rt_exe_is_sealed() != 1) {
+                char self[4096];
+                ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+                if (n > 0) {
+                        self[n] = 0;
+                        (void) setenv("BERTH_MONITOR_DIR", dirname(self), 0);
+                }
+                int mfd;
+                int r = rt_sealed_copy("/proc/self/exe", &mfd);
+                if (r == 0) {
+                        extern char **environ;
+                        (void) syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+                        r = -errno;
+                }
+                _cleanup_free_ char *msg = xasprintf(RT_ERROR_PREFIX "running berth-monitor from a sealed copy: %s"
+                                                     RT_ERROR_SUFFIX, strerror(-r));
+                _cleanup_free_ char *line = error_line(msg, 125);
+                int sfd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
+                sync_send(&sfd, line);
+                log_error("%s", msg);
+                return 1;
         }
         int sync_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
         if (sync_fd >= 0)

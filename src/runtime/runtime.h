@@ -70,3 +70,9 @@ json_t *rt_seccomp_default_profile(void);
  * ambient, switching to uid/gid/groups in between. */
 int rt_switch_user_and_caps(char *const *caps, bool all, uid_t uid, gid_t gid, const gid_t *groups,
                             size_t n_groups);
+
+/* sealed.c: a memfd copy of the file at path with every seal (write, grow, shrink, seal): what
+ * berth-monitor runs from, so no process in a container can reach a writable host binary. */
+int rt_sealed_copy(const char *path, int *ret);
+/* 1 when this process runs from such a copy. */
+int rt_exe_is_sealed(void);

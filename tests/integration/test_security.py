@@ -212,3 +212,97 @@ def test_monitor_refuses_non_root_peers(busybox, tmp_path):
         assert j["State"]["Running"] is True
     finally:
         busybox.docker("rm", "-f", cid, check=False)
+
+
+# ---- 3. the host binary is out of reach (CVE-2019-5736) ----
+
+EXE_GRABBER = r"""
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+/* Waits for a process whose exe is not a file of the container (the monitor's copy), keeps it
+ * open, and tries to write to it: rewriting its first byte with itself, so the test never
+ * damages the binary even where the attack works. */
+int main(void)
+{
+        FILE *out = fopen("/w/out", "w");
+        int found = 0, writable = 0;
+        while (access("/w/stop", F_OK) != 0 && !found) {
+                DIR *d = opendir("/proc");
+                struct dirent *de;
+                while (d && (de = readdir(d))) {
+                        int pid = atoi(de->d_name);
+                        if (pid <= 1 || pid == getpid())
+                                continue;
+                        char p[64], l[256];
+                        snprintf(p, sizeof(p), "/proc/%d/exe", pid);
+                        ssize_t n = readlink(p, l, sizeof(l) - 1);
+                        if (n <= 0)
+                                continue;
+                        l[n] = 0;
+                        if (!strstr(l, "berth-monitor"))
+                                continue;
+                        int fd = open(p, O_RDONLY);
+                        if (fd < 0)
+                                continue;
+                        found = 1;
+                        fprintf(out, "FOUND %s\n", l);
+                        char q[64];
+                        snprintf(q, sizeof(q), "/proc/self/fd/%d", fd);
+                        for (int i = 0; i < 20000 && !writable; i++) {
+                                int w = open(q, O_WRONLY);
+                                char c;
+                                if (w >= 0 && pread(fd, &c, 1, 0) == 1 && pwrite(w, &c, 1, 0) == 1)
+                                        writable = 1;
+                                if (w >= 0)
+                                        close(w);
+                                usleep(100);
+                        }
+                        break;
+                }
+                if (d)
+                        closedir(d);
+        }
+        fprintf(out, "DONE found %d writable %d\n", found, writable);
+        fclose(out);
+        return 0;
+}
+"""
+
+
+def _sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_exec_cannot_reach_host_binary(busybox, tmp_path):
+    from berthtest import BUILD as build
+    monitor = os.path.join(build, "src", "berth-monitor")
+    before = _sha(monitor)
+    w = tmp_path / "w"
+    w.mkdir()
+    _compile_static(EXE_GRABBER, w, "grab")
+    cid = busybox.docker("run", "-d", "-v", f"{w}:/w", "busybox", "sh", "-c",
+                         "printf '#!/proc/self/exe\\n' > /bin/xx; chmod +x /bin/xx; /w/grab; sleep 1000"
+                         ).stdout.decode().strip()
+    try:
+        for _ in range(100):
+            busybox.docker("exec", cid, "/bin/xx", check=False)
+            if "DONE" in ((w / "out").read_text() if (w / "out").exists() else ""):
+                break
+        (w / "stop").touch()
+        deadline = time.time() + 30
+        while time.time() < deadline and "DONE" not in (
+                (w / "out").read_text() if (w / "out").exists() else ""):
+            time.sleep(0.1)
+        out = (w / "out").read_text()
+        assert "found 1" in out, out             # a process ran the monitor's binary in the container
+        assert "memfd:" in out, out              # from the sealed copy
+        assert "writable 0" in out, out          # which nobody can write
+        assert _sha(monitor) == before
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
