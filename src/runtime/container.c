@@ -151,6 +151,37 @@ static int mount_in_root(int rootfd, const char *target, bool dir, const char *s
         return 0;
 }
 
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+struct rt_mount_attr {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* The mount at fd and every mount below it read-only (MS_RDONLY on remount covers only the top). */
+static int rdonly_recursive_fd(int fd)
+{
+        struct rt_mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+                return -errno;
+        return 0;
+}
+
+static int rdonly_recursive_in_root(int rootfd, const char *target, bool dir)
+{
+        _cleanup_close_ int fd = open_in_root(rootfd, target, false, dir);
+        if (fd < 0)
+                return fd;
+        return rdonly_recursive_fd(fd);
+}
+
 static char *lowerdir_option(const RtSpec *s, const char *empty)
 {
         size_t n = strv_length(s->layers);
@@ -398,6 +429,13 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                                            m->source, m->destination, m->source);
                         MNT(m->destination, S_ISDIR(st.st_mode), m->source, NULL,
                             MS_BIND | (rec ? MS_REC : 0) | f, NULL);
+                        /* ":ro" of a recursive bind covers every submount (/host/proc of -v /:/host:ro). */
+                        if (rec && (f & MS_RDONLY) && (r = rdonly_recursive_in_root(rootfd, m->destination,
+                                                                                      S_ISDIR(st.st_mode))) < 0)
+                                child_fail(ch, 125, "error during container init: making \"%s\" recursively read-only%s: %s",
+                                           m->destination,
+                                           r == -ENOSYS ? " (mount_setattr needs Linux 5.12 or later)" : "",
+                                           strerror(-r));
                 } else
                         MNT(m->destination, true, m->source ? m->source : m->type, m->type, f & ~MS_BIND, data);
         }
@@ -437,6 +475,11 @@ static void mask_and_protect(Child *ch)
                 if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
                     mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                         child_fail(ch, 125, "error during container init: making %s read-only: %m", p);
+                _cleanup_close_ int fd = open(p, O_PATH | O_CLOEXEC);
+                int r = fd < 0 ? -errno : rdonly_recursive_fd(fd);
+                if (r < 0)
+                        child_fail(ch, 125, "error during container init: making %s recursively read-only: %s", p,
+                                   strerror(-r));
         }
 }
 

@@ -306,3 +306,25 @@ def test_exec_cannot_reach_host_binary(busybox, tmp_path):
         assert _sha(monitor) == before
     finally:
         busybox.docker("rm", "-f", cid, check=False)
+
+
+# ---- 4. recursive read-only binds ----
+
+def test_readonly_bind_is_readonly_below_submounts(busybox, tmp_path):
+    src = tmp_path / "src"
+    sub = src / "sub"
+    sub.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "secrt-test", str(sub)], check=True)
+    try:
+        r = run(busybox, "-v", f"{src}:/h:ro", "busybox", "sh", "-c",
+                "touch /h/top 2>/dev/null && echo top-rw; touch /h/sub/x 2>/dev/null && echo sub-rw; "
+                "grep ' /h/sub ' /proc/mounts")
+        assert b"top-rw" not in r.stdout
+        assert b"sub-rw" not in r.stdout, r.stdout
+        assert b" ro," in r.stdout or b" ro " in r.stdout
+        assert not (sub / "x").exists()
+        # A rw bind stays writable below its submounts.
+        r = run(busybox, "-v", f"{src}:/h", "busybox", "sh", "-c", "touch /h/sub/y && echo sub-rw", check=True)
+        assert r.stdout == b"sub-rw\n"
+    finally:
+        subprocess.run(["umount", "-l", str(sub)], check=False)
