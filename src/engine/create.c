@@ -9,6 +9,7 @@
 #include "engine/events.h"
 #include "engine/links.h"
 #include "image/image.h"
+#include "runtime/spec.h"
 
 enum { T_STR = 1, T_BOOL = 2, T_INT = 4, T_OBJ = 8, T_STRV = 16, T_ARR = 32 };
 
@@ -171,6 +172,14 @@ static void merge_image_config(json_t *uc, json_t *ic)
         }
         if (!json_object_get(uc, "Volumes") && json_is_object(json_object_get(ic, "Volumes")))
                 json_object_set(uc, "Volumes", json_object_get(ic, "Volumes"));
+}
+
+static json_t *json_strv(char *const *l)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; l && l[i]; i++)
+                json_array_append_new(a, json_string(l[i]));
+        return a;
 }
 
 static void set_default(json_t *o, const char *k, json_t *v)
@@ -354,13 +363,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (!json_is_boolean(json_object_get(hc, "AutoRemove")))
                 json_object_set_new(hc, "AutoRemove", json_false());
         if (!json_is_array(json_object_get(hc, "MaskedPaths")) && !json_bool(hc, "Privileged"))
-                json_object_set_new(hc, "MaskedPaths",
-                                    json_pack("[ssssssssss]", "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-                                              "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                                              "/proc/sched_debug", "/proc/scsi", "/sys/firmware"));
+                json_object_set_new(hc, "MaskedPaths", json_strv((char *const *) rt_default_masked_paths));
         if (!json_is_array(json_object_get(hc, "ReadonlyPaths")) && !json_bool(hc, "Privileged"))
-                json_object_set_new(hc, "ReadonlyPaths", json_pack("[sssss]", "/proc/bus", "/proc/fs", "/proc/irq",
-                                                                    "/proc/sys", "/proc/sysrq-trigger"));
+                json_object_set_new(hc, "ReadonlyPaths", json_strv((char *const *) rt_default_readonly_paths));
 
         /* Path and Args: Entrypoint + Cmd. */
         json_t *argv = json_array();

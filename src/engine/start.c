@@ -26,12 +26,6 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static const char *const default_caps[] = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-};
-
 /* ---- monitor socket ---- */
 
 /* Socket paths under a deep exec root exceed sun_path; connecting through
@@ -222,15 +216,15 @@ static json_t *capabilities(json_t *hc)
         bool drop_all = false;
         json_array_foreach(drop, i, x) if (json_is_string(x) && !strcasecmp(json_string_value(x), "ALL")) drop_all = true;
         if (!drop_all)
-                for (size_t k = 0; k < ELEMENTSOF(default_caps); k++) {
+                for (size_t k = 0; rt_default_capabilities[k]; k++) {
                         bool dropped = false;
                         json_array_foreach(drop, i, x) {
                                 _cleanup_free_ char *n = json_is_string(x) ? cap_name(json_string_value(x)) : NULL;
-                                if (n && streq(n, default_caps[k]))
+                                if (n && streq(n, rt_default_capabilities[k]))
                                         dropped = true;
                         }
                         if (!dropped)
-                                json_array_append_new(caps, json_string(default_caps[k]));
+                                json_array_append_new(caps, json_string(rt_default_capabilities[k]));
                 }
         json_array_foreach(add, i, x) {
                 if (!json_is_string(x))

@@ -53,7 +53,8 @@ typedef struct RtSpec {
         char *exit_file;
 } RtSpec;
 
-/* Docker's defaults, NULL-terminated. */
+/* Docker's defaults, NULL-terminated: the only place they are written (berthd's HostConfig
+ * defaults and spec.json, and the monitor, all use these). */
 extern const char *const rt_default_capabilities[];
 extern const char *const rt_default_masked_paths[];
 extern const char *const rt_default_readonly_paths[];

@@ -328,3 +328,20 @@ def test_readonly_bind_is_readonly_below_submounts(busybox, tmp_path):
         assert r.stdout == b"sub-rw\n"
     finally:
         subprocess.run(["umount", "-l", str(sub)], check=False)
+
+
+# ---- 7. masked paths ----
+
+def test_masked_paths(busybox):
+    # (/sys/devices/virtual/powercap and /proc/kcore do not exist on this test host's kernel.)
+    r = run(busybox, "busybox", "sh", "-c", "wc -c < /proc/interrupts", check=True)
+    assert r.stdout.split() == [b"0"]
+    st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox"})
+    assert st == 201
+    st, j = busybox.curl_json(f"/containers/{j['Id']}/json")
+    masked = j["HostConfig"]["MaskedPaths"]
+    assert "/proc/interrupts" in masked and "/sys/devices/virtual/powercap" in masked
+    assert j["HostConfig"]["ReadonlyPaths"] == ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                "/proc/sysrq-trigger"]
+    r = run(busybox, "--privileged", "busybox", "sh", "-c", "wc -c < /proc/interrupts", check=True)
+    assert int(r.stdout) > 0
