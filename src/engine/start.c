@@ -309,6 +309,82 @@ static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError 
         return 0;
 }
 
+/* SecurityOpt, namespaces, sysctls, ulimits, tmpfs and HostConfig.Mounts into spec.json (all
+ * validated at create). */
+static void spec_add_security(json_t *hc, json_t *spec, bool priv)
+{
+        size_t i;
+        json_t *v;
+        bool seccomp = !priv, nnp = false;
+        json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+                const char *o = json_string_value(v);
+                const char *val = strpbrk(o, "=:") ? strpbrk(o, "=:") + 1 : "";
+                if (streq(o, "no-new-privileges"))
+                        nnp = true;
+                else if (startswith(o, "no-new-privileges"))
+                        nnp = streq(val, "true") || streq(val, "1");
+                else if (startswith(o, "seccomp") && streq(val, "unconfined"))
+                        seccomp = false;
+                else if (startswith(o, "seccomp") && !streq(val, "builtin")) {
+                        json_t *p = json_loads(val, 0, NULL);
+                        if (json_is_object(p))
+                                json_object_set_new(spec, "seccomp_profile", p);
+                        else
+                                json_decref(p);
+                }
+        }
+        json_object_set_new(spec, "seccomp", json_boolean(seccomp));
+        json_object_set_new(spec, "no_new_privileges", json_boolean(nnp));
+        json_t *ns = json_object_get(spec, "namespaces");
+        const char *pid = json_str(hc, "PidMode"), *ipc = json_str(hc, "IpcMode"), *uts = json_str(hc, "UTSMode");
+        json_object_set_new(ns, "pid", json_boolean(!(pid && streq(pid, "host"))));
+        json_object_set_new(ns, "ipc", json_boolean(!(ipc && streq(ipc, "host"))));
+        json_object_set_new(ns, "uts", json_boolean(!(uts && streq(uts, "host"))));
+        json_t *sysctls = json_object_get(hc, "Sysctls");
+        json_object_set_new(spec, "sysctls", json_is_object(sysctls) ? json_deep_copy(sysctls) : json_object());
+        json_t *rl = json_array();
+        json_array_foreach(json_object_get(hc, "Ulimits"), i, v)
+                json_array_append_new(rl, json_pack("{s:s,s:I,s:I}", "type", json_str(v, "Name"), "soft",
+                                                    (json_int_t) json_int(v, "Soft", 0), "hard",
+                                                    (json_int_t) json_int(v, "Hard", 0)));
+        json_object_set_new(spec, "rlimits", rl);
+        json_t *mounts = json_object_get(spec, "mounts");
+        const char *k;
+        json_object_foreach(json_object_get(hc, "Tmpfs"), k, v) {
+                /* Docker's tmpfs defaults, then the user's options. */
+                json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
+                const char *u = json_string_value(v);
+                _cleanup_free_ char *copy = xstrdup(u ? u : "");
+                char *save = NULL;
+                for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                        json_array_append_new(opts, json_string(t));
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination", k,
+                                                        "type", "tmpfs", "options", opts));
+        }
+        json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+                const char *type = json_str(v, "Type");
+                bool ro = json_bool(v, "ReadOnly");
+                if (type && streq(type, "bind")) {
+                        bool nonrec = json_bool(json_object_get(v, "BindOptions"), "NonRecursive");
+                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", json_str(v, "Source"),
+                                                                "destination", json_str(v, "Target"), "type", "bind",
+                                                                "options", nonrec ? "bind" : "rbind", ro ? "ro" : "rw"));
+                } else if (type && streq(type, "tmpfs")) {
+                        json_t *to = json_object_get(v, "TmpfsOptions");
+                        json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
+                        if (ro)
+                                json_array_append_new(opts, json_string("ro"));
+                        if (json_int(to, "SizeBytes", 0) > 0)
+                                json_array_append_new(opts, json_sprintf("size=%lld", json_int(to, "SizeBytes", 0)));
+                        if (json_int(to, "Mode", 0) > 0)
+                                json_array_append_new(opts, json_sprintf("mode=%llo", json_int(to, "Mode", 0)));
+                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination",
+                                                                json_str(v, "Target"), "type", "tmpfs", "options",
+                                                                opts));
+                }
+        }
+}
+
 static int write_spec(Engine *e, Container *c, BerthError **err)
 {
         json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
@@ -405,6 +481,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 return berr_set(err, EIO, "cannot build spec.json");
         /* json_pack("O") took references to masked/ro only when they were used. */
         _cleanup_json_ json_t *spec_owner = spec;
+        spec_add_security(hc, spec, priv);
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         r = mkdir_p(rdir, 0700);

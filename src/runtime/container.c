@@ -483,6 +483,26 @@ static void mask_and_protect(Child *ch)
         }
 }
 
+/* Namespaced sysctls (berthd allows only those), through the container's own /proc, before
+ * /proc/sys becomes read-only. */
+static void apply_sysctls(Child *ch)
+{
+        for (size_t i = 0; ch->spec->sysctls && ch->spec->sysctls[i]; i++) {
+                const char *kv = ch->spec->sysctls[i];
+                const char *eq = strchr(kv, '=');
+                if (!eq)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("/proc/sys/%.*s", (int) (eq - kv), kv);
+                for (char *p = path + strlen("/proc/sys/"); *p; p++)
+                        if (*p == '.')
+                                *p = '/';
+                _cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0)
+                        child_fail(ch, 125, "error during container init: setting sysctl %.*s: %m", (int) (eq - kv),
+                                   kv);
+        }
+}
+
 static void loopback_up(void)
 {
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -533,6 +553,7 @@ static _noreturn_ void child_main(Child *ch)
         do_mounts(ch, rootfs, rootfd, &master, &slave);
         pivot(ch, rootfd);
         close(rootfd);
+        apply_sysctls(ch);
         mask_and_protect(ch);
         if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 child_fail(ch, 125, "error during container init: making the root read-only: %m");
@@ -602,6 +623,8 @@ static _noreturn_ void child_main(Child *ch)
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'S')
                 _exit(125);
 
+        if ((r = rt_spec_apply_rlimits(s)) < 0)
+                child_fail(ch, 125, "error during container init: setting rlimits: %s", strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_free_ char *scerr = NULL;
         if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, false, &scerr)) < 0)

@@ -104,6 +104,8 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
         if (r < 0)
                 xfail(sock, 126, "%s", lerr ? lerr : "exec: lookup failed");
         bool privileged = x->privileged || cs->privileged;
+        if ((r = rt_spec_apply_rlimits(cs)) < 0)
+                xfail(sock, 126, "setting rlimits: %s", strerror(-r));
         char *const *caps = cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_free_ char *scerr = NULL;
         if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, false, &scerr)) < 0)

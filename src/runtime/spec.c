@@ -1,6 +1,7 @@
 #include "spec.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
@@ -139,6 +140,46 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
                 if (rt_device_rule_parse(s->device_rules[i], &dr) < 0)
                         r = berr_set(err, EINVAL, "invalid spec.json: bad device rule '%s'", s->device_rules[i]);
         }
+        json_t *sc_obj = json_object_get(j, "sysctls");
+        const char *sk;
+        json_t *sv;
+        json_object_foreach(sc_obj, sk, sv) {
+                if (!json_is_string(sv) || strchr(sk, '/') || strstr(sk, "..")) {
+                        r = berr_set(err, EINVAL, "invalid spec.json: bad sysctl %s", sk);
+                        break;
+                }
+                _cleanup_free_ char *kv = xasprintf("%s=%s", sk, json_string_value(sv));
+                strv_extend(&s->sysctls, kv);
+        }
+        json_t *rls = json_object_get(j, "rlimits");
+        if (r == 0 && json_is_array(rls)) {
+                static const struct {
+                        const char *n;
+                        int res;
+                } names[] = { { "as", RLIMIT_AS }, { "core", RLIMIT_CORE }, { "cpu", RLIMIT_CPU },
+                              { "data", RLIMIT_DATA }, { "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
+                              { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+                              { "nice", RLIMIT_NICE }, { "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },
+                              { "rss", RLIMIT_RSS }, { "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+                              { "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK } };
+                s->rlimits = xcalloc(json_array_size(rls) + 1, sizeof(RtRlimit));
+                size_t i;
+                json_t *rl;
+                json_array_foreach(rls, i, rl) {
+                        const char *t = json_str(rl, "type");
+                        int which = -1;
+                        for (size_t k = 0; t && k < ELEMENTSOF(names); k++)
+                                if (streq(t, names[k].n))
+                                        which = names[k].res;
+                        if (which < 0) {
+                                r = berr_set(err, EINVAL, "invalid spec.json: bad rlimit %s", t ? t : "");
+                                break;
+                        }
+                        long long soft = json_int(rl, "soft", 0), hard = json_int(rl, "hard", 0);
+                        s->rlimits[s->n_rlimits++] = (RtRlimit){ which, soft < 0 ? RLIM_INFINITY : (uint64_t) soft,
+                                                                 hard < 0 ? RLIM_INFINITY : (uint64_t) hard };
+                }
+        }
         json_t *devs = json_object_get(j, "devices");
         if (r == 0 && json_is_array(devs)) {
                 s->devices = xcalloc(json_array_size(devs) + 1, sizeof(RtDevice));
@@ -187,6 +228,16 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
                 return r;
         }
         *ret = s;
+        return 0;
+}
+
+int rt_spec_apply_rlimits(const RtSpec *s)
+{
+        for (size_t i = 0; i < s->n_rlimits; i++) {
+                struct rlimit rl = { s->rlimits[i].soft, s->rlimits[i].hard };
+                if (setrlimit(s->rlimits[i].resource, &rl) < 0)
+                        return -errno;
+        }
         return 0;
 }
 
@@ -243,6 +294,8 @@ RtSpec *rt_spec_free(RtSpec *s)
         free(s->devices);
         strv_free(s->device_rules);
         free(s->seccomp_profile);
+        strv_free(s->sysctls);
+        free(s->rlimits);
         free(s->log_path);
         free(s->exit_file);
         free(s);

@@ -22,6 +22,11 @@ typedef struct RtDevice {
         uint32_t uid, gid;
 } RtDevice;
 
+typedef struct RtRlimit {
+        int resource; /* RLIMIT_* */
+        uint64_t soft, hard;
+} RtRlimit;
+
 typedef struct RtSpec {
         char *id;
         char **args;
@@ -45,6 +50,9 @@ typedef struct RtSpec {
         bool privileged, seccomp;
         char *seccomp_profile; /* Docker's JSON format; NULL: the built-in default */
         bool no_new_privileges;
+        char **sysctls; /* "net.ipv4.ip_forward=1", ... (namespaced ones, checked by berthd) */
+        RtRlimit *rlimits;
+        size_t n_rlimits;
         RtDevice *devices;
         size_t n_devices;
         char **device_rules; /* allowed on top of Docker's defaults (runtime/devices.h) */
@@ -58,6 +66,9 @@ typedef struct RtSpec {
 extern const char *const rt_default_capabilities[];
 extern const char *const rt_default_masked_paths[];
 extern const char *const rt_default_readonly_paths[];
+
+/* setrlimit of every spec rlimit; -errno. */
+int rt_spec_apply_rlimits(const RtSpec *s);
 
 /* The complete device allow list of the container: every device when privileged, else Docker's
  * defaults and the spec's own rules. */
