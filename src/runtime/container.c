@@ -627,10 +627,10 @@ static _noreturn_ void child_main(Child *ch)
                 child_fail(ch, 125, "error during container init: setting rlimits: %s", strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_free_ char *scerr = NULL;
-        if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, false, &scerr)) < 0)
+        if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr)) < 0)
                 child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
                            scerr ? scerr : strerror(-r));
-        r = rt_switch_user_and_caps(caps, s->privileged, u.uid, u.gid, groups, n_groups);
+        r = rt_switch_user_and_caps(caps, s->privileged || s->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
         if (r < 0)

@@ -108,9 +108,9 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
                 xfail(sock, 126, "setting rlimits: %s", strerror(-r));
         char *const *caps = cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_free_ char *scerr = NULL;
-        if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, false, &scerr)) < 0)
+        if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, cs->all_capabilities, &scerr)) < 0)
                 xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr : strerror(-r));
-        r = rt_switch_user_and_caps(caps, privileged, u.uid, u.gid, groups, n_groups);
+        r = rt_switch_user_and_caps(caps, privileged || cs->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && cs->no_new_privileges && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
         if (r < 0)

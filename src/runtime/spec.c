@@ -114,6 +114,11 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         s->exit_file = dup_str(j, "exit_file");
 
         int r = 0;
+        const char *capstr = json_str(j, "capabilities");
+        if (capstr && streq(capstr, "ALL")) {
+                s->all_capabilities = true;
+                json_object_del(j, "capabilities");
+        }
         if (get_strv(j, "args", &s->args) < 0 || get_strv(j, "env", &s->env) < 0 ||
             get_strv(j, "layers", &s->layers) < 0 || get_strv(j, "masked_paths", &s->masked_paths) < 0 ||
             get_strv(j, "readonly_paths", &s->readonly_paths) < 0 ||

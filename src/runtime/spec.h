@@ -47,6 +47,7 @@ typedef struct RtSpec {
         char *netns; /* path to join, NULL for a new one */
         bool ns_pid, ns_ipc, ns_uts, ns_net, ns_cgroup;
         char **capabilities; /* NULL: Docker's default set */
+        bool all_capabilities; /* CapAdd ALL */
         bool privileged, seccomp;
         char *seccomp_profile; /* Docker's JSON format; NULL: the built-in default */
         bool no_new_privileges;

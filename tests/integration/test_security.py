@@ -403,6 +403,9 @@ def test_seccomp_default_refusals(busybox, tmp_path):
     # CAP_SYS_ADMIN unlocks mount, unshare and namespace flags of clone, as in Docker's profile.
     res = _probe(busybox, tmp_path, "--cap-add", "SYS_ADMIN")
     assert res["mount"] == "ok" and res["clone_newns"] == "ok"
+    # --cap-add ALL: every capability, and the filter's capability rules follow.
+    res = _probe(busybox, tmp_path, "--cap-add", "ALL")
+    assert res["mount"] == "ok" and res["syslog"] == "ok" and res["io_uring"] == "EPERM"
     # unconfined: no filter (what is left is the kernel's own answer).
     res = _probe(busybox, tmp_path, "--security-opt", "seccomp=unconfined")
     assert res["io_uring"] != "EPERM" and res["vsock"] != "EPERM" and res["personality"] == "ok"

@@ -7,6 +7,7 @@
 #include "basic/util.h"
 #include "monitor/jsonlog.h"
 #include "runtime/devices.h"
+#include "runtime/runtime.h"
 #include "runtime/spec.h"
 #include <linux/bpf.h>
 #include "runtime/user.h"
@@ -218,6 +219,29 @@ TEST(device_program)
         ASSERT_TRUE(rt_device_rule_parse("c 1:3 rwx", &r) < 0);
         ASSERT_OK(rt_device_rule_parse("c *:5 rw", &r));
         ASSERT_TRUE(r.major == -1 && r.minor == 5 && r.access == (RT_DEV_READ | RT_DEV_WRITE));
+}
+
+TEST(seccomp_profiles)
+{
+        /* The built-in default is an allow list in Docker's format, valid for the loader. */
+        json_t *d = rt_seccomp_default_profile();
+        ASSERT_STREQ(json_string_value(json_object_get(d, "defaultAction")), "SCMP_ACT_ERRNO");
+        _cleanup_free_ char *text = json_dumps(d, 0);
+        ASSERT_TRUE(strstr(text, "\"io_uring_setup\"") == NULL);
+        ASSERT_TRUE(strstr(text, "\"pidfd_getfd\"") != NULL); /* only under CAP_SYS_PTRACE */
+        json_decref(d);
+        char *msg = NULL;
+        ASSERT_OK(rt_seccomp_check_profile(text, &msg));
+        ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_NOPE\"}", &msg) < 0);
+        ASSERT_STREQ(msg, "unsupported defaultAction: SCMP_ACT_NOPE");
+        free(msg);
+        ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                                             "[\"x\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,"
+                                             "\"op\":\"SCMP_CMP_EQ\"}]}]}", &msg) < 0);
+        ASSERT_STREQ(msg, "invalid argument condition in syscall rule 0");
+        free(msg);
+        ASSERT_TRUE(rt_seccomp_check_profile("[1]", &msg) < 0);
+        free(msg);
 }
 
 TEST_MAIN
