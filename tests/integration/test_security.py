@@ -280,6 +280,9 @@ def _sha(path):
 
 
 def test_exec_cannot_reach_host_binary(busybox, tmp_path):
+    import berthtest
+    if berthtest.SANITIZED:
+        pytest.skip("a sanitizer build's monitor is dynamic and dies in busybox before it can be caught")
     from berthtest import BUILD as build
     monitor = os.path.join(build, "src", "berth-monitor")
     before = _sha(monitor)
