@@ -1,6 +1,7 @@
 /* Starting a container: files it mounts, spec.json, the berth-monitor handshake
  * (docs/monitor.md), the exit watcher and what happens after an exit
  * (AutoRemove, restart policies). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
@@ -278,6 +279,39 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
         return 0;
 }
 
+static void add_device(const struct stat *st, const char *path, const char *perm, json_t *devices, json_t *rules)
+{
+        char type = S_ISCHR(st->st_mode) ? 'c' : 'b';
+        json_array_append_new(devices, json_pack("{s:s,s:s#,s:I,s:I,s:I,s:I,s:I}", "path", path, "type", &type, 1,
+                                                 "major", (json_int_t) major(st->st_rdev), "minor",
+                                                 (json_int_t) minor(st->st_rdev), "file_mode",
+                                                 (json_int_t) (st->st_mode & 07777), "uid", (json_int_t) st->st_uid,
+                                                 "gid", (json_int_t) st->st_gid));
+        json_array_append_new(rules, json_sprintf("%c %u:%u %s", type, major(st->st_rdev), minor(st->st_rdev), perm));
+}
+
+static void add_device_dir(const char *host, const char *in, const char *perm, json_t *devices, json_t *rules,
+                           int depth)
+{
+        DIR *d = depth < 8 ? opendir(host) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *hp = xasprintf("%s/%s", host, de->d_name);
+                _cleanup_free_ char *ip = xasprintf("%s/%s", in, de->d_name);
+                struct stat st;
+                if (lstat(hp, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        add_device_dir(hp, ip, perm, devices, rules, depth + 1);
+                else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+                        add_device(&st, ip, perm, devices, rules);
+        }
+        if (d)
+                closedir(d);
+}
+
 /* HostConfig.Devices and DeviceCgroupRules as spec.json's "devices" and "device_rules". */
 static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError **err)
 {
@@ -291,19 +325,15 @@ static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError 
                         return berr_set(err, EINVAL,
                                         "error gathering device information while adding custom device \"%s\": %s",
                                         host ? host : "", strerror(host ? errno : EINVAL));
+                if (S_ISDIR(st.st_mode)) { /* every device below it, as Docker does */
+                        add_device_dir(host, in && *in ? in : host, perm && *perm ? perm : "rwm", devices, rules, 0);
+                        continue;
+                }
                 if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
                         return berr_set(err, EINVAL,
                                         "error gathering device information while adding custom device \"%s\": "
                                         "not a device node", host);
-                char type = S_ISCHR(st.st_mode) ? 'c' : 'b';
-                json_array_append_new(devices, json_pack("{s:s,s:s#,s:I,s:I,s:I,s:I,s:I}", "path",
-                                                         in && *in ? in : host, "type", &type, 1, "major",
-                                                         (json_int_t) major(st.st_rdev), "minor",
-                                                         (json_int_t) minor(st.st_rdev), "file_mode",
-                                                         (json_int_t) (st.st_mode & 07777), "uid",
-                                                         (json_int_t) st.st_uid, "gid", (json_int_t) st.st_gid));
-                json_array_append_new(rules, json_sprintf("%c %u:%u %s", type, major(st.st_rdev),
-                                                          minor(st.st_rdev), perm && *perm ? perm : "rwm"));
+                add_device(&st, in && *in ? in : host, perm && *perm ? perm : "rwm", devices, rules);
         }
         json_array_foreach(json_object_get(hc, "DeviceCgroupRules"), i, d) json_array_append(rules, d);
         return 0;

@@ -390,7 +390,10 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
         MNT("/dev", true, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
         MNT("/dev/pts", true, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
         _cleanup_free_ char *shm = xasprintf("mode=1777,size=%lld", (long long) s->shm_size);
-        MNT("/dev/shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+        if (s->ns_ipc)
+                MNT("/dev/shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+        else /* --ipc=host: the host's POSIX shared memory too, as in Docker */
+                MNT("/dev/shm", true, "/dev/shm", NULL, MS_BIND | MS_REC, NULL);
         MNT("/dev/mqueue", true, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         unsigned long sysro = s->privileged ? 0 : MS_RDONLY;
         r = mount_in_root(rootfd, "/sys", true, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | sysro, NULL);

@@ -3,6 +3,7 @@ See docs/security.md "Container isolation"."""
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import tempfile
 import threading
@@ -54,6 +55,17 @@ def test_device_flag_and_cgroup_rule(busybox):
     assert st == 400 and j["message"] == "invalid device mode: rwx"
     r = run(busybox, "--device", "/dev/nonexistent-dev", "busybox", "true")
     assert r.returncode != 0 and b"error gathering device information" in r.stderr
+
+
+def test_device_directory(busybox, tmp_path):
+    d = tmp_path / "devs"
+    (d / "sub").mkdir(parents=True)
+    os.mknod(d / "sub" / "mynull", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mknod(d / "myloop", 0o660 | stat.S_IFBLK, os.makedev(7, 0))
+    r = run(busybox, "--device", f"{d}:/dev/mine:r", "busybox", "sh", "-c",
+            "ls -l /dev/mine/sub/mynull | cut -c1; (exec 3</dev/mine/myloop && echo loop-r); "
+            "(exec 4<>/dev/mine/myloop && echo loop-rw)")
+    assert r.stdout.split() == [b"c", b"loop-r"], (r.stdout, r.stderr)
 
 
 def test_privileged_gets_host_devices(busybox):
@@ -520,6 +532,14 @@ def test_namespace_modes(busybox):
     assert r.stdout.decode().strip() == hostipc
     r = run(busybox, "busybox", "readlink", "/proc/self/ns/ipc", check=True)
     assert r.stdout.decode().strip() != hostipc
+    shm = f"/dev/shm/secrt-test-{os.getpid()}"
+    with open(shm, "w") as f:
+        f.write("shared")
+    try:  # --ipc=host shares the host's /dev/shm too
+        assert run(busybox, "--ipc=host", "busybox", "cat", shm, check=True).stdout == b"shared"
+        assert run(busybox, "busybox", "cat", shm).returncode != 0
+    finally:
+        os.unlink(shm)
     for body, msg in ((({"UsernsMode": "private"}), "user namespaces are not supported"),
                       (({"PidMode": "container:abc"}), "is not supported"),
                       (({"PidMode": "bogus"}), "invalid PID mode: bogus"),
