@@ -581,15 +581,25 @@ static void read_output(Monitor *m, int *fdp, int stream)
         }
 }
 
-/* Only the host's root may drive the monitor: uid 0 and not a process of the container (its pid
- * namespace), should a socket or its path ever become reachable from inside. */
+/* Only the host's root may drive the monitor: uid 0 and not a process of the container (its cgroup
+ * or its pid namespace), should a socket or its path ever become reachable from inside. */
 static bool peer_allowed(Monitor *m, int fd)
 {
         struct ucred cr;
         socklen_t len = sizeof(cr);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != 0)
                 return false;
-        if (m->c.pid <= 0 || cr.pid <= 0)
+        if (cr.pid <= 0)
+                return true;
+        if (m->spec->cgroup && *m->spec->cgroup) { /* a process of the container's cgroup (--pid=host too) */
+                char cp[64];
+                snprintf(cp, sizeof(cp), "/proc/%d/cgroup", (int) cr.pid);
+                _cleanup_free_ char *text = NULL, *needle = xasprintf(":/%s\n", m->spec->cgroup);
+                _cleanup_free_ char *below = xasprintf(":/%s/", m->spec->cgroup);
+                if (read_file(cp, &text, NULL) == 0 && (strstr(text, needle) || strstr(text, below)))
+                        return false;
+        }
+        if (m->c.pid <= 0)
                 return true;
         char a[64], b[64];
         struct stat sa, sb;

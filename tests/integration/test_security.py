@@ -552,3 +552,27 @@ def test_namespace_modes(busybox):
         assert busybox.docker("exec", cid, "echo", "ok").stdout == b"ok\n"
     finally:
         busybox.docker("rm", "-f", cid, check=False)
+
+
+def test_monitor_refuses_container_cgroup_peers(busybox):
+    """Even root, with the host's pid namespace (--pid=host), is refused from inside the container's cgroup."""
+    cid = busybox.docker("run", "-d", "--pid=host", "busybox", "sleep", "1000").stdout.decode().strip()
+    try:
+        sock = None
+        for root, dirs, files in os.walk(busybox.base):
+            if cid in root and "monitor.sock" in files:
+                sock = os.path.join(root, "monitor.sock")
+        procs = f"/sys/fs/cgroup/pids/berth/{cid}/cgroup.procs"
+        if not os.path.exists(procs):
+            pytest.skip("no v1 pids hierarchy")
+        code = ("import os,socket,sys; d=os.open(os.path.dirname(sys.argv[1]), os.O_PATH)\n"
+                "if sys.argv[2] != '-':\n open(sys.argv[2], 'w').write(str(os.getpid()))\n"
+                "s=socket.socket(socket.AF_UNIX); s.connect('/proc/self/fd/%d/monitor.sock' % d)\n"
+                "import time; time.sleep(0.2)\ntry:\n s.sendall(b'{\"op\":\"state\"}\\n'); print(s.recv(100) or b'REFUSED')\n"
+                "except OSError: print('REFUSED')")
+        r = subprocess.run(["/usr/bin/python3", "-c", code, sock, "-"], capture_output=True, timeout=20)
+        assert b'"running":true' in r.stdout, r  # root outside: served
+        r = subprocess.run(["/usr/bin/python3", "-c", code, sock, procs], capture_output=True, timeout=20)
+        assert r.stdout.strip() in (b"REFUSED", b"b'REFUSED'"), r
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
