@@ -214,18 +214,23 @@ static int v1_set_devices(const char *rel, char *const *rules)
         _cleanup_free_ char *deny = v1_path("devices", rel, "devices.deny");
         _cleanup_free_ char *allow = v1_path("devices", rel, "devices.allow");
         int r = write_str(deny, "a");
-        for (size_t i = 0; r == 0 && rules && rules[i]; i++) {
+        if (r < 0)
+                return r;
+        /* One open, one write per rule (the file takes one rule per write). */
+        _cleanup_close_ int fd = open(allow, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (size_t i = 0; rules && rules[i]; i++) {
                 RtDeviceRule d;
                 if (rt_device_rule_parse(rules[i], &d) < 0)
                         return -EINVAL;
-                if (d.type == 'a' && d.major < 0 && d.minor < 0 && d.access == RT_DEV_ALL) {
-                        r = write_str(allow, "a");
-                        continue;
-                }
-                _cleanup_free_ char *line = rt_device_rule_format(&d);
-                r = write_str(allow, line);
+                _cleanup_free_ char *line = d.type == 'a' && d.major < 0 && d.minor < 0 && d.access == RT_DEV_ALL
+                                                    ? xstrdup("a") : rt_device_rule_format(&d);
+                errno = 0;
+                if (write(fd, line, strlen(line)) != (ssize_t) strlen(line))
+                        return errno ? -errno : -EIO;
         }
-        return r;
+        return 0;
 }
 
 static int v1_is_frozen(const char *rel)
