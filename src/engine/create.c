@@ -9,6 +9,8 @@
 #include "state/events.h"
 #include "engine/links.h"
 #include "image/image.h"
+#include "runtime/runtime.h"
+#include "runtime/spec.h"
 
 enum { T_STR = 1, T_BOOL = 2, T_INT = 4, T_OBJ = 8, T_STRV = 16, T_ARR = 32 };
 
@@ -39,6 +41,7 @@ static const FieldType host_fields[] = {
         { "Init", T_BOOL }, { "MaskedPaths", T_STRV }, { "ReadonlyPaths", T_STRV }, { "Mounts", T_ARR },
         { "Tmpfs", T_OBJ }, { "Sysctls", T_OBJ }, { "Ulimits", T_ARR }, { "ConsoleSize", T_ARR },
         { "CgroupnsMode", T_STR }, { "CgroupParent", T_STR }, { "MemorySwap", T_INT },
+        { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV },
 };
 
 static const char *json_kind(json_t *v)
@@ -172,6 +175,14 @@ static void merge_image_config(json_t *uc, json_t *ic)
                 json_object_set(uc, "Volumes", json_object_get(ic, "Volumes"));
 }
 
+static json_t *json_strv(char *const *l)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; l && l[i]; i++)
+                json_array_append_new(a, json_string(l[i]));
+        return a;
+}
+
 static void set_default(json_t *o, const char *k, json_t *v)
 {
         json_t *cur = json_object_get(o, k);
@@ -266,6 +277,237 @@ static int validate_restart_policy(json_t *hc, BerthError **err)
         return 0;
 }
 
+static bool device_mode_ok(const char *m)
+{
+        if (!*m || strlen(m) > 3)
+                return false;
+        for (const char *p = m; *p; p++)
+                if ((*p != 'r' && *p != 'w' && *p != 'm') || strchr(p + 1, *p))
+                        return false;
+        return true;
+}
+
+/* "type major:minor access", Docker's deviceCgroupRuleRegex: ^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$ */
+static bool device_rule_ok(const char *s)
+{
+        if (!s || (s[0] != 'a' && s[0] != 'b' && s[0] != 'c') || s[1] != ' ')
+                return false;
+        const char *p = s + 2;
+        for (int part = 0; part < 2; part++) {
+                if (*p == '*')
+                        p++;
+                else if (*p >= '0' && *p <= '9')
+                        while (*p >= '0' && *p <= '9')
+                                p++;
+                else
+                        return false;
+                if (*p++ != (part == 0 ? ':' : ' '))
+                        return false;
+        }
+        return strspn(p, "rwm") == strlen(p) && *p && strlen(p) <= 3;
+}
+
+static int validate_devices(json_t *hc, BerthError **err)
+{
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(hc, "Devices"), i, d) {
+                const char *host = json_str(d, "PathOnHost"), *perm = json_str(d, "CgroupPermissions");
+                const char *in = json_str(d, "PathInContainer");
+                if (!json_is_object(d) || !host || !*host)
+                        return berr_set(err, EINVAL, "invalid device: PathOnHost is required");
+                if (in && *in && in[0] != '/')
+                        return berr_set(err, EINVAL, "invalid device path in container: %s", in);
+                if (perm && *perm && !device_mode_ok(perm))
+                        return berr_set(err, EINVAL, "invalid device mode: %s", perm);
+        }
+        json_array_foreach(json_object_get(hc, "DeviceCgroupRules"), i, d)
+                if (!device_rule_ok(json_string_value(d)))
+                        return berr_set(err, EINVAL, "invalid device cgroup rule format: '%s'",
+                                        json_string_value(d));
+        return 0;
+}
+
+/* ---- security options and namespaces: each is honoured or refused, never ignored ---- */
+
+/* "seccomp=<profile JSON>" as the docker CLI sends it, "seccomp=unconfined", "apparmor=...", ... */
+static int validate_security_opts(json_t *hc, BerthError **err)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+                const char *opt = json_string_value(v);
+                if (streq(opt, "no-new-privileges") || streq(opt, "disable"))
+                        continue;
+                const char *sep = strchr(opt, '=');
+                if (!sep)
+                        sep = strchr(opt, ':');
+                if (!sep)
+                        return berr_set(err, EINVAL, "invalid --security-opt 1: \"%s\"", opt);
+                _cleanup_free_ char *key = xstrndup(opt, (size_t) (sep - opt));
+                const char *val = sep + 1;
+                if (streq(key, "no-new-privileges")) {
+                        if (!streq(val, "true") && !streq(val, "false") && !streq(val, "1") && !streq(val, "0"))
+                                return berr_set(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
+                } else if (streq(key, "seccomp")) {
+                        if (streq(val, "unconfined") || streq(val, "builtin"))
+                                continue;
+                        _cleanup_free_ char *msg = NULL;
+                        if (rt_seccomp_check_profile(val, &msg) < 0)
+                                return berr_set(err, EINVAL, "Decoding seccomp profile failed: %s",
+                                                msg ? msg : "invalid profile");
+                } else if (streq(key, "label")) {
+                        if (!streq(val, "disable"))
+                                return berr_set(err, EINVAL,
+                                                "SELinux is not supported by this daemon: --security-opt \"%s\" "
+                                                "cannot be honoured (only label=disable)", opt);
+                } else if (streq(key, "apparmor")) {
+                        if (!streq(val, "unconfined"))
+                                return berr_set(err, EINVAL,
+                                                "AppArmor is not supported by this daemon: --security-opt \"%s\" "
+                                                "cannot be honoured (only apparmor=unconfined)", opt);
+                } else if (streq(key, "systempaths")) {
+                        if (!streq(val, "unconfined"))
+                                return berr_set(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
+                } else
+                        return berr_set(err, EINVAL, "invalid --security-opt 2: \"%s\"", opt);
+        }
+        return 0;
+}
+
+static bool sysctl_namespaced(const char *k, bool *net, bool *ipc)
+{
+        static const char *const ipc_exact[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                                 "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                                                 "kernel.shm_rmid_forced" };
+        *net = startswith(k, "net.");
+        *ipc = startswith(k, "fs.mqueue.");
+        for (size_t i = 0; i < ELEMENTSOF(ipc_exact); i++)
+                if (streq(k, ipc_exact[i]))
+                        *ipc = true;
+        return *net || *ipc;
+}
+
+static int validate_sysctls(json_t *hc, BerthError **err)
+{
+        const char *k;
+        json_t *v;
+        const char *net = json_str(hc, "NetworkMode"), *ipcm = json_str(hc, "IpcMode");
+        json_object_foreach(json_object_get(hc, "Sysctls"), k, v) {
+                bool is_net, is_ipc;
+                if (!json_is_string(v))
+                        return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field "
+                                        "HostConfig.Sysctls of type string", json_is_number(v) ? "number" : "value");
+                if (!sysctl_namespaced(k, &is_net, &is_ipc) || strchr(k, '/') || strstr(k, ".."))
+                        return berr_set(err, EINVAL, "sysctl '%s' is not whitelisted", k);
+                if (is_net && net && (streq(net, "host") || startswith(net, "container:")))
+                        return berr_set(err, EINVAL, "sysctl \"%s\" not allowed in host network namespace", k);
+                if (is_ipc && ipcm && streq(ipcm, "host"))
+                        return berr_set(err, EINVAL, "sysctl \"%s\" not allowed in host IPC namespace", k);
+        }
+        return 0;
+}
+
+static const char *const ulimit_names[] = { "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
+                                             "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending",
+                                             "stack", NULL };
+
+static int validate_ulimits(json_t *hc, BerthError **err)
+{
+        size_t i;
+        json_t *u;
+        json_array_foreach(json_object_get(hc, "Ulimits"), i, u) {
+                const char *name = json_str(u, "Name");
+                bool known = false;
+                for (size_t k = 0; name && ulimit_names[k]; k++)
+                        known = known || streq(name, ulimit_names[k]);
+                if (!known)
+                        return berr_set(err, EINVAL, "invalid ulimit type: %s", name ? name : "");
+                long long soft = json_int(u, "Soft", 0), hard = json_int(u, "Hard", 0);
+                if (soft > hard && hard != -1)
+                        return berr_set(err, EINVAL, "ulimit soft limit must be less than or equal to hard limit: "
+                                        "%lld > %lld", soft, hard);
+        }
+        return 0;
+}
+
+static int validate_mounts(json_t *hc, BerthError **err)
+{
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(hc, "Tmpfs"), k, v) {
+                if (k[0] != '/')
+                        return berr_set(err, EINVAL, "invalid mount config for type \"tmpfs\": invalid mount path: "
+                                        "'%s' mount path must be absolute", k);
+                if (!json_is_string(v))
+                        return berr_set(err, EINVAL, "json: cannot unmarshal value into Go struct field "
+                                        "HostConfig.Tmpfs of type string");
+        }
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(hc, "Mounts"), i, m) {
+                const char *type = json_str(m, "Type"), *src = json_str(m, "Source"), *dst = json_str(m, "Target");
+                if (!json_is_object(m) || !type || !*type)
+                        return berr_set(err, EINVAL, "invalid mount config: mount type unknown");
+                if (!dst || !*dst)
+                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": field Target must not "
+                                        "be empty", type);
+                if (dst[0] != '/')
+                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": invalid mount path: "
+                                        "'%s' mount path must be absolute", type, dst);
+                if (streq(type, "bind")) {
+                        struct stat st;
+                        if (!src || !*src)
+                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": field Source "
+                                                "must not be empty");
+                        if (src[0] != '/')
+                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": invalid mount "
+                                                "path: '%s' mount path must be absolute", src);
+                        if (stat(src, &st) < 0)
+                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": bind source "
+                                                "path does not exist: %s", src);
+                        const char *prop = json_str(json_object_get(m, "BindOptions"), "Propagation");
+                        if (prop && *prop && !streq(prop, "rprivate") && !streq(prop, "private"))
+                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": bind "
+                                                "propagation \"%s\" is not supported", prop);
+                } else if (streq(type, "tmpfs")) {
+                        if (src && *src)
+                                return berr_set(err, EINVAL, "invalid mount config for type \"tmpfs\": field Source "
+                                                "must not be specified");
+                } else if (streq(type, "volume"))
+                        return berr_set(err, ENOTSUP, "invalid mount config for type \"volume\": volumes are not "
+                                        "supported yet");
+                else
+                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": mount type unknown", type);
+        }
+        return 0;
+}
+
+static int validate_namespaces(json_t *hc, BerthError **err)
+{
+        const char *userns = json_str(hc, "UsernsMode"), *pid = json_str(hc, "PidMode");
+        const char *ipc = json_str(hc, "IpcMode"), *uts = json_str(hc, "UTSMode");
+        if (userns && *userns && !streq(userns, "host"))
+                return berr_set(err, EINVAL, "user namespaces are not supported: --userns=%s", userns);
+        if (pid && *pid && !streq(pid, "host")) {
+                if (startswith(pid, "container:"))
+                        return berr_set(err, EINVAL, "sharing the PID namespace of another container (--pid=%s) "
+                                        "is not supported", pid);
+                return berr_set(err, EINVAL, "invalid PID mode: %s", pid);
+        }
+        if (ipc && *ipc && !streq(ipc, "host") && !streq(ipc, "private") && !streq(ipc, "shareable")) {
+                if (startswith(ipc, "container:"))
+                        return berr_set(err, EINVAL, "sharing the IPC namespace of another container (--ipc=%s) "
+                                        "is not supported", ipc);
+                if (streq(ipc, "none"))
+                        return berr_set(err, EINVAL, "--ipc=none is not supported");
+                return berr_set(err, EINVAL, "invalid IPC mode: %s", ipc);
+        }
+        if (uts && *uts && !streq(uts, "host"))
+                return berr_set(err, EINVAL, "invalid UTS mode: %s", uts);
+        return 0;
+}
+
 int container_create(Engine *e, const char *name, json_t *body, char **ret_id, json_t **ret_warnings,
                      BerthError **err)
 {
@@ -347,6 +589,19 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         r = validate_log_config(hc, err);
         if (r < 0)
                 return r;
+        r = validate_devices(hc, err);
+        if (r == 0)
+                r = validate_security_opts(hc, err);
+        if (r == 0)
+                r = validate_namespaces(hc, err);
+        if (r == 0)
+                r = validate_sysctls(hc, err);
+        if (r == 0)
+                r = validate_ulimits(hc, err);
+        if (r == 0)
+                r = validate_mounts(hc, err);
+        if (r < 0)
+                return r;
         set_default(hc, "NetworkMode", json_string("default"));
         json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
         if (shm <= 0)
@@ -357,13 +612,19 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (!json_is_boolean(json_object_get(hc, "AutoRemove")))
                 json_object_set_new(hc, "AutoRemove", json_false());
         if (!json_is_array(json_object_get(hc, "MaskedPaths")) && !json_bool(hc, "Privileged"))
-                json_object_set_new(hc, "MaskedPaths",
-                                    json_pack("[ssssssssss]", "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-                                              "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                                              "/proc/sched_debug", "/proc/scsi", "/sys/firmware"));
+                json_object_set_new(hc, "MaskedPaths", json_strv((char *const *) rt_default_masked_paths));
         if (!json_is_array(json_object_get(hc, "ReadonlyPaths")) && !json_bool(hc, "Privileged"))
-                json_object_set_new(hc, "ReadonlyPaths", json_pack("[sssss]", "/proc/bus", "/proc/fs", "/proc/irq",
-                                                                    "/proc/sys", "/proc/sysrq-trigger"));
+                json_object_set_new(hc, "ReadonlyPaths", json_strv((char *const *) rt_default_readonly_paths));
+
+        size_t si;
+        json_t *so;
+        json_array_foreach(json_object_get(hc, "SecurityOpt"), si, so) {
+                const char *o = json_string_value(so);
+                if (streq(o, "systempaths=unconfined") || streq(o, "systempaths:unconfined")) {
+                        json_object_set_new(hc, "MaskedPaths", json_array());
+                        json_object_set_new(hc, "ReadonlyPaths", json_array());
+                }
+        }
 
         /* Path and Args: Entrypoint + Cmd. */
         json_t *argv = json_array();

@@ -1,6 +1,7 @@
 /* Starting a container: files it mounts, spec.json, the berth-monitor handshake
  * (docs/monitor.md), the exit watcher and what happens after an exit
  * (AutoRemove, restart policies). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,17 +24,12 @@
 #include "image/image.h"
 #include "engine/netglue.h"
 #include "network/network.h"
+#include "runtime/runtime.h"
 
 /* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
 #define BERTH_LOG_MAX_SIZE (10LL * 1024 * 1024)
 #define BERTH_LOG_MAX_FILE 10
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static const char *const default_caps[] = {
-        "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-        "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-};
 
 /* ---- monitor socket ---- */
 
@@ -224,15 +221,15 @@ static json_t *capabilities(json_t *hc)
         bool drop_all = false;
         json_array_foreach(drop, i, x) if (json_is_string(x) && !strcasecmp(json_string_value(x), "ALL")) drop_all = true;
         if (!drop_all)
-                for (size_t k = 0; k < ELEMENTSOF(default_caps); k++) {
+                for (size_t k = 0; rt_default_capabilities[k]; k++) {
                         bool dropped = false;
                         json_array_foreach(drop, i, x) {
                                 _cleanup_free_ char *n = json_is_string(x) ? cap_name(json_string_value(x)) : NULL;
-                                if (n && streq(n, default_caps[k]))
+                                if (n && streq(n, rt_default_capabilities[k]))
                                         dropped = true;
                         }
                         if (!dropped)
-                                json_array_append_new(caps, json_string(default_caps[k]));
+                                json_array_append_new(caps, json_string(rt_default_capabilities[k]));
                 }
         json_array_foreach(add, i, x) {
                 if (!json_is_string(x))
@@ -286,6 +283,142 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
         return 0;
 }
 
+static void add_device(const struct stat *st, const char *path, const char *perm, json_t *devices, json_t *rules)
+{
+        char type = S_ISCHR(st->st_mode) ? 'c' : 'b';
+        json_array_append_new(devices, json_pack("{s:s,s:s#,s:I,s:I,s:I,s:I,s:I}", "path", path, "type", &type, 1,
+                                                 "major", (json_int_t) major(st->st_rdev), "minor",
+                                                 (json_int_t) minor(st->st_rdev), "file_mode",
+                                                 (json_int_t) (st->st_mode & 07777), "uid", (json_int_t) st->st_uid,
+                                                 "gid", (json_int_t) st->st_gid));
+        json_array_append_new(rules, json_sprintf("%c %u:%u %s", type, major(st->st_rdev), minor(st->st_rdev), perm));
+}
+
+static void add_device_dir(const char *host, const char *in, const char *perm, json_t *devices, json_t *rules,
+                           int depth)
+{
+        DIR *d = depth < 8 ? opendir(host) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *hp = xasprintf("%s/%s", host, de->d_name);
+                _cleanup_free_ char *ip = xasprintf("%s/%s", in, de->d_name);
+                struct stat st;
+                if (lstat(hp, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        add_device_dir(hp, ip, perm, devices, rules, depth + 1);
+                else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+                        add_device(&st, ip, perm, devices, rules);
+        }
+        if (d)
+                closedir(d);
+}
+
+/* HostConfig.Devices and DeviceCgroupRules as spec.json's "devices" and "device_rules". */
+static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError **err)
+{
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(hc, "Devices"), i, d) {
+                const char *host = json_str(d, "PathOnHost"), *in = json_str(d, "PathInContainer");
+                const char *perm = json_str(d, "CgroupPermissions");
+                struct stat st;
+                if (!host || stat(host, &st) < 0)
+                        return berr_set(err, EINVAL,
+                                        "error gathering device information while adding custom device \"%s\": %s",
+                                        host ? host : "", strerror(host ? errno : EINVAL));
+                if (S_ISDIR(st.st_mode)) { /* every device below it, as Docker does */
+                        add_device_dir(host, in && *in ? in : host, perm && *perm ? perm : "rwm", devices, rules, 0);
+                        continue;
+                }
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        return berr_set(err, EINVAL,
+                                        "error gathering device information while adding custom device \"%s\": "
+                                        "not a device node", host);
+                add_device(&st, in && *in ? in : host, perm && *perm ? perm : "rwm", devices, rules);
+        }
+        json_array_foreach(json_object_get(hc, "DeviceCgroupRules"), i, d) json_array_append(rules, d);
+        return 0;
+}
+
+/* SecurityOpt, namespaces, sysctls, ulimits, tmpfs and HostConfig.Mounts into spec.json (all
+ * validated at create). */
+static void spec_add_security(json_t *hc, json_t *spec, bool priv)
+{
+        size_t i;
+        json_t *v;
+        bool seccomp = !priv, nnp = false;
+        json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+                const char *o = json_string_value(v);
+                const char *val = strpbrk(o, "=:") ? strpbrk(o, "=:") + 1 : "";
+                if (streq(o, "no-new-privileges"))
+                        nnp = true;
+                else if (startswith(o, "no-new-privileges"))
+                        nnp = streq(val, "true") || streq(val, "1");
+                else if (startswith(o, "seccomp") && streq(val, "unconfined"))
+                        seccomp = false;
+                else if (startswith(o, "seccomp") && !streq(val, "builtin")) {
+                        json_t *p = json_loads(val, 0, NULL);
+                        if (json_is_object(p))
+                                json_object_set_new(spec, "seccomp_profile", p);
+                        else
+                                json_decref(p);
+                }
+        }
+        json_object_set_new(spec, "seccomp", json_boolean(seccomp));
+        json_object_set_new(spec, "no_new_privileges", json_boolean(nnp));
+        json_t *ns = json_object_get(spec, "namespaces");
+        const char *pid = json_str(hc, "PidMode"), *ipc = json_str(hc, "IpcMode"), *uts = json_str(hc, "UTSMode");
+        json_object_set_new(ns, "pid", json_boolean(!(pid && streq(pid, "host"))));
+        json_object_set_new(ns, "ipc", json_boolean(!(ipc && streq(ipc, "host"))));
+        json_object_set_new(ns, "uts", json_boolean(!(uts && streq(uts, "host"))));
+        json_t *sysctls = json_object_get(hc, "Sysctls");
+        json_object_set_new(spec, "sysctls", json_is_object(sysctls) ? json_deep_copy(sysctls) : json_object());
+        json_t *rl = json_array();
+        json_array_foreach(json_object_get(hc, "Ulimits"), i, v)
+                json_array_append_new(rl, json_pack("{s:s,s:I,s:I}", "type", json_str(v, "Name"), "soft",
+                                                    (json_int_t) json_int(v, "Soft", 0), "hard",
+                                                    (json_int_t) json_int(v, "Hard", 0)));
+        json_object_set_new(spec, "rlimits", rl);
+        json_t *mounts = json_object_get(spec, "mounts");
+        const char *k;
+        json_object_foreach(json_object_get(hc, "Tmpfs"), k, v) {
+                /* Docker's tmpfs defaults, then the user's options. */
+                json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
+                const char *u = json_string_value(v);
+                _cleanup_free_ char *copy = xstrdup(u ? u : "");
+                char *save = NULL;
+                for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                        json_array_append_new(opts, json_string(t));
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination", k,
+                                                        "type", "tmpfs", "options", opts));
+        }
+        json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
+                const char *type = json_str(v, "Type");
+                bool ro = json_bool(v, "ReadOnly");
+                if (type && streq(type, "bind")) {
+                        bool nonrec = json_bool(json_object_get(v, "BindOptions"), "NonRecursive");
+                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", json_str(v, "Source"),
+                                                                "destination", json_str(v, "Target"), "type", "bind",
+                                                                "options", nonrec ? "bind" : "rbind", ro ? "ro" : "rw"));
+                } else if (type && streq(type, "tmpfs")) {
+                        json_t *to = json_object_get(v, "TmpfsOptions");
+                        json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
+                        if (ro)
+                                json_array_append_new(opts, json_string("ro"));
+                        if (json_int(to, "SizeBytes", 0) > 0)
+                                json_array_append_new(opts, json_sprintf("size=%lld", json_int(to, "SizeBytes", 0)));
+                        if (json_int(to, "Mode", 0) > 0)
+                                json_array_append_new(opts, json_sprintf("mode=%llo", json_int(to, "Mode", 0)));
+                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination",
+                                                                json_str(v, "Target"), "type", "tmpfs", "options",
+                                                                opts));
+                }
+        }
+}
+
 static int write_spec(Engine *e, Container *c, BerthError **err)
 {
         json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
@@ -321,6 +454,17 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_decref(mounts);
                 return r;
         }
+        json_t *devices = json_array(), *device_rules = json_array();
+        r = build_devices(hc, devices, device_rules, err);
+        if (r < 0) {
+                json_decref(args);
+                json_decref(env);
+                json_decref(jl);
+                json_decref(mounts);
+                json_decref(devices);
+                json_decref(device_rules);
+                return r;
+        }
         _cleanup_free_ char *dir = container_dir(e, c->id);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         _cleanup_free_ char *logp = container_log_path(e, c->id), *exitp = xasprintf("%s/exit.json", dir);
@@ -346,29 +490,30 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         json_t *netns = netns_path ? json_string(netns_path) : json_null();
         free(netns_path);
         json_t *spec = json_pack(
-                "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:O,s:O,s:I,s:s,"
-                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s}",
+                "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:o,s:o,s:I,s:s,"
+                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
                 "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
                 json_bool(cfg, "Tty"), "open_stdin", json_bool(cfg, "OpenStdin"), "stdin_once",
                 json_bool(cfg, "StdinOnce"), "init", json_bool(hc, "Init"), "layers", jl, "upper", upper, "work",
                 work, "mounts", mounts, "readonly_rootfs", json_bool(hc, "ReadonlyRootfs"), "masked_paths",
-                json_is_array(masked) && !priv ? masked : json_array(), "readonly_paths",
-                json_is_array(ro) && !priv ? ro : json_array(), "shm_size",
+                json_is_array(masked) && !priv ? json_incref(masked) : json_array(), "readonly_paths",
+                json_is_array(ro) && !priv ? json_incref(ro) : json_array(), "shm_size",
                 (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
                 (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
                 "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
                 priv, "seccomp", !priv, "log_path", log_none ? "" : logp, "log_max_size", (json_int_t) max_size,
-                "log_max_file", (json_int_t) max_file, "exit_file", exitp);
+                "log_max_file", (json_int_t) max_file, "exit_file", exitp, "devices", devices, "device_rules",
+                device_rules);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
         json_t *group_add = json_object_get(hc, "GroupAdd");
         if (json_is_array(group_add))
                 json_object_set(spec, "group_add", group_add);
-        /* json_pack("O") took references to masked/ro only when they were used. */
         _cleanup_json_ json_t *spec_owner = spec;
+        spec_add_security(hc, spec, priv);
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         r = mkdir_p(rdir, 0700);
@@ -400,6 +545,37 @@ static char *monitor_path(void)
         return strdup(BERTH_LIBEXECDIR "/berth-monitor");
 }
 
+/* One sealed in-memory copy of berth-monitor (runtime/sealed.c) that every monitor runs from,
+ * made again when the file on disk changes (an upgrade). */
+static pthread_mutex_t sealed_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sealed_fd = -1;
+static struct stat sealed_st;
+
+static int sealed_monitor(const char *path)
+{
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        pthread_mutex_lock(&sealed_lock);
+        if (sealed_fd < 0 || st.st_ino != sealed_st.st_ino || st.st_dev != sealed_st.st_dev ||
+            st.st_mtim.tv_sec != sealed_st.st_mtim.tv_sec || st.st_mtim.tv_nsec != sealed_st.st_mtim.tv_nsec ||
+            st.st_size != sealed_st.st_size) {
+                int fd;
+                int r = rt_sealed_copy(path, &fd);
+                if (r < 0) {
+                        pthread_mutex_unlock(&sealed_lock);
+                        return r;
+                }
+                /* A monitor being spawned may still be opening the old copy: leak it rather than race;
+                 * this happens once per upgrade of the binary. */
+                sealed_fd = fd;
+                sealed_st = st;
+        }
+        int fd = sealed_fd;
+        pthread_mutex_unlock(&sealed_lock);
+        return fd;
+}
+
 /* Runs berth-monitor with the sync pipe on fd 3 and returns its first line.
  * posix_spawn (a vfork-style clone) instead of fork: fork copied berthd's page tables and
  * then faulted them back in copy-on-write, the largest cost of a start on berthd's side
@@ -420,6 +596,26 @@ static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **
                 }
                 p[1] = fd;
         }
+        int sfd = sealed_monitor(mon);
+        if (sfd < 0) {
+                close(p[0]);
+                close(p[1]);
+                return berr_set(err, -sfd, "cannot make a sealed copy of berth-monitor (%s): %s", mon,
+                                strerror(-sfd));
+        }
+        /* Executed through berthd's descriptor: the child closes everything above 3 before exec. */
+        _cleanup_free_ char *exe = xasprintf("/proc/%d/fd/%d", (int) getpid(), sfd);
+        _cleanup_free_ char *mdir_buf = xstrdup(mon);
+        _cleanup_free_ char *mdir = xasprintf("BERTH_MONITOR_DIR=%s", dirname(mdir_buf));
+        size_t nenv = 0;
+        while (environ[nenv])
+                nenv++;
+        _cleanup_free_ char **envp = xcalloc(nenv + 2, sizeof(char *));
+        size_t k = 0;
+        for (size_t i = 0; i < nenv; i++)
+                if (!startswith(environ[i], "BERTH_MONITOR_DIR="))
+                        envp[k++] = environ[i];
+        envp[k++] = mdir;
         _cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         char *argv[] = { mon, rdir, NULL };
         posix_spawn_file_actions_t fa;
@@ -438,7 +634,7 @@ static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **
         posix_spawnattr_setsigdefault(&at, &def);
         posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         pid_t pid;
-        int r = posix_spawn(&pid, mon, &fa, &at, argv, environ);
+        int r = posix_spawn(&pid, exe, &fa, &at, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&at);
         close(p[1]);

@@ -233,17 +233,18 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, LayerUnpa
                                 goto out;
                         continue;
                 }
-                if (type == AE_IFBLK || (type == AE_IFCHR && archive_entry_rdev(e) != 0)) {
-                        r = berr_set(err, EINVAL, "invalid tar entry %s: device nodes are not allowed in image layers",
-                                     name);
-                        goto out;
-                }
+                /* Device nodes are accepted as Docker does (a rootfs made by debootstrap has /dev/console,
+                 * /dev/null, ...): the container's device cgroup denies access to anything outside its
+                 * allow list. No set-id or sticky bits on them. */
+                bool device = type == AE_IFBLK || (type == AE_IFCHR && archive_entry_rdev(e) != 0);
+                if (device)
+                        archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
                 _cleanup_free_ char *full = xasprintf("%s/%s", dest, rel);
                 /* The entry replaces whatever is there; never follow a symlink in its place. */
                 struct stat st;
                 if (lstat(full, &st) == 0 && (S_ISLNK(st.st_mode) || (S_ISDIR(st.st_mode) && type != AE_IFDIR)))
                         rm_rf(full);
-                if (type == AE_IFCHR) { /* 0/0: an overlay whiteout already */
+                if (type == AE_IFCHR && !device) { /* 0/0: an overlay whiteout already */
                         make_parents(dest, rel);
                         if (mknod(full, S_IFCHR | 0, makedev(0, 0)) < 0) {
                                 r = berr_set(err, errno, "cannot create %s: %m", rel);

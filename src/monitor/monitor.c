@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -580,12 +581,46 @@ static void read_output(Monitor *m, int *fdp, int stream)
         }
 }
 
+/* Only the host's root may drive the monitor: uid 0 and not a process of the container (its cgroup
+ * or its pid namespace), should a socket or its path ever become reachable from inside. */
+static bool peer_allowed(Monitor *m, int fd)
+{
+        struct ucred cr;
+        socklen_t len = sizeof(cr);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != 0)
+                return false;
+        if (cr.pid <= 0)
+                return true;
+        if (m->spec->cgroup && *m->spec->cgroup) { /* a process of the container's cgroup (--pid=host too) */
+                char cp[64];
+                snprintf(cp, sizeof(cp), "/proc/%d/cgroup", (int) cr.pid);
+                _cleanup_free_ char *text = NULL, *needle = xasprintf(":/%s\n", m->spec->cgroup);
+                _cleanup_free_ char *below = xasprintf(":/%s/", m->spec->cgroup);
+                if (read_file(cp, &text, NULL) == 0 && (strstr(text, needle) || strstr(text, below)))
+                        return false;
+        }
+        if (m->c.pid <= 0)
+                return true;
+        char a[64], b[64];
+        struct stat sa, sb;
+        snprintf(a, sizeof(a), "/proc/%d/ns/pid", (int) cr.pid);
+        snprintf(b, sizeof(b), "/proc/%d/ns/pid", (int) m->c.pid);
+        if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+                return true; /* the peer or the container is gone: nothing to protect */
+        return !(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev) || !m->spec->ns_pid;
+}
+
 static void accept_clients(Monitor *m)
 {
         for (;;) {
                 int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0)
                         return;
+                if (!peer_allowed(m, fd)) {
+                        log_warn("refused a monitor.sock connection from a process that is not the host's root");
+                        close(fd);
+                        continue;
+                }
                 Client *nc = NULL;
                 for (size_t i = 0; i < m->n_clients; i++)
                         if (m->clients[i].kind == C_DONE) {
@@ -873,6 +908,13 @@ static int make_listener(const char *dir)
 
 static char *find_init(void)
 {
+        const char *dir = getenv("BERTH_MONITOR_DIR"); /* where the binary we were copied from lives */
+        if (dir && *dir) {
+                char *p = xasprintf("%s/berth-init", dir);
+                if (access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n > 0) {
@@ -906,6 +948,30 @@ int main(int argc, char **argv)
         if (argc != 2) {
                 fprintf(stderr, "usage: berth-monitor <exec-root>/containers/<id>\n");
                 return 2;
+        }
+        /* Never run from the host's binary: processes entering the container are our forks
+         * (CVE-2019-5736). berthd starts us from a sealed copy; when run otherwise, make one. */
+        if (rt_exe_is_sealed() != 1) {
+                char self[4096];
+                ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+                if (n > 0) {
+                        self[n] = 0;
+                        (void) setenv("BERTH_MONITOR_DIR", dirname(self), 0);
+                }
+                int mfd;
+                int r = rt_sealed_copy("/proc/self/exe", &mfd);
+                if (r == 0) {
+                        extern char **environ;
+                        (void) syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+                        r = -errno;
+                }
+                _cleanup_free_ char *msg = xasprintf(RT_ERROR_PREFIX "running berth-monitor from a sealed copy: %s"
+                                                     RT_ERROR_SUFFIX, strerror(-r));
+                _cleanup_free_ char *line = error_line(msg, 125);
+                int sfd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
+                sync_send(&sfd, line);
+                log_error("%s", msg);
+                return 1;
         }
         int sync_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
         if (sync_fd >= 0)
@@ -962,7 +1028,9 @@ int main(int argc, char **argv)
         if (s->cgroup && *s->cgroup) {
                 m->cg = rt_cgroup_ops();
                 RtCgroupResources res = { s->memory, s->pids_limit, s->cpu_shares };
-                if ((r = m->cg->create(s->cgroup)) < 0 || (r = m->cg->set_resources(s->cgroup, &res)) < 0) {
+                _cleanup_strv_free_ char **devrules = rt_spec_device_rules(s);
+                if ((r = m->cg->create(s->cgroup)) < 0 || (r = m->cg->set_resources(s->cgroup, &res)) < 0 ||
+                    (r = m->cg->set_devices(s->cgroup, devrules)) < 0) {
                         emsg = xasprintf(RT_ERROR_PREFIX "error setting cgroup config for procHooks process: %s" RT_ERROR_SUFFIX,
                                          strerror(-r));
                         (void) m->cg->remove(s->cgroup);

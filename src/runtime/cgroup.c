@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "basic/util.h"
+#include "runtime/devices.h"
 
 static const char *const v1_controllers[] = {
         "cpu", "cpuacct", "memory", "pids", "freezer", "blkio", "devices", "cpuset", NULL,
@@ -206,6 +207,32 @@ static int v1_set_resources(const char *rel, const RtCgroupResources *res)
         return 0;
 }
 
+static int v1_set_devices(const char *rel, char *const *rules)
+{
+        if (!v1_has("devices"))
+                return -EOPNOTSUPP; /* never run a container without a device policy */
+        _cleanup_free_ char *deny = v1_path("devices", rel, "devices.deny");
+        _cleanup_free_ char *allow = v1_path("devices", rel, "devices.allow");
+        int r = write_str(deny, "a");
+        if (r < 0)
+                return r;
+        /* One open, one write per rule (the file takes one rule per write). */
+        _cleanup_close_ int fd = open(allow, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (size_t i = 0; rules && rules[i]; i++) {
+                RtDeviceRule d;
+                if (rt_device_rule_parse(rules[i], &d) < 0)
+                        return -EINVAL;
+                _cleanup_free_ char *line = d.type == 'a' && d.major < 0 && d.minor < 0 && d.access == RT_DEV_ALL
+                                                    ? xstrdup("a") : rt_device_rule_format(&d);
+                errno = 0;
+                if (write(fd, line, strlen(line)) != (ssize_t) strlen(line))
+                        return errno ? -errno : -EIO;
+        }
+        return 0;
+}
+
 static int v1_is_frozen(const char *rel)
 {
         char buf[64];
@@ -281,6 +308,7 @@ const RtCgroupOps rt_cgroup_v1_ops = {
         .create = v1_create,
         .add_pid = v1_add_pid,
         .set_resources = v1_set_resources,
+        .set_devices = v1_set_devices,
         .freeze = v1_freeze,
         .is_frozen = v1_is_frozen,
         .list_pids = v1_list_pids,
@@ -357,6 +385,15 @@ static int v2_set_resources(const char *rel, const RtCgroupResources *res)
         return 0;
 }
 
+static int v2_set_devices(const char *rel, char *const *rules)
+{
+        _cleanup_free_ char *p = v2_path(rel, NULL);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return rt_device_bpf_attach(fd, rules);
+}
+
 static int v2_is_frozen(const char *rel)
 {
         _cleanup_free_ char *p = v2_path(rel, "cgroup.events");
@@ -408,6 +445,7 @@ const RtCgroupOps rt_cgroup_v2_ops = {
         .create = v2_create,
         .add_pid = v2_add_pid,
         .set_resources = v2_set_resources,
+        .set_devices = v2_set_devices,
         .freeze = v2_freeze,
         .is_frozen = v2_is_frozen,
         .list_pids = v2_list_pids,

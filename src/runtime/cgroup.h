@@ -18,6 +18,8 @@ typedef struct RtCgroupOps {
         int (*create)(const char *rel);
         int (*add_pid)(const char *rel, pid_t pid);
         int (*set_resources)(const char *rel, const RtCgroupResources *res);
+        /* The complete allow list ("c 1:3 rwm", ...; runtime/devices.h): all else is denied. */
+        int (*set_devices)(const char *rel, char *const *rules);
         int (*freeze)(const char *rel, bool frozen); /* waits until the state is reached */
         int (*is_frozen)(const char *rel);           /* 1, 0 or -errno */
         int (*list_pids)(const char *rel, pid_t **ret, size_t *n_ret);

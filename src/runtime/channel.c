@@ -3,7 +3,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "basic/macro.h"
 
 int rt_send_fd(int sock, const char *msg, int fd)
 {
@@ -56,4 +61,28 @@ ssize_t rt_recv_msg(int sock, char *buf, size_t size, int *fd, int timeout_ms)
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
                                 memcpy(fd, CMSG_DATA(c), sizeof(int));
         return n;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
+
+void rt_close_fds_except(const int *keep, size_t n)
+{
+        int sorted[32];
+        if (n > ELEMENTSOF(sorted))
+                abort();
+        memcpy(sorted, keep, n * sizeof(int));
+        qsort(sorted, n, sizeof(int), cmp_int);
+        unsigned from = 3;
+        for (size_t i = 0; i < n; i++) {
+                if (sorted[i] < (int) from)
+                        continue;
+                if ((unsigned) sorted[i] > from)
+                        (void) syscall(SYS_close_range, from, (unsigned) sorted[i] - 1, 0);
+                from = (unsigned) sorted[i] + 1;
+        }
+        (void) syscall(SYS_close_range, from, ~0U, 0);
 }

@@ -10,6 +10,7 @@
 #include "runtime.h"
 #include "runtime/channel.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
@@ -150,6 +151,37 @@ static int mount_in_root(int rootfd, const char *target, bool dir, const char *s
         return 0;
 }
 
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+struct rt_mount_attr {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* The mount at fd and every mount below it read-only (MS_RDONLY on remount covers only the top). */
+static int rdonly_recursive_fd(int fd)
+{
+        struct rt_mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+                return -errno;
+        return 0;
+}
+
+static int rdonly_recursive_in_root(int rootfd, const char *target, bool dir)
+{
+        _cleanup_close_ int fd = open_in_root(rootfd, target, false, dir);
+        if (fd < 0)
+                return fd;
+        return rdonly_recursive_fd(fd);
+}
+
 static char *lowerdir_option(const RtSpec *s, const char *empty)
 {
         size_t n = strv_length(s->layers);
@@ -236,6 +268,80 @@ static void make_dev(Child *ch, int rootfd)
                         child_fail(ch, 125, "error during container init: symlink /dev/%s: %m", links[i].name);
 }
 
+/* A privileged container gets the host's device nodes, as Docker's does. hdir is a host /dev
+ * directory (we are still in the host's view of the filesystem), rel its path below /dev. */
+static void copy_host_devices(Child *ch, int rootfd, int hdir, const char *rel, int depth)
+{
+        static const char *const skip[] = { "pts", "shm", "mqueue", "console", "ptmx", "fd", "core", ".udev" };
+        DIR *d = fdopendir(hdir);
+        if (!d) {
+                close(hdir);
+                return;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                bool skipped = false;
+                for (size_t i = 0; depth == 0 && i < ELEMENTSOF(skip); i++)
+                        skipped = skipped || streq(de->d_name, skip[i]);
+                struct stat st;
+                if (skipped || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", rel, de->d_name);
+                if (S_ISDIR(st.st_mode) && depth < 4) {
+                        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                copy_host_devices(ch, rootfd, sub, p, depth + 1);
+                        continue;
+                }
+                if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                        continue;
+                _cleanup_free_ char *parent = xasprintf("/dev%s", rel);
+                _cleanup_close_ int pfd = open_in_root(rootfd, *rel ? parent : "/dev", true, true);
+                if (pfd < 0)
+                        continue;
+                char pp[64];
+                snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+                _cleanup_close_ int dfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0)
+                        continue;
+                if (mknodat(dfd, de->d_name, st.st_mode, st.st_rdev) == 0)
+                        (void) fchownat(dfd, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        }
+        closedir(d);
+}
+
+/* --device nodes, and for privileged containers every host device. */
+static void make_extra_devices(Child *ch, int rootfd)
+{
+        const RtSpec *s = ch->spec;
+        if (s->privileged) {
+                int h = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (h >= 0)
+                        copy_host_devices(ch, rootfd, h, "", 0);
+        }
+        for (size_t i = 0; i < s->n_devices; i++) {
+                const RtDevice *dv = &s->devices[i];
+                _cleanup_free_ char *parent = strdup(dv->path);
+                char *slash = strrchr(parent, '/');
+                *slash = 0;
+                _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", true, true);
+                if (pfd < 0)
+                        child_fail(ch, 125, "error during container init: creating device %s: %s", dv->path,
+                                   strerror(-pfd));
+                char pp[64];
+                snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+                _cleanup_close_ int dfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                mode_t type = dv->type == 'b' ? S_IFBLK : S_IFCHR;
+                (void) unlinkat(dfd, slash + 1, 0); /* --device may replace a default node */
+                if (dfd < 0 || mknodat(dfd, slash + 1, type | (dv->file_mode & 07777),
+                                       makedev((unsigned) dv->major, (unsigned) dv->minor)) < 0 ||
+                    fchownat(dfd, slash + 1, dv->uid, dv->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        child_fail(ch, 125, "error during container init: creating device %s: %m", dv->path);
+        }
+}
+
 static unsigned long mount_flags(char **options, bool *rec, char **data)
 {
         static const struct {
@@ -284,7 +390,10 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
         MNT("/dev", true, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
         MNT("/dev/pts", true, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
         _cleanup_free_ char *shm = xasprintf("mode=1777,size=%lld", (long long) s->shm_size);
-        MNT("/dev/shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+        if (s->ns_ipc)
+                MNT("/dev/shm", true, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+        else /* --ipc=host: the host's POSIX shared memory too, as in Docker */
+                MNT("/dev/shm", true, "/dev/shm", NULL, MS_BIND | MS_REC, NULL);
         MNT("/dev/mqueue", true, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
         unsigned long sysro = s->privileged ? 0 : MS_RDONLY;
         r = mount_in_root(rootfd, "/sys", true, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | sysro, NULL);
@@ -294,6 +403,7 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                 child_fail(ch, 125, "error during container init: error mounting \"sysfs\" to rootfs at \"/sys\": %s",
                            strerror(-r));
         make_dev(ch, rootfd);
+        make_extra_devices(ch, rootfd);
 
         if (s->tty) {
                 _cleanup_free_ char *ptmx = xasprintf("%s/dev/pts/ptmx", rootfs);
@@ -322,6 +432,13 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                                            m->source, m->destination, m->source);
                         MNT(m->destination, S_ISDIR(st.st_mode), m->source, NULL,
                             MS_BIND | (rec ? MS_REC : 0) | f, NULL);
+                        /* ":ro" of a recursive bind covers every submount (/host/proc of -v /:/host:ro). */
+                        if (rec && (f & MS_RDONLY) && (r = rdonly_recursive_in_root(rootfd, m->destination,
+                                                                                      S_ISDIR(st.st_mode))) < 0)
+                                child_fail(ch, 125, "error during container init: making \"%s\" recursively read-only%s: %s",
+                                           m->destination,
+                                           r == -ENOSYS ? " (mount_setattr needs Linux 5.12 or later)" : "",
+                                           strerror(-r));
                 } else
                         MNT(m->destination, true, m->source ? m->source : m->type, m->type, f & ~MS_BIND, data);
         }
@@ -361,6 +478,31 @@ static void mask_and_protect(Child *ch)
                 if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
                     mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                         child_fail(ch, 125, "error during container init: making %s read-only: %m", p);
+                _cleanup_close_ int fd = open(p, O_PATH | O_CLOEXEC);
+                int r = fd < 0 ? -errno : rdonly_recursive_fd(fd);
+                if (r < 0)
+                        child_fail(ch, 125, "error during container init: making %s recursively read-only: %s", p,
+                                   strerror(-r));
+        }
+}
+
+/* Namespaced sysctls (berthd allows only those), through the container's own /proc, before
+ * /proc/sys becomes read-only. */
+static void apply_sysctls(Child *ch)
+{
+        for (size_t i = 0; ch->spec->sysctls && ch->spec->sysctls[i]; i++) {
+                const char *kv = ch->spec->sysctls[i];
+                const char *eq = strchr(kv, '=');
+                if (!eq)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("/proc/sys/%.*s", (int) (eq - kv), kv);
+                for (char *p = path + strlen("/proc/sys/"); *p; p++)
+                        if (*p == '.')
+                                *p = '/';
+                _cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0)
+                        child_fail(ch, 125, "error during container init: setting sysctl %.*s: %m", (int) (eq - kv),
+                                   kv);
         }
 }
 
@@ -378,31 +520,19 @@ static void loopback_up(void)
         close(fd);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-        return *(const int *) a - *(const int *) b;
-}
-
 /* The container must not inherit the monitor's other descriptors (the sync pipe above all). */
 static void close_other_fds(Child *ch)
 {
-        int keep[5] = { 2, ch->sock, ch->stdio[0], ch->stdio[1], ch->stdio[2] };
-        qsort(keep, ELEMENTSOF(keep), sizeof(int), cmp_int);
-        unsigned from = 3;
-        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
-                if (keep[i] < (int) from)
-                        continue;
-                if ((unsigned) keep[i] > from)
-                        (void) syscall(SYS_close_range, from, (unsigned) keep[i] - 1, 0);
-                from = (unsigned) keep[i] + 1;
-        }
-        (void) syscall(SYS_close_range, from, ~0U, 0);
+        int keep[4] = { ch->sock, ch->stdio[0], ch->stdio[1], ch->stdio[2] };
+        rt_close_fds_except(keep, ELEMENTSOF(keep));
 }
 
 static _noreturn_ void child_main(Child *ch)
 {
         const RtSpec *s = ch->spec;
         char buf[64];
+        /* Not dumpable until execve: nothing in the container may ptrace or pidfd_getfd us. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         close_other_fds(ch);
         umask(0);
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'C')
@@ -426,6 +556,7 @@ static _noreturn_ void child_main(Child *ch)
         do_mounts(ch, rootfs, rootfd, &master, &slave);
         pivot(ch, rootfd);
         close(rootfd);
+        apply_sysctls(ch);
         mask_and_protect(ch);
         if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
                 child_fail(ch, 125, "error during container init: making the root read-only: %m");
@@ -501,10 +632,16 @@ static _noreturn_ void child_main(Child *ch)
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'S')
                 _exit(125);
 
-        if (s->seccomp && !s->privileged && (r = rt_seccomp_load()) < 0)
-                child_fail(ch, 125, "error during container init: loading seccomp filter: %s", strerror(-r));
-        r = rt_switch_user_and_caps(s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities,
-                                    s->privileged, u.uid, u.gid, groups, n_groups);
+        if ((r = rt_spec_apply_rlimits(s)) < 0)
+                child_fail(ch, 125, "error during container init: setting rlimits: %s", strerror(-r));
+        char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
+        _cleanup_free_ char *scerr = NULL;
+        if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr)) < 0)
+                child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
+                           scerr ? scerr : strerror(-r));
+        r = rt_switch_user_and_caps(caps, s->privileged || s->all_capabilities, u.uid, u.gid, groups, n_groups);
+        if (r == 0 && s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = -errno;
         if (r < 0)
                 child_fail(ch, 125, "error during container init: setting user and capabilities: %s", strerror(-r));
         /* Everything but stdio and the setup socket (close-on-exec) must not reach the command. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -109,10 +110,15 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
         if (r < 0)
                 xfail(sock, 126, "%s", lerr ? lerr : "exec: lookup failed");
         bool privileged = x->privileged || cs->privileged;
-        if (cs->seccomp && !privileged && (r = rt_seccomp_load()) < 0)
-                xfail(sock, 126, "loading seccomp filter: %s", strerror(-r));
-        r = rt_switch_user_and_caps(cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities,
-                                    privileged, u.uid, u.gid, groups, n_groups);
+        if ((r = rt_spec_apply_rlimits(cs)) < 0)
+                xfail(sock, 126, "setting rlimits: %s", strerror(-r));
+        char *const *caps = cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities;
+        _cleanup_free_ char *scerr = NULL;
+        if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, cs->all_capabilities, &scerr)) < 0)
+                xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr : strerror(-r));
+        r = rt_switch_user_and_caps(caps, privileged || cs->all_capabilities, u.uid, u.gid, groups, n_groups);
+        if (r == 0 && cs->no_new_privileges && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = -errno;
         if (r < 0)
                 xfail(sock, 126, "unable to apply caps: %s", strerror(-r));
         (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -132,6 +138,14 @@ static _noreturn_ void exec_helper(const RtSpec *cs, const RtCgroupOps *cg, cons
                                    const int *nsfd, const int stdio[3])
 {
         int r;
+        /* Before anything of the container can see us: not dumpable (no ptrace, no pidfd_getfd by
+         * the container's root) and none of the monitor's descriptors (its listening socket, berthd's
+         * connections, other containers' pipes), only the setup channel, namespaces and stdio. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        int keep[N_NS + 4] = { sock, stdio[0], stdio[1], stdio[2] };
+        for (size_t i = 0; i < N_NS; i++)
+                keep[4 + i] = nsfd[i];
+        rt_close_fds_except(keep, ELEMENTSOF(keep));
         if (cg && cs->cgroup && *cs->cgroup && (r = cg->add_pid(cs->cgroup, getpid())) < 0)
                 xfail(sock, 126, "joining cgroup %s: %s", cs->cgroup, strerror(-r));
         for (size_t i = 0; i < N_NS; i++)

@@ -58,8 +58,21 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
                    RtExecProcess *p, int *exit_code, char **errmsg);
 
 /* Security pieces (security.c), applied in the container process. */
-int rt_seccomp_load(void);
+/* Loads a seccomp profile in Docker's JSON format (NULL: the built-in default, Docker's allow list)
+ * for a process that will hold `caps` (all_caps: every capability), which decide the rules with
+ * includes/excludes "caps". */
+int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, char **errmsg);
+/* Validates a custom profile (berthd, at create). */
+int rt_seccomp_check_profile(const char *profile, char **errmsg);
+#include <jansson.h>
+json_t *rt_seccomp_default_profile(void);
 /* Keeps `caps` (NULL-terminated names like "CAP_CHOWN"; NULL = all) in every set except
  * ambient, switching to uid/gid/groups in between. */
 int rt_switch_user_and_caps(char *const *caps, bool all, uid_t uid, gid_t gid, const gid_t *groups,
                             size_t n_groups);
+
+/* sealed.c: a memfd copy of the file at path with every seal (write, grow, shrink, seal): what
+ * berth-monitor runs from, so no process in a container can reach a writable host binary. */
+int rt_sealed_copy(const char *path, int *ret);
+/* 1 when this process runs from such a copy. */
+int rt_exe_is_sealed(void);

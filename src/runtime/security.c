@@ -6,43 +6,371 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
+
+#include "basic/json-util.h"
+#include "basic/util.h"
 
 #include "runtime/runtime.h"
 
-/* Syscalls Docker's default profile refuses to a container without extra capabilities. */
-static const char *const blocked_syscalls[] = {
-        "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-        "finit_module", "fsconfig", "fsmount", "fsopen", "fspick", "get_kernel_syms", "get_mempolicy",
-        "init_module", "ioperm", "iopl", "kexec_file_load", "kexec_load", "keyctl",
-        "lookup_dcookie", "mbind", "mount", "mount_setattr", "move_mount", "move_pages",
-        "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
-        "query_module", "quotactl", "quotactl_fd", "reboot",
-        "request_key", "set_mempolicy", "setns", "settimeofday", "stime", "swapoff", "swapon", "sysfs",
-        "_sysctl", "umount", "umount2", "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old",
-        NULL,
+/* ---- seccomp ----
+ * Profiles have Docker's JSON format (defaultAction, defaultErrnoRet, syscalls[] with names, action,
+ * errnoRet, args, includes/excludes {caps, arches, minKernel}); the built-in default is the same
+ * structure, built from the table below: an allow list, everything else EPERM. */
+
+static const char *const sc_allow[] = {
+        "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "capget", "capset", "chdir",
+        "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres", "clock_getres_time64",
+        "clock_gettime", "clock_gettime64", "clock_nanosleep", "clock_nanosleep_time64", "close", "close_range",
+        "connect", "copy_file_range", "creat", "dup", "dup2", "dup3", "epoll_create", "epoll_create1",
+        "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2", "epoll_wait", "epoll_wait_old", "eventfd",
+        "eventfd2", "execve", "execveat", "exit", "exit_group", "faccessat", "faccessat2", "fadvise64",
+        "fadvise64_64", "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchmodat2", "fchown",
+        "fchown32", "fchownat", "fcntl", "fcntl64", "fdatasync", "fgetxattr", "flistxattr", "flock", "fork",
+        "fremovexattr", "fsetxattr", "fstat", "fstat64", "fstatat64", "fstatfs", "fstatfs64", "fsync",
+        "ftruncate", "ftruncate64", "futex", "futex_requeue", "futex_time64", "futex_wait", "futex_waitv",
+        "futex_wake", "futimesat", "getcpu", "getcwd", "getdents", "getdents64", "getegid", "getegid32",
+        "geteuid", "geteuid32", "getgid", "getgid32", "getgroups", "getgroups32", "getitimer", "getpeername",
+        "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom", "getresgid", "getresgid32",
+        "getresuid", "getresuid32", "getrlimit", "get_robust_list", "getrusage", "getsid", "getsockname",
+        "getsockopt", "get_thread_area", "gettid", "gettimeofday", "getuid", "getuid32", "getxattr",
+        "inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel", "ioctl",
+        "io_destroy", "io_getevents", "io_pgetevents", "io_pgetevents_time64", "ioprio_get", "ioprio_set",
+        "io_setup", "io_submit", "ipc", "kill", "landlock_add_rule", "landlock_create_ruleset",
+        "landlock_restrict_self", "lchown", "lchown32", "lgetxattr", "link", "linkat", "listen", "listxattr",
+        "llistxattr", "_llseek", "lremovexattr", "lseek", "lsetxattr", "lstat", "lstat64", "madvise",
+        "map_shadow_stack", "membarrier", "memfd_create", "memfd_secret", "mincore", "mkdir", "mkdirat",
+        "mknod", "mknodat", "mlock", "mlock2", "mlockall", "mmap", "mmap2", "mprotect", "mq_getsetattr",
+        "mq_notify", "mq_open", "mq_timedreceive", "mq_timedreceive_time64", "mq_timedsend",
+        "mq_timedsend_time64", "mq_unlink", "mremap", "msgctl", "msgget", "msgrcv", "msgsnd", "msync",
+        "munlock", "munlockall", "munmap", "name_to_handle_at", "nanosleep", "newfstatat", "_newselect", "open",
+        "openat", "openat2", "pause", "pidfd_open", "pidfd_send_signal", "pipe", "pipe2", "pkey_alloc",
+        "pkey_free", "pkey_mprotect", "poll", "ppoll", "ppoll_time64", "prctl", "pread64", "preadv", "preadv2",
+        "prlimit64", "process_mrelease", "pselect6", "pselect6_time64", "pwrite64", "pwritev", "pwritev2",
+        "read", "readahead", "readlink", "readlinkat", "readv", "recv", "recvfrom", "recvmmsg",
+        "recvmmsg_time64", "recvmsg", "remap_file_pages", "removexattr", "rename", "renameat", "renameat2",
+        "restart_syscall", "rmdir", "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask",
+        "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64",
+        "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr", "sched_getparam", "sched_get_priority_max",
+        "sched_get_priority_min", "sched_getscheduler", "sched_rr_get_interval", "sched_rr_get_interval_time64",
+        "sched_setaffinity", "sched_setattr", "sched_setparam", "sched_setscheduler", "sched_yield", "seccomp",
+        "select", "semctl", "semget", "semop", "semtimedop", "semtimedop_time64", "send", "sendfile",
+        "sendfile64", "sendmmsg", "sendmsg", "sendto", "setfsgid", "setfsgid32", "setfsuid", "setfsuid32",
+        "setgid", "setgid32", "setgroups", "setgroups32", "setitimer", "setpgid", "setpriority", "setregid",
+        "setregid32", "setresgid", "setresgid32", "setresuid", "setresuid32", "setreuid", "setreuid32",
+        "setrlimit", "set_robust_list", "setsid", "setsockopt", "set_thread_area", "set_tid_address", "setuid",
+        "setuid32", "setxattr", "shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack", "signalfd",
+        "signalfd4", "sigprocmask", "sigreturn", "socketcall", "socketpair", "splice", "stat", "stat64",
+        "statfs", "statfs64", "statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs", "sysinfo",
+        "tee", "tgkill", "time", "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime",
+        "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create", "timerfd_gettime",
+        "timerfd_gettime64", "timerfd_settime", "timerfd_settime64", "times", "tkill", "truncate", "truncate64",
+        "ugetrlimit", "umask", "uname", "unlink", "unlinkat", "utime", "utimensat", "utimensat_time64", "utimes",
+        "vfork", "vmsplice", "wait4", "waitid", "waitpid", "write", "writev", NULL,
 };
 
-int rt_seccomp_load(void)
+#define L(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define CLONE_NS_MASK 0x7E020000ULL /* every CLONE_NEW* flag */
+
+/* One entry of the built-in profile; n_args > 0 adds one condition on argument 0. */
+static const struct {
+        const char *const *names;
+        const char *action; /* NULL: allow */
+        int errno_ret;
+        const char *op;
+        uint64_t value;
+        const char *const *caps_in, *const *caps_ex, *const *arches_in;
+        const char *min_kernel;
+} sc_rules[] = {
+        { L("process_vm_readv", "process_vm_writev", "ptrace"), .min_kernel = "4.8" },
+        /* No AF_VSOCK (40) sockets: they reach the host's hypervisor services. */
+        { L("socket"), .op = "SCMP_CMP_NE", .value = 40 },
+        /* personality: only the harmless personas (Linux, UNAME26, READ_IMPLIES_EXEC combos, query). */
+        { L("personality"), .op = "SCMP_CMP_EQ", .value = 0 },
+        { L("personality"), .op = "SCMP_CMP_EQ", .value = 8 },
+        { L("personality"), .op = "SCMP_CMP_EQ", .value = 131072 },
+        { L("personality"), .op = "SCMP_CMP_EQ", .value = 131080 },
+        { L("personality"), .op = "SCMP_CMP_EQ", .value = 4294967295ULL },
+        { L("arch_prctl"), .arches_in = L("amd64", "x32") },
+        { L("modify_ldt"), .arches_in = L("amd64", "x32", "x86") },
+        { L("arm_fadvise64_64", "arm_sync_file_range", "sync_file_range2", "breakpoint", "cacheflush", "set_tls"),
+          .arches_in = L("arm", "arm64") },
+        { L("riscv_flush_icache"), .arches_in = L("riscv64") },
+        { L("open_by_handle_at"), .caps_in = L("CAP_DAC_READ_SEARCH") },
+        { L("bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick", "lookup_dcookie",
+            "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open", "quotactl", "quotactl_fd",
+            "setdomainname", "sethostname", "setns", "syslog", "umount", "umount2", "unshare"),
+          .caps_in = L("CAP_SYS_ADMIN") },
+        /* Without CAP_SYS_ADMIN: clone without any CLONE_NEW* flag; clone3 (flags out of reach of a
+         * filter) says ENOSYS so libc falls back to clone. */
+        { L("clone"), .op = "SCMP_CMP_MASKED_EQ", .value = 0, .caps_ex = L("CAP_SYS_ADMIN") },
+        { L("clone3"), .action = "SCMP_ACT_ERRNO", .errno_ret = ENOSYS, .caps_ex = L("CAP_SYS_ADMIN") },
+        { L("reboot"), .caps_in = L("CAP_SYS_BOOT") },
+        { L("chroot"), .caps_in = L("CAP_SYS_CHROOT") },
+        { L("delete_module", "init_module", "finit_module"), .caps_in = L("CAP_SYS_MODULE") },
+        { L("acct"), .caps_in = L("CAP_SYS_PACCT") },
+        { L("kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"),
+          .caps_in = L("CAP_SYS_PTRACE") },
+        { L("iopl", "ioperm"), .caps_in = L("CAP_SYS_RAWIO") },
+        { L("settimeofday", "stime", "clock_settime", "clock_settime64"), .caps_in = L("CAP_SYS_TIME") },
+        { L("vhangup"), .caps_in = L("CAP_SYS_TTY_CONFIG") },
+        { L("get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"), .caps_in = L("CAP_SYS_NICE") },
+        { L("syslog"), .caps_in = L("CAP_SYSLOG") },
+        { L("bpf"), .caps_in = L("CAP_BPF") },
+        { L("perf_event_open"), .caps_in = L("CAP_PERFMON") },
+};
+
+static json_t *strv_json(const char *const *l)
 {
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        json_t *a = json_array();
+        for (size_t i = 0; l && l[i]; i++)
+                json_array_append_new(a, json_string(l[i]));
+        return a;
+}
+
+json_t *rt_seccomp_default_profile(void)
+{
+        json_t *sys = json_array();
+        json_array_append_new(sys, json_pack("{s:o,s:s}", "names", strv_json(sc_allow), "action", "SCMP_ACT_ALLOW"));
+        for (size_t i = 0; i < ELEMENTSOF(sc_rules); i++) {
+                json_t *r = json_pack("{s:o,s:s}", "names", strv_json(sc_rules[i].names), "action",
+                                      sc_rules[i].action ? sc_rules[i].action : "SCMP_ACT_ALLOW");
+                if (sc_rules[i].errno_ret)
+                        json_object_set_new(r, "errnoRet", json_integer(sc_rules[i].errno_ret));
+                if (sc_rules[i].op) {
+                        bool masked = streq(sc_rules[i].op, "SCMP_CMP_MASKED_EQ");
+                        json_object_set_new(r, "args", json_pack("[{s:i,s:I,s:I,s:s}]", "index", 0, "value",
+                                                                 (json_int_t) (masked ? CLONE_NS_MASK : sc_rules[i].value),
+                                                                 "valueTwo", (json_int_t) sc_rules[i].value, "op",
+                                                                 sc_rules[i].op));
+                }
+                json_t *in = json_object(), *ex = json_object();
+                if (sc_rules[i].caps_in)
+                        json_object_set_new(in, "caps", strv_json(sc_rules[i].caps_in));
+                if (sc_rules[i].arches_in)
+                        json_object_set_new(in, "arches", strv_json(sc_rules[i].arches_in));
+                if (sc_rules[i].min_kernel)
+                        json_object_set_new(in, "minKernel", json_string(sc_rules[i].min_kernel));
+                if (sc_rules[i].caps_ex)
+                        json_object_set_new(ex, "caps", strv_json(sc_rules[i].caps_ex));
+                json_object_set_new(r, "includes", in);
+                json_object_set_new(r, "excludes", ex);
+                json_array_append_new(sys, r);
+        }
+        return json_pack("{s:s,s:i,s:o}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", EPERM, "syscalls",
+                         sys);
+}
+
+/* Docker's name for the architecture we run on. */
+static const char *native_arch(void)
+{
+        switch (seccomp_arch_native()) {
+        case SCMP_ARCH_X86_64: return "amd64";
+        case SCMP_ARCH_X86: return "x86";
+        case SCMP_ARCH_X32: return "x32";
+        case SCMP_ARCH_AARCH64: return "arm64";
+        case SCMP_ARCH_ARM: return "arm";
+        case SCMP_ARCH_PPC64LE: return "ppc64le";
+        case SCMP_ARCH_S390X: return "s390x";
+        case SCMP_ARCH_RISCV64: return "riscv64";
+        default: return "";
+        }
+}
+
+static bool kernel_at_least(const char *want)
+{
+        struct utsname u;
+        if (uname(&u) < 0)
+                return false;
+        int a = 0, b = 0, x = 0, y = 0;
+        sscanf(u.release, "%d.%d", &a, &b);
+        sscanf(want, "%d.%d", &x, &y);
+        return a > x || (a == x && b >= y);
+}
+
+static bool has_cap(char *const *caps, bool all, const char *c)
+{
+        if (all)
+                return true;
+        for (size_t i = 0; caps && caps[i]; i++)
+                if (!strcasecmp(caps[i], c) || (!strncasecmp(c, "CAP_", 4) && !strcasecmp(caps[i], c + 4)))
+                        return true;
+        return false;
+}
+
+static bool any_in(json_t *list, bool (*pred)(const char *, void *), void *ud)
+{
+        size_t i;
+        json_t *v;
+        json_array_foreach(list, i, v) if (json_is_string(v) && pred(json_string_value(v), ud)) return true;
+        return false;
+}
+
+typedef struct {
+        char *const *caps;
+        bool all;
+} CapSet;
+
+static bool cap_pred(const char *c, void *ud)
+{
+        CapSet *cs = ud;
+        return has_cap(cs->caps, cs->all, c);
+}
+
+static bool arch_pred(const char *a, void *ud)
+{
+        return streq(a, native_arch());
+}
+
+static int parse_action(const char *s, json_t *errno_ret, int dflt_errno, uint32_t *ret)
+{
+        int e = json_is_integer(errno_ret) ? (int) json_integer_value(errno_ret) : dflt_errno;
+        if (!s)
+                return -EINVAL;
+        if (streq(s, "SCMP_ACT_ALLOW"))
+                *ret = SCMP_ACT_ALLOW;
+        else if (streq(s, "SCMP_ACT_ERRNO"))
+                *ret = SCMP_ACT_ERRNO((uint16_t) e);
+        else if (streq(s, "SCMP_ACT_KILL") || streq(s, "SCMP_ACT_KILL_THREAD"))
+                *ret = SCMP_ACT_KILL;
+        else if (streq(s, "SCMP_ACT_KILL_PROCESS"))
+                *ret = SCMP_ACT_KILL_PROCESS;
+        else if (streq(s, "SCMP_ACT_TRAP"))
+                *ret = SCMP_ACT_TRAP;
+        else if (streq(s, "SCMP_ACT_LOG"))
+                *ret = SCMP_ACT_LOG;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_op(const char *s, enum scmp_compare *ret)
+{
+        static const struct {
+                const char *n;
+                enum scmp_compare op;
+        } ops[] = { { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
+                    { "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+                    { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ } };
+        for (size_t i = 0; s && i < ELEMENTSOF(ops); i++)
+                if (streq(s, ops[i].n)) {
+                        *ret = ops[i].op;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* Builds (ctx != NULL) or only checks (ctx == NULL) a profile. */
+static int apply_profile(scmp_filter_ctx ctx, json_t *p, char *const *caps, bool all, uint32_t dflt, int dflt_errno,
+                         char **errmsg)
+{
+        CapSet cs = { caps, all };
+        size_t i;
+        json_t *r;
+        json_t *sys = json_object_get(p, "syscalls");
+        if (sys && !json_is_array(sys) && !json_is_null(sys)) {
+                *errmsg = strdup("syscalls must be a list");
+                return -EINVAL;
+        }
+        json_array_foreach(sys, i, r) {
+                json_t *names = json_object_get(r, "names");
+                const char *one = json_str(r, "name");
+                uint32_t act;
+                if (parse_action(json_str(r, "action"), json_object_get(r, "errnoRet"), dflt_errno, &act) < 0) {
+                        *errmsg = xasprintf("unsupported action in syscall rule %zu: %s", i,
+                                            json_str(r, "action") ? json_str(r, "action") : "(none)");
+                        return -EINVAL;
+                }
+                struct scmp_arg_cmp args[6];
+                unsigned n_args = 0;
+                size_t k;
+                json_t *a;
+                json_array_foreach(json_object_get(r, "args"), k, a) {
+                        enum scmp_compare op;
+                        long long idx = json_int(a, "index", -1);
+                        if (n_args >= 6 || idx < 0 || idx > 5 || parse_op(json_str(a, "op"), &op) < 0) {
+                                *errmsg = xasprintf("invalid argument condition in syscall rule %zu", i);
+                                return -EINVAL;
+                        }
+                        json_t *v = json_object_get(a, "value"), *v2 = json_object_get(a, "valueTwo");
+                        uint64_t val = json_is_integer(v) ? (uint64_t) json_integer_value(v) : json_is_real(v) ? (uint64_t) json_real_value(v) : 0;
+                        uint64_t val2 = json_is_integer(v2) ? (uint64_t) json_integer_value(v2) : json_is_real(v2) ? (uint64_t) json_real_value(v2) : 0;
+                        args[n_args++] = (struct scmp_arg_cmp){ (unsigned) idx, op, val, val2 };
+                }
+                json_t *in = json_object_get(r, "includes"), *ex = json_object_get(r, "excludes");
+                const char *mk = json_str(in, "minKernel");
+                bool applies = true;
+                if (json_array_size(json_object_get(in, "caps")) &&
+                    !any_in(json_object_get(in, "caps"), cap_pred, &cs))
+                        applies = false;
+                if (json_array_size(json_object_get(in, "arches")) &&
+                    !any_in(json_object_get(in, "arches"), arch_pred, NULL))
+                        applies = false;
+                if (mk && !kernel_at_least(mk))
+                        applies = false;
+                if (any_in(json_object_get(ex, "caps"), cap_pred, &cs) ||
+                    any_in(json_object_get(ex, "arches"), arch_pred, NULL))
+                        applies = false;
+                if (!ctx || !applies || act == dflt)
+                        continue;
+                /* Docker's default profile rule "clone, MASKED_EQ 0x7E020000": mask in value, 0 in valueTwo. */
+                size_t nn = json_is_array(names) ? json_array_size(names) : 0;
+                for (size_t j = 0; j < nn + (one ? 1 : 0); j++) {
+                        const char *name = j < nn ? json_string_value(json_array_get(names, j)) : one;
+                        int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
+                        if (nr == __NR_SCMP_ERROR || nr < 0)
+                                continue; /* not on this architecture or this libseccomp */
+                        int e = seccomp_rule_add_array(ctx, act, nr, n_args, args);
+                        if (e < 0) {
+                                *errmsg = xasprintf("adding seccomp rule for syscall %s: %s", name, strerror(-e));
+                                return e;
+                        }
+                }
+        }
+        return 0;
+}
+
+int rt_seccomp_check_profile(const char *text, char **errmsg)
+{
+        *errmsg = NULL;
+        json_error_t jerr;
+        _cleanup_json_ json_t *p = json_loads(text, 0, &jerr);
+        if (!json_is_object(p)) {
+                *errmsg = xasprintf("decoding seccomp profile failed: %s", p ? "not an object" : jerr.text);
+                return -EINVAL;
+        }
+        uint32_t dflt;
+        if (parse_action(json_str(p, "defaultAction"), json_object_get(p, "defaultErrnoRet"), EPERM, &dflt) < 0) {
+                *errmsg = xasprintf("unsupported defaultAction: %s",
+                                    json_str(p, "defaultAction") ? json_str(p, "defaultAction") : "(none)");
+                return -EINVAL;
+        }
+        return apply_profile(NULL, p, NULL, false, dflt, EPERM, errmsg);
+}
+
+int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, char **errmsg)
+{
+        *errmsg = NULL;
+        _cleanup_json_ json_t *p = NULL;
+        if (profile) {
+                p = json_loads(profile, 0, NULL);
+                if (!json_is_object(p)) {
+                        *errmsg = strdup("decoding seccomp profile failed");
+                        return -EINVAL;
+                }
+        } else
+                p = rt_seccomp_default_profile();
+        json_t *de = json_object_get(p, "defaultErrnoRet");
+        int dflt_errno = json_is_integer(de) ? (int) json_integer_value(de) : EPERM;
+        uint32_t dflt;
+        if (parse_action(json_str(p, "defaultAction"), de, EPERM, &dflt) < 0) {
+                *errmsg = strdup("unsupported defaultAction");
+                return -EINVAL;
+        }
+        scmp_filter_ctx ctx = seccomp_init(dflt);
         if (!ctx)
                 return -ENOMEM;
-        int r = 0;
-        for (size_t i = 0; blocked_syscalls[i] && r == 0; i++) {
-                int nr = seccomp_syscall_resolve_name(blocked_syscalls[i]);
-                if (nr == __NR_SCMP_ERROR || nr < 0)
-                        continue; /* not on this architecture */
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-        }
-        /* New namespaces need CAP_SYS_ADMIN in Docker's profile; clone3 says ENOSYS so libc falls
-         * back to clone, whose flags a filter can see. */
-        static const unsigned long ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-                                                  CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
-        for (size_t i = 0; i < ELEMENTSOF(ns_flags) && r == 0; i++)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                                     SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
-        if (r == 0)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        int r = apply_profile(ctx, p, caps, all_caps, dflt, dflt_errno, errmsg);
         if (r == 0)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r == 0)

@@ -1,9 +1,11 @@
 #include "spec.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
+#include "runtime/devices.h"
 
 const char *const rt_default_capabilities[] = {
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -12,7 +14,7 @@ const char *const rt_default_capabilities[] = {
 };
 
 const char *const rt_default_masked_paths[] = {
-        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
         "/sys/firmware", "/sys/devices/virtual/powercap", NULL,
 };
@@ -102,17 +104,27 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         s->privileged = json_bool(j, "privileged");
         json_t *sc = json_object_get(j, "seccomp");
         s->seccomp = sc ? json_is_true(sc) : true;
+        json_t *scp = json_object_get(j, "seccomp_profile");
+        if (json_is_object(scp))
+                s->seccomp_profile = json_dumps(scp, JSON_COMPACT);
+        s->no_new_privileges = json_bool(j, "no_new_privileges");
         s->log_path = dup_str(j, "log_path");
         s->log_max_size = json_int(j, "log_max_size", 0);
         s->log_max_file = json_int(j, "log_max_file", 0);
         s->exit_file = dup_str(j, "exit_file");
 
         int r = 0;
+        const char *capstr = json_str(j, "capabilities");
+        if (capstr && streq(capstr, "ALL")) {
+                s->all_capabilities = true;
+                json_object_del(j, "capabilities");
+        }
         if (get_strv(j, "args", &s->args) < 0 || get_strv(j, "env", &s->env) < 0 ||
             get_strv(j, "layers", &s->layers) < 0 || get_strv(j, "masked_paths", &s->masked_paths) < 0 ||
             get_strv(j, "group_add", &s->group_add) < 0 ||
             get_strv(j, "readonly_paths", &s->readonly_paths) < 0 ||
-            get_strv(j, "capabilities", &s->capabilities) < 0)
+            get_strv(j, "capabilities", &s->capabilities) < 0 ||
+            get_strv(j, "device_rules", &s->device_rules) < 0)
                 r = berr_set(err, EINVAL, "invalid spec.json: a list field is not an array of strings");
         if (r == 0 && (!s->args || !s->args[0]))
                 r = berr_set(err, EINVAL, "invalid spec.json: no command specified");
@@ -128,6 +140,74 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
                 s->readonly_paths = strv_from_const(rt_default_readonly_paths);
         if (r == 0 && !s->cwd)
                 s->cwd = strdup("/");
+
+        for (size_t i = 0; r == 0 && s->device_rules && s->device_rules[i]; i++) {
+                RtDeviceRule dr;
+                if (rt_device_rule_parse(s->device_rules[i], &dr) < 0)
+                        r = berr_set(err, EINVAL, "invalid spec.json: bad device rule '%s'", s->device_rules[i]);
+        }
+        json_t *sc_obj = json_object_get(j, "sysctls");
+        const char *sk;
+        json_t *sv;
+        json_object_foreach(sc_obj, sk, sv) {
+                if (!json_is_string(sv) || strchr(sk, '/') || strstr(sk, "..")) {
+                        r = berr_set(err, EINVAL, "invalid spec.json: bad sysctl %s", sk);
+                        break;
+                }
+                _cleanup_free_ char *kv = xasprintf("%s=%s", sk, json_string_value(sv));
+                strv_extend(&s->sysctls, kv);
+        }
+        json_t *rls = json_object_get(j, "rlimits");
+        if (r == 0 && json_is_array(rls)) {
+                static const struct {
+                        const char *n;
+                        int res;
+                } names[] = { { "as", RLIMIT_AS }, { "core", RLIMIT_CORE }, { "cpu", RLIMIT_CPU },
+                              { "data", RLIMIT_DATA }, { "fsize", RLIMIT_FSIZE }, { "locks", RLIMIT_LOCKS },
+                              { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+                              { "nice", RLIMIT_NICE }, { "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },
+                              { "rss", RLIMIT_RSS }, { "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+                              { "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK } };
+                s->rlimits = xcalloc(json_array_size(rls) + 1, sizeof(RtRlimit));
+                size_t i;
+                json_t *rl;
+                json_array_foreach(rls, i, rl) {
+                        const char *t = json_str(rl, "type");
+                        int which = -1;
+                        for (size_t k = 0; t && k < ELEMENTSOF(names); k++)
+                                if (streq(t, names[k].n))
+                                        which = names[k].res;
+                        if (which < 0) {
+                                r = berr_set(err, EINVAL, "invalid spec.json: bad rlimit %s", t ? t : "");
+                                break;
+                        }
+                        long long soft = json_int(rl, "soft", 0), hard = json_int(rl, "hard", 0);
+                        s->rlimits[s->n_rlimits++] = (RtRlimit){ which, soft < 0 ? RLIM_INFINITY : (uint64_t) soft,
+                                                                 hard < 0 ? RLIM_INFINITY : (uint64_t) hard };
+                }
+        }
+        json_t *devs = json_object_get(j, "devices");
+        if (r == 0 && json_is_array(devs)) {
+                s->devices = xcalloc(json_array_size(devs) + 1, sizeof(RtDevice));
+                size_t i;
+                json_t *d;
+                json_array_foreach(devs, i, d) {
+                        RtDevice *rd = &s->devices[s->n_devices++];
+                        rd->path = dup_str(d, "path");
+                        const char *t = json_str(d, "type");
+                        rd->type = t ? t[0] : 0;
+                        rd->major = json_int(d, "major", -1);
+                        rd->minor = json_int(d, "minor", -1);
+                        rd->file_mode = (uint32_t) json_int(d, "file_mode", 0666);
+                        rd->uid = (uint32_t) json_int(d, "uid", 0);
+                        rd->gid = (uint32_t) json_int(d, "gid", 0);
+                        if (!rd->path || rd->path[0] != '/' || (rd->type != 'c' && rd->type != 'b') ||
+                            rd->major < 0 || rd->minor < 0) {
+                                r = berr_set(err, EINVAL, "invalid spec.json: bad device entry %zu", i);
+                                break;
+                        }
+                }
+        }
 
         json_t *mounts = json_object_get(j, "mounts");
         if (r == 0 && json_is_array(mounts)) {
@@ -155,6 +235,29 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         }
         *ret = s;
         return 0;
+}
+
+int rt_spec_apply_rlimits(const RtSpec *s)
+{
+        for (size_t i = 0; i < s->n_rlimits; i++) {
+                struct rlimit rl = { s->rlimits[i].soft, s->rlimits[i].hard };
+                if (setrlimit(s->rlimits[i].resource, &rl) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+char **rt_spec_device_rules(const RtSpec *s)
+{
+        char **l = NULL;
+        if (s->privileged) {
+                strv_extend(&l, "a *:* rwm");
+                return l;
+        }
+        l = strv_copy((char *const *) rt_default_device_rules);
+        for (size_t i = 0; s->device_rules && s->device_rules[i]; i++)
+                strv_extend(&l, s->device_rules[i]);
+        return l;
 }
 
 int rt_spec_load(const char *path, RtSpec **ret, BerthError **err)
@@ -193,6 +296,13 @@ RtSpec *rt_spec_free(RtSpec *s)
         free(s->cgroup);
         free(s->netns);
         strv_free(s->capabilities);
+        for (size_t i = 0; i < s->n_devices; i++)
+                free(s->devices[i].path);
+        free(s->devices);
+        strv_free(s->device_rules);
+        free(s->seccomp_profile);
+        strv_free(s->sysctls);
+        free(s->rlimits);
         free(s->log_path);
         free(s->exit_file);
         free(s);

@@ -6,7 +6,10 @@
 
 #include "basic/util.h"
 #include "monitor/jsonlog.h"
+#include "runtime/devices.h"
+#include "runtime/runtime.h"
 #include "runtime/spec.h"
+#include <linux/bpf.h>
 #include "runtime/user.h"
 #include "test.h"
 
@@ -160,6 +163,85 @@ TEST(spec_defaults)
         ASSERT_TRUE(rt_spec_parse("{\"args\":[],\"upper\":\"/u\",\"work\":\"/w\"}", &s, &err) == -EINVAL);
         ASSERT_STREQ(err->msg, "invalid spec.json: no command specified");
         berr_free(err);
+}
+
+/* Runs the cgroup v2 device program on one access, with a small interpreter of the instructions
+ * the builder emits: 1 = allowed. */
+static int run_devprog(const struct bpf_insn *p, size_t n, char type, unsigned maj, unsigned min, unsigned acc)
+{
+        uint64_t reg[11] = { 0 };
+        uint32_t ctx[3] = { (acc << 16) | (type == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK), maj, min };
+        for (size_t pc = 0; pc < n; pc++) {
+                const struct bpf_insn *i = &p[pc];
+                uint64_t src = BPF_SRC(i->code) == BPF_X ? reg[i->src_reg] : (uint64_t) (int64_t) i->imm;
+                switch (i->code) {
+                case BPF_LDX | BPF_MEM | BPF_W: reg[i->dst_reg] = ctx[i->off / 4]; break;
+                case BPF_ALU | BPF_AND | BPF_K: reg[i->dst_reg] = (uint32_t) (reg[i->dst_reg] & src); break;
+                case BPF_ALU | BPF_RSH | BPF_K: reg[i->dst_reg] = (uint32_t) reg[i->dst_reg] >> i->imm; break;
+                case BPF_ALU | BPF_MOV | BPF_X: reg[i->dst_reg] = (uint32_t) src; break;
+                case BPF_ALU64 | BPF_MOV | BPF_K: reg[i->dst_reg] = src; break;
+                case BPF_JMP | BPF_JNE | BPF_K:
+                case BPF_JMP | BPF_JNE | BPF_X:
+                        if (reg[i->dst_reg] != src)
+                                pc += (size_t) i->off;
+                        break;
+                case BPF_JMP | BPF_EXIT: return (int) reg[0];
+                default: return -1;
+                }
+        }
+        return -2;
+}
+
+TEST(device_program)
+{
+        char *rules[] = { (char *) "c 1:3 rwm", (char *) "c *:* m", (char *) "b *:* m", (char *) "c 136:* rwm",
+                          (char *) "b 7:* r", NULL };
+        _cleanup_free_ struct bpf_insn *p = NULL;
+        size_t n;
+        ASSERT_OK(rt_device_bpf_build(rules, &p, &n));
+        enum { M = BPF_DEVCG_ACC_MKNOD, R = BPF_DEVCG_ACC_READ, W = BPF_DEVCG_ACC_WRITE };
+        ASSERT_EQ(run_devprog(p, n, 'c', 1, 3, R | W), 1);   /* /dev/null */
+        ASSERT_EQ(run_devprog(p, n, 'c', 1, 11, R), 0);      /* /dev/kmsg */
+        ASSERT_EQ(run_devprog(p, n, 'c', 1, 11, M), 1);      /* mknod of anything */
+        ASSERT_EQ(run_devprog(p, n, 'b', 7, 0, M), 1);
+        ASSERT_EQ(run_devprog(p, n, 'b', 7, 0, R), 1);       /* b 7:* r */
+        ASSERT_EQ(run_devprog(p, n, 'b', 7, 0, R | W), 0);
+        ASSERT_EQ(run_devprog(p, n, 'b', 8, 0, R), 0);       /* /dev/sda */
+        ASSERT_EQ(run_devprog(p, n, 'c', 136, 42, W), 1);    /* a pts */
+        ASSERT_EQ(run_devprog(p, n, 'b', 136, 42, W), 0);
+        char *all[] = { (char *) "a *:* rwm", NULL };
+        _cleanup_free_ struct bpf_insn *q = NULL;
+        ASSERT_OK(rt_device_bpf_build(all, &q, &n));
+        ASSERT_EQ(run_devprog(q, n, 'b', 8, 0, R | W), 1);
+        char *bad[] = { (char *) "x 1:2 r", NULL };
+        ASSERT_TRUE(rt_device_bpf_build(bad, &q, &n) < 0);
+        RtDeviceRule r;
+        ASSERT_TRUE(rt_device_rule_parse("c 1:3 rwx", &r) < 0);
+        ASSERT_OK(rt_device_rule_parse("c *:5 rw", &r));
+        ASSERT_TRUE(r.major == -1 && r.minor == 5 && r.access == (RT_DEV_READ | RT_DEV_WRITE));
+}
+
+TEST(seccomp_profiles)
+{
+        /* The built-in default is an allow list in Docker's format, valid for the loader. */
+        json_t *d = rt_seccomp_default_profile();
+        ASSERT_STREQ(json_string_value(json_object_get(d, "defaultAction")), "SCMP_ACT_ERRNO");
+        _cleanup_free_ char *text = json_dumps(d, 0);
+        ASSERT_TRUE(strstr(text, "\"io_uring_setup\"") == NULL);
+        ASSERT_TRUE(strstr(text, "\"pidfd_getfd\"") != NULL); /* only under CAP_SYS_PTRACE */
+        json_decref(d);
+        char *msg = NULL;
+        ASSERT_OK(rt_seccomp_check_profile(text, &msg));
+        ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_NOPE\"}", &msg) < 0);
+        ASSERT_STREQ(msg, "unsupported defaultAction: SCMP_ACT_NOPE");
+        free(msg);
+        ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                                             "[\"x\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,"
+                                             "\"op\":\"SCMP_CMP_EQ\"}]}]}", &msg) < 0);
+        ASSERT_STREQ(msg, "invalid argument condition in syscall rule 0");
+        free(msg);
+        ASSERT_TRUE(rt_seccomp_check_profile("[1]", &msg) < 0);
+        free(msg);
 }
 
 TEST_MAIN

@@ -188,8 +188,6 @@ TEST(hostile)
                                                { "evil/x", AE_IFREG, NULL, "x", 0, 0 } };
         static const E hardlink_out[] = { { "hl", 0, "../../etc/passwd", NULL, 0, 0 } };
         static const E hardlink_abs_missing[] = { { "hl", 0, "/etc/passwd", NULL, 0, 0 } };
-        static const E chardev[] = { { "mem", AE_IFCHR, NULL, NULL, 1, 1 } };
-        static const E blockdev[] = { { "sda", AE_IFBLK, NULL, NULL, 8, 0 } };
         static const E bare_whiteout[] = { { "d/.wh.", AE_IFREG, NULL, NULL, 0, 0 } };
         REJECTS(dotdot);
         REJECTS(dotdot_inner);
@@ -197,10 +195,31 @@ TEST(hostile)
         REJECTS(symlink_dir_write);
         REJECTS(hardlink_out);
         REJECTS(hardlink_abs_missing);
-        REJECTS(chardev);
-        REJECTS(blockdev);
         REJECTS(bare_whiteout);
         ASSERT_TRUE(access("/tmp/pwned-by-test-tar", F_OK) < 0);
+}
+
+/* Device nodes are kept (Docker does; the container's device cgroup makes them harmless), as nodes
+ * inside the layer, without set-id bits. */
+TEST(device_nodes)
+{
+        static const E es[] = { { "dev", AE_IFDIR, NULL, NULL, 0, 0 },
+                                { "dev/console", AE_IFCHR, NULL, NULL, 5, 1 },
+                                { "dev/null", AE_IFCHR, NULL, NULL, 1, 3 },
+                                { "dev/sda", AE_IFBLK, NULL, NULL, 8, 0 } };
+        char *d = NULL, *m = NULL;
+        LayerUnpackInfo info;
+        ASSERT_OK(unpack(es, ELEMENTSOF(es), NULL, &d, &info, &m));
+        struct stat st;
+        _cleanup_free_ char *c = xasprintf("%s/dev/console", d), *b = xasprintf("%s/dev/sda", d);
+        ASSERT_OK(lstat(c, &st));
+        ASSERT_TRUE(S_ISCHR(st.st_mode) && major(st.st_rdev) == 5 && minor(st.st_rdev) == 1);
+        ASSERT_TRUE((st.st_mode & 07000) == 0);
+        ASSERT_OK(lstat(b, &st));
+        ASSERT_TRUE(S_ISBLK(st.st_mode) && major(st.st_rdev) == 8);
+        rm_rf(d);
+        free(d);
+        free(m);
 }
 
 TEST(corrupt)
