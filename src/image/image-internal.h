@@ -58,6 +58,8 @@ void image_unlockp(Engine **e);
         _cleanup_(image_unlockp) _unused_ Engine *_locked_ = (e)
 
 char *image_layers_dir(Engine *e);
+/* The daemon's bounds for unpacking one layer (tar.h). */
+UnpackLimits image_unpack_limits(Engine *e);
 char *image_layer_path(Engine *e, const char *chain_id);
 char *image_col_text(sqlite3_stmt *st, int i);
 
