@@ -157,10 +157,11 @@ static int parse_args(int argc, char **argv)
                         bool b;
                         if (parse_bool_arg("tlsverify", optarg, &b) < 0)
                                 return -EINVAL;
+                        /* As dockerd: naming --tlsverify at all turns TLS on; =false
+                         * explicitly accepts clients that are not authenticated. */
                         arg_tlsverify = b;
-                        if (b)
-                                arg_tls = true;
-                        else
+                        arg_tls = true;
+                        if (!b)
                                 arg_tls_off_explicit = true;
                         break;
                 }
@@ -324,6 +325,22 @@ int main(int argc, char **argv)
         }
         if (check_listeners() < 0)
                 return 1;
+        HttpListenerConfig lcfg = {
+                .tls_cert = arg_tls ? arg_tlscert : NULL,
+                .tls_key = arg_tls ? arg_tlskey : NULL,
+                .tls_ca = arg_tlscacert,
+                .tls_verify = arg_tlsverify,
+                .idle_timeout = arg_idle_timeout,
+                .max_conns = arg_max_conns,
+                .max_conns_per_ip = arg_max_conns_per_ip,
+        };
+        for (size_t i = 0; arg_hosts[i]; i++) {
+                _cleanup_free_ char *msg = NULL;
+                if (startswith(arg_hosts[i], "tcp://") && http_listener_check(arg_hosts[i], &lcfg, &msg) < 0) {
+                        log_error("failed to load listeners: %s", msg);
+                        return 1;
+                }
+        }
         /* Every API connection is a descriptor; the per-IP and total caps
          * bound them, not the inherited soft limit. */
         struct rlimit rl;
@@ -392,15 +409,6 @@ int main(int argc, char **argv)
         http_server_add_default_header(srv, "Ostype", "linux");
         http_server_add_default_header(srv, "Server", server_hdr);
         http_server_set_body_limit(srv, api_body_limit);
-        HttpListenerConfig lcfg = {
-                .tls_cert = arg_tls ? arg_tlscert : NULL,
-                .tls_key = arg_tls ? arg_tlskey : NULL,
-                .tls_ca = arg_tlscacert,
-                .tls_verify = arg_tlsverify,
-                .idle_timeout = arg_idle_timeout,
-                .max_conns = arg_max_conns,
-                .max_conns_per_ip = arg_max_conns_per_ip,
-        };
         HttpListenerConfig ucfg = {
                 .socket_gid = socket_gid,
                 .idle_timeout = arg_idle_timeout,

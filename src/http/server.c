@@ -352,6 +352,8 @@ void http_respond_stream(HttpRequest *r, unsigned status, const char *content_ty
         MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
         struct MHD_Response *resp =
                 MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, s, stream_reader_free);
+        /* ... so the connection ends with the stream instead of idling on without a timeout. */
+        MHD_add_response_header(resp, "Connection", "close");
         set_response(r, status, resp, content_type);
         pthread_t t;
         pthread_attr_t attr;
@@ -735,17 +737,46 @@ static int tls_check(char *mem[3], const HttpListenerConfig *cfg, char **ret_err
         return r;
 }
 
-int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error)
+/* Reads and checks the listener's TLS files into mem (cert, key, CA). */
+static int tls_load(const char *addr, const HttpListenerConfig *cfg, char *mem[3], char **ret_error)
 {
-        char *err = NULL;
-        int fd;
-        bool tls = cfg && (cfg->tls_cert || cfg->tls_key || cfg->tls_verify);
-        if (tls && (!cfg->tls_cert || !cfg->tls_key || (cfg->tls_verify && !cfg->tls_ca))) {
+        if (!cfg->tls_cert || !cfg->tls_key || (cfg->tls_verify && !cfg->tls_ca)) {
                 /* Asked for TLS but cannot have it: never fall back to plain HTTP. */
                 *ret_error = xasprintf("%s on %s needs %s", cfg->tls_verify ? "--tlsverify" : "--tls", addr,
                                        cfg->tls_verify ? "--tlscacert, --tlscert and --tlskey" : "--tlscert and --tlskey");
                 return -EINVAL;
         }
+        for (int k = 0; k < 3; k++) {
+                const char *path = k == 0 ? cfg->tls_cert : k == 1 ? cfg->tls_key : cfg->tls_verify ? cfg->tls_ca : NULL;
+                if (!path)
+                        continue;
+                int r = read_file(path, &mem[k], NULL);
+                if (r < 0) {
+                        *ret_error = xasprintf("could not read %s \"%s\": %s",
+                                               k == 0 ? "certificate" : k == 1 ? "key" : "CA certificate", path,
+                                               strerror(-r));
+                        return r;
+                }
+        }
+        return tls_check(mem, cfg, ret_error);
+}
+
+int http_listener_check(const char *addr, const HttpListenerConfig *cfg, char **ret_error)
+{
+        if (!cfg || !(cfg->tls_cert || cfg->tls_key || cfg->tls_verify))
+                return 0;
+        char *mem[3] = { 0 };
+        int r = tls_load(addr, cfg, mem, ret_error);
+        for (int k = 0; k < 3; k++)
+                free(mem[k]);
+        return r;
+}
+
+int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error)
+{
+        char *err = NULL;
+        int fd;
+        bool tls = cfg && (cfg->tls_cert || cfg->tls_key || cfg->tls_verify);
         if (s->n_daemons >= ELEMENTSOF(s->daemons)) {
                 *ret_error = xasprintf("too many listeners");
                 return -E2BIG;
@@ -781,20 +812,7 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
                 opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip, NULL };
         if (tls) {
                 flags |= MHD_USE_TLS;
-                for (int k = 0; k < 3; k++) {
-                        const char *path = k == 0 ? cfg->tls_cert : k == 1 ? cfg->tls_key : cfg->tls_ca;
-                        if (!path)
-                                continue;
-                        int rr = read_file(path, &s->tls_mem[i][k], NULL);
-                        if (rr < 0) {
-                                *ret_error = xasprintf("could not read %s \"%s\": %s",
-                                                       k == 0 ? "certificate" : k == 1 ? "key" : "CA certificate",
-                                                       path, strerror(-rr));
-                                safe_close(fd);
-                                return rr;
-                        }
-                }
-                int rr = tls_check(s->tls_mem[i], cfg, ret_error);
+                int rr = tls_load(addr, cfg, s->tls_mem[i], ret_error);
                 if (rr < 0) {
                         safe_close(fd);
                         return rr;

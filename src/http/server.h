@@ -43,6 +43,9 @@ HttpServer *http_server_new(HttpHandler handler, void *userdata, const char *spo
 /* addr: "unix:///run/x.sock", "tcp://host:port", "fd://" not supported. */
 int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error);
 void http_server_free(HttpServer *s);
+/* What http_server_listen would say about cfg's TLS files, without listening:
+ * lets the daemon refuse to start before it restores any state. */
+int http_listener_check(const char *addr, const HttpListenerConfig *cfg, char **ret_error);
 void http_server_set_body_limit(HttpServer *s, HttpBodyLimitFn fn);
 /* Headers added to every non-hijacked response. */
 void http_server_add_default_header(HttpServer *s, const char *name, const char *value);

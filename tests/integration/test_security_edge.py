@@ -61,6 +61,8 @@ def test_tls_asked_for_but_impossible_refuses_to_start(fresh_berthd):
     code, out = _run_daemon(d, host + ["--tlsverify", "--tlscacert", junk, "--tlscert", f"{c}/server-cert.pem",
                                        "--tlskey", f"{c}/server-key.pem"])
     assert code != 0 and "failed to append certificates from PEM file" in out, out
+    # refused before any state was touched
+    assert "failed to load listeners" in out and not os.path.exists(d.pidfile)
     # and none of these left a plain-HTTP listener behind
     r = d.nsenter(["curl", "-s", "--max-time", "3", "http://127.0.0.1:23760/_ping"], capture_output=True)
     assert r.stdout != b"OK"
@@ -98,6 +100,14 @@ def test_plain_tcp_off_loopback_needs_explicit_tls_false(fresh_berthd):
     code, out = _run_daemon(d, ["-H", "tcp://0.0.0.0:23762", "--tls", "--tlscert", f"{c}/server-cert.pem",
                                 "--tlskey", f"{c}/server-key.pem"])
     assert code != 0 and "without client authentication" in out, out
+    # --tlsverify=false: TLS without client authentication, explicitly accepted (dockerd's spelling)
+    d.start(extra=["-H", "tcp://0.0.0.0:23762", "--tlsverify=false", "--tlscert", f"{c}/server-cert.pem",
+                   "--tlskey", f"{c}/server-key.pem"])
+    r = d.nsenter(["curl", "-s", "--max-time", "5", "--cacert", f"{c}/ca.pem", "https://127.0.0.1:23762/_ping"],
+                  capture_output=True)
+    assert r.stdout == b"OK"
+    assert "with TLS but without --tlsverify" in d.logtail(80)
+    d.stop()
     # explicitly asked for: it starts, and says loudly what it means
     d.start(extra=["-H", "tcp://0.0.0.0:23762", "--tls=false"])
     r = d.nsenter(["curl", "-s", "--max-time", "5", "http://127.0.0.1:23762/_ping"], capture_output=True)
