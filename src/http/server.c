@@ -582,7 +582,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                  * not spooled to disk first. */
                 if (r->body_len + *upload_size > r->body_max) {
                         *upload_size = 0;
-                        return reject_too_large(r);
+                        /* MHD cannot queue a response in the middle of a body: on a
+                         * plain connection the 413 is written here, then the
+                         * connection is dropped without reading further. */
+                        const union MHD_ConnectionInfo *ci =
+                                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                        if (!r->tls && ci) {
+                                _cleanup_free_ char *msg = xasprintf(
+                                        "{\"message\":\"request body too large (limit %llu bytes)\"}\n",
+                                        (unsigned long long) r->body_max);
+                                _cleanup_free_ char *head = xasprintf(
+                                        "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\n"
+                                        "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(msg), msg);
+                                (void) send(ci->connect_fd, head, strlen(head), MSG_NOSIGNAL | MSG_DONTWAIT);
+                                shutdown(ci->connect_fd, SHUT_WR);
+                        }
+                        return MHD_NO;
                 }
                 if (body_append(r, upload_data, *upload_size) < 0)
                         return MHD_NO;
