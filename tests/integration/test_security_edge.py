@@ -407,3 +407,14 @@ def test_info_security_options(berthd):
     assert "name=seccomp,profile=builtin" in info
     cg2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     assert ("name=cgroupns" in info) == cg2
+
+
+def test_slow_handler_is_not_cut_by_the_idle_timeout(fresh_berthd):
+    # a request being worked on is not idle: stop -t 5 of a container ignoring SIGTERM
+    # answers after more than twice the idle timeout
+    d = fresh_berthd.start(extra=["--api-idle-timeout", "2"])
+    d.import_busybox()
+    d.docker("run", "-d", "--name", "stubborn", "busybox", "sh", "-c", "trap '' TERM; sleep 100")
+    r = d.docker("stop", "-t", "5", "stubborn", check=False)
+    assert r.returncode == 0 and r.stdout.strip() == b"stubborn", r
+    assert d.curl("/containers/stubborn/json")[0] == 200
