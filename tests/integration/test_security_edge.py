@@ -418,3 +418,20 @@ def test_slow_handler_is_not_cut_by_the_idle_timeout(fresh_berthd):
     r = d.docker("stop", "-t", "5", "stubborn", check=False)
     assert r.returncode == 0 and r.stdout.strip() == b"stubborn", r
     assert d.curl("/containers/stubborn/json")[0] == 200
+
+
+def test_tls_attach_and_exec_are_not_cut_by_the_idle_timeout(fresh_berthd):
+    d = fresh_berthd
+    c = _make_certs(d.base)
+    d.start(extra=["-H", "tcp://127.0.0.1:23765", "--tlsverify", "--tlscacert", f"{c}/ca.pem",
+                   "--tlscert", f"{c}/server-cert.pem", "--tlskey", f"{c}/server-key.pem", "--api-idle-timeout", "2"])
+    d.import_busybox()
+    env = dict(d.env(), DOCKER_HOST="tcp://127.0.0.1:23765", DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=c)
+    # hijacked over TLS and silent for more than twice the timeout
+    r = d.nsenter([berthtest.DOCKER, "run", "--rm", "busybox", "sh", "-c", "sleep 5; echo late"],
+                  capture_output=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout == b"late\n", r
+    d.docker("run", "-d", "--name", "tlsexec", "busybox", "sleep", "100")
+    r = d.nsenter([berthtest.DOCKER, "exec", "tlsexec", "sh", "-c", "sleep 5; echo late2"],
+                  capture_output=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout == b"late2\n", r
