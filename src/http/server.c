@@ -829,6 +829,10 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
                 flags |= MHD_USE_TLS;
                 int rr = tls_load(addr, cfg, s->tls_mem[i], ret_error);
                 if (rr < 0) {
+                        for (int k = 0; k < 3; k++) {
+                                free(s->tls_mem[i][k]);
+                                s->tls_mem[i][k] = NULL;
+                        }
                         safe_close(fd);
                         return rr;
                 }
