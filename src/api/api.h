@@ -32,7 +32,14 @@ typedef struct ApiRoute {
          * the literal suffix that follows (image names contain slashes). */
         const char *pattern;
         ApiHandler handler;
+        /* Largest request body; 0 for API_BODY_MAX. Only streamed uploads
+         * (image load and import) set more. */
+        uint64_t body_max;
 } ApiRoute;
+
+#define API_BODY_MAX (16 * 1024 * 1024)
+/* Streamed uploads, spooled to the data root: bounded by free space too. */
+#define API_UPLOAD_BODY_MAX (64ULL << 30)
 
 /* Each resource file exports its table, ended by a {NULL} entry. */
 extern const ApiRoute api_routes_system[];
@@ -45,6 +52,8 @@ extern const ApiRoute api_routes_networks[];
 extern const ApiRoute api_routes_swarm[]; /* swarm, nodes, services, tasks, secrets, configs, plugins */
 
 void api_dispatch(HttpRequest *req, void *engine);
+/* The HttpBodyLimitFn: the matched route's body_max. */
+uint64_t api_body_limit(const char *method, const char *url);
 
 /* ---- responses ---- */
 void api_reply_json(ApiRequest *ar, unsigned status, json_t *j); /* steals j */

@@ -20,6 +20,7 @@ static const struct {
         { ENOTCONN, 409 },   /* container not running */
         { EALREADY, 304 },   /* already started or stopped */
         { E2BIG, 413 },      /* body too large */
+        { EFBIG, 400 },      /* a layer over the unpacking bounds (--layer-max-ratio, --layer-max-size) */
         { EMSGSIZE, 431 },
         { EUNATCH, 401 },    /* registry authentication required */
         { ETIMEDOUT, 504 },

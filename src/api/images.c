@@ -377,10 +377,10 @@ static void container_export(ApiRequest *ar)
 }
 
 const ApiRoute api_routes_images[] = {
-        { "POST", "/images/create", images_create },
+        { "POST", "/images/create", images_create, API_UPLOAD_BODY_MAX },
         { "GET", "/images/json", images_list },
         { "GET", "/images/get", images_save },
-        { "POST", "/images/load", images_load },
+        { "POST", "/images/load", images_load, API_UPLOAD_BODY_MAX },
         { "GET", "/images/{name*}/get", images_save },
         { "POST", "/images/{name*}/push", images_push },
         { "POST", "/auth", auth_login },

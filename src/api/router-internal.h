@@ -19,3 +19,6 @@ int api_split_version(const char *url, int *ver, const char **rest, bool *bad_fo
 int api_parse_json_object(const char *body, size_t len, json_t **ret, BerthError **err);
 /* The filter decoding behind api_query_filters (f may be NULL). */
 int api_parse_filters(const char *f, json_t **ret, BerthError **err);
+/* The Content-Type test behind api_body_json: "application/json", any case,
+ * with or without parameters. */
+bool api_content_type_is_json(const char *ct);

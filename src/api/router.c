@@ -1,6 +1,7 @@
 /* Request dispatch: strips /vX.Y once, checks the version, matches the route
  * tables, and turns engine errors into Docker's JSON errors. */
 #include <stdarg.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -157,6 +158,25 @@ done:
                   (double) (now_ns() - start) / 1e6);
 }
 
+uint64_t api_body_limit(const char *method, const char *url)
+{
+        int ver;
+        bool bad;
+        const char *path;
+        api_split_version(url, &ver, &path, &bad);
+        for (size_t t = 0; t < ELEMENTSOF(route_tables); t++)
+                for (const ApiRoute *rt = route_tables[t]; rt->method; rt++) {
+                        char *caps[4] = { 0 };
+                        int n = 0;
+                        if (!streq(rt->method, method) || !match(rt->pattern, path, caps, &n))
+                                continue;
+                        for (int k = 0; k < n; k++)
+                                free(caps[k]);
+                        return rt->body_max ? rt->body_max : API_BODY_MAX;
+                }
+        return API_BODY_MAX;
+}
+
 /* ---- responses ---- */
 
 void api_reply_json(ApiRequest *ar, unsigned status, json_t *j)
@@ -232,17 +252,31 @@ int api_query_int(ApiRequest *ar, const char *key, long long dflt, long long *re
         return 0;
 }
 
-#define API_JSON_BODY_MAX (16 * 1024 * 1024)
+/* Docker's CheckForJSON: a body must say it is JSON. A web page can send
+ * text/plain, form or multipart bodies to a local API without a CORS
+ * preflight, never application/json, so this is what stops it. */
+bool api_content_type_is_json(const char *ct)
+{
+        if (!ct)
+                return false;
+        while (*ct == ' ' || *ct == '\t')
+                ct++;
+        size_t n = strcspn(ct, "; \t");
+        return n == strlen("application/json") && !strncasecmp(ct, "application/json", n);
+}
 
 int api_body_json(ApiRequest *ar, json_t **ret, BerthError **err)
 {
         const char *body;
         size_t len;
-        int r = http_body(ar->http, API_JSON_BODY_MAX, &body, &len);
+        int r = http_body(ar->http, API_BODY_MAX, &body, &len);
         if (r == -E2BIG)
-                return berr_set(err, E2BIG, "request body too large (limit %d bytes)", API_JSON_BODY_MAX);
+                return berr_set(err, E2BIG, "request body too large (limit %d bytes)", API_BODY_MAX);
         if (r < 0)
                 return berr_set(err, EIO, "cannot read request body");
+        const char *ct = http_header(ar->http, "Content-Type");
+        if (len > 0 && !api_content_type_is_json(ct))
+                return berr_set(err, EINVAL, "Content-Type specified (%s) must be 'application/json'", ct ?: "");
         return api_parse_json_object(body, len, ret, err);
 }
 

@@ -2,9 +2,11 @@
  * daemon away, opens the engine and serves the API until SIGTERM/SIGINT. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "api/api.h"
@@ -24,6 +26,11 @@ static char *arg_bip;
 static char *arg_group;
 static char **arg_insecure;
 static bool arg_debug, arg_tls, arg_tlsverify, arg_no_userland_proxy;
+/* --tls=false / --tlsverify=false given explicitly: plain TCP on a non-loopback address is wanted */
+static bool arg_tls_off_explicit;
+static unsigned arg_idle_timeout = 60, arg_max_conns = 1000, arg_max_conns_per_ip = 256;
+static unsigned arg_layer_max_ratio = 500;
+static uint64_t arg_layer_max_size, arg_min_free_space = 256ull << 20;
 static char *arg_tlscacert, *arg_tlscert, *arg_tlskey;
 static int arg_log_level = LOG_LVL_INFO;
 static char *arg_discovery, *arg_discovery_advertise;
@@ -44,7 +51,8 @@ static void usage(FILE *f)
                 "      --bip string           Address and prefix of the default bridge (default 172.17.0.1/16)\n"
                 "  -G, --group string         Group owning the unix socket\n"
                 "      --insecure-registry list  Registries reached over plain http\n"
-                "      --tls                  Use TLS; implied by --tlsverify\n"
+                "      --tls                  Use TLS; implied by --tlsverify (--tls=false: allow plain\n"
+                "                             TCP on a non-loopback address)\n"
                 "      --tlsverify            Use TLS and verify the remote\n"
                 "      --tlscacert string     Trust certs signed only by this CA\n"
                 "      --tlscert string       Path to TLS certificate file\n"
@@ -58,7 +66,34 @@ static void usage(FILE *f)
 
 enum { OPT_DATA_ROOT = 256, OPT_EXEC_ROOT, OPT_BIP, OPT_INSECURE, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT,
        OPT_TLSCERT, OPT_TLSKEY, OPT_USERLAND_PROXY, OPT_DISCOVERY,
-       OPT_DISCOVERY_ADVERTISE, OPT_DISCOVERY_TTL, OPT_IGNORED };
+       OPT_DISCOVERY_ADVERTISE, OPT_DISCOVERY_TTL, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_CONNS_PER_IP,
+       OPT_LAYER_MAX_RATIO, OPT_LAYER_MAX_SIZE, OPT_MIN_FREE_SPACE, OPT_IGNORED };
+
+static int parse_bool_arg(const char *flag, const char *v, bool *ret)
+{
+        if (!v || streq(v, "true") || streq(v, "1"))
+                *ret = true;
+        else if (streq(v, "false") || streq(v, "0"))
+                *ret = false;
+        else {
+                fprintf(stderr, "berthd: invalid boolean value \"%s\" for --%s\n", v, flag);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_uint_arg(const char *flag, const char *v, uint64_t max, uint64_t *ret)
+{
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || end == v || *end || *v == '-' || n > max) {
+                fprintf(stderr, "berthd: invalid value \"%s\" for --%s\n", v, flag);
+                return -EINVAL;
+        }
+        *ret = n;
+        return 0;
+}
 
 static int parse_args(int argc, char **argv)
 {
@@ -72,8 +107,8 @@ static int parse_args(int argc, char **argv)
                 { "bip", required_argument, NULL, OPT_BIP },
                 { "group", required_argument, NULL, 'G' },
                 { "insecure-registry", required_argument, NULL, OPT_INSECURE },
-                { "tls", no_argument, NULL, OPT_TLS },
-                { "tlsverify", no_argument, NULL, OPT_TLSVERIFY },
+                { "tls", optional_argument, NULL, OPT_TLS },
+                { "tlsverify", optional_argument, NULL, OPT_TLSVERIFY },
                 { "tlscacert", required_argument, NULL, OPT_TLSCACERT },
                 { "tlscert", required_argument, NULL, OPT_TLSCERT },
                 { "tlskey", required_argument, NULL, OPT_TLSKEY },
@@ -81,12 +116,19 @@ static int parse_args(int argc, char **argv)
                 { "discovery", required_argument, NULL, OPT_DISCOVERY },
                 { "discovery-advertise", required_argument, NULL, OPT_DISCOVERY_ADVERTISE },
                 { "discovery-ttl", required_argument, NULL, OPT_DISCOVERY_TTL },
+                /* not in --help: limits of the API edge and of layer unpacking (docs/security.md) */
+                { "api-idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+                { "api-max-connections", required_argument, NULL, OPT_MAX_CONNS },
+                { "api-max-connections-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP },
+                { "layer-max-ratio", required_argument, NULL, OPT_LAYER_MAX_RATIO },
+                { "layer-max-size", required_argument, NULL, OPT_LAYER_MAX_SIZE },
+                { "min-free-space", required_argument, NULL, OPT_MIN_FREE_SPACE },
                 { "version", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        int c;
-        while ((c = getopt_long(argc, argv, "H:p:l:DG:vh", opts, NULL)) >= 0) {
+        int c, optidx = 0;
+        while ((c = getopt_long(argc, argv, "H:p:l:DG:vh", opts, &optidx)) >= 0) {
                 switch (c) {
                 case 'H': strv_extend(&arg_hosts, optarg); break;
                 case OPT_DATA_ROOT: arg_data_root = optarg; break;
@@ -103,8 +145,43 @@ static int parse_args(int argc, char **argv)
                 case OPT_BIP: arg_bip = optarg; break;
                 case 'G': arg_group = optarg; break;
                 case OPT_INSECURE: strv_extend(&arg_insecure, optarg); break;
-                case OPT_TLS: arg_tls = true; break;
-                case OPT_TLSVERIFY: arg_tls = arg_tlsverify = true; break;
+                case OPT_TLS: {
+                        bool b;
+                        if (parse_bool_arg("tls", optarg, &b) < 0)
+                                return -EINVAL;
+                        arg_tls = b;
+                        arg_tls_off_explicit = !b;
+                        break;
+                }
+                case OPT_TLSVERIFY: {
+                        bool b;
+                        if (parse_bool_arg("tlsverify", optarg, &b) < 0)
+                                return -EINVAL;
+                        /* As dockerd: naming --tlsverify at all turns TLS on; =false
+                         * explicitly accepts clients that are not authenticated. */
+                        arg_tlsverify = b;
+                        arg_tls = true;
+                        if (!b)
+                                arg_tls_off_explicit = true;
+                        break;
+                }
+                case OPT_IDLE_TIMEOUT:
+                case OPT_MAX_CONNS:
+                case OPT_MAX_CONNS_PER_IP:
+                case OPT_LAYER_MAX_RATIO: {
+                        uint64_t v;
+                        if (parse_uint_arg(opts[optidx].name, optarg, 1000000, &v) < 0)
+                                return -EINVAL;
+                        *(c == OPT_IDLE_TIMEOUT ? &arg_idle_timeout : c == OPT_MAX_CONNS ? &arg_max_conns
+                          : c == OPT_MAX_CONNS_PER_IP ? &arg_max_conns_per_ip : &arg_layer_max_ratio) = (unsigned) v;
+                        break;
+                }
+                case OPT_LAYER_MAX_SIZE:
+                case OPT_MIN_FREE_SPACE:
+                        if (parse_uint_arg(opts[optidx].name, optarg, UINT64_MAX,
+                                           c == OPT_LAYER_MAX_SIZE ? &arg_layer_max_size : &arg_min_free_space) < 0)
+                                return -EINVAL;
+                        break;
                 case OPT_TLSCACERT: arg_tlscacert = optarg; break;
                 case OPT_TLSCERT: arg_tlscert = optarg; break;
                 case OPT_TLSKEY: arg_tlskey = optarg; break;
@@ -165,6 +242,60 @@ static int lock_file(const char *path, bool write_pid)
         return fd;
 }
 
+/* -G: a name or a number; an unknown group is an error, never root. */
+static int resolve_group(const char *name, gid_t *ret)
+{
+        *ret = 0;
+        if (!name)
+                return 0;
+        struct group *g = getgrnam(name);
+        if (g) {
+                *ret = g->gr_gid;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(name, &end, 10);
+        if (*name && !*end && !errno && n < UINT32_MAX) {
+                *ret = (gid_t) n;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static bool tcp_host_is_loopback(const char *addr)
+{
+        const char *h = addr + strlen("tcp://");
+        if (startswith(h, "[::1]:") || startswith(h, "localhost:"))
+                return true;
+        return startswith(h, "127.");
+}
+
+/* Checks every listener before any is opened: TLS that was asked for but
+ * cannot be had, and unauthenticated TCP off loopback, stop the daemon. */
+static int check_listeners(void)
+{
+        bool any_tcp = false;
+        for (size_t i = 0; arg_hosts[i]; i++) {
+                if (!startswith(arg_hosts[i], "tcp://"))
+                        continue;
+                any_tcp = true;
+                if (arg_tlsverify || tcp_host_is_loopback(arg_hosts[i]))
+                        continue;
+                if (!arg_tls_off_explicit) {
+                        log_error("API would be accessible on %s%s without %s. Access to the remote API is "
+                                  "equivalent to root access on the host. Use --tlsverify, or pass --tls=false "
+                                  "(or --tlsverify=false) explicitly to accept this",
+                                  arg_tls ? "https://" : "http://", arg_hosts[i] + 6,
+                                  arg_tls ? "client authentication" : "encryption");
+                        return -EPERM;
+                }
+        }
+        if (arg_tls && !any_tcp)
+                log_warn("--tls has no effect: no tcp:// listener");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         log_set_prefix("berthd");
@@ -183,7 +314,40 @@ int main(int argc, char **argv)
                 .discovery = arg_discovery,
                 .discovery_advertise = arg_discovery_advertise,
                 .discovery_ttl = arg_discovery_ttl,
+                .layer_max_ratio = arg_layer_max_ratio,
+                .layer_max_size = arg_layer_max_size,
+                .min_free_space = arg_min_free_space,
         };
+        gid_t socket_gid;
+        if (resolve_group(arg_group, &socket_gid) < 0) {
+                log_error("can't create unix socket: group %s not found", arg_group);
+                return 1;
+        }
+        if (check_listeners() < 0)
+                return 1;
+        HttpListenerConfig lcfg = {
+                .tls_cert = arg_tls ? arg_tlscert : NULL,
+                .tls_key = arg_tls ? arg_tlskey : NULL,
+                .tls_ca = arg_tlscacert,
+                .tls_verify = arg_tlsverify,
+                .idle_timeout = arg_idle_timeout,
+                .max_conns = arg_max_conns,
+                .max_conns_per_ip = arg_max_conns_per_ip,
+        };
+        for (size_t i = 0; arg_hosts[i]; i++) {
+                _cleanup_free_ char *msg = NULL;
+                if (startswith(arg_hosts[i], "tcp://") && http_listener_check(arg_hosts[i], &lcfg, &msg) < 0) {
+                        log_error("failed to load listeners: %s", msg);
+                        return 1;
+                }
+        }
+        /* Every API connection is a descriptor; the per-IP and total caps
+         * bound them, not the inherited soft limit. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
         _cleanup_free_ char *pidfile = arg_pidfile ? strdup(arg_pidfile) : xasprintf("%s/berthd.pid", cfg.exec_root);
 
         if (mkdir_p(cfg.data_root, 0711) < 0 || mkdir_p(cfg.exec_root, 0711) < 0) {
@@ -244,18 +408,16 @@ int main(int argc, char **argv)
         http_server_add_default_header(srv, "Docker-Experimental", "false");
         http_server_add_default_header(srv, "Ostype", "linux");
         http_server_add_default_header(srv, "Server", server_hdr);
-        HttpListenerConfig lcfg = {
-                .tls_cert = arg_tls ? arg_tlscert : NULL,
-                .tls_key = arg_tls ? arg_tlskey : NULL,
-                .tls_ca = arg_tlscacert,
-                .tls_verify = arg_tlsverify,
-                .socket_group = arg_group,
+        http_server_set_body_limit(srv, api_body_limit);
+        HttpListenerConfig ucfg = {
+                .socket_gid = socket_gid,
+                .idle_timeout = arg_idle_timeout,
+                .max_conns = arg_max_conns,
         };
         for (size_t i = 0; arg_hosts[i]; i++) {
                 char *msg = NULL;
                 bool tcp = startswith(arg_hosts[i], "tcp://");
-                if (http_server_listen(srv, arg_hosts[i], tcp ? &lcfg : &(HttpListenerConfig){ .socket_group = arg_group },
-                                       &msg) < 0) {
+                if (http_server_listen(srv, arg_hosts[i], tcp ? &lcfg : &ucfg, &msg) < 0) {
                         log_error("%s", msg);
                         free(msg);
                         http_server_free(srv);
@@ -264,8 +426,13 @@ int main(int argc, char **argv)
                         return 1;
                 }
                 if (tcp && !arg_tls)
-                        log_warn("Binding to %s without TLS: anyone who reaches it controls this host", arg_hosts[i]);
-                log_info("API listen on %s", arg_hosts[i]);
+                        log_warn("Binding to %s without TLS: anyone who reaches it (and any web page a local "
+                                 "browser opens) controls this host", arg_hosts[i]);
+                else if (tcp && !arg_tlsverify)
+                        log_warn("Binding to %s with TLS but without --tlsverify: clients are not authenticated, "
+                                 "anyone who reaches it controls this host", arg_hosts[i]);
+                log_info("API listen on %s%s", arg_hosts[i],
+                         !tcp ? "" : arg_tlsverify ? " (TLS, client certificates required)" : arg_tls ? " (TLS)" : "");
         }
         log_info("berthd %s started (API %s, data root %s)", BERTH_VERSION, API_VERSION_STRING, cfg.data_root);
 

@@ -38,25 +38,37 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
         e->cfg.discovery = cfg->discovery ? strdup(cfg->discovery) : NULL;
         e->cfg.discovery_advertise = cfg->discovery_advertise ? strdup(cfg->discovery_advertise) : NULL;
         e->cfg.discovery_ttl = cfg->discovery_ttl;
+        e->cfg.layer_max_ratio = cfg->layer_max_ratio;
+        e->cfg.layer_max_size = cfg->layer_max_size;
+        e->cfg.min_free_space = cfg->min_free_space;
         pthread_mutex_init(&e->lock, NULL);
         e->started_ns = now_ns();
         e->events = events_new();
 
         int r;
         _cleanup_free_ char *db = NULL;
-        const char *dirs[] = { "", "/tmp", "/image", "/containers" };
+        /* Docker's modes: the roots may be traversed (the API socket may live
+         * in the exec root), everything below is root's alone. Existing
+         * directories are set too, for data roots made by older versions. */
+        const struct {
+                bool exec;
+                const char *sub;
+                mode_t mode;
+        } dirs[] = {
+                { false, "", 0711 },           { false, "/tmp", 0700 },         { false, "/image", 0700 },
+                { false, "/containers", 0710 }, { false, "/quarantine", 0700 }, { true, "", 0711 },
+                { true, "/containers", 0700 },
+        };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_free_ char *d = xasprintf("%s%s", e->cfg.data_root, dirs[i]);
-                r = mkdir_p(d, 0711);
+                _cleanup_free_ char *d = xasprintf("%s%s", dirs[i].exec ? e->cfg.exec_root : e->cfg.data_root,
+                                                   dirs[i].sub);
+                r = mkdir_p(d, dirs[i].mode);
+                if (r >= 0 && chmod(d, dirs[i].mode) < 0)
+                        r = -errno;
                 if (r < 0) {
                         r = berr_set(err, -r, "cannot create %s: %s", d, strerror(-r));
                         goto fail;
                 }
-        }
-        r = mkdir_p(e->cfg.exec_root, 0711);
-        if (r < 0) {
-                r = berr_set(err, -r, "cannot create %s: %s", e->cfg.exec_root, strerror(-r));
-                goto fail;
         }
         r = load_daemon_id(e);
         if (r < 0) {
@@ -69,7 +81,9 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
                 goto fail;
         e->images = xmalloc(sizeof(*e->images));
         *e->images = (ImageStore) { .data_root = e->cfg.data_root, .store = e->store, .lock = &e->lock,
-                                    .events = e->events, .insecure_registries = e->cfg.insecure_registries };
+                                    .events = e->events, .insecure_registries = e->cfg.insecure_registries,
+                                    .layer_max_ratio = e->cfg.layer_max_ratio, .layer_max_size = e->cfg.layer_max_size,
+                                    .min_free_space = e->cfg.min_free_space };
         e->net = engine_network_new(e);
         *ret = e;
         return 0;

@@ -29,6 +29,12 @@ typedef struct EngineConfig {
         char *discovery;           /* --discovery etcd://host:port[,...] (discovery/discovery.h) */
         char *discovery_advertise; /* --discovery-advertise IP */
         int discovery_ttl;         /* --discovery-ttl seconds, 0 = default */
+        /* Layer unpacking bounds (docs/security.md): decompressed/compressed
+         * ratio (0: none), decompressed bytes per layer (0: none), and the
+         * free space that must remain in the data root. */
+        unsigned layer_max_ratio;
+        uint64_t layer_max_size;
+        uint64_t min_free_space;
 } EngineConfig;
 
 typedef struct Engine {

@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
-#include <grp.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
@@ -44,6 +44,7 @@ struct HttpServer {
         size_t n_daemons;
         Header *defaults;
         size_t n_defaults;
+        HttpBodyLimitFn body_limit;
 };
 
 enum { RESP_NONE, RESP_PLAIN, RESP_HIJACK };
@@ -56,8 +57,9 @@ struct HttpRequest {
         char *mem;
         size_t mem_len, mem_cap;
         int spool_fd;
-        uint64_t body_len;
+        uint64_t body_len, body_max;
         bool body_done;
+        bool rejected; /* answered before the body was read in full */
         void *userdata;
         int resp_kind;
         struct MHD_Response *resp;
@@ -108,6 +110,11 @@ HttpServer *http_server_new(HttpHandler handler, void *userdata, const char *spo
         s->userdata = userdata;
         s->spool_dir = strdup(spool_dir ? spool_dir : "/tmp");
         return s;
+}
+
+void http_server_set_body_limit(HttpServer *s, HttpBodyLimitFn fn)
+{
+        s->body_limit = fn;
 }
 
 void http_server_add_default_header(HttpServer *s, const char *name, const char *value)
@@ -348,8 +355,13 @@ void http_respond_stream(HttpRequest *r, unsigned status, const char *content_ty
         s->free_cls = free_cls;
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         s->conn_fd = ci ? ci->connect_fd : -1;
+        /* A stream may be silent for hours (events, logs -f, wait): the idle
+         * timeout is for clients that never finish a request. */
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
         struct MHD_Response *resp =
                 MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, s, stream_reader_free);
+        /* ... so the connection ends with the stream instead of idling on without a timeout. */
+        MHD_add_response_header(resp, "Connection", "close");
         set_response(r, status, resp, content_type);
         pthread_t t;
         pthread_attr_t attr;
@@ -416,6 +428,7 @@ bool http_stream_client_gone(HttpStream *s)
 void http_hijack(HttpRequest *r, const char *content_type, HttpHijackFn fn, void *cls)
 {
         r->resp_kind = RESP_HIJACK;
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
         r->hijack_fn = fn;
         r->hijack_cls = cls;
         r->hijack_ct = strdup(content_type ? content_type : "application/vnd.docker.raw-stream");
@@ -476,6 +489,29 @@ static void request_free(HttpRequest *r)
         free(r);
 }
 
+/* Like Docker's documented setup, a client certificate must be meant for
+ * clients: a server certificate signed by the same CA is not a login. */
+static bool client_cert_has_client_auth(const gnutls_datum_t *der)
+{
+        gnutls_x509_crt_t crt;
+        if (gnutls_x509_crt_init(&crt) < 0)
+                return false;
+        bool ok = false;
+        if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) == 0)
+                for (unsigned i = 0;; i++) {
+                        char oid[128];
+                        size_t len = sizeof(oid);
+                        if (gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &len, NULL) < 0)
+                                break;
+                        if (streq(oid, GNUTLS_KP_TLS_WWW_CLIENT) || streq(oid, GNUTLS_KP_ANY)) {
+                                ok = true;
+                                break;
+                        }
+                }
+        gnutls_x509_crt_deinit(crt);
+        return ok;
+}
+
 static bool client_cert_ok(struct MHD_Connection *conn)
 {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -486,7 +522,27 @@ static bool client_cert_ok(struct MHD_Connection *conn)
         if (!gnutls_certificate_get_peers(session, &n) || n == 0)
                 return false;
         unsigned status = 0;
-        return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
+        if (gnutls_certificate_verify_peers2(session, &status) != 0 || status != 0)
+                return false;
+        return client_cert_has_client_auth(gnutls_certificate_get_peers(session, &n));
+}
+
+static enum MHD_Result reject_too_large(HttpRequest *r)
+{
+        r->rejected = true;
+        _cleanup_free_ char *msg = xasprintf("{\"message\":\"request body too large (limit %llu bytes)\"}\n",
+                                             (unsigned long long) r->body_max);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return MHD_NO;
+        for (size_t i = 0; i < r->server->n_defaults; i++)
+                MHD_add_response_header(resp, r->server->defaults[i].name, r->server->defaults[i].value);
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        /* The rest of the body is never read, so the connection cannot be reused. */
+        MHD_add_response_header(resp, "Connection", "close");
+        enum MHD_Result ok = MHD_queue_response(r->conn, 413, resp);
+        MHD_destroy_response(resp);
+        return ok;
 }
 
 /* Clients (docker-py, through Python's http.client) read the response head
@@ -533,10 +589,39 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                         *con_cls = NULL;
                         return MHD_NO;
                 }
+                r->body_max = srv->body_limit ? srv->body_limit(method, url) : UINT64_MAX;
                 *con_cls = r;
+                const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+                if (cl && strtoull(cl, NULL, 10) > r->body_max)
+                        return reject_too_large(r);
+                return MHD_YES;
+        }
+        if (r->rejected) {
+                *upload_size = 0;
                 return MHD_YES;
         }
         if (*upload_size > 0) {
+                /* Counted as it arrives: a huge body is refused at the limit,
+                 * not spooled to disk first. */
+                if (r->body_len + *upload_size > r->body_max) {
+                        *upload_size = 0;
+                        /* MHD cannot queue a response in the middle of a body: on a
+                         * plain connection the 413 is written here, then the
+                         * connection is dropped without reading further. */
+                        const union MHD_ConnectionInfo *ci =
+                                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                        if (!r->tls && ci) {
+                                _cleanup_free_ char *msg = xasprintf(
+                                        "{\"message\":\"request body too large (limit %llu bytes)\"}\n",
+                                        (unsigned long long) r->body_max);
+                                _cleanup_free_ char *head = xasprintf(
+                                        "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\n"
+                                        "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(msg), msg);
+                                (void) send(ci->connect_fd, head, strlen(head), MSG_NOSIGNAL | MSG_DONTWAIT);
+                                shutdown(ci->connect_fd, SHUT_WR);
+                        }
+                        return MHD_NO;
+                }
                 if (body_append(r, upload_data, *upload_size) < 0)
                         return MHD_NO;
                 *upload_size = 0;
@@ -607,14 +692,12 @@ static int listen_unix(const char *path, const HttpListenerConfig *cfg, char **e
                 safe_close(fd);
                 return r;
         }
-        gid_t gid = 0;
-        if (cfg && cfg->socket_group) {
-                struct group *g = getgrnam(cfg->socket_group);
-                if (g)
-                        gid = g->gr_gid;
-        }
+        gid_t gid = cfg ? cfg->socket_gid : 0;
         if (chown(path, 0, gid) < 0 || chmod(path, 0660) < 0) {
-                /* Not fatal: the socket works, only its permissions differ. */
+                int r = -errno;
+                *err = xasprintf("cannot set the owner and mode of %s: %s", path, strerror(errno));
+                safe_close(fd);
+                return r;
         }
         return fd;
 }
@@ -662,11 +745,78 @@ static int listen_tcp(const char *hostport, char **err)
         return fd;
 }
 
+/* TLS 1.2 and 1.3 only, as Docker's server side. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* Loads what libmicrohttpd will load, to say which file is wrong instead of
+ * "cannot start HTTP server". */
+static int tls_check(char *mem[3], const HttpListenerConfig *cfg, char **ret_error)
+{
+        gnutls_certificate_credentials_t cred;
+        if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+                *ret_error = xasprintf("cannot set up TLS");
+                return -ENOMEM;
+        }
+        int r = 0;
+        gnutls_datum_t cert = { (unsigned char *) mem[0], (unsigned) strlen(mem[0]) };
+        gnutls_datum_t key = { (unsigned char *) mem[1], (unsigned) strlen(mem[1]) };
+        int g = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+        if (g < 0) {
+                *ret_error = xasprintf("could not load X509 key pair (cert: \"%s\", key: \"%s\"): %s", cfg->tls_cert,
+                                       cfg->tls_key, gnutls_strerror(g));
+                r = -EINVAL;
+        } else if (cfg->tls_verify) {
+                gnutls_datum_t ca = { (unsigned char *) mem[2], (unsigned) strlen(mem[2]) };
+                g = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+                if (g <= 0) {
+                        *ret_error = xasprintf("failed to append certificates from PEM file: \"%s\"", cfg->tls_ca);
+                        r = -EINVAL;
+                }
+        }
+        gnutls_certificate_free_credentials(cred);
+        return r;
+}
+
+/* Reads and checks the listener's TLS files into mem (cert, key, CA). */
+static int tls_load(const char *addr, const HttpListenerConfig *cfg, char *mem[3], char **ret_error)
+{
+        if (!cfg->tls_cert || !cfg->tls_key || (cfg->tls_verify && !cfg->tls_ca)) {
+                /* Asked for TLS but cannot have it: never fall back to plain HTTP. */
+                *ret_error = xasprintf("%s on %s needs %s", cfg->tls_verify ? "--tlsverify" : "--tls", addr,
+                                       cfg->tls_verify ? "--tlscacert, --tlscert and --tlskey" : "--tlscert and --tlskey");
+                return -EINVAL;
+        }
+        for (int k = 0; k < 3; k++) {
+                const char *path = k == 0 ? cfg->tls_cert : k == 1 ? cfg->tls_key : cfg->tls_verify ? cfg->tls_ca : NULL;
+                if (!path)
+                        continue;
+                int r = read_file(path, &mem[k], NULL);
+                if (r < 0) {
+                        *ret_error = xasprintf("could not read %s \"%s\": %s",
+                                               k == 0 ? "certificate" : k == 1 ? "key" : "CA certificate", path,
+                                               strerror(-r));
+                        return r;
+                }
+        }
+        return tls_check(mem, cfg, ret_error);
+}
+
+int http_listener_check(const char *addr, const HttpListenerConfig *cfg, char **ret_error)
+{
+        if (!cfg || !(cfg->tls_cert || cfg->tls_key || cfg->tls_verify))
+                return 0;
+        char *mem[3] = { 0 };
+        int r = tls_load(addr, cfg, mem, ret_error);
+        for (int k = 0; k < 3; k++)
+                free(mem[k]);
+        return r;
+}
+
 int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error)
 {
         char *err = NULL;
         int fd;
-        bool tls = cfg && cfg->tls_cert && cfg->tls_key;
+        bool tls = cfg && (cfg->tls_cert || cfg->tls_key || cfg->tls_verify);
         if (s->n_daemons >= ELEMENTSOF(s->daemons)) {
                 *ret_error = xasprintf("too many listeners");
                 return -E2BIG;
@@ -688,27 +838,33 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
         size_t i = s->n_daemons;
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
                          MHD_USE_ITC | MHD_ALLOW_UPGRADE;
-        struct MHD_OptionItem opts[8];
+        struct MHD_OptionItem opts[12];
         size_t n = 0;
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, NULL };
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL };
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE, 512 * 1024, NULL };
+        if (cfg && cfg->idle_timeout)
+                opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, NULL };
+        if (cfg && cfg->max_conns)
+                opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns, NULL };
+        if (cfg && cfg->max_conns_per_ip && startswith(addr, "tcp://"))
+                opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip, NULL };
         if (tls) {
                 flags |= MHD_USE_TLS;
-                for (int k = 0; k < 3; k++) {
-                        const char *path = k == 0 ? cfg->tls_cert : k == 1 ? cfg->tls_key : cfg->tls_ca;
-                        if (!path)
-                                continue;
-                        if (read_file(path, &s->tls_mem[i][k], NULL) < 0) {
-                                *ret_error = xasprintf("cannot read TLS file %s", path);
-                                safe_close(fd);
-                                return -ENOENT;
+                int rr = tls_load(addr, cfg, s->tls_mem[i], ret_error);
+                if (rr < 0) {
+                        for (int k = 0; k < 3; k++) {
+                                free(s->tls_mem[i][k]);
+                                s->tls_mem[i][k] = NULL;
                         }
+                        safe_close(fd);
+                        return rr;
                 }
                 opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_mem[i][0] };
                 opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_mem[i][1] };
-                if (cfg->tls_verify && s->tls_mem[i][2])
+                opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *) TLS_PRIORITIES };
+                if (cfg->tls_verify)
                         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_mem[i][2] };
         }
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };

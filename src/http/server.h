@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <sys/types.h>
 
 typedef struct HttpServer HttpServer;
 typedef struct HttpRequest HttpRequest;
@@ -23,14 +24,29 @@ typedef void (*HttpHijackFn)(int fd, void *cls);
 
 typedef struct HttpListenerConfig {
         const char *tls_cert, *tls_key, *tls_ca; /* PEM paths; all NULL for plain */
-        bool tls_verify;
-        const char *socket_group; /* unix sockets: group owner, NULL for root */
+        bool tls_verify; /* clients need a certificate signed by tls_ca with client-auth usage */
+        gid_t socket_gid; /* unix sockets: group owner (0 for root) */
+        /* Seconds a connection may sit idle (TLS handshake or request not sent
+         * in full, or between keep-alive requests); 0 for none. Streams and
+         * hijacked connections are exempt. */
+        unsigned idle_timeout;
+        unsigned max_conns;        /* 0: libmicrohttpd's default */
+        unsigned max_conns_per_ip; /* tcp only; 0: no limit */
 } HttpListenerConfig;
+
+/* Largest body accepted for a request, decided from its method and path
+ * before any of it is read; a larger body is refused with 413 as soon as the
+ * Content-Length says so or the bytes cross the limit. */
+typedef uint64_t (*HttpBodyLimitFn)(const char *method, const char *url);
 
 HttpServer *http_server_new(HttpHandler handler, void *userdata, const char *spool_dir);
 /* addr: "unix:///run/x.sock", "tcp://host:port", "fd://" not supported. */
 int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error);
 void http_server_free(HttpServer *s);
+/* What http_server_listen would say about cfg's TLS files, without listening:
+ * lets the daemon refuse to start before it restores any state. */
+int http_listener_check(const char *addr, const HttpListenerConfig *cfg, char **ret_error);
+void http_server_set_body_limit(HttpServer *s, HttpBodyLimitFn fn);
 /* Headers added to every non-hijacked response. */
 void http_server_add_default_header(HttpServer *s, const char *name, const char *value);
 /* Largest request body kept in memory; larger ones spool to a file. */

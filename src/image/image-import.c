@@ -78,6 +78,7 @@ int image_import(ImageStore *e, int fd, const ImageImportOptions *o, char **ret_
         _cleanup_free_ char *created = NULL, *bytes = NULL, *id = NULL, *refname = NULL, *final = NULL;
         _cleanup_json_ json_t *cfg = NULL;
         LayerUnpackInfo info;
+        UnpackLimits lim = image_unpack_limits(e);
         if (mkdir(diff, 0755) < 0) {
                 r = berr_set(err, errno, "cannot create %s: %m", diff);
                 goto fail;
@@ -90,7 +91,7 @@ int image_import(ImageStore *e, int fd, const ImageImportOptions *o, char **ret_
                         r = berr_set(err, errno, "cannot create %s: %m", tp);
                         goto fail;
                 }
-                r = image_unpack_fd_tee(fd, diff, tfd, &info, err);
+                r = image_unpack_fd_tee(fd, diff, tfd, &lim, &info, err);
                 if (r < 0)
                         goto fail;
         }

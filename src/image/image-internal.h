@@ -58,6 +58,8 @@ void image_unlockp(ImageStore **e);
         _cleanup_(image_unlockp) _unused_ ImageStore *_locked_ = (e)
 
 char *image_layers_dir(ImageStore *e);
+/* The daemon's bounds for unpacking one layer (tar.h). */
+UnpackLimits image_unpack_limits(ImageStore *e);
 char *image_layer_path(ImageStore *e, const char *chain_id);
 char *image_col_text(sqlite3_stmt *st, int i);
 

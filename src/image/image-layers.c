@@ -34,6 +34,11 @@ void image_chain_id(const char *parent_chain, const char *diff_id, char out[72])
         snprintf(out, 72, "sha256:%s", hex);
 }
 
+UnpackLimits image_unpack_limits(ImageStore *e)
+{
+        return (UnpackLimits){ e->layer_max_ratio, e->layer_max_size, e->min_free_space };
+}
+
 bool image_layer_known(ImageStore *e, const char *chain_id)
 {
         LOCKED(e);
@@ -64,13 +69,14 @@ int image_layer_add_file(ImageStore *e, const char *parent_chain, int fd, const 
         _cleanup_free_ char *diff = xasprintf("%s/diff", tmpl);
         _cleanup_free_ char *tp = xasprintf("%s/layer.tar", tmpl);
         LayerUnpackInfo info;
+        UnpackLimits lim = image_unpack_limits(e);
         if (mkdir(diff, 0755) < 0) {
                 r = berr_set(err, errno, "cannot create %s: %m", diff);
                 goto fail;
         }
         if (keep_path) {
                 /* fd is already the uncompressed tar, kept at keep_path: adopt the file instead of copying it. */
-                r = image_unpack_fd_tee(fd, diff, -1, &info, err);
+                r = image_unpack_fd_tee(fd, diff, -1, &lim, &info, err);
                 if (r < 0)
                         goto fail;
                 if (info.compressed) {
@@ -89,7 +95,7 @@ int image_layer_add_file(ImageStore *e, const char *parent_chain, int fd, const 
                         r = berr_set(err, errno, "cannot create %s: %m", tp);
                         goto fail;
                 }
-                r = image_unpack_fd_tee(fd, diff, tfd, &info, err);
+                r = image_unpack_fd_tee(fd, diff, tfd, &lim, &info, err);
                 if (r < 0)
                         goto fail;
                 if (fsync(tfd) < 0) {

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "basic/error.h"
 
@@ -21,6 +22,9 @@ typedef struct ImageStore {
         pthread_mutex_t *lock;      /* guards store; the engine's lock, held for short sections only */
         EventLog *events;           /* image events (state/events.h) */
         char **insecure_registries; /* for registry/: hosts that may be contacted over plain HTTP */
+        /* bounds on unpacking one layer: --layer-max-ratio, --layer-max-size, --min-free-space */
+        unsigned layer_max_ratio;
+        uint64_t layer_max_size, min_free_space;
 } ImageStore;
 
 /* Resolves a reference ("busybox", "busybox:latest", "docker.io/library/busybox",

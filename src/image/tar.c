@@ -1,11 +1,14 @@
 #include "tar.h"
 
+#include <sys/statvfs.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -108,8 +111,65 @@ typedef struct Src {
         Sha256 *sha;
         int tee_fd; /* -1, or where the uncompressed stream is copied */
         bool tee_failed;
+        const UnpackLimits *lim;
+        const char *dest;
+        uint64_t total, next_space_check;
+        int limit_errno;
+        char *limit_msg; /* why a limit stopped the unpacking */
         char buf[64 * 1024];
 } Src;
+
+/* The ratio is only judged past this much output: small layers of zeros are fine. */
+#define RATIO_FLOOR (64ULL << 20)
+#define SPACE_CHECK_EVERY (16ULL << 20)
+
+static int space_check(const char *dest, uint64_t min_free, char **ret_msg)
+{
+        struct statvfs sv;
+        if (min_free == 0 || statvfs(dest, &sv) < 0)
+                return 0;
+        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        if (avail >= min_free)
+                return 0;
+        *ret_msg = xasprintf("no space left on device: unpacking the layer would leave less than %llu MiB free "
+                             "in the data root (%llu MiB left)", (unsigned long long) (min_free >> 20),
+                             (unsigned long long) (avail >> 20));
+        return -ENOSPC;
+}
+
+/* Bounds on what one layer may become: a few kilobytes of gzip must not
+ * turn into gigabytes on disk. */
+static int limits_check(Src *s)
+{
+        const UnpackLimits *l = s->lim;
+        if (!l || s->limit_msg)
+                return s->limit_msg ? -s->limit_errno : 0;
+        if (l->max_size && s->total > l->max_size) {
+                s->limit_errno = EFBIG;
+                s->limit_msg = xasprintf("layer is larger than %llu bytes uncompressed (--layer-max-size)",
+                                         (unsigned long long) l->max_size);
+                return -EFBIG;
+        }
+        if (l->max_ratio && s->total > RATIO_FLOOR && archive_filter_count(s->outer) > 1) {
+                uint64_t packed = (uint64_t) archive_filter_bytes(s->outer, -1);
+                if (packed > 0 && s->total / packed >= l->max_ratio) {
+                        s->limit_errno = EFBIG;
+                        s->limit_msg = xasprintf("layer decompresses to more than %u times its compressed size "
+                                                 "(%llu bytes from %llu so far; --layer-max-ratio)", l->max_ratio,
+                                                 (unsigned long long) s->total, (unsigned long long) packed);
+                        return -EFBIG;
+                }
+        }
+        if (s->total >= s->next_space_check) {
+                s->next_space_check = s->total + SPACE_CHECK_EVERY;
+                int r = space_check(s->dest, l->min_free, &s->limit_msg);
+                if (r < 0) {
+                        s->limit_errno = -r;
+                        return r;
+                }
+        }
+        return 0;
+}
 
 static void tee_write(Src *s, const void *p, size_t n)
 {
@@ -133,6 +193,11 @@ static la_ssize_t src_read(struct archive *a, void *cls, const void **buf)
         la_ssize_t n = archive_read_data(s->outer, s->buf, sizeof(s->buf));
         if (n < 0) {
                 archive_set_error(a, EINVAL, "%s", archive_error_string(s->outer) ?: "read error");
+                return -1;
+        }
+        s->total += (uint64_t) n;
+        if (limits_check(s) < 0) {
+                archive_set_error(a, s->limit_errno, "%s", s->limit_msg);
                 return -1;
         }
         sha256_update(s->sha, s->buf, (size_t) n);
@@ -171,7 +236,8 @@ static int whiteout(const char *dest, const char *rel, BerthError **err)
         return 0;
 }
 
-static int unpack(struct archive *outer, const char *dest, int tee_fd, LayerUnpackInfo *ret, BerthError **err)
+static int unpack(struct archive *outer, const char *dest, int tee_fd, const UnpackLimits *lim,
+                  LayerUnpackInfo *ret, BerthError **err)
 {
         struct archive_entry *oe;
         int r = archive_read_next_header(outer, &oe);
@@ -186,6 +252,8 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, LayerUnpa
         src->outer = outer;
         src->sha = sha256_new();
         src->tee_fd = tee_fd;
+        src->lim = lim;
+        src->dest = dest;
 
         _cleanup_(archive_freep) struct archive *in = archive_read_new();
         _cleanup_(archive_write_freep) struct archive *out = archive_write_disk_new();
@@ -340,6 +408,11 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, LayerUnpa
                 }
                 if (n == 0)
                         break;
+                src->total += (uint64_t) n;
+                if (limits_check(src) < 0) {
+                        r = -src->limit_errno;
+                        goto out;
+                }
                 sha256_update(src->sha, src->buf, (size_t) n);
                 tee_write(src, src->buf, (size_t) n);
         }
@@ -358,8 +431,11 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, LayerUnpa
         ret->size = size;
         ret->compressed = archive_filter_count(outer) > 1;
 out:
+        if (r < 0 && src->limit_msg)
+                r = berr_set(err, src->limit_errno, "%s", src->limit_msg);
         if (src->sha)
                 sha256_free(src->sha);
+        free(src->limit_msg);
         free(src);
         return r;
 }
@@ -372,17 +448,24 @@ static struct archive *outer_new(void)
         return a;
 }
 
-int image_unpack_fd_tee(int fd, const char *dest, int tee_fd, LayerUnpackInfo *ret, BerthError **err)
+int image_unpack_fd_tee(int fd, const char *dest, int tee_fd, const UnpackLimits *lim, LayerUnpackInfo *ret,
+                        BerthError **err)
 {
+        if (lim) {
+                _cleanup_free_ char *msg = NULL;
+                int r = space_check(dest, lim->min_free, &msg);
+                if (r < 0)
+                        return berr_set(err, -r, "%s", msg);
+        }
         _cleanup_(archive_freep) struct archive *a = outer_new();
         if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK)
                 return berr_set(err, EINVAL, "invalid tar archive: %s", archive_error_string(a) ?: "unreadable");
-        return unpack(a, dest, tee_fd, ret, err);
+        return unpack(a, dest, tee_fd, lim, ret, err);
 }
 
 int image_unpack_fd(int fd, const char *dest, LayerUnpackInfo *ret, BerthError **err)
 {
-        return image_unpack_fd_tee(fd, dest, -1, ret, err);
+        return image_unpack_fd_tee(fd, dest, -1, NULL, ret, err);
 }
 
 int image_unpack_mem(const void *buf, size_t len, const char *dest, LayerUnpackInfo *ret, BerthError **err)
@@ -390,5 +473,5 @@ int image_unpack_mem(const void *buf, size_t len, const char *dest, LayerUnpackI
         _cleanup_(archive_freep) struct archive *a = outer_new();
         if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
                 return berr_set(err, EINVAL, "invalid tar archive: %s", archive_error_string(a) ?: "unreadable");
-        return unpack(a, dest, -1, ret, err);
+        return unpack(a, dest, -1, NULL, ret, err);
 }

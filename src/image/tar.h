@@ -19,9 +19,18 @@ typedef struct LayerUnpackInfo {
  * empty directory. -EINVAL with a message for hostile, truncated or corrupt
  * input; dest is then left half-filled and the caller removes it. */
 int image_unpack_fd(int fd, const char *dest, LayerUnpackInfo *ret, BerthError **err);
+/* Bounds for one layer (docs/security.md); 0 turns a bound off. */
+typedef struct UnpackLimits {
+        unsigned max_ratio;  /* uncompressed / compressed bytes, judged past 64 MiB */
+        uint64_t max_size;   /* uncompressed bytes */
+        uint64_t min_free;   /* bytes that must stay free on dest's filesystem */
+} UnpackLimits;
+
 /* Same, and copies the uncompressed tar stream to tee_fd (-1 for none): the
- * bytes the diff id hashes, kept for save and push. */
-int image_unpack_fd_tee(int fd, const char *dest, int tee_fd, LayerUnpackInfo *ret, BerthError **err);
+ * bytes the diff id hashes, kept for save and push. lim may be NULL; a bound
+ * crossed fails with EFBIG or ENOSPC and says which. */
+int image_unpack_fd_tee(int fd, const char *dest, int tee_fd, const UnpackLimits *lim, LayerUnpackInfo *ret,
+                        BerthError **err);
 int image_unpack_mem(const void *buf, size_t len, const char *dest, LayerUnpackInfo *ret, BerthError **err);
 
 /* Lexically cleans a tar entry name inside the layer root ("./a/../b" -> "b",

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
@@ -106,6 +107,20 @@ static char *challenge_param(const char *ch, const char *key)
         return NULL;
 }
 
+/* Whether the registry's password may go to the token realm it named: only
+ * over https, or back to the registry host itself; a plain-http realm
+ * elsewhere (a tampered challenge) gets an anonymous request. */
+static bool realm_may_get_credentials(const Reg *g, const char *realm)
+{
+        if (startswith(realm, "https://"))
+                return true;
+        if (!startswith(realm, "http://"))
+                return false;
+        const char *h = realm + strlen("http://");
+        size_t n = strcspn(h, "/?#");
+        return g->host && strlen(g->host) == n && !strncasecmp(h, g->host, n);
+}
+
 int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
 {
         _cleanup_free_ char *realm = challenge_param(challenge, "realm");
@@ -116,7 +131,8 @@ int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
         _cleanup_free_ char *es = service ? curl_easy_escape(c, service, 0) : NULL;
         _cleanup_free_ char *scope = g->repo ? xasprintf("repository:%s:%s", g->repo, g->push ? "push,pull" : "pull") : NULL;
         _cleanup_free_ char *esc = scope ? curl_easy_escape(c, scope, 0) : NULL;
-        _cleanup_free_ char *eu = g->user ? curl_easy_escape(c, g->user, 0) : NULL;
+        bool creds = g->user && realm_may_get_credentials(g, realm);
+        _cleanup_free_ char *eu = creds ? curl_easy_escape(c, g->user, 0) : NULL;
         curl_easy_cleanup(c);
         _cleanup_free_ char *url = xasprintf("%s%s%s%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
                                              es ? "service=" : "", es ?: "", esc ? "&scope=" : "", esc ?: "",
@@ -125,7 +141,7 @@ int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
         Resp r = { .fd = -1, .max = 1024 * 1024 };
         CURL *h = reg_easy_new(&r);
         curl_easy_setopt(h, CURLOPT_URL, url);
-        if (g->user) {
+        if (creds) {
                 curl_easy_setopt(h, CURLOPT_USERNAME, g->user);
                 curl_easy_setopt(h, CURLOPT_PASSWORD, g->pass ?: "");
                 curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);

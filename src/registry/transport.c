@@ -172,6 +172,8 @@ int reg_send(Reg *g, Req *q, const char *url, Resp *r, BerthError **err)
                 curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
                 curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L); /* blob storage may redirect */
                 curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+                /* ... but never from https down to plain http */
+                curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, startswith(url, "https://") ? "https" : "http,https");
         }
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
         CURLcode cc = curl_easy_perform(c);
@@ -179,6 +181,8 @@ int reg_send(Reg *g, Req *q, const char *url, Resp *r, BerthError **err)
         curl_slist_free_all(hl);
         if (r->write_failed)
                 return berr_set(err, EIO, "cannot write the download: %m");
+        if (cc == CURLE_UNSUPPORTED_PROTOCOL && startswith(url, "https://"))
+                return berr_set(err, EIO, "%s \"%s\": refusing a redirect from https to plain http", q->method, url);
         if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && r->too_big))
                 return berr_set(err, EIO, "%s \"%s\": %s", q->method, url, curl_easy_strerror(cc));
         if (r->too_big)

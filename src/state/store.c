@@ -1,6 +1,8 @@
 #include "store.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,6 +44,20 @@ static const char *const migrations[] = {
 
 int store_open(const char *path, Store **ret, BerthError **err)
 {
+        /* The database holds every container's environment, secrets included:
+         * root only. sqlite gives -wal and -shm the database's mode; files
+         * from older versions (0644) are narrowed here. */
+        {
+                _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0 || fchmod(fd, 0600) < 0)
+                        return berr_set(err, errno, "cannot open state database %s: %m", path);
+                const char *sfx[] = { "-wal", "-shm", "-journal" };
+                for (size_t i = 0; i < ELEMENTSOF(sfx); i++) {
+                        _cleanup_free_ char *p = xasprintf("%s%s", path, sfx[i]);
+                        if (chmod(p, 0600) < 0 && errno != ENOENT)
+                                return berr_set(err, errno, "cannot restrict %s: %m", p);
+                }
+        }
         Store *s = calloc(1, sizeof(*s));
         if (!s)
                 return berr_set(err, ENOMEM, "out of memory");

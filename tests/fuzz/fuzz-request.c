@@ -65,6 +65,10 @@ static void fuzz_route(const char *url)
                                 free(caps[k]);
                         }
                 }
+        /* the body limit is decided from the raw URL before any handler runs */
+        uint64_t lim = api_body_limit("POST", url);
+        if (lim != API_BODY_MAX && lim != API_UPLOAD_BODY_MAX)
+                abort();
 }
 
 static void fuzz_body(const char *body, size_t len)

@@ -427,3 +427,107 @@ def test_bearer_token_registry_and_oci_index(busybox):
     finally:
         proc.terminate()
         proc.wait()
+
+
+EDGE_SERVER = r'''
+import hashlib, http.server, json, os, ssl, sys, threading
+mode, port, hits = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(cfg), "digest": cdig},
+    "layers": []}).encode()
+def record(line):
+    with open(hits, "a") as f:
+        f.write(line + "\n")
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def send(self, code, body, extra=()):
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra: self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def do_HEAD(self): self.do_GET()
+    def do_GET(self):
+        p = self.path
+        if self.server.server_address[1] != port:  # the side server: token realm or redirect target
+            record("side %s auth=%s" % (p, self.headers.get("Authorization")))
+            return self.send(200, json.dumps({"token": "T0K"}).encode() if p.startswith("/token") else cfg)
+        if mode == "realm" and self.headers.get("Authorization") != "Bearer T0K":
+            ch = 'Bearer realm="http://127.0.0.2:%d/token",service="x"' % (port + 1)
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"auth"}]}', [("WWW-Authenticate", ch)])
+        if p == "/v2/": return self.send(200, b"{}")
+        if "/manifests/" in p:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+            self.send_header("Content-Length", str(len(man)))
+            self.end_headers()
+            if self.command != "HEAD": self.wfile.write(man)
+            return
+        if p.endswith("/blobs/" + cdig):
+            if mode == "redirect":
+                return self.send(307, b"", [("Location", "http://127.0.0.1:%d/blob" % (port + 1))])
+            return self.send(200, cfg)
+        return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"x"}]}')
+main = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+if mode == "redirect":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    main.socket = ctx.wrap_socket(main.socket, server_side=True)
+side = http.server.ThreadingHTTPServer(("127.0.0.2" if mode == "realm" else "127.0.0.1", port + 1), H)
+threading.Thread(target=side.serve_forever, daemon=True).start()
+main.serve_forever()
+'''
+
+
+def _edge_server(d, mode, port, *extra):
+    script = os.path.join(d.base, "edge.py")
+    open(script, "w").write(EDGE_SERVER)
+    hits = os.path.join(d.base, f"hits-{mode}")
+    open(hits, "w").close()
+    proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{d.netns}", "/usr/bin/python3", script, mode, str(port),
+                             hits, *extra])
+    scheme = "https" if mode == "redirect" else "http"
+    for _ in range(100):
+        r = d.nsenter(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", f"{scheme}://127.0.0.1:{port}/v2/"],
+                      capture_output=True)
+        if r.stdout in (b"200", b"401"):
+            break
+        time.sleep(0.1)
+    return proc, hits
+
+
+def test_no_redirect_from_https_to_http(busybox):
+    d = busybox
+    c = os.path.join(d.base, "edge-certs")
+    os.makedirs(c, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{c}/k.pem", "-out",
+                    f"{c}/c.pem", "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    proc, hits = _edge_server(d, "redirect", 5020, f"{c}/c.pem", f"{c}/k.pem")
+    try:
+        st, msgs, raw = stream(d, "/images/create?fromImage=127.0.0.1:5020/r&tag=1")
+        assert b"refusing a redirect from https to plain http" in raw, raw
+        assert open(hits).read() == ""  # the plain-http target was never asked
+        assert d.docker("images", "-q", "127.0.0.1:5020/r").stdout.strip() == b""
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def test_password_not_sent_to_foreign_plain_http_realm(busybox):
+    d = busybox
+    d.nsenter(["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"], capture_output=True)
+    proc, hits = _edge_server(d, "realm", 5022)
+    try:
+        creds = {"username": "bob", "password": "pw", "serveraddress": "127.0.0.1:5022"}
+        st, msgs, raw = stream(d, "/images/create?fromImage=127.0.0.1:5022/r&tag=1",
+                               ["X-Registry-Auth: " + xra(creds)])
+        seen = open(hits).read()
+        assert "side /token" in seen, (seen, raw)      # the realm was asked, anonymously
+        assert "auth=None" in seen and "Basic" not in seen, seen
+        assert "account=bob" not in seen
+    finally:
+        proc.terminate()
+        proc.wait()
