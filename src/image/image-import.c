@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
@@ -127,6 +128,7 @@ int image_import(Engine *e, int fd, const ImageImportOptions *o, char **ret_id, 
                         r = berr_set(err, errno, "cannot move layer into %s: %m", final);
                         goto fail;
                 }
+                crash_point("import-after-rename"); /* a layer directory without its rows */
                 store_begin(e->store);
                 _cleanup_stmt_ sqlite3_stmt *l = store_prepare(
                         e->store, "INSERT OR IGNORE INTO layers(chain_id,diff_id,parent,size,created) VALUES(?,?,NULL,?,?)",

@@ -48,6 +48,9 @@ int network_container_attach(Engine *e, Container *c, int pid, BerthError **err)
 void network_container_release(Engine *e, const char *id);
 /* The container is removed: forget its network memberships. */
 void network_container_forget(Engine *e, const char *id);
+/* Every container id the network tables mention (the start-up reconciler forgets those
+ * without a container row). NULL-terminated, caller frees. */
+char **network_container_ids(Engine *e);
 
 /* NetworkSettings for inspect ({..., "Ports", "Networks"}) and the list shape
  * ({"Networks": ...}). May be called with e->lock held. */
