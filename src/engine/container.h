@@ -50,6 +50,7 @@ typedef struct Container {
         bool manually_stopped;
         bool starting;         /* a start is in flight (persisted: "Starting", the start's intent) */
         bool removing;         /* a removal is in flight (persisted: "Removing", the removal's intent) */
+        bool commit_paused;    /* paused by a commit in flight (persisted: "CommitPaused") */
         bool removed;          /* gone from the table and the store */
         uint64_t exit_seq;     /* bumped on every exit */
         uint64_t start_seq;    /* bumped on every successful start */

@@ -13,6 +13,7 @@
  *   our data root or exec root. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -190,12 +191,16 @@ static void remove_cgroup_of(const char *id, const char *why)
 {
         const RtCgroupOps *ops = rt_cgroup_ops();
         _cleanup_free_ char *rel = cg_rel(id);
-        pid_t *pids = NULL;
-        size_t n = 0;
-        if (ops->list_pids(rel, &pids, &n) < 0)
-                return; /* none */
-        free(pids);
-        int k = n > 0 ? rt_cgroup_kill_all(ops, rel, SIGKILL) : 0;
+        /* In any hierarchy: a monitor killed while it created the cgroup, or a removal killed
+         * half-way, leaves it in some controllers only. */
+        _cleanup_free_ char *p1 = xasprintf("%s/*/%s", rt_cgroup_root(), rel);
+        _cleanup_free_ char *p2 = xasprintf("%s/%s", rt_cgroup_root(), rel);
+        glob_t g = { 0 };
+        bool exists = glob(p1, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
+        globfree(&g);
+        if (!exists && access(p2, F_OK) < 0)
+                return;
+        int k = rt_cgroup_kill_all(ops, rel, SIGKILL);
         int r = ops->remove(rel);
         if (r < 0)
                 log_warn("reconcile: cannot remove cgroup %s of container %.12s: %s", rel, id, strerror(-r));

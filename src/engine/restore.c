@@ -70,12 +70,24 @@ int container_restore_all(Engine *e, BerthError **err)
                                 c->status == CSTATUS_RESTARTING;
                 if (c->status == CSTATUS_RESTARTING)
                         c->status = CSTATUS_EXITED;
+                /* a commit's pause ends with the commit, which a crash ended */
+                bool commit_paused = c->commit_paused && c->status == CSTATUS_PAUSED;
+                c->commit_paused = false;
                 if (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) {
                         _cleanup_free_ char *line = NULL;
                         if (container_monitor_request(e, c->id, "{\"op\":\"state\"}", &line) == 0) {
                                 _cleanup_json_ json_t *j = json_loads(line, 0, NULL);
                                 if (json_bool(j, "running")) {
                                         container_start_watcher(e, c);
+                                        if (commit_paused) {
+                                                _cleanup_berr_ BerthError *perr = NULL;
+                                                if (container_pause(e, c->id, false, &perr) < 0)
+                                                        log_warn("reconcile: cannot unpause container %.12s: %s",
+                                                                 c->id, perr->msg);
+                                                else
+                                                        log_info("reconcile: unpaused container %.12s: paused by "
+                                                                 "a commit that was interrupted", c->id);
+                                        }
                                         continue;
                                 }
                         }
