@@ -406,8 +406,8 @@ def test_crash_loop(fresh_berthd):
         stop_sampler.set()
         sampler.join(10)
     assert stats["ops"] > 0
-    # the reported leak: a monitor of an unknown container; the log says what was cleaned up
-    assert all("reconcile:" in ln for ln in reconcile_log(d))
+    # the reconciler never failed to remove what it found
+    assert [ln for ln in reconcile_log(d) if "cannot" in ln] == []
 
     # everything removed through the API
     ids = [c["Id"] for c in containers(d)]
