@@ -23,15 +23,30 @@ int container_commit(Engine *e, const char *ref, bool pause, ImageCommitOptions 
         pthread_mutex_unlock(&e->lock);
         /* Freeze a running container so the upper dir does not change under the tar. */
         bool paused = false;
-        if (pause && running)
+        if (pause && running) {
+                /* Recorded with the pause, so a crash during the commit does not leave the container
+                 * frozen for good: the reconciler thaws it. */
+                pthread_mutex_lock(&e->lock);
+                c->commit_paused = true;
+                pthread_mutex_unlock(&e->lock);
                 paused = container_pause(e, c->id, true, NULL) == 0;
+                if (!paused) {
+                        pthread_mutex_lock(&e->lock);
+                        c->commit_paused = false;
+                        pthread_mutex_unlock(&e->lock);
+                }
+        }
         _cleanup_free_ char *dir = container_dir(e, c->id);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
         o->container_id = c->id;
         o->container_config = container_cfg(c);
         r = image_commit(e->images, c->image_id, upper, o, ret_id, err);
-        if (paused)
+        if (paused) {
+                pthread_mutex_lock(&e->lock);
+                c->commit_paused = false;
+                pthread_mutex_unlock(&e->lock);
                 container_pause(e, c->id, false, NULL);
+        }
         return r;
 }
 

@@ -184,11 +184,14 @@ Container **container_list_all(Engine *e, size_t *ret_n)
 
 json_t *container_state_json(Container *c)
 {
-        return json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:I,s:I,s:i,s:b}", "Status", container_status_string(c->status),
-                         "Pid", c->pid, "MonitorPid", c->monitor_pid, "ExitCode", c->exit_code, "OOMKilled",
-                         c->oom_killed, "Error", c->error ? c->error : "", "StartedAt", (json_int_t) c->started_at,
-                         "FinishedAt", (json_int_t) c->finished_at, "RestartCount", c->restart_count,
-                         "ManuallyStopped", c->manually_stopped);
+        /* Starting and Removing are the intents of a start or removal in flight: after a crash the
+         * reconciler (reconcile.c) rolls the start back or finishes the removal. */
+        return json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:I,s:I,s:i,s:b,s:b,s:b,s:b}", "Status",
+                         container_status_string(c->status), "Pid", c->pid, "MonitorPid", c->monitor_pid, "ExitCode",
+                         c->exit_code, "OOMKilled", c->oom_killed, "Error", c->error ? c->error : "", "StartedAt",
+                         (json_int_t) c->started_at, "FinishedAt", (json_int_t) c->finished_at, "RestartCount",
+                         c->restart_count, "ManuallyStopped", c->manually_stopped, "Starting", c->starting,
+                         "Removing", c->removing, "CommitPaused", c->commit_paused);
 }
 
 static int state_from_json(Container *c, json_t *s)
@@ -207,6 +210,10 @@ static int state_from_json(Container *c, json_t *s)
         c->finished_at = json_int(s, "FinishedAt", 0);
         c->restart_count = (int) json_int(s, "RestartCount", 0);
         c->manually_stopped = json_bool(s, "ManuallyStopped");
+        /* Left set only by a crash; the reconciler acts on them before the API is served. */
+        c->starting = json_bool(s, "Starting");
+        c->removing = json_bool(s, "Removing");
+        c->commit_paused = json_bool(s, "CommitPaused");
         return 0;
 }
 

@@ -48,7 +48,9 @@ typedef struct Container {
         int64_t started_at, finished_at;
         int restart_count;
         bool manually_stopped;
-        bool starting;         /* a start is in flight */
+        bool starting;         /* a start is in flight (persisted: "Starting", the start's intent) */
+        bool removing;         /* a removal is in flight (persisted: "Removing", the removal's intent) */
+        bool commit_paused;    /* paused by a commit in flight (persisted: "CommitPaused") */
         bool removed;          /* gone from the table and the store */
         uint64_t exit_seq;     /* bumped on every exit */
         uint64_t start_seq;    /* bumped on every successful start */
@@ -171,6 +173,18 @@ void container_kill_cgroup(const char *id, int sig);
 int container_cgroup_pids(const char *id, int **ret, size_t *ret_n);
 void container_remove_cgroup(const char *id);
 void container_cleanup_files(Engine *e, const char *id);
+/* remove.c: the second half of a removal whose intent ("Removing") is recorded: processes,
+ * monitor, network, files, then the row. Also finishes removals a crash interrupted. */
+int container_remove_finish(Engine *e, Container *c, BerthError **err);
+/* reconcile.c: waits up to grace_ms for the monitor(s) of id to exit, then SIGKILLs them and
+ * waits until they are gone. A monitor is this daemon's when its argv names the run directory
+ * <exec-root>/containers/<id>. Returns how many were still there; *ret_killed how many had to
+ * be killed. */
+int container_stop_monitors(Engine *e, const char *id, int grace_ms, int *ret_killed);
+/* reconcile.c: compares what exists (monitors, run and data directories, cgroups, mounts,
+ * network rows) with the store and adopts or removes each difference; logs every action.
+ * Called by container_restore_all before the API is served. */
+void container_reconcile(Engine *e);
 /* restore.c: called by engine_start / engine_stop. */
 int container_restore_all(Engine *e, BerthError **err);
 void container_shutdown(Engine *e);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/crashpoint.h"
 #include "basic/util.h"
 #include "engine/netglue.h"
 #include "image/image.h"
@@ -26,6 +27,7 @@ static int load_daemon_id(Engine *e)
 
 int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
 {
+        crash_point_init();
         Engine *e = calloc(1, sizeof(*e));
         if (!e)
                 return berr_set(err, ENOMEM, "out of memory");

@@ -2,25 +2,70 @@
 #include <signal.h>
 #include <string.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
 #include "network/network.h"
 
+/* The container's cgroup, run directory and data directory, in that order: the data directory
+ * is what proves an id is this daemon's (docs/state-store.md), so it goes last. */
 void container_cleanup_files(Engine *e, const char *id)
 {
         _cleanup_free_ char *d = container_dir(e, id);
         _cleanup_free_ char *r = container_run_dir(e, id);
+        container_remove_cgroup(id);
         rm_rf(r);
         rm_rf(d);
-        container_remove_cgroup(id);
+}
+
+int container_remove_finish(Engine *e, Container *c, BerthError **err)
+{
+        pthread_mutex_lock(&e->lock);
+        c->status = CSTATUS_REMOVING;
+        pthread_mutex_unlock(&e->lock);
+        container_cancel_pending_attaches(e, c);
+        /* The processes, then their monitor, then what they used; the record last, so a crash
+         * anywhere in between leaves a row that still says "Removing". */
+        container_kill_cgroup(c->id, SIGKILL);
+        container_stop_monitors(e, c->id, 5000, NULL);
+        crash_point("remove-after-stop");
+        network_container_forget(e->net, c->id);
+        container_cleanup_files(e, c->id);
+        crash_point("remove-before-delete");
+        pthread_mutex_lock(&e->lock);
+        int r = -EIO;
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "DELETE FROM containers WHERE id = ?", NULL);
+        if (st) {
+                sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+                r = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+        }
+        if (r < 0) {
+                /* Docker's "dead": what is left cannot run; another rm retries. */
+                c->status = CSTATUS_DEAD;
+                c->removing = false;
+                container_save_fact(e, c, "the failed removal");
+                pthread_cond_broadcast(&c->cond);
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EIO, "unable to remove container %s: cannot delete its record: %s", c->id,
+                                sqlite3_errmsg(e->store->db));
+        }
+        c->removed = true;
+        container_table_del(e, c);
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&e->lock);
+        events_container(e, c, "destroy", NULL);
+        return 0;
 }
 
 int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
 {
         pthread_mutex_lock(&e->lock);
-        if (c->removed || c->status == CSTATUS_REMOVING) {
+        /* A start in flight ends first, so no monitor can appear after the files are gone. */
+        while (c->starting && !c->removed && !c->removing)
+                pthread_cond_wait(&c->cond, &e->lock);
+        if (c->removed || c->removing || c->status == CSTATUS_REMOVING) {
                 bool gone = c->removed;
                 pthread_mutex_unlock(&e->lock);
                 if (gone)
@@ -40,37 +85,34 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
                                 "attempting removal or force remove", streq(state, "created") ? "running" : state,
                                 c->id);
         }
+        /* The intent first: a crash from here on leaves a row the reconciler finishes removing. */
+        bool was_stopped = c->manually_stopped;
+        c->removing = true;
         c->manually_stopped = true;
+        int r = container_save_state(e, c);
+        if (r < 0) {
+                c->removing = false;
+                c->manually_stopped = was_stopped;
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EIO, "unable to remove container %s: cannot record the removal: %s", c->id,
+                                strerror(-r));
+        }
         pthread_mutex_unlock(&e->lock);
+        crash_point("remove-after-mark");
         if (live) {
                 _cleanup_berr_ BerthError *kerr = NULL;
-                int r = container_stop_obj(e, c, 0, true, &kerr);
+                r = container_stop_obj(e, c, 0, true, &kerr);
                 if (r < 0 && r != -EALREADY) {
-                        *err = TAKE_PTR(kerr);
+                        pthread_mutex_lock(&e->lock);
+                        c->removing = false;
+                        container_save_fact(e, c, "the failed removal");
+                        pthread_mutex_unlock(&e->lock);
+                        if (err)
+                                *err = TAKE_PTR(kerr);
                         return r;
                 }
         }
-        pthread_mutex_lock(&e->lock);
-        if (c->removed) {
-                pthread_mutex_unlock(&e->lock);
-                return 0;
-        }
-        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "DELETE FROM containers WHERE id = ?", NULL);
-        if (st) {
-                sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
-                sqlite3_step(st);
-        }
-        c->removed = true;
-        c->status = CSTATUS_REMOVING;
-        container_table_del(e, c);
-        pthread_cond_broadcast(&c->cond);
-        pthread_mutex_unlock(&e->lock);
-        container_cancel_pending_attaches(e, c);
-        container_kill_cgroup(c->id, SIGKILL);
-        network_container_forget(e->net, c->id);
-        container_cleanup_files(e, c->id);
-        events_container(e, c, "destroy", NULL);
-        return 0;
+        return container_remove_finish(e, c, err);
 }
 
 int container_remove(Engine *e, const char *ref, bool force, bool volumes, BerthError **err)

@@ -1,5 +1,6 @@
-/* After a (re)start of berthd: re-adopt running containers, record exits that
- * happened meanwhile, apply AutoRemove and restart policies, remove strays. */
+/* After a (re)start of berthd: reconcile what exists with the store (reconcile.c), re-adopt
+ * running containers, record exits that happened meanwhile, apply AutoRemove and restart
+ * policies. */
 #include <dirent.h>
 #include <signal.h>
 #include <string.h>
@@ -7,65 +8,10 @@
 #include <sys/stat.h>
 
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "basic/util.h"
 #include "container.h"
 #include "engine/exec.h"
-
-static bool known(Engine *e, const char *id)
-{
-        int amb;
-        if (strlen(id) != 64 || !is_hex(id, 64))
-                return false;
-        Container *c = container_find_locked(e, id, &amb);
-        return c && streq(c->id, id);
-}
-
-static void remove_strays(Engine *e)
-{
-        _cleanup_free_ char *rroot = xasprintf("%s/containers", e->cfg.exec_root);
-        _cleanup_closedir_ DIR *d = opendir(rroot);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (de->d_name[0] == '.' || known(e, de->d_name))
-                        continue;
-                /* A monitor with no record: stop it and everything it runs. */
-                _cleanup_free_ char *pp = xasprintf("%s/%s/monitor.pid", rroot, de->d_name);
-                _cleanup_free_ char *pid = NULL;
-                if (read_file(pp, &pid, NULL) == 0 && atoi(pid) > 1)
-                        kill(atoi(pid), SIGKILL);
-                if (strlen(de->d_name) == 64)
-                        container_kill_cgroup(de->d_name, SIGKILL);
-                container_remove_cgroup(de->d_name);
-                _cleanup_free_ char *p = xasprintf("%s/%s", rroot, de->d_name);
-                rm_rf(p);
-        }
-        _cleanup_free_ char *droot = xasprintf("%s/containers", e->cfg.data_root);
-        _cleanup_closedir_ DIR *d2 = opendir(droot);
-        while (d2 && (de = readdir(d2))) {
-                if (de->d_name[0] == '.' || known(e, de->d_name))
-                        continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", droot, de->d_name);
-                rm_rf(p);
-        }
-        /* cgroups named berth/<id> without a record */
-        const char *hiers[] = { "pids", "memory", "freezer", "systemd", "unified", "cpu,cpuacct", "" };
-        for (size_t h = 0; h < ELEMENTSOF(hiers); h++) {
-                _cleanup_free_ char *cg = *hiers[h] ? xasprintf("/sys/fs/cgroup/%s/berth", hiers[h])
-                                                    : strdup("/sys/fs/cgroup/berth");
-                _cleanup_closedir_ DIR *d3 = opendir(cg);
-                while (d3 && (de = readdir(d3))) {
-                        if (de->d_type != DT_DIR || strlen(de->d_name) != 64 || known(e, de->d_name))
-                                continue;
-                        /* Another berthd (another data root) may own it: only take empty ones away,
-                         * and not those made in the last minute (created, its process not yet in). */
-                        _cleanup_free_ char *p = xasprintf("%s/%s", cg, de->d_name);
-                        struct stat st;
-                        if (stat(p, &st) == 0 && time(NULL) - st.st_mtime < 60)
-                                continue;
-                        rmdir(p);
-                }
-        }
-}
 
 static void *restart_thread(void *p)
 {
@@ -114,6 +60,8 @@ int container_restore_all(Engine *e, BerthError **err)
         int r = container_load_all(e, err);
         if (r < 0)
                 return r;
+        /* Interrupted starts and removals, strays of every kind: before anything is adopted. */
+        container_reconcile(e);
         size_t n;
         Container **all = container_list_all(e, &n);
         for (size_t i = 0; i < n; i++) {
@@ -122,12 +70,24 @@ int container_restore_all(Engine *e, BerthError **err)
                                 c->status == CSTATUS_RESTARTING;
                 if (c->status == CSTATUS_RESTARTING)
                         c->status = CSTATUS_EXITED;
+                /* a commit's pause ends with the commit, which a crash ended */
+                bool commit_paused = c->commit_paused && c->status == CSTATUS_PAUSED;
+                c->commit_paused = false;
                 if (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) {
                         _cleanup_free_ char *line = NULL;
                         if (container_monitor_request(e, c->id, "{\"op\":\"state\"}", &line) == 0) {
                                 _cleanup_json_ json_t *j = json_loads(line, 0, NULL);
                                 if (json_bool(j, "running")) {
                                         container_start_watcher(e, c);
+                                        if (commit_paused) {
+                                                _cleanup_berr_ BerthError *perr = NULL;
+                                                if (container_pause(e, c->id, false, &perr) < 0)
+                                                        log_warn("reconcile: cannot unpause container %.12s: %s",
+                                                                 c->id, perr->msg);
+                                                else
+                                                        log_info("reconcile: unpaused container %.12s: paused by "
+                                                                 "a commit that was interrupted", c->id);
+                                        }
                                         continue;
                                 }
                         }
@@ -138,8 +98,10 @@ int container_restore_all(Engine *e, BerthError **err)
                         _cleanup_json_ json_t *info = NULL;
                         if (read_file(ep, &data, NULL) == 0)
                                 info = json_loads(data, 0, NULL);
-                        if (c->pid > 0 && !info)
-                                kill(c->pid, SIGKILL);
+                        /* Not kill(c->pid): that number may be another process by now; the
+                         * cgroup is the container's. */
+                        log_info("reconcile: container %.12s exited while berthd was down (%s)", c->id,
+                                 info ? "exit recorded by its monitor" : "its monitor is gone");
                         container_kill_cgroup(c->id, SIGKILL);
                         /* handle_exit applies AutoRemove and restart policies */
                         container_handle_exit(e, c, json_is_object(info) ? info : NULL);
@@ -158,9 +120,6 @@ int container_restore_all(Engine *e, BerthError **err)
         for (size_t i = 0; i < n; i++)
                 container_unref(all[i]);
         free(all);
-        pthread_mutex_lock(&e->lock);
-        remove_strays(e);
-        pthread_mutex_unlock(&e->lock);
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/resolvconf.h"
 #include "basic/util.h"
@@ -698,7 +699,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
 {
         int r;
         pthread_mutex_lock(&e->lock);
-        if (c->removed || c->status == CSTATUS_REMOVING) {
+        if (c->removed || c->status == CSTATUS_REMOVING || c->removing) {
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, ENOENT, "No such container: %s", c->id);
         }
@@ -710,8 +711,18 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EALREADY, "container already started");
         }
+        /* The intent first: whatever a crash leaves of this start (files, addresses, a monitor, a
+         * cgroup) belongs to a row that says "Starting", which the reconciler rolls back. */
         c->starting = true;
+        bool was_stopped = c->manually_stopped;
         c->manually_stopped = false;
+        r = container_save_state(e, c);
+        if (r < 0) {
+                c->starting = false;
+                c->manually_stopped = was_stopped;
+                pthread_mutex_unlock(&e->lock);
+                return berr_set(err, EIO, "cannot record the start of container %s: %s", c->id, strerror(-r));
+        }
         pthread_mutex_unlock(&e->lock);
 
         _cleanup_free_ char *line = NULL;
@@ -727,6 +738,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 _cleanup_free_ char *dir = container_dir(e, c->id);
                 _cleanup_free_ char *exitp = xasprintf("%s/exit.json", dir);
                 unlink(exitp);
+                crash_point("start-before-spawn");
                 r = spawn_monitor(e, c, &line, err);
         }
         if (r < 0) {
@@ -740,6 +752,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         if (json_str(j, "error"))
                 return start_failed(e, c, json_str(j, "error"), (int) json_int(j, "exit_code", 125), err);
         int pid = (int) json_int(j, "pid", 0), mpid = (int) json_int(j, "monitor_pid", 0);
+        crash_point("start-after-spawn");
         /* Interfaces, routes and DNS before the process runs. */
         {
                 _cleanup_berr_ BerthError *nerr = NULL;
@@ -762,6 +775,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         if (!json_is_object(j) || json_str(j, "error"))
                 return start_failed(e, c, json_str(j, "error") ? json_str(j, "error") : "bad start reply",
                                     (int) json_int(j, "exit_code", 125), err);
+        crash_point("start-before-record");
 
         pthread_mutex_lock(&e->lock);
         int64_t prev_started = c->started_at;
@@ -785,6 +799,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         }
         broadcast(c);
         pthread_mutex_unlock(&e->lock);
+        crash_point("start-after-record");
         events_container(e, c, "start", NULL);
         links_update_parents(e, c);
         container_start_watcher(e, c);

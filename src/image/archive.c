@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
@@ -656,6 +657,7 @@ int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void
                         if (made)
                                 strv_extend(&created, got);
                         memcpy(chain, got, sizeof(chain));
+                        crash_point("load-after-layer"); /* layers no image uses yet */
                         if (progress && !quiet) {
                                 _cleanup_json_ json_t *p = json_pack("{s:s,s:{s:I,s:I},s:s}", "status", "Loading layer",
                                                                      "progressDetail", "current", (json_int_t) st.st_size,

@@ -17,6 +17,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
@@ -236,10 +237,13 @@ int image_commit(ImageStore *e, const char *parent_id, const char *upper, const 
         bool empty = r == 0 && streq(diff_id, EMPTY_TAR_DIFF_ID);
         char chain[72] = "";
         if (r == 0 && !empty) {
+                crash_point("commit-after-tar");
                 lseek(fd, 0, SEEK_SET);
                 r = image_layer_add(e, top, fd, diff_id, chain, NULL, err);
         }
         unlink(tp);
+        if (r == 0)
+                crash_point("commit-after-layer"); /* a layer no image uses yet */
         if (r < 0)
                 return r;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/sha256.h"
@@ -114,6 +115,18 @@ static int delete_conflict(ImageStore *e, const char *id, int mask, bool *used, 
         return 0;
 }
 
+/* Layer directories whose rows the transaction in progress deletes: removed only once it
+ * committed (a rollback keeps rows and directories). Guarded by e->lock, which is held across
+ * every transaction of this file. */
+static char **pending_dirs;
+
+static void pending_dirs_flush(bool committed)
+{
+        for (size_t i = 0; committed && pending_dirs && pending_dirs[i]; i++)
+                rm_rf(pending_dirs[i]);
+        pending_dirs = strv_free(pending_dirs);
+}
+
 /* Deletes layers no image uses any more, unless a container still points at
  * a removed image (its rootfs needs them). Adds their chain ids to records. */
 static int64_t gc_layers(ImageStore *e, json_t *records)
@@ -144,11 +157,10 @@ static int64_t gc_layers(ImageStore *e, json_t *records)
                 if (records)
                         json_array_append_new(records, json_pack("{s:s}", "Deleted", dead[i]));
         }
-        /* Directories go after the rows: a crash in between leaves strays reconcile removes. */
-        for (size_t i = 0; dead && dead[i]; i++) {
-                _cleanup_free_ char *p = image_layer_path(e, dead[i]);
-                rm_rf(p);
-        }
+        /* Directories go after the rows are committed: a crash in between leaves directories
+         * without rows, which image_store_reconcile removes. */
+        for (size_t i = 0; dead && dead[i]; i++)
+                strv_push(&pending_dirs, image_layer_path(e, dead[i]));
         strv_free(dead);
         return freed;
 }
@@ -264,14 +276,18 @@ int image_delete(ImageStore *e, const char *ref, bool force, bool noprune, json_
         int r = delete_locked(e, ref, force, !noprune, records, NULL, err);
         if (r < 0) {
                 store_rollback(e->store);
+                pending_dirs_flush(false);
                 json_decref(records);
                 return r;
         }
         if (store_commit(e->store) < 0) {
                 store_rollback(e->store);
+                pending_dirs_flush(false);
                 json_decref(records);
                 return berr_set(err, EIO, "state database: cannot commit");
         }
+        crash_point("rmi-after-commit");
+        pending_dirs_flush(true);
         size_t i;
         json_t *rec;
         json_array_foreach(records, i, rec) {
@@ -341,9 +357,11 @@ int image_prune(ImageStore *e, json_t *filters, json_t **ret, BerthError **err)
                 int64_t f = 0;
                 if (delete_locked(e, cands[i], false, true, rec, &f, NULL) < 0 || store_commit(e->store) < 0) {
                         store_rollback(e->store);
+                        pending_dirs_flush(false);
                         json_decref(rec);
                         continue;
                 }
+                pending_dirs_flush(true);
                 json_array_extend(records, rec);
                 json_decref(rec);
                 freed += f;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
@@ -128,6 +129,7 @@ int image_import(ImageStore *e, int fd, const ImageImportOptions *o, char **ret_
                         r = berr_set(err, errno, "cannot move layer into %s: %m", final);
                         goto fail;
                 }
+                crash_point("import-after-rename"); /* a layer directory without its rows */
                 if (store_begin(e->store) < 0) {
                         r = berr_set(err, EIO, "state database: cannot begin a transaction");
                         if (created_dir)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
@@ -123,6 +124,7 @@ int image_layer_add_file(ImageStore *e, const char *parent_chain, int fd, const 
                                 r = berr_set(err, errno, "cannot move layer into %s: %m", final);
                                 goto fail;
                         }
+                        crash_point("layer-after-rename"); /* a layer directory without its row */
                         _cleanup_stmt_ sqlite3_stmt *l = store_prepare(
                                 e->store,
                                 "INSERT OR IGNORE INTO layers(chain_id,diff_id,parent,size,created) VALUES(?,?,?,?,?)", err);

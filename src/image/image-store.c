@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "basic/sha256.h"
 #include "basic/util.h"
 #include "state/events.h"
@@ -44,6 +45,68 @@ char *image_col_text(sqlite3_stmt *st, int i)
 
 /* ---- reconcile ---- */
 
+/* Removes every entry of dir (logged with why), which only interrupted operations leave. */
+static void sweep_dir(const char *dir, const char *what, const char *why)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+                int r = rm_rf(p);
+                if (r < 0)
+                        log_warn("reconcile: cannot remove %s %s: %s", what, p, strerror(-r));
+                else
+                        log_info("reconcile: removed %s %s: %s", what, p, why);
+        }
+}
+
+/* Layers no image uses: what a pull, load or commit leaves when it is interrupted between its
+ * layers and its image row. Not while a container still uses a removed image (rmi -f): its
+ * rootfs needs them (the same rule as image_delete's layer collection). */
+static void drop_unused_layers(ImageStore *e)
+{
+        if (image_count_sql(e, "SELECT count(*) FROM containers WHERE image_id NOT IN (SELECT id FROM images)", NULL) > 0)
+                return;
+        _cleanup_strv_free_ char **dead = NULL;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                        e->store,
+                        "WITH RECURSIVE used(c) AS (SELECT top_layer FROM images WHERE top_layer IS NOT NULL "
+                        "UNION SELECT l.parent FROM layers l JOIN used u ON l.chain_id=u.c WHERE l.parent IS NOT NULL) "
+                        "SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT c FROM used)",
+                        NULL);
+                while (st && sqlite3_step(st) == SQLITE_ROW)
+                        strv_push(&dead, image_col_text(st, 0));
+        }
+        if (!dead)
+                return;
+        if (store_begin(e->store) < 0)
+                return;
+        bool ok = true;
+        for (size_t i = 0; ok && dead[i]; i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "DELETE FROM layers WHERE chain_id=?", NULL);
+                ok = st != NULL;
+                if (ok) {
+                        sqlite3_bind_text(st, 1, dead[i], -1, SQLITE_STATIC);
+                        ok = sqlite3_step(st) == SQLITE_DONE;
+                }
+        }
+        if (!ok || store_commit(e->store) < 0) {
+                store_rollback(e->store);
+                log_warn("reconcile: cannot delete unused layer rows: %s", sqlite3_errmsg(e->store->db));
+                return;
+        }
+        /* rows first, directories after: a crash in between leaves directories the next start removes */
+        for (size_t i = 0; dead[i]; i++) {
+                _cleanup_free_ char *p = image_layer_path(e, dead[i]);
+                rm_rf(p);
+                log_info("reconcile: removed layer %s: no image uses it (an interrupted pull, load or commit)",
+                         dead[i]);
+        }
+}
+
 int image_store_reconcile(ImageStore *e, BerthError **err)
 {
         _cleanup_free_ char *ld = image_layers_dir(e);
@@ -51,6 +114,7 @@ int image_store_reconcile(ImageStore *e, BerthError **err)
         if (r < 0)
                 return berr_set(err, -r, "cannot create %s: %s", ld, strerror(-r));
         LOCKED(e);
+        drop_unused_layers(e);
         {
                 _cleanup_closedir_ DIR *d = opendir(ld);
                 struct dirent *de;
@@ -66,18 +130,17 @@ int image_store_reconcile(ImageStore *e, BerthError **err)
                         if (sqlite3_step(st) != SQLITE_ROW) {
                                 _cleanup_free_ char *p = xasprintf("%s/%s", ld, de->d_name);
                                 rm_rf(p);
+                                log_info("reconcile: removed layer directory %s: no layer row (an interrupted "
+                                         "layer store or image removal)", p);
                         }
                 }
         }
+        /* Nothing is in flight at start: whatever an import, load, commit, export or pull left
+         * in tmp/ and image/blobs/ is garbage (a pull resumes a blob only within one daemon's life). */
         _cleanup_free_ char *tmp = xasprintf("%s/tmp", e->data_root);
-        _cleanup_closedir_ DIR *d = opendir(tmp);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-                if (!startswith(de->d_name, TMP_PREFIX))
-                        continue;
-                _cleanup_free_ char *p = xasprintf("%s/%s", tmp, de->d_name);
-                rm_rf(p);
-        }
+        sweep_dir(tmp, "temporary file", "left by an interrupted import, load, commit or export");
+        _cleanup_free_ char *blobs = xasprintf("%s/image/blobs", e->data_root);
+        sweep_dir(blobs, "downloaded blob", "left by an interrupted pull");
         return 0;
 }
 

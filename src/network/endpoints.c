@@ -204,6 +204,25 @@ void network_container_forget(Network *e, const char *id)
         pthread_mutex_unlock(&ns->lock);
 }
 
+char **network_container_ids(Network *e)
+{
+        NetState *ns = NS(e);
+        if (!ns)
+                return NULL;
+        char **ids = NULL;
+        pthread_mutex_lock(&ns->lock);
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                e->store,
+                "SELECT container_id FROM endpoints UNION SELECT container_id FROM ports "
+                "UNION SELECT container_id FROM seeded UNION SELECT container_id FROM lost_networks",
+                NULL);
+        while (st && sqlite3_step(st) == SQLITE_ROW)
+                if (sqlite3_column_text(st, 0))
+                        strv_extend(&ids, (const char *) sqlite3_column_text(st, 0));
+        pthread_mutex_unlock(&ns->lock);
+        return ids;
+}
+
 char *network_container_netns(Network *e, NetContainer *c)
 {
         const char *m = net_mode(c);

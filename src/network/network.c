@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "basic/util.h"
 #include "state/events.h"
 #include "netlink.h"
@@ -221,6 +222,8 @@ void network_adopt(Network *e)
                 _cleanup_free_ char *p = pid > 0 ? xasprintf("/proc/%d/ns/net", pid) : NULL;
                 _cleanup_close_ int nsfd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
                 if (nsfd < 0) {
+                        log_info("reconcile: released the addresses and ports of container %.12s: not running",
+                                 cids[i]);
                         net_release_locked(e, cids[i]);
                         continue;
                 }
@@ -267,7 +270,8 @@ void network_adopt(Network *e)
         net_list_free(nets, nn);
         nl_link_list(scan_link, &s);
         for (size_t i = 0; s.delete && s.delete[i]; i++)
-                nl_link_del(s.delete[i]);
+                if (nl_link_del(s.delete[i]) == 0)
+                        log_info("reconcile: deleted link %s: no running container or network owns it", s.delete[i]);
         strv_free(s.keep);
         strv_free(s.delete);
         net_apply_rules(e, NULL);

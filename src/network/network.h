@@ -105,6 +105,9 @@ int network_container_attach(Network *e, NetContainer *c, int pid, BerthError **
 void network_container_release(Network *e, const char *id);
 /* The container is removed: forget its network memberships. */
 void network_container_forget(Network *e, const char *id);
+/* Every container id the network tables mention (the start-up reconciler forgets those
+ * without a container row). NULL-terminated, caller frees. */
+char **network_container_ids(Network *e);
 
 /* NetworkSettings for inspect ({..., "Ports", "Networks"}) and the list shape
  * ({"Networks": ...}). May be called with the engine's lock held. */

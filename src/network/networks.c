@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "state/events.h"
@@ -243,6 +244,8 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
         const char *brname = json_str(opts, "com.docker.network.bridge.name");
         if (brname && *brname && strlen(brname) < IFNAMSIZ)
                 SQL(e, "UPDATE networks SET bridge = ?1 WHERE id = ?2", brname, id);
+        /* A crash here leaves a row without its bridge: network_start makes the bridges of all rows. */
+        crash_point("network-create-after-record");
         {
                 _cleanup_net_ Net *n = net_find(e, id, NULL);
                 r = n ? net_bridge_ensure(n, ns->userland_proxy, err) : berr_set(err, EIO, "network vanished");
@@ -379,10 +382,20 @@ static int remove_locked(Network *e, Net *n, BerthError **err)
         if (net_in_use(e, n->id))
                 return berr_set(err, EBUSY, "error while removing network: network %s id %s has active endpoints",
                                 n->name, n->id);
-        SQL(e, "INSERT OR IGNORE INTO lost_networks SELECT container_id, ?1 FROM endpoints WHERE network_id = ?2",
-            n->name, n->id);
-        SQL(e, "DELETE FROM endpoints WHERE network_id = ?", n->id);
-        SQL(e, "DELETE FROM networks WHERE id = ?", n->id);
+        if (store_begin(e->store) < 0)
+                return berr_set(err, EIO, "error while removing network: state database is busy");
+        int r = SQL(e, "INSERT OR IGNORE INTO lost_networks SELECT container_id, ?1 FROM endpoints WHERE network_id = ?2",
+                    n->name, n->id);
+        if (r == 0)
+                r = SQL(e, "DELETE FROM endpoints WHERE network_id = ?", n->id);
+        if (r == 0)
+                r = SQL(e, "DELETE FROM networks WHERE id = ?", n->id);
+        if (r < 0 || store_commit(e->store) < 0) {
+                store_rollback(e->store);
+                return berr_set(err, EIO, "error while removing network %s: cannot update the state database", n->name);
+        }
+        /* A crash here leaves a bridge without a row: network_adopt deletes it. */
+        crash_point("network-remove-after-record");
         if (n->bridge)
                 nl_link_del(n->bridge);
         net_apply_rules(e, NULL);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "image/image-internal.h"
@@ -260,6 +261,7 @@ static int pull_layer(RegistryPull *p, Layer *l, BerthError **err)
         k = download_blob(p, l, &path, err);
         if (k < 0)
                 goto out;
+        crash_point("pull-after-blob"); /* a verified blob not unpacked yet */
         emit_status(p, "Verifying Checksum", l->sid);
         emit_status(p, "Download complete", l->sid);
         emit_progress(p, "Extracting", l->sid, 0, l->size);

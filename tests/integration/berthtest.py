@@ -67,10 +67,11 @@ class Berthd:
                 "--data-root", self.data_root, "--exec-root", self.exec_root,
                 "--pidfile", self.pidfile, "-H", self.host, "--log-level", "debug"] + self.extra_args + list(extra)
 
-    def start(self, extra=(), wait=True):
+    def start(self, extra=(), wait=True, env=None):
+        """env: extra environment variables for this run of berthd (e.g. BERTH_CRASH_AT)."""
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(self.argv(extra), stdout=logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=dict(os.environ, **env) if env else None)
         logf.close()
         if wait:
             self.wait_ready()
