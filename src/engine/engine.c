@@ -51,19 +51,23 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
         _cleanup_free_ char *db = NULL;
         /* Docker's modes: the roots may be traversed (the API socket may live
          * in the exec root), everything below is root's alone. Existing
-         * directories are set too, for data roots made by older versions. */
+         * directories are set too, for data roots made by older versions.
+         * quarantine/ is made 0700 when a damaged record first needs it. */
         const struct {
-                bool exec;
+                bool exec, if_exists;
                 const char *sub;
                 mode_t mode;
         } dirs[] = {
-                { false, "", 0711 },           { false, "/tmp", 0700 },         { false, "/image", 0700 },
-                { false, "/containers", 0710 }, { false, "/quarantine", 0700 }, { true, "", 0711 },
-                { true, "/containers", 0700 },
+                { false, false, "", 0711 },           { false, false, "/tmp", 0700 },
+                { false, false, "/image", 0700 },     { false, false, "/containers", 0710 },
+                { false, true, "/quarantine", 0700 }, { true, false, "", 0711 },
+                { true, false, "/containers", 0700 },
         };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 _cleanup_free_ char *d = xasprintf("%s%s", dirs[i].exec ? e->cfg.exec_root : e->cfg.data_root,
                                                    dirs[i].sub);
+                if (dirs[i].if_exists && access(d, F_OK) < 0)
+                        continue;
                 r = mkdir_p(d, dirs[i].mode);
                 if (r >= 0 && chmod(d, dirs[i].mode) < 0)
                         r = -errno;

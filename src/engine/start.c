@@ -721,7 +721,8 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 c->starting = false;
                 c->manually_stopped = was_stopped;
                 pthread_mutex_unlock(&e->lock);
-                return berr_set(err, EIO, "cannot record the start of container %s: %s", c->id, strerror(-r));
+                return berr_set(err, EIO, "cannot record the start of container %s in the state store: %s", c->id,
+                               strerror(-r));
         }
         pthread_mutex_unlock(&e->lock);
 

@@ -141,9 +141,11 @@ def test_state_database_and_private_dirs_are_root_only(fresh_berthd):
     assert db + "-wal" in expect_files
     for f in expect_files:
         assert _mode(f) == 0o600, f
-    dirs = {"tmp": 0o700, "image": 0o700, "containers": 0o710, "quarantine": 0o700}
+    dirs = {"tmp": 0o700, "image": 0o700, "containers": 0o710}
     for sub, m in dirs.items():
         assert _mode(os.path.join(d.data_root, sub)) == m, sub
+    # quarantine/ appears only with a damaged record; an old one is narrowed too
+    assert not os.path.exists(os.path.join(d.data_root, "quarantine"))
     assert _mode(d.data_root) == 0o711
     assert _mode(os.path.join(d.exec_root, "containers")) == 0o700
     # an upgrade from a version that left everything world-readable is narrowed at start
@@ -151,6 +153,8 @@ def test_state_database_and_private_dirs_are_root_only(fresh_berthd):
     d.kill9()
     for f in expect_files:
         os.chmod(f, 0o644)
+    os.mkdir(os.path.join(d.data_root, "quarantine"), 0o755)
+    dirs["quarantine"] = 0o700
     for sub in dirs:
         os.chmod(os.path.join(d.data_root, sub), 0o755)
     d.start()
