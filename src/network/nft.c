@@ -96,7 +96,7 @@ int nft_apply(const NftNet *nets, size_t n_nets, const NftPort *ports, size_t n_
         for (size_t i = 0; i < n_nets; i++) {
                 if (!userland_proxy)
                         A("  oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", nets[i].bridge);
-                if (!nets[i].internal)
+                if (!nets[i].internal && nets[i].masquerade)
                         A("  ip saddr %s oifname != \"%s\" masquerade\n", nets[i].subnet, nets[i].bridge);
         }
         A(" }\n");
