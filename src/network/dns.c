@@ -488,6 +488,19 @@ int dns_add_container(NetState *ns, const char *cid, int nsfd)
         return 0;
 }
 
+bool dns_has_container(NetState *ns, const char *cid)
+{
+        Dns *d = ns->dns;
+        if (!d)
+                return false;
+        bool found = false;
+        pthread_mutex_lock(&d->lock);
+        for (DnsSock *s = d->socks; s && !found; s = s->next)
+                found = streq(s->cid, cid);
+        pthread_mutex_unlock(&d->lock);
+        return found;
+}
+
 void dns_remove_container(NetState *ns, const char *cid)
 {
         Dns *d = ns->dns;

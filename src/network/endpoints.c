@@ -749,7 +749,10 @@ int network_connect(Network *e, const char *ref, json_t *body, BerthError **err)
                         SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
                         goto out;
                 }
-                dns_add_container(ns, c->id, nsfd);
+                /* A running container keeps its namespace and so its listener: re-opening it would race
+                 * the close of the old socket (the UDP bind fails while that is still open). */
+                if (!dns_has_container(ns, c->id))
+                        dns_add_container(ns, c->id, nsfd);
                 events_network(e->events, n->id, n->name, n->driver, "connect", c->id);
         }
 out:

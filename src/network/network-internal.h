@@ -60,6 +60,8 @@ void dns_stop(NetState *ns);
 /* Opens 127.0.0.11:53 (udp, tcp) inside the container's netns nsfd. */
 int dns_add_container(NetState *ns, const char *cid, int nsfd);
 void dns_remove_container(NetState *ns, const char *cid);
+/* Whether the container's listener is open (its namespace keeps it across connects). */
+bool dns_has_container(NetState *ns, const char *cid);
 /* Resolves an A name for the asking container; fills up to max addresses.
  * Returns the count, 0 when the name is not a container here. (endpoints.c) */
 int network_dns_lookup(Network *e, const char *asker_cid, const char *name, struct in_addr *out, int max);

@@ -728,3 +728,20 @@ def test_endpoint_links_aliases_linklocal_mac(busybox):
         for i in ids:
             c.remove_container(i, force=True)
         run(d, "network", "rm", "lnet", check=False)
+
+
+def test_reconnect_keeps_embedded_dns(busybox):
+    """Connecting a running container again keeps its 127.0.0.11 listener: re-opening it raced the close
+    of the old socket, and a lost race left the container without DNS."""
+    d = busybox
+    run(d, "network", "create", "rcnet")
+    try:
+        run(d, "run", "-d", "--name", "rc1", "--network", "rcnet", "busybox", "sleep", "300")
+        for i in range(6):
+            run(d, "network", "disconnect", "rcnet", "rc1")
+            run(d, "network", "connect", "--alias", f"rcalias{i}", "rcnet", "rc1")
+            rc, o = exec_out(d, "rc1", "nslookup", f"rcalias{i}", "127.0.0.11")
+            assert rc == 0 and ip_of(d, "rc1", "rcnet") in o, (i, o)
+    finally:
+        run(d, "rm", "-f", "rc1", check=False)
+        run(d, "network", "rm", "rcnet", check=False)
