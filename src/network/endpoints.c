@@ -185,7 +185,8 @@ void net_release_locked(Network *e, const char *cid)
                 del_links_later(TAKE_PTR(idx));
         free(idx);
         net_eps_free(eps, n);
-        SQL(e, "UPDATE endpoints SET ip = NULL, mac = NULL, endpoint_id = NULL, ifname = NULL WHERE container_id = ?", cid);
+        SQL(e, "UPDATE endpoints SET ip = NULL, ip6 = NULL, mac = NULL, endpoint_id = NULL, ifname = NULL WHERE container_id = ?",
+            cid);
         bool had_ports = false;
         {
                 _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT 1 FROM ports WHERE container_id = ?", NULL);

@@ -576,6 +576,11 @@ def test_ipv6_dual_stack_network(busybox):
         run(d, "network", "create", "v4only")
         r = run(d, "network", "connect", "--ip6", "2001:db8:81::5", "v4only", "six2", check=False)
         assert r.returncode != 0 and "user configured subnets" in r.stderr.decode()
+        # a stopped container's IPv6 address is free again
+        run(d, "stop", "-t", "0", "six1")
+        run(d, "run", "-d", "--name", "six4", "--network", "v6net", "--ip6", "2001:db8:81::f00d", "busybox",
+            "sleep", "300")
+        assert inspect(d, "six4")["NetworkSettings"]["Networks"]["v6net"]["GlobalIPv6Address"] == "2001:db8:81::f00d"
         # EnableIPv6 without an IPv6 pool: Docker 20.10 has no default IPv6 pool either
         r = run(d, "network", "create", "--ipv6", "nopool", check=False)
         assert r.returncode != 0 and "non-overlapping IPv6 address pool" in r.stderr.decode()
@@ -586,7 +591,7 @@ def test_ipv6_dual_stack_network(busybox):
         assert st == 400 and body["message"] == \
             "failed to allocate gateway (2001:db8:83::1): Requested address is out of range"
     finally:
-        run(d, "rm", "-f", "six1", "six2", "six3", check=False)
+        run(d, "rm", "-f", "six1", "six2", "six3", "six4", check=False)
         run(d, "network", "rm", "v6net", "v4only", "nopool", "badgw", check=False)
     # the bridge and its IPv6 gateway go with the network
     assert not [l for l in links(d) if l.startswith("berth-")]
