@@ -613,20 +613,26 @@ static bool link_names(const char *links, const char *alias, const char *target)
         return false;
 }
 
-int network_dns_lookup(Network *e, const char *asker, const char *qname, struct in_addr *out, int max)
+/* Matching endpoints' addresses: family AF_INET (ip) or AF_INET6 (ip6) into out (in_addr or in6_addr). */
+static int dns_lookup(Network *e, const char *asker, const char *qname, int family, void *out, int max)
 {
         NetState *ns = NS(e);
         if (!ns)
                 return 0;
         size_t len = strlen(qname);
         _cleanup_free_ char *name = strndup(qname, len && qname[len - 1] == '.' ? len - 1 : len);
+        size_t asz = family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
         int found = 0;
-        /* Endpoints on networks the asker is on (live), matched by name, short id, aliases. */
+        /* Endpoints on networks the asker is on (live), matched by name, short id, aliases, the asker's links. */
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
                 e->store,
-                "SELECT b.ip, b.name, b.container_id, b.aliases, a.links FROM endpoints a JOIN endpoints b "
-                "ON a.network_id = b.network_id "
-                "WHERE a.container_id = ?1 AND a.ip IS NOT NULL AND b.ip IS NOT NULL",
+                family == AF_INET
+                        ? "SELECT b.ip, b.name, b.container_id, b.aliases, a.links FROM endpoints a JOIN endpoints b "
+                          "ON a.network_id = b.network_id "
+                          "WHERE a.container_id = ?1 AND a.ip IS NOT NULL AND b.ip IS NOT NULL"
+                        : "SELECT b.ip6, b.name, b.container_id, b.aliases, a.links FROM endpoints a JOIN endpoints b "
+                          "ON a.network_id = b.network_id "
+                          "WHERE a.container_id = ?1 AND a.ip IS NOT NULL AND b.ip6 IS NOT NULL",
                 NULL);
         if (st)
                 sqlite3_bind_text(st, 1, asker, -1, SQLITE_TRANSIENT);
@@ -646,16 +652,26 @@ int network_dns_lookup(Network *e, const char *asker, const char *qname, struct 
                 }
                 if (!match)
                         continue;
-                struct in_addr addr;
-                if (inet_pton(AF_INET, ip, &addr) != 1)
+                uint8_t addr[sizeof(struct in6_addr)];
+                if (inet_pton(family, ip, addr) != 1)
                         continue;
                 bool dup = false;
                 for (int i = 0; i < found; i++)
-                        dup |= out[i].s_addr == addr.s_addr;
+                        dup |= memcmp((uint8_t *) out + (size_t) i * asz, addr, asz) == 0;
                 if (!dup)
-                        out[found++] = addr;
+                        memcpy((uint8_t *) out + (size_t) found++ * asz, addr, asz);
         }
         return found;
+}
+
+int network_dns_lookup(Network *e, const char *asker, const char *qname, struct in_addr *out, int max)
+{
+        return dns_lookup(e, asker, qname, AF_INET, out, max);
+}
+
+int network_dns_lookup6(Network *e, const char *asker, const char *qname, struct in6_addr *out, int max)
+{
+        return dns_lookup(e, asker, qname, AF_INET6, out, max);
 }
 
 /* ---- connect and disconnect ---- */

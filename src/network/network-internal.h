@@ -65,6 +65,8 @@ bool dns_has_container(NetState *ns, const char *cid);
 /* Resolves an A name for the asking container; fills up to max addresses.
  * Returns the count, 0 when the name is not a container here. (endpoints.c) */
 int network_dns_lookup(Network *e, const char *asker_cid, const char *name, struct in_addr *out, int max);
+/* The IPv6 addresses of the same matches (AAAA); the count. */
+int network_dns_lookup6(Network *e, const char *asker_cid, const char *name, struct in6_addr *out, int max);
 
 /* ---- shared state and row types ---- */
 #define NET_MTU 1500

@@ -559,6 +559,9 @@ def test_ipv6_dual_stack_network(busybox):
         assert rc == 0, o
         rc, o = exec_out(d, "six1", "ping6", "-c1", "-W3", "2001:db8:81::ffff")
         assert rc == 0, o
+        # the embedded DNS answers AAAA with the endpoint's IPv6 address
+        rc, o = exec_out(d, "six2", "nslookup", "-type=aaaa", "six1", "127.0.0.11")
+        assert rc == 0 and "2001:db8:81::f00d" in o, o
         netj = json.loads(out(run(d, "network", "inspect", "v6net")))[0]
         assert sorted(x["IPv6Address"] for x in netj["Containers"].values()) == \
             ["2001:db8:81::1/64", "2001:db8:81::f00d/64"]
