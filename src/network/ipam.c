@@ -310,7 +310,5 @@ int net_check_epcfg(Net *n, json_t *epcfg, BerthError **err)
                 if (!s || !*s)
                         return berr_set(err, EINVAL, "invalid link: %s", s ? s : "");
         }
-        if (json_array_size(links) && n && net_is_default_name(n->name))
-                return berr_set(err, EINVAL, "links are only supported for user-defined networks");
         return 0;
 }
