@@ -295,6 +295,21 @@ static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_
         if (n > 0) {
                 uint8_t out[1024];
                 size_t olen = build_answer(q, (size_t) qend, 0, addrs, qtype == 1 || qtype == 255 ? n : 0, out);
+                if (qtype == 28 || qtype == 255) {
+                        /* AAAA: the endpoints' IPv6 addresses (none: an empty NOERROR, the name exists) */
+                        struct in6_addr a6[16];
+                        int n6 = network_dns_lookup6(d->e, cid, name, a6, 16);
+                        int an = qtype == 255 ? n : 0;
+                        for (int i = 0; i < n6; i++) {
+                                size_t o2 = put_rr(out, olen, sizeof(out), NULL, 28, a6[i].s6_addr, 16);
+                                if (!o2 || (!tcp && o2 > 512))
+                                        break;
+                                olen = o2;
+                                an++;
+                        }
+                        out[6] = (uint8_t) (an >> 8);
+                        out[7] = (uint8_t) an;
+                }
                 reply(&tmp, out, olen);
                 return;
         }
@@ -529,6 +544,19 @@ int dns_add_container(NetState *ns, const char *cid, int nsfd)
         pthread_mutex_unlock(&d->lock);
         wake(d);
         return 0;
+}
+
+bool dns_has_container(NetState *ns, const char *cid)
+{
+        Dns *d = ns->dns;
+        if (!d)
+                return false;
+        bool found = false;
+        pthread_mutex_lock(&d->lock);
+        for (DnsSock *s = d->socks; s && !found; s = s->next)
+                found = streq(s->cid, cid);
+        pthread_mutex_unlock(&d->lock);
+        return found;
 }
 
 void dns_remove_container(NetState *ns, const char *cid)

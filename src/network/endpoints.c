@@ -22,17 +22,30 @@ static char *container_name_of(Network *e, NetContainer *c)
         return xstrdup(c->name ? c->name : "");
 }
 
+static char *json_or(json_t *v, bool array)
+{
+        if (array ? json_array_size(v) > 0 : json_object_size(v) > 0)
+                return json_dumps(v, JSON_COMPACT);
+        return xstrdup(array ? "[]" : "{}");
+}
+
 static int add_membership(Network *e, const char *cid, const char *nid, const char *name, json_t *epcfg)
 {
         json_t *aliases = json_object_get(epcfg, "Aliases");
         _cleanup_free_ char *al = json_is_array(aliases) ? json_dumps(aliases, JSON_COMPACT) : strdup("[]");
-        const char *sip = json_str(json_object_get(epcfg, "IPAMConfig"), "IPv4Address");
+        json_t *ipam = json_object_get(epcfg, "IPAMConfig");
+        const char *sip = json_str(ipam, "IPv4Address"), *sip6 = json_str(ipam, "IPv6Address");
         const char *smac = json_str(epcfg, "MacAddress");
+        _cleanup_free_ char *links = json_or(json_object_get(epcfg, "Links"), true);
+        _cleanup_free_ char *ll = json_or(json_object_get(ipam, "LinkLocalIPs"), true);
+        _cleanup_free_ char *dopts = json_or(json_object_get(epcfg, "DriverOpts"), false);
         return SQL(e,
-                   "INSERT INTO endpoints (container_id, network_id, seq, name, aliases, static_ip, static_mac) "
+                   "INSERT INTO endpoints (container_id, network_id, seq, name, aliases, static_ip, static_mac, static_ip6, "
+                   "links, linklocal, driver_opts) "
                    "VALUES (?1, ?2, (SELECT coalesce(max(seq), -1) + 1 FROM endpoints WHERE container_id = ?1), ?3, ?4, "
-                   "?5, ?6)",
-                   cid, nid, name, al, sip && *sip ? sip : NULL, smac && *smac ? smac : NULL);
+                   "?5, ?6, ?7, ?8, ?9, ?10)",
+                   cid, nid, name, al, sip && *sip ? sip : NULL, smac && *smac ? smac : NULL, sip6 && *sip6 ? sip6 : NULL,
+                   links, ll, dopts);
 }
 
 /* The memberships a container was created with (NetworkMode and
@@ -63,6 +76,11 @@ static int ensure_seeded(Network *e, NetContainer *c, BerthError **err)
                 if (streq(k, primary->name) || streq(k, primary->id) || (net_is_default_name(k) && streq(primary->name, "bridge")))
                         pcfg = v;
         }
+        if (streq(primary->driver, "bridge")) {
+                r = net_check_epcfg(primary, pcfg, err);
+                if (r < 0)
+                        return r;
+        }
         add_membership(e, c->id, primary->id, cname, pcfg);
         if (streq(primary->driver, "bridge")) {
                 json_object_foreach(eps, k, v) {
@@ -71,8 +89,12 @@ static int ensure_seeded(Network *e, NetContainer *c, BerthError **err)
                         _cleanup_net_ Net *n = net_find(e, net_is_default_name(k) ? "bridge" : k, NULL);
                         if (!n)
                                 return berr_set(err, ENOENT, "network %s not found", k);
-                        if (streq(n->driver, "bridge"))
-                                add_membership(e, c->id, n->id, cname, v);
+                        if (!streq(n->driver, "bridge"))
+                                continue;
+                        r = net_check_epcfg(n, v, err);
+                        if (r < 0)
+                                return r;
+                        add_membership(e, c->id, n->id, cname, v);
                 }
         }
         /* Config.MacAddress (API < 1.44) applies to the primary endpoint. */
@@ -163,7 +185,8 @@ void net_release_locked(Network *e, const char *cid)
                 del_links_later(TAKE_PTR(idx));
         free(idx);
         net_eps_free(eps, n);
-        SQL(e, "UPDATE endpoints SET ip = NULL, mac = NULL, endpoint_id = NULL, ifname = NULL WHERE container_id = ?", cid);
+        SQL(e, "UPDATE endpoints SET ip = NULL, ip6 = NULL, mac = NULL, endpoint_id = NULL, ifname = NULL WHERE container_id = ?",
+            cid);
         bool had_ports = false;
         {
                 _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT 1 FROM ports WHERE container_id = ?", NULL);
@@ -241,6 +264,56 @@ static void mac_for(struct in_addr a, char out[18])
         snprintf(out, 18, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
 }
 
+/* Addresses for the endpoint (cid, net): its static ones or the lowest free, and its MAC, interface name and
+ * endpoint id, recorded in the row; *ret_ip the IPv4 address. ns->lock held. */
+static int ep_assign(Network *e, Net *net, const char *cid, const char *ifname, const char *cname, char **ret_ip,
+                     BerthError **err)
+{
+        _cleanup_free_ char *sip = NULL, *sip6 = NULL, *smac = NULL;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                        e->store,
+                        "SELECT static_ip, static_ip6, static_mac FROM endpoints WHERE container_id = ?1 AND network_id = ?2",
+                        NULL);
+                if (!st)
+                        return berr_set(err, EIO, "state store error");
+                sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_text(st, 2, net->id, -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                        sip = net_col(st, 0);
+                        sip6 = net_col(st, 1);
+                        smac = net_col(st, 2);
+                }
+        }
+        struct in_addr a = { 0 };
+        int r = net_ipam_alloc(e, net, sip, &a, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *ip6 = NULL;
+        r = net_ipam_alloc6(e, net, sip6, &ip6, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *ip = net_ip_str(a);
+        char mac[18];
+        if (smac)
+                snprintf(mac, sizeof(mac), "%s", smac);
+        else
+                mac_for(a, mac);
+        char eid[65];
+        random_hex_id(eid);
+        r = cname ? SQL(e, "UPDATE endpoints SET ip = ?1, mac = ?2, endpoint_id = ?3, ifname = ?4, ip6 = ?5, name = ?6 "
+                           "WHERE container_id = ?7 AND network_id = ?8",
+                        ip, mac, eid, ifname, ip6, cname, cid, net->id)
+                  : SQL(e, "UPDATE endpoints SET ip = ?1, mac = ?2, endpoint_id = ?3, ifname = ?4, ip6 = ?5 "
+                           "WHERE container_id = ?6 AND network_id = ?7",
+                        ip, mac, eid, ifname, ip6, cid, net->id);
+        if (r < 0)
+                return berr_set(err, EIO, "cannot record endpoint");
+        if (ret_ip)
+                *ret_ip = TAKE_PTR(ip);
+        return 0;
+}
+
 /* A network this stopped container was on has been removed: a network of that
  * name created since takes its place (Docker resolves by name too), else the
  * start fails with Docker's error. */
@@ -307,25 +380,10 @@ static int prepare_locked(Network *e, NetContainer *c, NetContainer *o, BerthErr
                 _cleanup_net_ Net *net = net_find(e, eps[i].nid, NULL);
                 if (!net || !streq(net->driver, "bridge"))
                         continue;
-                struct in_addr a = { 0 };
-                r = net_ipam_alloc(e, net, eps[i].static_ip, &a, err);
+                _cleanup_free_ char *ifname = xasprintf("eth%d", ifn++), *ip = NULL;
+                r = ep_assign(e, net, c->id, ifname, cname, &ip, err);
                 if (r < 0)
                         goto fail;
-                _cleanup_free_ char *ip = net_ip_str(a);
-                char mac[18];
-                if (eps[i].static_mac)
-                        snprintf(mac, sizeof(mac), "%s", eps[i].static_mac);
-                else
-                        mac_for(a, mac);
-                char eid[65];
-                random_hex_id(eid);
-                _cleanup_free_ char *ifname = xasprintf("eth%d", ifn++);
-                if (SQL(e, "UPDATE endpoints SET ip = ?1, mac = ?2, endpoint_id = ?3, ifname = ?4, name = ?5 "
-                           "WHERE container_id = ?6 AND network_id = ?7",
-                        ip, mac, eid, ifname, cname, c->id, net->id) < 0) {
-                        r = berr_set(err, EIO, "cannot record endpoint");
-                        goto fail;
-                }
                 if (!first_ip)
                         first_ip = strdup(ip);
                 embedded = true;
@@ -452,10 +510,26 @@ static int configure_in_ns(void *arg)
                 struct in_addr a;
                 inet_pton(AF_INET, x->eps[i].ip, &a);
                 int r = nl_addr_add(idx, a, x->nets[i]->prefix);
+                struct in6_addr a6;
+                if (r == 0 && x->eps[i].ip6 && inet_pton(AF_INET6, x->eps[i].ip6, &a6) == 1)
+                        r = nl_addr6_add(idx, &a6, x->nets[i]->prefix6);
+                _cleanup_json_ json_t *ll = json_loads(x->eps[i].linklocal ? x->eps[i].linklocal : "[]", 0, NULL);
+                size_t k;
+                json_t *v;
+                json_array_foreach(ll, k, v) {
+                        const char *s = json_string_value(v);
+                        struct in_addr l4;
+                        if (r == 0 && s && inet_pton(AF_INET, s, &l4) == 1)
+                                r = nl_addr_add(idx, l4, 16);
+                        else if (r == 0 && s && inet_pton(AF_INET6, s, &a6) == 1)
+                                r = nl_addr6_add(idx, &a6, 64);
+                }
                 if (r == 0)
                         r = nl_link_up(idx);
                 if (r == 0 && !routed && !x->nets[i]->internal) {
                         r = nl_route_default(x->nets[i]->gw, idx);
+                        if (r == 0 && x->eps[i].ip6 && x->nets[i]->has_subnet6)
+                                r = nl_route6_default(&x->nets[i]->gw6, idx);
                         routed = true;
                 }
                 if (r < 0)
@@ -490,7 +564,8 @@ static int attach_eps(Network *e, const char *cid, int nsfd, const char *only_ni
                 for (int k = 0; k < 6; k++)
                         mac[k] = (uint8_t) m[k];
                 nl_link_del(host); /* a leftover of an earlier life */
-                int q = nl_veth_add(host, eps[i].ifname, nsfd, has_mac ? mac : NULL, NET_MTU, bidx);
+                int q = nl_veth_add(host, eps[i].ifname, nsfd, has_mac ? mac : NULL, nets[i]->mtu ? nets[i]->mtu : NET_MTU,
+                                    bidx);
                 if (q < 0)
                         r = berr_set(err, -q, "cannot create veth %s: %s", host, strerror(-q));
         }
@@ -532,19 +607,51 @@ int network_container_attach(Network *e, NetContainer *c, int pid, BerthError **
 
 /* ---- DNS lookups ---- */
 
-int network_dns_lookup(Network *e, const char *asker, const char *qname, struct in_addr *out, int max)
+/* The asker's endpoint links ["target:alias"] on this network make alias a name of target. */
+static bool link_names(const char *links, const char *alias, const char *target)
+{
+        if (!links || !target || !*target || streq(links, "[]"))
+                return false;
+        _cleanup_json_ json_t *l = json_loads(links, 0, NULL);
+        size_t i;
+        json_t *x;
+        json_array_foreach(l, i, x) {
+                const char *s = json_string_value(x);
+                if (!s)
+                        continue;
+                if (*s == '/')
+                        s++;
+                const char *colon = strchr(s, ':');
+                const char *al = colon ? colon + 1 : s;
+                size_t tl = colon ? (size_t) (colon - s) : strlen(s);
+                if (*al == '/')
+                        al++;
+                if (!strcasecmp(al, alias) && strlen(target) == tl && !strncasecmp(s, target, tl))
+                        return true;
+        }
+        return false;
+}
+
+/* Matching endpoints' addresses: family AF_INET (ip) or AF_INET6 (ip6) into out (in_addr or in6_addr). */
+static int dns_lookup(Network *e, const char *asker, const char *qname, int family, void *out, int max)
 {
         NetState *ns = NS(e);
         if (!ns)
                 return 0;
         size_t len = strlen(qname);
         _cleanup_free_ char *name = strndup(qname, len && qname[len - 1] == '.' ? len - 1 : len);
+        size_t asz = family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
         int found = 0;
-        /* Endpoints on networks the asker is on (live), matched by name, short id, aliases. */
+        /* Endpoints on networks the asker is on (live), matched by name, short id, aliases, the asker's links. */
         _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
                 e->store,
-                "SELECT b.ip, b.name, b.container_id, b.aliases FROM endpoints a JOIN endpoints b ON a.network_id = b.network_id "
-                "WHERE a.container_id = ?1 AND a.ip IS NOT NULL AND b.ip IS NOT NULL",
+                family == AF_INET
+                        ? "SELECT b.ip, b.name, b.container_id, b.aliases, a.links FROM endpoints a JOIN endpoints b "
+                          "ON a.network_id = b.network_id "
+                          "WHERE a.container_id = ?1 AND a.ip IS NOT NULL AND b.ip IS NOT NULL"
+                        : "SELECT b.ip6, b.name, b.container_id, b.aliases, a.links FROM endpoints a JOIN endpoints b "
+                          "ON a.network_id = b.network_id "
+                          "WHERE a.container_id = ?1 AND a.ip IS NOT NULL AND b.ip6 IS NOT NULL",
                 NULL);
         if (st)
                 sqlite3_bind_text(st, 1, asker, -1, SQLITE_TRANSIENT);
@@ -553,7 +660,8 @@ int network_dns_lookup(Network *e, const char *asker, const char *qname, struct 
                 const char *n = (const char *) sqlite3_column_text(st, 1);
                 const char *cid = (const char *) sqlite3_column_text(st, 2);
                 const char *al = (const char *) sqlite3_column_text(st, 3);
-                bool match = (n && !strcasecmp(n, name)) ||
+                const char *links = (const char *) sqlite3_column_text(st, 4);
+                bool match = (n && !strcasecmp(n, name)) || link_names(links, name, n) ||
                              (strlen(name) >= 12 && strlen(name) <= 64 && strncasecmp(cid, name, strlen(name)) == 0);
                 if (!match && al) {
                         _cleanup_json_ json_t *a = json_loads(al, 0, NULL);
@@ -563,16 +671,26 @@ int network_dns_lookup(Network *e, const char *asker, const char *qname, struct 
                 }
                 if (!match)
                         continue;
-                struct in_addr addr;
-                if (inet_pton(AF_INET, ip, &addr) != 1)
+                uint8_t addr[sizeof(struct in6_addr)];
+                if (inet_pton(family, ip, addr) != 1)
                         continue;
                 bool dup = false;
                 for (int i = 0; i < found; i++)
-                        dup |= out[i].s_addr == addr.s_addr;
+                        dup |= memcmp((uint8_t *) out + (size_t) i * asz, addr, asz) == 0;
                 if (!dup)
-                        out[found++] = addr;
+                        memcpy((uint8_t *) out + (size_t) found++ * asz, addr, asz);
         }
         return found;
+}
+
+int network_dns_lookup(Network *e, const char *asker, const char *qname, struct in_addr *out, int max)
+{
+        return dns_lookup(e, asker, qname, AF_INET, out, max);
+}
+
+int network_dns_lookup6(Network *e, const char *asker, const char *qname, struct in6_addr *out, int max)
+{
+        return dns_lookup(e, asker, qname, AF_INET6, out, max);
 }
 
 /* ---- connect and disconnect ---- */
@@ -629,6 +747,9 @@ int network_connect(Network *e, const char *ref, json_t *body, BerthError **err)
         if (r < 0)
                 goto out;
         json_t *epcfg = json_object_get(body, "EndpointConfig");
+        r = net_check_epcfg(n, epcfg, err);
+        if (r < 0)
+                goto out;
         r = add_membership(e, c->id, n->id, cname, epcfg);
         if (r == -EEXIST) {
                 r = berr_set(err, EPERM, "endpoint with name %s already exists in network %s", cname, n->name);
@@ -639,31 +760,6 @@ int network_connect(Network *e, const char *ref, json_t *body, BerthError **err)
                 goto out;
         }
         if (pid > 0) {
-                _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
-                        e->store, "SELECT static_ip, static_mac FROM endpoints WHERE container_id = ?1 AND network_id = ?2", NULL);
-                _cleanup_free_ char *sip = NULL, *smac = NULL;
-                if (st) {
-                        sqlite3_bind_text(st, 1, c->id, -1, SQLITE_TRANSIENT);
-                        sqlite3_bind_text(st, 2, n->id, -1, SQLITE_TRANSIENT);
-                        if (sqlite3_step(st) == SQLITE_ROW) {
-                                sip = net_col(st, 0);
-                                smac = net_col(st, 1);
-                        }
-                }
-                struct in_addr a = { 0 };
-                r = net_ipam_alloc(e, n, sip, &a, err);
-                if (r < 0) {
-                        SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
-                        goto out;
-                }
-                _cleanup_free_ char *ip = net_ip_str(a);
-                char mac[18];
-                if (smac)
-                        snprintf(mac, sizeof(mac), "%s", smac);
-                else
-                        mac_for(a, mac);
-                char eid[65];
-                random_hex_id(eid);
                 _cleanup_stmt_ sqlite3_stmt *cs = store_prepare(
                         e->store, "SELECT count(*) FROM endpoints WHERE container_id = ? AND ip IS NOT NULL", NULL);
                 int live = 0;
@@ -674,8 +770,11 @@ int network_connect(Network *e, const char *ref, json_t *body, BerthError **err)
                 }
                 /* eth<N>: the first name not in use */
                 _cleanup_free_ char *ifname = xasprintf("eth%d", live);
-                SQL(e, "UPDATE endpoints SET ip = ?1, mac = ?2, endpoint_id = ?3, ifname = ?4 WHERE container_id = ?5 AND network_id = ?6",
-                    ip, mac, eid, ifname, c->id, n->id);
+                r = ep_assign(e, n, c->id, ifname, NULL, NULL, err);
+                if (r < 0) {
+                        SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
+                        goto out;
+                }
                 _cleanup_free_ char *p = xasprintf("/proc/%d/ns/net", pid);
                 _cleanup_close_ int nsfd = open(p, O_RDONLY | O_CLOEXEC);
                 r = nsfd < 0 ? berr_set(err, errno, "cannot open %s: %m", p) : attach_eps(e, c->id, nsfd, n->id, err);
@@ -686,7 +785,10 @@ int network_connect(Network *e, const char *ref, json_t *body, BerthError **err)
                         SQL(e, "DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2", c->id, n->id);
                         goto out;
                 }
-                dns_add_container(ns, c->id, nsfd);
+                /* A running container keeps its namespace and so its listener: re-opening it would race
+                 * the close of the old socket (the UDP bind fails while that is still open). */
+                if (!dns_has_container(ns, c->id))
+                        dns_add_container(ns, c->id, nsfd);
                 events_network(e->events, n->id, n->name, n->driver, "connect", c->id);
         }
 out:

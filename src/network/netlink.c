@@ -239,6 +239,49 @@ int nl_route_default(struct in_addr gw, int ifindex)
         return talk(nlh, NULL, NULL);
 }
 
+static int addr6_msg(uint16_t type, uint16_t flags, int ifindex, const struct in6_addr *addr, int prefix)
+{
+        char buf[NL_BUF];
+        struct nlmsghdr *nlh = msg(buf, type, flags);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+        ifa->ifa_family = AF_INET6;
+        ifa->ifa_prefixlen = (unsigned char) prefix;
+        ifa->ifa_index = (unsigned) ifindex;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_flags = IFA_F_NODAD;
+        mnl_attr_put(nlh, IFA_LOCAL, 16, addr);
+        mnl_attr_put(nlh, IFA_ADDRESS, 16, addr);
+        return talk(nlh, NULL, NULL);
+}
+
+int nl_addr6_add(int ifindex, const struct in6_addr *addr, int prefix)
+{
+        int r = addr6_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, addr, prefix);
+        return r == -EEXIST ? 0 : r;
+}
+
+int nl_addr6_del(int ifindex, const struct in6_addr *addr, int prefix)
+{
+        int r = addr6_msg(RTM_DELADDR, 0, ifindex, addr, prefix);
+        return r == -EADDRNOTAVAIL ? 0 : r;
+}
+
+int nl_route6_default(const struct in6_addr *gw, int ifindex)
+{
+        char buf[NL_BUF];
+        struct nlmsghdr *nlh = msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = AF_INET6;
+        rtm->rtm_dst_len = 0;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        rtm->rtm_protocol = RTPROT_BOOT;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_UNICAST;
+        mnl_attr_put(nlh, RTA_GATEWAY, 16, gw);
+        mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) ifindex);
+        return talk(nlh, NULL, NULL);
+}
+
 /* ---- listing ---- */
 
 typedef struct {

@@ -24,6 +24,10 @@ int nl_link_up(int ifindex);
 int nl_addr_add(int ifindex, struct in_addr addr, int prefix);
 int nl_addr_del(int ifindex, struct in_addr addr, int prefix);
 int nl_route_default(struct in_addr gw, int ifindex);
+/* IPv6: the address is added without duplicate address detection (usable at once, as Docker's). */
+int nl_addr6_add(int ifindex, const struct in6_addr *addr, int prefix);
+int nl_addr6_del(int ifindex, const struct in6_addr *addr, int prefix);
+int nl_route6_default(const struct in6_addr *gw, int ifindex);
 
 /* Lists link names (callback per link with its name, kind "veth"/"bridge"/"" and master index). */
 typedef void (*NlLinkFn)(void *arg, const char *name, int ifindex, const char *kind, int master);

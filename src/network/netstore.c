@@ -26,6 +26,11 @@ void net_free(Net *n)
         free(n->range_s);
         free(n->labels);
         free(n->options);
+        free(n->subnet6_s);
+        free(n->gw6_s);
+        free(n->range6_s);
+        free(n->aux);
+        free(n->aux6);
         free(n);
 }
 
@@ -35,7 +40,9 @@ char *net_col(sqlite3_stmt *st, int i)
         return t ? strdup((const char *) t) : NULL;
 }
 
-#define NET_COLS "id, name, driver, subnet, gateway, ip_range, internal, attachable, labels, options, bridge, created"
+#define NET_COLS                                                                                        \
+        "id, name, driver, subnet, gateway, ip_range, internal, attachable, labels, options, bridge, created, " \
+        "ipv6, subnet6, gateway6, ip_range6, aux, aux6"
 
 static Net *net_from_row(sqlite3_stmt *st)
 {
@@ -60,6 +67,28 @@ static Net *net_from_row(sqlite3_stmt *st)
                 if (n->range_s && net_parse_cidr(n->range_s, &n->range, &n->range_prefix) == 0)
                         n->has_range = true;
         }
+        n->ipv6 = sqlite3_column_int(st, 12);
+        n->subnet6_s = net_col(st, 13);
+        n->gw6_s = net_col(st, 14);
+        n->range6_s = net_col(st, 15);
+        n->aux = net_col(st, 16);
+        n->aux6 = net_col(st, 17);
+        if (n->subnet6_s && net_parse_cidr6(n->subnet6_s, &n->net6, &n->prefix6, true) == 0) {
+                n->has_subnet6 = true;
+                int gp;
+                if (!n->gw6_s || net_parse_cidr6(n->gw6_s, &n->gw6, &gp, false) < 0) {
+                        n->gw6 = n->net6;
+                        net_mask6(&n->gw6, n->prefix6);
+                        n->gw6.s6_addr[15] |= 1;
+                }
+                if (n->range6_s && net_parse_cidr6(n->range6_s, &n->range6, &n->range6_prefix, true) == 0)
+                        n->has_range6 = true;
+        }
+        _cleanup_json_ json_t *o = json_loads(n->options ? n->options : "{}", 0, NULL);
+        const char *mtu = json_str(o, "com.docker.network.driver.mtu");
+        n->mtu = mtu && atoi(mtu) >= 68 ? (unsigned) atoi(mtu) : NET_MTU;
+        const char *masq = json_str(o, "com.docker.network.bridge.enable_ip_masquerade");
+        n->masquerade = !masq || net_parse_bool(masq) != 0;
         return n;
 }
 
@@ -155,6 +184,11 @@ static void ep_free_fields(Ep *p)
         free(p->ip);
         free(p->mac);
         free(p->ifname);
+        free(p->static_ip6);
+        free(p->ip6);
+        free(p->links);
+        free(p->linklocal);
+        free(p->driver_opts);
 }
 
 void net_eps_free(Ep *v, size_t n)
@@ -164,7 +198,9 @@ void net_eps_free(Ep *v, size_t n)
         free(v);
 }
 
-#define EP_COLS "container_id, network_id, seq, name, aliases, static_ip, static_mac, endpoint_id, ip, mac, ifname"
+#define EP_COLS                                                                                          \
+        "container_id, network_id, seq, name, aliases, static_ip, static_mac, endpoint_id, ip, mac, ifname, " \
+        "static_ip6, ip6, links, linklocal, driver_opts"
 
 /* where: "container_id = ?1" or "network_id = ?1" */
 Ep *net_eps_query(Network *e, const char *where, const char *arg, size_t *ret_n)
@@ -190,6 +226,11 @@ Ep *net_eps_query(Network *e, const char *where, const char *arg, size_t *ret_n)
                 p->ip = net_col(st, 8);
                 p->mac = net_col(st, 9);
                 p->ifname = net_col(st, 10);
+                p->static_ip6 = net_col(st, 11);
+                p->ip6 = net_col(st, 12);
+                p->links = net_col(st, 13);
+                p->linklocal = net_col(st, 14);
+                p->driver_opts = net_col(st, 15);
         }
         *ret_n = n;
         return v;

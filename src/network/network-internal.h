@@ -30,6 +30,7 @@ typedef struct NftNet {
         const char *bridge;
         char subnet[32]; /* a.b.c.d/n */
         bool internal;
+        bool masquerade;
 } NftNet;
 typedef struct NftPort {
         int proto; /* IPPROTO_TCP / IPPROTO_UDP */
@@ -59,9 +60,13 @@ void dns_stop(NetState *ns);
 /* Opens 127.0.0.11:53 (udp, tcp) inside the container's netns nsfd. */
 int dns_add_container(NetState *ns, const char *cid, int nsfd);
 void dns_remove_container(NetState *ns, const char *cid);
+/* Whether the container's listener is open (its namespace keeps it across connects). */
+bool dns_has_container(NetState *ns, const char *cid);
 /* Resolves an A name for the asking container; fills up to max addresses.
  * Returns the count, 0 when the name is not a container here. (endpoints.c) */
 int network_dns_lookup(Network *e, const char *asker_cid, const char *name, struct in_addr *out, int max);
+/* The IPv6 addresses of the same matches (AAAA); the count. */
+int network_dns_lookup6(Network *e, const char *asker_cid, const char *name, struct in6_addr *out, int max);
 
 /* ---- shared state and row types ---- */
 #define NET_MTU 1500
@@ -99,12 +104,22 @@ typedef struct Net {
         char *subnet_s, *gw_s, *range_s;
         char *labels, *options;
         int64_t created;
+        /* IPv6 (EnableIPv6 with an IPv6 pool): strings as the user gave them, as Docker shows them */
+        bool ipv6, has_subnet6, has_range6;
+        struct in6_addr net6, gw6, range6;
+        int prefix6, range6_prefix;
+        char *subnet6_s, *gw6_s, *range6_s;
+        char *aux, *aux6; /* IPAM AuxiliaryAddresses of each pool: JSON objects */
+        unsigned mtu;     /* com.docker.network.driver.mtu, NET_MTU by default */
+        bool masquerade;  /* com.docker.network.bridge.enable_ip_masquerade */
 } Net;
 
 typedef struct Ep {
         char cid[65], nid[65];
         int seq;
         char *name, *aliases, *static_ip, *static_mac, *endpoint_id, *ip, *mac, *ifname;
+        char *static_ip6, *ip6;
+        char *links, *linklocal, *driver_opts; /* JSON: ["name:alias"], ["169.254.1.1"], {} */
 } Ep;
 
 typedef struct PortReq {
@@ -145,12 +160,23 @@ const char *net_mode(NetContainer *c);
 bool net_is_default_name(const char *m);
 
 /* ---- ipam.c ---- */
+/* Go's strconv.ParseBool: 1 or 0, -EINVAL. */
+int net_parse_bool(const char *s);
 int net_parse_cidr(const char *s, struct in_addr *a, int *prefix);
 uint32_t net_mask_of(int prefix);
 bool net_in_subnet(struct in_addr a, struct in_addr net, int prefix);
 char *net_ip_str(struct in_addr a);
 /* The static address if it is free and valid, else the lowest free one. */
 int net_ipam_alloc(Network *e, Net *n, const char *static_ip, struct in_addr *ret, BerthError **err);
+/* IPv6: a.b::c/n, the prefix required when want_prefix. */
+int net_parse_cidr6(const char *s, struct in6_addr *a, int *prefix, bool want_prefix);
+bool net_in_subnet6(const struct in6_addr *a, const struct in6_addr *net, int prefix);
+void net_mask6(struct in6_addr *a, int prefix);
+char *net_ip6_str(const struct in6_addr *a);
+/* The same on the network's IPv6 pool; *ret NULL (and 0) when the network has none. */
+int net_ipam_alloc6(Network *e, Net *n, const char *static_ip, char **ret, BerthError **err);
+/* Checks an endpoint's settings (EndpointsConfig / connect's EndpointConfig) against network n. */
+int net_check_epcfg(Net *n, json_t *epcfg, BerthError **err);
 
 /* ---- networks.c ---- */
 /* Records bridge, host and none (and makes the default bridge follow --bip). */

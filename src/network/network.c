@@ -62,6 +62,18 @@ static const char *const steps[] = {
         "  name TEXT NOT NULL,"
         "  PRIMARY KEY (container_id, name)"
         ");",
+        /* 3: IPv6 pools, auxiliary addresses; per endpoint IPv6, links, link-local addresses, driver options */
+        "ALTER TABLE networks ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE networks ADD COLUMN subnet6 TEXT;"
+        "ALTER TABLE networks ADD COLUMN gateway6 TEXT;"
+        "ALTER TABLE networks ADD COLUMN ip_range6 TEXT;"
+        "ALTER TABLE networks ADD COLUMN aux TEXT NOT NULL DEFAULT '{}';"
+        "ALTER TABLE networks ADD COLUMN aux6 TEXT NOT NULL DEFAULT '{}';"
+        "ALTER TABLE endpoints ADD COLUMN static_ip6 TEXT;"
+        "ALTER TABLE endpoints ADD COLUMN ip6 TEXT;"
+        "ALTER TABLE endpoints ADD COLUMN links TEXT NOT NULL DEFAULT '[]';"
+        "ALTER TABLE endpoints ADD COLUMN linklocal TEXT NOT NULL DEFAULT '[]';"
+        "ALTER TABLE endpoints ADD COLUMN driver_opts TEXT NOT NULL DEFAULT '{}';",
 };
 
 /* ---- bridges and nftables ---- */
@@ -80,7 +92,7 @@ int net_bridge_ensure(Net *n, bool userland_proxy, BerthError **err)
                 return 0;
         int idx = nl_link_index(n->bridge);
         if (idx == 0) {
-                int r = nl_bridge_add(n->bridge, NET_MTU, NULL);
+                int r = nl_bridge_add(n->bridge, n->mtu ? n->mtu : NET_MTU, NULL);
                 if (r < 0 && r != -EEXIST)
                         return berr_set(err, -r, "cannot create bridge %s: %s", n->bridge, strerror(-r));
                 idx = nl_link_index(n->bridge);
@@ -90,6 +102,13 @@ int net_bridge_ensure(Net *n, bool userland_proxy, BerthError **err)
         int r = nl_addr_add(idx, n->gw, n->prefix);
         if (r < 0)
                 return berr_set(err, -r, "cannot add %s to %s: %s", n->gw_s ? n->gw_s : "gateway", n->bridge, strerror(-r));
+        if (n->ipv6 && n->has_subnet6) {
+                r = nl_addr6_add(idx, &n->gw6, n->prefix6);
+                if (r < 0)
+                        return berr_set(err, -r, "cannot add %s to %s: %s", n->gw6_s ? n->gw6_s : "the IPv6 gateway",
+                                        n->bridge, strerror(-r));
+                /* Containers reach each other and the gateway; routing beyond is the host's forwarding setting. */
+        }
         nl_link_up(idx);
         _cleanup_free_ char *p = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
         write_sysctl(p, userland_proxy ? "0" : "1");
@@ -112,6 +131,7 @@ int net_apply_rules(Network *e, BerthError **err)
                 inet_ntop(AF_INET, &base, b, sizeof(b));
                 snprintf(fn[k].subnet, sizeof(fn[k].subnet), "%s/%d", b, nets[i]->prefix);
                 fn[k].internal = nets[i]->internal;
+                fn[k].masquerade = nets[i]->masquerade;
                 k++;
         }
         /* Published ports go to the container's first live bridge endpoint. */

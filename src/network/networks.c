@@ -97,6 +97,24 @@ static json_t *net_json(Network *e, Net *n)
                 json_t *c = json_pack("{s:s,s:s}", "Subnet", sub, "Gateway", g);
                 if (n->range_s)
                         json_object_set_new(c, "IPRange", json_string(n->range_s));
+                json_t *aux = json_loads(n->aux ? n->aux : "{}", 0, NULL);
+                if (json_object_size(aux))
+                        json_object_set_new(c, "AuxiliaryAddresses", aux);
+                else
+                        json_decref(aux);
+                json_array_append_new(cfg, c);
+        }
+        if (n->subnet6_s) {
+                json_t *c = json_pack("{s:s}", "Subnet", n->subnet6_s);
+                if (n->range6_s)
+                        json_object_set_new(c, "IPRange", json_string(n->range6_s));
+                if (n->gw6_s)
+                        json_object_set_new(c, "Gateway", json_string(n->gw6_s));
+                json_t *aux = json_loads(n->aux6 ? n->aux6 : "{}", 0, NULL);
+                if (json_object_size(aux))
+                        json_object_set_new(c, "AuxiliaryAddresses", aux);
+                else
+                        json_decref(aux);
                 json_array_append_new(cfg, c);
         }
         json_t *containers = json_object();
@@ -104,20 +122,20 @@ static json_t *net_json(Network *e, Net *n)
         Ep *eps = net_eps_query(e, "network_id = ?1 AND ip IS NOT NULL", n->id, &ne);
         for (size_t i = 0; i < ne; i++) {
                 _cleanup_free_ char *v4 = xasprintf("%s/%d", eps[i].ip, n->prefix);
+                _cleanup_free_ char *v6 = eps[i].ip6 ? xasprintf("%s/%d", eps[i].ip6, n->prefix6) : xstrdup("");
                 json_object_set_new(containers, eps[i].cid,
                                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "Name", eps[i].name ? eps[i].name : "",
                                               "EndpointID", eps[i].endpoint_id ? eps[i].endpoint_id : "", "MacAddress",
-                                              eps[i].mac ? eps[i].mac : "", "IPv4Address", v4, "IPv6Address", ""));
+                                              eps[i].mac ? eps[i].mac : "", "IPv4Address", v4, "IPv6Address", v6));
         }
         net_eps_free(eps, ne);
         json_t *labels = json_loads(n->labels ? n->labels : "{}", 0, NULL);
         json_t *opts = json_loads(n->options ? n->options : "{}", 0, NULL);
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:o,s:o},s:b,s:b,s:b,s:{s:s},s:b,s:o,s:o,s:o}", "Name",
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:n,s:o},s:b,s:b,s:b,s:{s:s},s:b,s:o,s:o,s:o}", "Name",
                          n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver,
-                         "EnableIPv6", false, "IPAM", "Driver", "default", "Options",
-                         builtin(n) ? json_null() : json_object(), "Config", cfg, "Internal", n->internal,
-                         "Attachable", n->attachable, "Ingress", false, "ConfigFrom", "Network", "", "ConfigOnly",
-                         false, "Containers", containers, "Options", opts ? opts : json_object(), "Labels",
+                         "EnableIPv6", n->ipv6, "IPAM", "Driver", "default", "Options", "Config", cfg, "Internal",
+                         n->internal, "Attachable", n->attachable, "Ingress", false, "ConfigFrom", "Network", "",
+                         "ConfigOnly", false, "Containers", containers, "Options", opts ? opts : json_object(), "Labels",
                          labels ? labels : json_object());
 }
 
@@ -136,15 +154,158 @@ static bool subnet_overlaps(Network *e, struct in_addr a, int prefix)
         return over;
 }
 
-static bool valid_net_name(const char *s)
+/* Options of Docker's bridge driver that berth honours; any other is refused rather than stored and ignored. */
+static int check_options(json_t *opts, bool *ipv6, BerthError **err)
 {
-        if (!s || !*s || strlen(s) > 128)
-                return false;
-        for (const char *p = s; *p; p++)
-                if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') ||
-                      (p > s && (*p == '_' || *p == '.' || *p == '-'))))
-                        return false;
-        return true;
+        if (opts && !json_is_null(opts) && !json_is_object(opts))
+                return berr_set(err, EINVAL, "network options must be an object");
+        const char *k;
+        json_t *v;
+        json_object_foreach(opts, k, v) {
+                const char *s = json_string_value(v);
+                if (!s)
+                        return berr_set(err, EINVAL, "network option %s: the value must be a string", k);
+                if (streq(k, "com.docker.network.bridge.name")) {
+                        if (!*s || strlen(s) >= IFNAMSIZ || strchr(s, '/') || strpbrk(s, " \t\n:") ||
+                            streq(s, ".") || streq(s, ".."))
+                                return berr_set(err, EINVAL, "invalid bridge name: %s", s);
+                        if (nl_link_index(s) > 0)
+                                return berr_set(err, EEXIST, "bridge %s already exists on the host", s);
+                } else if (streq(k, "com.docker.network.driver.mtu")) {
+                        char *end;
+                        errno = 0;
+                        long m = strtol(s, &end, 10);
+                        if (!*s || *end || errno)
+                                return berr_set(err, EINVAL, "failed to parse %s value: %s (strconv.Atoi: parsing \"%s\": "
+                                                             "invalid syntax)", k, s, s);
+                        if (m < 68 || m > 65535)
+                                return berr_set(err, EINVAL, "invalid MTU number: %ld", m);
+                } else if (streq(k, "com.docker.network.bridge.enable_ip_masquerade") ||
+                           streq(k, "com.docker.network.bridge.enable_icc") || streq(k, "com.docker.network.enable_ipv6")) {
+                        int b = net_parse_bool(s);
+                        if (b < 0)
+                                return berr_set(err, EINVAL, "failed to parse %s value: %s (strconv.ParseBool: parsing "
+                                                             "\"%s\": invalid syntax)", k, s, s);
+                        if (streq(k, "com.docker.network.bridge.enable_icc") && !b)
+                                return berr_set(err, ENOTSUP, "network option %s=false is not supported by berth", k);
+                        if (streq(k, "com.docker.network.enable_ipv6") && b)
+                                *ipv6 = true;
+                } else if (streq(k, "com.docker.network.bridge.host_binding_ipv4")) {
+                        struct in_addr a;
+                        if (inet_pton(AF_INET, s, &a) != 1)
+                                return berr_set(err, EINVAL, "failed to parse %s value: %s", k, s);
+                        if (a.s_addr != 0)
+                                return berr_set(err, ENOTSUP, "network option %s other than 0.0.0.0 is not supported by berth",
+                                                k);
+                } else
+                        return berr_set(err, ENOTSUP, "network option %s is not supported by berth", k);
+        }
+        return 0;
+}
+
+/* One IPAM pool as given: subnet, range, gateway, auxiliary addresses. */
+typedef struct Pool {
+        json_t *cfg;
+        const char *subnet, *range, *gw;
+        json_t *aux;
+} Pool;
+
+static int split_pools(json_t *ipam, Pool *v4, Pool *v6, BerthError **err)
+{
+        const char *drv = json_str(ipam, "Driver");
+        if (drv && *drv && !streq(drv, "default"))
+                return berr_set(err, ENOTSUP, "IPAM driver %s is not supported by berth (only \"default\")", drv);
+        json_t *o = json_object_get(ipam, "Options");
+        if (json_object_size(o))
+                return berr_set(err, ENOTSUP, "IPAM options are not supported by berth");
+        json_t *cfgs = json_object_get(ipam, "Config");
+        size_t i;
+        json_t *c;
+        json_array_foreach(cfgs, i, c) {
+                Pool p = { c, json_str(c, "Subnet"), json_str(c, "IPRange"), json_str(c, "Gateway"),
+                           json_object_get(c, "AuxiliaryAddresses") };
+                if (p.subnet && !*p.subnet)
+                        p.subnet = NULL;
+                if (p.range && !*p.range)
+                        p.range = NULL;
+                if (p.gw && !*p.gw)
+                        p.gw = NULL;
+                const char *any = p.subnet ? p.subnet : p.range ? p.range : p.gw;
+                if (!p.subnet && (p.range || p.gw || json_object_size(p.aux)))
+                        return berr_set(err, EINVAL, "invalid pool request: a subnet is required with an ip-range, "
+                                                     "a gateway or auxiliary addresses");
+                bool six = any && strchr(any, ':');
+                Pool *dst = six ? v6 : v4;
+                if (dst->cfg)
+                        return berr_set(err, ENOTSUP, "berth supports one IPv4 and one IPv6 pool per network");
+                *dst = p;
+        }
+        return 0;
+}
+
+static int check_aux(json_t *aux, bool six, const void *net, int prefix, const char *subnet, BerthError **err)
+{
+        if (aux && !json_is_null(aux) && !json_is_object(aux))
+                return berr_set(err, EINVAL, "AuxiliaryAddresses must be an object");
+        const char *k;
+        json_t *v;
+        json_object_foreach(aux, k, v) {
+                const char *s = json_string_value(v);
+                struct in_addr a;
+                struct in6_addr a6;
+                bool ok = s && (six ? inet_pton(AF_INET6, s, &a6) == 1 && net_in_subnet6(&a6, net, prefix)
+                                    : inet_pton(AF_INET, s, &a) == 1 && net_in_subnet(a, *(const struct in_addr *) net, prefix));
+                if (!ok)
+                        return berr_set(err, EINVAL, "auxiliary address: (%s:%s) must belong to the master pool: %s", k,
+                                        s ? s : "", subnet);
+        }
+        return 0;
+}
+
+static bool subnet6_overlaps(Network *e, const struct in6_addr *a, int prefix)
+{
+        size_t nn;
+        Net **nets = net_list_all(e, &nn);
+        bool over = false;
+        for (size_t i = 0; i < nn && !over; i++)
+                if (nets[i]->has_subnet6)
+                        over = net_in_subnet6(a, &nets[i]->net6, prefix < nets[i]->prefix6 ? prefix : nets[i]->prefix6);
+        net_list_free(nets, nn);
+        return over;
+}
+
+/* The IPv6 pool: validated; gateway defaults to the subnet's first address. ns->lock held. */
+static int check_pool6(Network *e, Pool *p, bool enabled, char **ret_gw, BerthError **err)
+{
+        struct in6_addr a, g, r;
+        int prefix, gp, rp;
+        if (net_parse_cidr6(p->subnet, &a, &prefix, true) < 0)
+                return berr_set(err, EINVAL, "invalid subnet %s: invalid CIDR address: %s", p->subnet, p->subnet);
+        if (prefix > 126)
+                return berr_set(err, EINVAL, "invalid subnet %s: the prefix must be at most /126", p->subnet);
+        if (subnet6_overlaps(e, &a, prefix))
+                return berr_set(err, EPERM, "Pool overlaps with other one on this address space");
+        if (p->range && (net_parse_cidr6(p->range, &r, &rp, true) < 0 || rp < prefix || !net_in_subnet6(&r, &a, prefix)))
+                return berr_set(err, EINVAL, "invalid ip-range %s: not in subnet %s", p->range, p->subnet);
+        if (p->gw) {
+                if (net_parse_cidr6(p->gw, &g, &gp, false) < 0)
+                        return berr_set(err, EINVAL, "invalid gateway %s", p->gw);
+                if (!net_in_subnet6(&g, &a, prefix))
+                        return berr_set(err, EINVAL, "failed to allocate gateway (%s): Requested address is out of range",
+                                        p->gw);
+        }
+        int q = check_aux(p->aux, true, &a, prefix, p->subnet, err);
+        if (q < 0)
+                return q;
+        if (p->gw)
+                *ret_gw = xstrdup(p->gw);
+        else if (enabled) {
+                g = a;
+                net_mask6(&g, prefix);
+                g.s6_addr[15] |= 1;
+                *ret_gw = net_ip6_str(&g);
+        }
+        return 0;
 }
 
 int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
@@ -153,8 +314,6 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
         const char *name = json_str(body, "Name");
         if (!name || !*name)
                 return berr_set(err, EINVAL, "network name is required");
-        if (!valid_net_name(name))
-                return berr_set(err, EINVAL, "invalid network name \"%s\"", name);
         const char *driver = json_str(body, "Driver");
         if (!driver || !*driver)
                 driver = "bridge";
@@ -162,18 +321,24 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
                 return berr_set(err, EPERM, "only one instance of \"%s\" network is allowed", driver);
         if (!streq(driver, "bridge"))
                 return berr_set(err, ENOENT, "plugin \"%s\" not found", driver);
-        json_t *ipam = json_object_get(body, "IPAM");
-        json_t *cfgs = json_object_get(ipam, "Config");
-        if (json_array_size(cfgs) > 1)
-                return berr_set(err, ENOTSUP, "berth supports one IPv4 pool per network");
-        json_t *c0 = json_array_get(cfgs, 0);
-        const char *subnet = json_str(c0, "Subnet"), *gw = json_str(c0, "Gateway"), *range = json_str(c0, "IPRange");
         json_t *opts = json_object_get(body, "Options");
         json_t *labels = json_object_get(body, "Labels");
+        bool ipv6 = json_bool(body, "EnableIPv6");
+        int r = check_options(opts, &ipv6, err);
+        if (r < 0)
+                return r;
+        Pool p4 = { 0 }, p6 = { 0 };
+        r = split_pools(json_object_get(body, "IPAM"), &p4, &p6, err);
+        if (r < 0)
+                return r;
+        if (ipv6 && !p6.cfg)
+                return berr_set(err, ENOSPC, "could not find an available, non-overlapping IPv6 address pool among the "
+                                             "defaults to assign to the network");
+        const char *subnet = p4.subnet, *gw = p4.gw, *range = p4.range;
 
-        _cleanup_free_ char *subnet_s = NULL, *gw_s = NULL, *ls = NULL, *os = NULL;
+        _cleanup_free_ char *subnet_s = NULL, *gw_s = NULL, *ls = NULL, *os = NULL, *gw6 = NULL, *aux = NULL,
+                            *aux6 = NULL;
         pthread_mutex_lock(&ns->lock);
-        int r;
         {
                 _cleanup_net_ Net *dup = net_find(e, name, NULL);
                 if (dup && streq(dup->name, name)) {
@@ -189,7 +354,7 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
                         goto out;
                 }
                 if (subnet_overlaps(e, a, prefix)) {
-                        r = berr_set(err, EPERM, "invalid pool request: Pool overlaps with other one on this address space");
+                        r = berr_set(err, EPERM, "Pool overlaps with other one on this address space");
                         goto out;
                 }
         } else {
@@ -212,8 +377,12 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
         }
         a.s_addr = htonl(ntohl(a.s_addr) & net_mask_of(prefix));
         if (gw && *gw) {
-                if (net_parse_cidr(gw, &g, &gp) < 0 || !net_in_subnet(g, a, prefix)) {
-                        r = berr_set(err, EINVAL, "invalid gateway %s: not in subnet", gw);
+                if (net_parse_cidr(gw, &g, &gp) < 0) {
+                        r = berr_set(err, EINVAL, "invalid gateway %s", gw);
+                        goto out;
+                }
+                if (!net_in_subnet(g, a, prefix)) {
+                        r = berr_set(err, EINVAL, "failed to allocate gateway (%s): Requested address is out of range", gw);
                         goto out;
                 }
         } else
@@ -231,6 +400,16 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
                 subnet_s = xasprintf("%s/%d", b, prefix);
                 gw_s = net_ip_str(g);
         }
+        r = check_aux(p4.aux, false, &a, prefix, subnet_s, err);
+        if (r < 0)
+                goto out;
+        if (p6.cfg) {
+                r = check_pool6(e, &p6, ipv6, &gw6, err);
+                if (r < 0)
+                        goto out;
+        }
+        aux = json_object_size(p4.aux) ? json_dumps(p4.aux, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
+        aux6 = json_object_size(p6.aux) ? json_dumps(p6.aux, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
         char id[65];
         random_hex_id(id);
         ls = json_is_object(labels) ? json_dumps(labels, JSON_COMPACT) : strdup("{}");
@@ -239,6 +418,13 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
                        json_bool(body, "Attachable"), ls, os);
         if (r < 0) {
                 r = berr_set(err, r == -EEXIST ? EEXIST : EIO, "network with name %s already exists", name);
+                goto out;
+        }
+        if (SQL(e, "UPDATE networks SET ipv6 = ?1, subnet6 = ?2, gateway6 = ?3, ip_range6 = ?4, aux = ?5, aux6 = ?6 "
+                   "WHERE id = ?7",
+                ipv6 ? "1" : "0", p6.subnet, gw6, p6.range, aux, aux6, id) < 0) {
+                SQL(e, "DELETE FROM networks WHERE id = ?", id);
+                r = berr_set(err, EIO, "cannot record network %s", name);
                 goto out;
         }
         const char *brname = json_str(opts, "com.docker.network.bridge.name");

@@ -28,7 +28,7 @@ static int run(const char *buf, BerthError **err)
 
 int nft_flush(void)
 {
-        return run("add table ip berth\ndelete table ip berth\n", NULL);
+        return run("add table ip berth\ndelete table ip berth\nadd table ip6 berth\ndelete table ip6 berth\n", NULL);
 }
 
 static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) _printf_(4, 5);
@@ -96,28 +96,32 @@ int nft_apply(const NftNet *nets, size_t n_nets, const NftPort *ports, size_t n_
         for (size_t i = 0; i < n_nets; i++) {
                 if (!userland_proxy)
                         A("  oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n", nets[i].bridge);
-                if (!nets[i].internal)
+                if (!nets[i].internal && nets[i].masquerade)
                         A("  ip saddr %s oifname != \"%s\" masquerade\n", nets[i].subnet, nets[i].bridge);
         }
         A(" }\n");
         /* Forwarding: within a bridge, out of non-internal bridges, replies; never
-         * between two berth networks. */
-        A(" chain forward {\n  type filter hook forward priority filter; policy accept;\n");
-        for (size_t i = 0; i < n_nets; i++)
-                A("  iifname \"%s\" oifname \"%s\" accept\n", nets[i].bridge, nets[i].bridge);
-        for (size_t i = 0; i < n_nets; i++)
-                if (nets[i].internal)
-                        A("  iifname \"%s\" drop\n  oifname \"%s\" drop\n", nets[i].bridge, nets[i].bridge);
-        if (n_nets) {
-                A("  iifname {");
+         * between two berth networks. The same for IPv6 in `table ip6 berth` (no NAT there). */
+        for (int fam = 0; fam < 2; fam++) {
+                if (fam == 1)
+                        A("add table ip6 berth\ndelete table ip6 berth\ntable ip6 berth {\n");
+                A(" chain forward {\n  type filter hook forward priority filter; policy accept;\n");
                 for (size_t i = 0; i < n_nets; i++)
-                        A("%s\"%s\"", i ? ", " : " ", nets[i].bridge);
-                A(" } oifname {");
+                        A("  iifname \"%s\" oifname \"%s\" accept\n", nets[i].bridge, nets[i].bridge);
                 for (size_t i = 0; i < n_nets; i++)
-                        A("%s\"%s\"", i ? ", " : " ", nets[i].bridge);
-                A(" } drop\n");
+                        if (nets[i].internal)
+                                A("  iifname \"%s\" drop\n  oifname \"%s\" drop\n", nets[i].bridge, nets[i].bridge);
+                if (n_nets) {
+                        A("  iifname {");
+                        for (size_t i = 0; i < n_nets; i++)
+                                A("%s\"%s\"", i ? ", " : " ", nets[i].bridge);
+                        A(" } oifname {");
+                        for (size_t i = 0; i < n_nets; i++)
+                                A("%s\"%s\"", i ? ", " : " ", nets[i].bridge);
+                        A(" } drop\n");
+                }
+                A("  ct state established,related accept\n  accept\n }\n}\n");
         }
-        A("  ct state established,related accept\n  accept\n }\n}\n");
 #undef A
         return run(b, err);
 }

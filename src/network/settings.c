@@ -18,6 +18,39 @@
 /* epcfg: the container's NetworkingConfig entry for n (may be NULL), which
  * answers for what the endpoint row does not hold: before the first start,
  * and DriverOpts and Links always. */
+static json_t *loads_or_null(const char *s, bool array)
+{
+        json_t *v = s ? json_loads(s, 0, NULL) : NULL;
+        if (v && (array ? json_array_size(v) : json_object_size(v)))
+                return v;
+        json_decref(v);
+        return NULL;
+}
+
+/* Endpoint IPAMConfig as Docker shows it: the fields given, null when none. */
+static json_t *ipam_json(Ep *p, json_t *epcfg)
+{
+        json_t *given = json_object_get(epcfg, "IPAMConfig");
+        const char *v4 = p ? p->static_ip : json_str(given, "IPv4Address");
+        const char *v6 = p ? p->static_ip6 : json_str(given, "IPv6Address");
+        json_t *ll = p ? loads_or_null(p->linklocal, true)
+                       : json_array_size(json_object_get(given, "LinkLocalIPs"))
+                                 ? json_deep_copy(json_object_get(given, "LinkLocalIPs"))
+                                 : NULL;
+        if (!(v4 && *v4) && !(v6 && *v6) && !ll)
+                return json_null();
+        json_t *o = json_object();
+        if (v4 && *v4)
+                json_object_set_new(o, "IPv4Address", json_string(v4));
+        if (v6 && *v6)
+                json_object_set_new(o, "IPv6Address", json_string(v6));
+        if (ll)
+                json_object_set_new(o, "LinkLocalIPs", ll);
+        return o;
+}
+
+/* epcfg: the container's NetworkingConfig entry for n (may be NULL), which
+ * answers before the endpoint row exists (before the first start or connect). */
 static json_t *ep_json(Net *n, Ep *p, bool running, json_t *epcfg)
 {
         bool live = running && p && p->ip;
@@ -28,10 +61,20 @@ static json_t *ep_json(Net *n, Ep *p, bool running, json_t *epcfg)
                 json_decref(aliases);
                 aliases = NULL;
         }
-        json_t *dopts = json_object_get(epcfg, "DriverOpts");
-        json_t *links = json_object_get(epcfg, "Links");
-        json_t *ipam = p && p->static_ip ? json_pack("{s:s}", "IPv4Address", p->static_ip) : json_null();
+        json_t *dopts = p ? loads_or_null(p->driver_opts, false)
+                          : json_object_size(json_object_get(epcfg, "DriverOpts"))
+                                    ? json_deep_copy(json_object_get(epcfg, "DriverOpts"))
+                                    : NULL;
+        json_t *links = p ? loads_or_null(p->links, true)
+                          : json_array_size(json_object_get(epcfg, "Links"))
+                                    ? json_deep_copy(json_object_get(epcfg, "Links"))
+                                    : NULL;
         _cleanup_free_ char *gw = live && n->has_subnet ? net_ip_str(n->gw) : strdup("");
+        bool live6 = live && p->ip6 && n->has_subnet6;
+        _cleanup_free_ char *gw6 = live6 ? net_ip6_str(&n->gw6) : xstrdup("");
+        /* The MAC address given is shown before the endpoint is live too, as Docker does. */
+        const char *smac = p ? p->static_mac : json_str(epcfg, "MacAddress");
+        const char *mac = live ? p->mac : smac ? smac : "";
         json_t *dnsnames = json_null();
         if (live && !streq(n->name, "bridge")) {
                 dnsnames = json_array();
@@ -40,13 +83,12 @@ static json_t *ep_json(Net *n, Ep *p, bool running, json_t *epcfg)
                 json_array_append_new(dnsnames, json_stringn(p->cid, 12));
                 json_array_extend(dnsnames, aliases);
         }
-        return json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o,s:o}", "IPAMConfig", ipam, "Links",
-                         json_array_size(links) ? json_deep_copy(links) : json_null(), "Aliases",
-                         aliases ? aliases : json_null(), "MacAddress", live ? p->mac : "", "NetworkID", n->id,
-                         "EndpointID", live && p->endpoint_id ? p->endpoint_id : "", "Gateway", gw, "IPAddress",
-                         live ? p->ip : "", "IPPrefixLen", live ? n->prefix : 0, "IPv6Gateway", "",
-                         "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "DriverOpts",
-                         json_object_size(dopts) ? json_deep_copy(dopts) : json_null(), "DNSNames", dnsnames);
+        return json_pack("{s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:i,s:o,s:o}", "IPAMConfig", ipam_json(p, epcfg),
+                         "Links", links ? links : json_null(), "Aliases", aliases ? aliases : json_null(), "MacAddress",
+                         mac, "NetworkID", n->id, "EndpointID", live && p->endpoint_id ? p->endpoint_id : "", "Gateway",
+                         gw, "IPAddress", live ? p->ip : "", "IPPrefixLen", live ? n->prefix : 0, "IPv6Gateway", gw6,
+                         "GlobalIPv6Address", live6 ? p->ip6 : "", "GlobalIPv6PrefixLen", live6 ? n->prefix6 : 0,
+                         "DriverOpts", dopts ? dopts : json_null(), "DNSNames", dnsnames);
 }
 
 json_t *network_settings_json(Network *e, NetContainer *c, bool running, bool summary)

@@ -594,3 +594,234 @@ def test_dns_forward_burst_bounded(tmp_path):
             sink.kill()
             sink.wait()
         d.cleanup()
+
+
+def exec_out(d, name, *cmd):
+    r = run(d, "exec", name, *cmd, check=False)
+    return r.returncode, out(r) + r.stderr.decode(errors="replace")
+
+
+def test_ipv6_dual_stack_network(busybox):
+    """EnableIPv6 with an IPv6 pool: the bridge gets the IPv6 gateway, containers a static (--ip6) or
+    allocated IPv6 address on their interface and a default route; inspect shows them as Docker does."""
+    d = busybox
+    c = d.client().api
+    run(d, "network", "create", "--ipv6", "--subnet", "10.81.0.0/24", "--subnet", "2001:db8:81::/64",
+        "--ip-range", "2001:db8:81::/96", "--gateway", "2001:db8:81::ffff", "v6net")
+    try:
+        netj = json.loads(out(run(d, "network", "inspect", "v6net")))[0]
+        assert netj["EnableIPv6"] is True
+        assert netj["IPAM"]["Config"] == [{"Subnet": "10.81.0.0/24", "Gateway": "10.81.0.1"},
+                                          {"Subnet": "2001:db8:81::/64", "IPRange": "2001:db8:81::/96",
+                                           "Gateway": "2001:db8:81::ffff"}]
+        run(d, "run", "-d", "--name", "six1", "--network", "v6net", "--ip6", "2001:db8:81::f00d", "busybox",
+            "sleep", "300")
+        run(d, "run", "-d", "--name", "six2", "--network", "v6net", "busybox", "sleep", "300")
+        n1 = inspect(d, "six1")["NetworkSettings"]["Networks"]["v6net"]
+        assert n1["IPAMConfig"] == {"IPv6Address": "2001:db8:81::f00d"}
+        assert n1["GlobalIPv6Address"] == "2001:db8:81::f00d" and n1["GlobalIPv6PrefixLen"] == 64
+        assert n1["IPv6Gateway"] == "2001:db8:81::ffff" and n1["IPAddress"].startswith("10.81.0.")
+        n2 = inspect(d, "six2")["NetworkSettings"]["Networks"]["v6net"]
+        assert n2["GlobalIPv6Address"] == "2001:db8:81::1"  # the lowest free of the range
+        rc, o = exec_out(d, "six1", "ip", "-6", "addr", "show", "eth0")
+        assert rc == 0 and "2001:db8:81::f00d/64" in o, o
+        rc, o = exec_out(d, "six1", "ip", "-6", "route")
+        assert "default via 2001:db8:81::ffff" in o, o
+        rc, o = exec_out(d, "six2", "ping6", "-c1", "-W3", "2001:db8:81::f00d")
+        assert rc == 0, o
+        rc, o = exec_out(d, "six1", "ping6", "-c1", "-W3", "2001:db8:81::ffff")
+        assert rc == 0, o
+        # the embedded DNS answers AAAA with the endpoint's IPv6 address
+        rc, o = exec_out(d, "six2", "nslookup", "-type=aaaa", "six1", "127.0.0.11")
+        assert rc == 0 and "2001:db8:81::f00d" in o, o
+        netj = json.loads(out(run(d, "network", "inspect", "v6net")))[0]
+        assert sorted(x["IPv6Address"] for x in netj["Containers"].values()) == \
+            ["2001:db8:81::1/64", "2001:db8:81::f00d/64"]
+        # a taken address, and connect with an IPv6 address (docker-py)
+        r = run(d, "run", "-d", "--name", "six3", "--network", "v6net", "--ip6", "2001:db8:81::f00d", "busybox",
+                "sleep", "300", check=False)
+        assert r.returncode != 0 and "Address already in use" in r.stderr.decode()
+        run(d, "rm", "-f", "six3")
+        run(d, "network", "disconnect", "v6net", "six2")
+        c.connect_container_to_network("six2", "v6net", ipv6_address="2001:db8:81::beef")
+        n2 = inspect(d, "six2")["NetworkSettings"]["Networks"]["v6net"]
+        assert n2["IPAMConfig"]["IPv6Address"] == "2001:db8:81::beef"
+        assert "2001:db8:81::beef/64" in exec_out(d, "six2", "ip", "-6", "addr", "show", "eth0")[1]
+        # an IPv6 address on a network without IPv6 is refused
+        run(d, "network", "create", "v4only")
+        r = run(d, "network", "connect", "--ip6", "2001:db8:81::5", "v4only", "six2", check=False)
+        assert r.returncode != 0 and "user configured subnets" in r.stderr.decode()
+        # a stopped container's IPv6 address is free again
+        run(d, "stop", "-t", "0", "six1")
+        run(d, "run", "-d", "--name", "six4", "--network", "v6net", "--ip6", "2001:db8:81::f00d", "busybox",
+            "sleep", "300")
+        assert inspect(d, "six4")["NetworkSettings"]["Networks"]["v6net"]["GlobalIPv6Address"] == "2001:db8:81::f00d"
+        # EnableIPv6 without an IPv6 pool: Docker 20.10 has no default IPv6 pool either
+        r = run(d, "network", "create", "--ipv6", "nopool", check=False)
+        assert r.returncode != 0 and "non-overlapping IPv6 address pool" in r.stderr.decode()
+        st, body = d.curl_json("/networks/create", "POST", json.dumps(
+            {"Name": "badgw", "EnableIPv6": True, "IPAM": {"Config": [{"Subnet": "2001:db8:82::/64",
+                                                                       "Gateway": "2001:db8:83::1"}]}}),
+            headers=("Content-Type: application/json",))
+        assert st == 400 and body["message"] == \
+            "failed to allocate gateway (2001:db8:83::1): Requested address is out of range"
+    finally:
+        run(d, "rm", "-f", "six1", "six2", "six3", "six4", check=False)
+        run(d, "network", "rm", "v6net", "v4only", "nopool", "badgw", check=False)
+    # the bridge and its IPv6 gateway go with the network
+    assert not [l for l in links(d) if l.startswith("berth-")]
+
+
+def test_ipam_gateway_aux_and_names(busybox):
+    """IPAM config as docker-py sends it: range, gateway outside the range, auxiliary addresses (kept out of
+    allocation); Docker's errors for a gateway or aux address outside the subnet; names with spaces."""
+    import docker
+    from docker.types import IPAMConfig, IPAMPool
+    d = busybox
+    c = d.client().api
+    aux = {"a": "172.28.5.0", "b": "172.28.1.6"}
+    nid = c.create_network("ipamnet", ipam=IPAMConfig(pool_configs=[IPAMPool(
+        subnet="172.28.0.0/16", iprange="172.28.5.0/24", gateway="172.28.5.254", aux_addresses=aux)]))["Id"]
+    try:
+        ipam = c.inspect_network(nid)["IPAM"]
+        assert ipam["Options"] is None and ipam["Driver"] == "default"
+        assert ipam["Config"] == [{"Subnet": "172.28.0.0/16", "IPRange": "172.28.5.0/24",
+                                   "Gateway": "172.28.5.254", "AuxiliaryAddresses": aux}]
+        run(d, "run", "-d", "--name", "auxc", "--network", "ipamnet", "busybox", "sleep", "300")
+        # Docker allocates from the range's first address; .0 is an auxiliary one here
+        assert ip_of(d, "auxc", "ipamnet") == "172.28.5.1"
+        r = run(d, "run", "-d", "--name", "auxc2", "--network", "ipamnet", "--ip", "172.28.1.6", "busybox",
+                "sleep", "300", check=False)
+        assert r.returncode != 0 and "Address already in use" in r.stderr.decode()
+        with pytest.raises(docker.errors.APIError) as ei:
+            c.create_network("badaux", ipam=IPAMConfig(pool_configs=[IPAMPool(
+                subnet="10.82.0.0/24", aux_addresses={"x": "10.0.0.1"})]))
+        assert "auxiliary address: (x:10.0.0.1) must belong to the master pool: 10.82.0.0/24" in str(ei.value)
+        with pytest.raises(docker.errors.APIError) as ei:
+            c.create_network("badgw", ipam=IPAMConfig(pool_configs=[IPAMPool(
+                subnet="10.82.0.0/24", gateway="10.83.0.1")]))
+        assert "failed to allocate gateway (10.83.0.1): Requested address is out of range" in str(ei.value)
+        assert not [n for n in c.networks() if n["Name"] in ("badaux", "badgw")]
+        # any name Docker accepts, spaces included
+        sid = c.create_network("test 01")["Id"]
+        assert c.inspect_network("test 01")["Id"] == sid
+        c.remove_network("test 01")
+        assert not c.networks(names=["test 01"])
+    finally:
+        run(d, "rm", "-f", "auxc", "auxc2", check=False)
+        c.remove_network(nid)
+
+
+def test_bridge_driver_options(busybox):
+    """Options of Docker's bridge driver: the bridge name and MTU are applied, masquerading can be turned
+    off; an option berth does not implement is refused, not stored and ignored."""
+    d = busybox
+    run(d, "network", "create", "-o", "com.docker.network.bridge.name=nctestbr0",
+        "-o", "com.docker.network.driver.mtu=1400", "-o", "com.docker.network.bridge.enable_ip_masquerade=false",
+        "--subnet", "10.84.0.0/24", "optnet")
+    try:
+        assert "nctestbr0" in links(d)
+        r = d.nsenter(["ip", "-o", "link", "show", "nctestbr0"], capture_output=True, text=True)
+        assert "mtu 1400" in r.stdout, r.stdout
+        run(d, "run", "-d", "--name", "optc", "--network", "optnet", "busybox", "sleep", "300")
+        rc, o = exec_out(d, "optc", "ip", "link", "show", "eth0")
+        assert "mtu 1400" in o, o
+        assert "10.84.0.0/24" not in nft_rules(d)  # no masquerade for this subnet
+        assert "172.17.0.0/16" in nft_rules(d)
+        netj = json.loads(out(run(d, "network", "inspect", "optnet")))[0]
+        assert netj["Options"]["com.docker.network.bridge.name"] == "nctestbr0"
+        for opt, msg in (("com.example.unknown=1", "network option com.example.unknown is not supported by berth"),
+                         ("com.docker.network.bridge.enable_icc=maybe",
+                          'failed to parse com.docker.network.bridge.enable_icc value: maybe (strconv.ParseBool: '
+                          'parsing "maybe": invalid syntax)'),
+                         ("com.docker.network.driver.mtu=abc",
+                          "failed to parse com.docker.network.driver.mtu value: abc"),
+                         ("com.docker.network.bridge.enable_icc=false", "is not supported by berth")):
+            r = run(d, "network", "create", "-o", opt, "refused", check=False)
+            assert r.returncode != 0 and msg in r.stderr.decode(), (opt, r.stderr)
+            assert "refused" not in out(run(d, "network", "ls"))
+    finally:
+        run(d, "rm", "-f", "optc", check=False)
+        run(d, "network", "rm", "optnet", check=False)
+    assert "nctestbr0" not in links(d)
+
+
+def test_endpoint_links_aliases_linklocal_mac(busybox):
+    """EndpointConfig of create (NetworkingConfig) and connect: Links make an alias resolvable for the
+    linking container, Aliases for every one, LinkLocalIPs and MacAddress land on the interface, DriverOpts
+    and the given MAC show in inspect (before the start too)."""
+    d = busybox
+    c = d.client().api
+    run(d, "network", "create", "--subnet", "10.85.0.0/24", "lnet")
+    ids = []
+    try:
+        ctr = c.create_container("busybox", "sleep 300", host_config=c.create_host_config(network_mode="lnet"),
+                                 networking_config=c.create_networking_config({"lnet": c.create_endpoint_config(
+                                     links=[("upstream", "bar")], link_local_ips=["169.254.8.8"],
+                                     driver_opt={"com.example.x": "on"})}), name="linker")
+        ids.append(ctr["Id"])
+        c.start(ctr)
+        up = c.create_container("busybox", "sleep 300", host_config=c.create_host_config(network_mode="lnet"),
+                                name="upstream")
+        ids.append(up["Id"])
+        c.start(up)
+        ns = c.inspect_container(ctr)["NetworkSettings"]["Networks"]["lnet"]
+        assert ns["Links"] == ["upstream:bar"]
+        assert ns["IPAMConfig"] == {"LinkLocalIPs": ["169.254.8.8"]}
+        assert ns["DriverOpts"] == {"com.example.x": "on"}
+        upip = c.inspect_container(up)["NetworkSettings"]["Networks"]["lnet"]["IPAddress"]
+        rc, o = exec_out(d, "linker", "nslookup", "bar", "127.0.0.11")
+        assert rc == 0 and upip in o, o
+        rc, o = exec_out(d, "upstream", "nslookup", "bar", "127.0.0.11")
+        assert upip not in o  # the link is the linking container's only
+        assert "169.254.8.8/16" in exec_out(d, "linker", "ip", "addr", "show", "eth0")[1]
+        # connect: links and aliases on a running container, MAC on a created one
+        other = c.create_container("busybox", "sleep 300", name="other")
+        ids.append(other["Id"])
+        c.start(other)
+        c.connect_container_to_network(other, "lnet", links=[("upstream", "baz")], aliases=["otheralias"])
+        ns = c.inspect_container(other)["NetworkSettings"]["Networks"]["lnet"]
+        assert ns["Links"] == ["upstream:baz"] and ns["Aliases"] == ["otheralias"]
+        rc, o = exec_out(d, "other", "nslookup", "baz", "127.0.0.11")
+        assert rc == 0 and upip in o, o
+        oip = ns["IPAddress"]
+        rc, o = exec_out(d, "upstream", "nslookup", "otheralias", "127.0.0.11")
+        assert rc == 0 and oip in o, o
+        mac = c.create_container("busybox", "sleep 300", name="macc")
+        ids.append(mac["Id"])
+        H = ("Content-Type: application/json",)
+        st, _ = d.curl_json("/networks/lnet/connect", "POST", json.dumps(
+            {"Container": "macc", "EndpointConfig": {"MacAddress": "02:42:ac:11:00:42"}}), headers=H)
+        assert st == 200
+        assert c.inspect_container(mac)["NetworkSettings"]["Networks"]["lnet"]["MacAddress"] == "02:42:ac:11:00:42"
+        c.start(mac)
+        ns = c.inspect_container(mac)["NetworkSettings"]["Networks"]["lnet"]
+        assert ns["MacAddress"] == "02:42:ac:11:00:42"
+        rc, o = exec_out(d, "macc", "ip", "addr")
+        assert "02:42:ac:11:00:42" in o, o
+        c.disconnect_container_from_network(other, "lnet")
+        st, body = d.curl_json("/networks/lnet/connect", "POST", json.dumps(
+            {"Container": "other", "EndpointConfig": {"MacAddress": "zz:42"}}), headers=H)
+        assert st == 400 and body["message"] == "invalid MAC address: zz:42"
+        assert "lnet" not in c.inspect_container(other)["NetworkSettings"]["Networks"]
+    finally:
+        for i in ids:
+            c.remove_container(i, force=True)
+        run(d, "network", "rm", "lnet", check=False)
+
+
+def test_reconnect_keeps_embedded_dns(busybox):
+    """Connecting a running container again keeps its 127.0.0.11 listener: re-opening it raced the close
+    of the old socket, and a lost race left the container without DNS."""
+    d = busybox
+    run(d, "network", "create", "rcnet")
+    try:
+        run(d, "run", "-d", "--name", "rc1", "--network", "rcnet", "busybox", "sleep", "300")
+        for i in range(6):
+            run(d, "network", "disconnect", "rcnet", "rc1")
+            run(d, "network", "connect", "--alias", f"rcalias{i}", "rcnet", "rc1")
+            rc, o = exec_out(d, "rc1", "nslookup", f"rcalias{i}", "127.0.0.11")
+            assert rc == 0 and ip_of(d, "rc1", "rcnet") in o, (i, o)
+    finally:
+        run(d, "rm", "-f", "rc1", check=False)
+        run(d, "network", "rm", "rcnet", check=False)
