@@ -10,12 +10,9 @@
 #include "engine/links.h"
 #include "image/image.h"
 
-enum { T_STR = 1, T_BOOL = 2, T_INT = 4, T_OBJ = 8, T_STRV = 16, T_ARR = 32 };
+enum { T_STR = JT_STR, T_BOOL = JT_BOOL, T_INT = JT_INT, T_OBJ = JT_OBJ, T_STRV = JT_STRV, T_ARR = JT_ARR };
 
-typedef struct {
-        const char *key;
-        int types;
-} FieldType;
+typedef JsonFieldType FieldType;
 
 static const FieldType config_fields[] = {
         { "Hostname", T_STR }, { "Domainname", T_STR }, { "User", T_STR }, { "AttachStdin", T_BOOL },
@@ -41,51 +38,12 @@ static const FieldType host_fields[] = {
         { "CgroupnsMode", T_STR }, { "CgroupParent", T_STR }, { "MemorySwap", T_INT },
 };
 
-static const char *json_kind(json_t *v)
-{
-        switch (json_typeof(v)) {
-        case JSON_OBJECT: return "object";
-        case JSON_ARRAY: return "array";
-        case JSON_STRING: return "string";
-        case JSON_INTEGER:
-        case JSON_REAL: return "number";
-        case JSON_TRUE:
-        case JSON_FALSE: return "bool";
-        default: return "null";
-        }
-}
-
-static bool type_ok(json_t *v, int types)
-{
-        if (json_is_null(v))
-                return true;
-        if ((types & T_STR) && json_is_string(v))
-                return true;
-        if ((types & T_BOOL) && json_is_boolean(v))
-                return true;
-        if ((types & T_INT) && json_is_integer(v))
-                return true;
-        if ((types & T_OBJ) && json_is_object(v))
-                return true;
-        if ((types & T_ARR) && json_is_array(v))
-                return true;
-        if ((types & T_STRV) && json_is_array(v)) {
-                size_t i;
-                json_t *x;
-                json_array_foreach(v, i, x) if (!json_is_string(x)) return false;
-                return true;
-        }
-        return false;
-}
-
 static int check_types(json_t *obj, const FieldType *f, size_t n, const char *structname, BerthError **err)
 {
-        for (size_t i = 0; i < n; i++) {
-                json_t *v = json_object_get(obj, f[i].key);
-                if (v && !type_ok(v, f[i].types))
-                        return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s", json_kind(v),
-                                        structname, f[i].key);
-        }
+        const FieldType *bad = json_check_fields(obj, f, n);
+        if (bad)
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
+                                json_kind(json_object_get(obj, bad->key)), structname, bad->key);
         return 0;
 }
 
