@@ -141,12 +141,15 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         /* Wrongly typed fields are Docker's 400 (json.Unmarshal), not stored into the host config. */
         const JsonFieldType *bad = json_check_fields(body, update_fields, ELEMENTSOF(update_fields));
         json_t *in = body;
+        const char *where = "UpdateConfig";
         if (!bad && (bad = json_check_fields(json_object_get(body, "RestartPolicy"), restart_policy_fields,
-                                            ELEMENTSOF(restart_policy_fields))))
+                                            ELEMENTSOF(restart_policy_fields)))) {
                 in = json_object_get(body, "RestartPolicy");
+                where = "UpdateConfig.RestartPolicy";
+        }
         if (bad)
-                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field UpdateConfig.%s",
-                                json_kind(json_object_get(in, bad->key)), bad->key);
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
+                                json_kind(json_object_get(in, bad->key)), where, bad->key);
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;

@@ -347,3 +347,45 @@ def mutate(v, rng):
     if r < 0.25:
         return rng.choice([0, -1, HUGE, -HUGE, 2 ** 64, 1e308, "", None, [], {}, True])
     return v
+
+
+# Semantically hostile create bodies the schema cannot express: bad ports, binds, links,
+# namespaces modes, capabilities, limits. Each is created, started, inspected and removed.
+HOSTILE_HOSTCONFIGS = [
+    {"PortBindings": {"99999/tcp": [{"HostPort": "-1"}]}}, {"PortBindings": {"80/tcp": [{"HostPort": "99999"}]}},
+    {"PortBindings": {"80/tcp": [{"HostIp": "x", "HostPort": "18095"}]}}, {"PortBindings": {"80/tcp": None}},
+    {"PortBindings": {"80/tcp": [1]}}, {"PortBindings": {"": []}}, {"PortBindings": {"80/tcp": [{"HostPort": "a-b"}]}},
+    {"PortBindings": {"80/tcp": [{"HostPort": "18096-18090"}]}},
+    {"Binds": ["relative:/x"]}, {"Binds": ["/etc:/etc:zz"]}, {"Binds": [":"]}, {"Binds": ["/a:/b:ro:extra"]},
+    {"Binds": ["/tmp:relative"]}, {"Binds": [""]}, {"Binds": ["/nonexistent-src:/x"]},
+    {"Mounts": [{"Type": "bind", "Source": "", "Target": ""}]}, {"Mounts": [{"Type": "xx"}]}, {"Mounts": [1]},
+    {"Mounts": [{"Type": "tmpfs", "Target": "/x", "TmpfsOptions": {"SizeBytes": -1}}]},
+    {"Links": ["", ":", "a:b:c"]}, {"Links": ["rb-running:"]}, {"Links": [":alias"]}, {"Links": ["nonexistent:x"]},
+    {"NetworkMode": "container:"}, {"NetworkMode": "container:nonexistent"}, {"NetworkMode": "container:rb-running"},
+    {"NetworkMode": "nonexistent"}, {"NetworkMode": "default"}, {"NetworkMode": "host"}, {"NetworkMode": "none"},
+    {"Ulimits": [{"Name": "nofile", "Soft": -1, "Hard": -2}]}, {"Ulimits": [1]},
+    {"Ulimits": [{"Name": "bogus", "Soft": 1, "Hard": 1}]},
+    {"Tmpfs": {"/x": "size=abc"}}, {"Tmpfs": {"relative": ""}}, {"Sysctls": {"kernel.bogus": "1"}},
+    {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": -1}}, {"RestartPolicy": {"Name": "bogus"}},
+    {"LogConfig": {"Type": "syslog"}}, {"LogConfig": {"Type": "json-file", "Config": {"max-size": "abc"}}},
+    {"Dns": ["not-an-ip"]}, {"ExtraHosts": ["bad"]}, {"ExtraHosts": ["h:1.2.3.4:5"]},
+    {"CapAdd": ["CAP_BOGUS"]}, {"CapAdd": ["ALL"]}, {"CapDrop": ["ALL"]}, {"SecurityOpt": ["bogus"]},
+    {"Memory": -1}, {"CpuShares": -5}, {"PidsLimit": -2}, {"ShmSize": -1}, {"OomScoreAdj": 5000},
+    {"ConsoleSize": [1]}, {"IpcMode": "bogus"}, {"PidMode": "container:nonexistent"}, {"UTSMode": "bogus"},
+    {"CgroupnsMode": "bogus"}, {"UsernsMode": "bogus"}, {"VolumesFrom": ["nonexistent"]},
+    {"VolumesFrom": ["rb-bind:bogus"]}, {"GroupAdd": ["nonexistentgroup"]},
+    {"Devices": [{"PathOnHost": "/dev/nonexistent"}]}, {"MaskedPaths": ["relative"]}, {"ReadonlyPaths": [""]},
+]
+HOSTILE_CONFIGS = [
+    {"ExposedPorts": {"abc": {}}}, {"ExposedPorts": {"80/sctp": {}}}, {"ExposedPorts": {"0/tcp": {}}},
+    {"ExposedPorts": {"65536/tcp": {}}}, {"Env": ["=x", "", "A"]}, {"StopSignal": "SIGFOO"}, {"StopSignal": "99"},
+    {"Healthcheck": {"Test": ["CMD"], "Interval": -1}}, {"User": "99999999999:-1"}, {"User": "nouser"},
+    {"WorkingDir": "relative"}, {"WorkingDir": "/" + "x" * 5000}, {"Hostname": "x" * 300}, {"Hostname": "bad host"},
+    {"MacAddress": "zz"}, {"Cmd": []}, {"Cmd": [""]}, {"Entrypoint": [""]}, {"Cmd": ["/nonexistent"]},
+    {"Volumes": {"relative": {}}}, {"Labels": {"": ""}}, {"StopTimeout": -5}, {"Image": "busybox@sha256:00"},
+    {"Image": "BUSYBOX"}, {"NetworkingConfig": {"EndpointsConfig": {"nonexistent": {}}}},
+    {"NetworkingConfig": {"EndpointsConfig": {"bridge": {"IPAMConfig": {"IPv4Address": "bad"}}}}},
+    {"NetworkingConfig": {"EndpointsConfig": {"rb-net1": {"IPAMConfig": {"IPv4Address": "1.1.1.1"}}}}},
+    {"NetworkingConfig": {"EndpointsConfig": {"bridge": {"Links": ["rb-running:x"], "MacAddress": "zz"}}}},
+    {"NetworkingConfig": {"EndpointsConfig": {"rb-net1": {"Aliases": ["a" * 1000]}}}},
+]
