@@ -270,12 +270,14 @@ def body_cases(spec, route, rng, mode):
         props = list(s.get("properties", {}).items())
         if not isinstance(v, dict) or not props:
             return json.dumps(wrong_type_value(s, rng)).encode(), ct, True
-        nonnull = False
+        touched = {}
         for _ in range(rng.randint(1, 3)):
             k, ps = rng.choice(props)
             ps = resolve(spec, ps)
             v[k] = boundary_value(ps, rng) if mode == "boundary" else wrong_type_value(ps, rng)
-            nonnull = nonnull or (mode == "wrongtype" and kind_mismatch(ps, v[k]))
+            touched[k] = ps
+        # judged on the final values: a key may have been picked twice
+        nonnull = mode == "wrongtype" and any(kind_mismatch(ps, v[k]) for k, ps in touched.items() if k in v)
         if mode == "wrongtype" and rng.random() < 0.3:
             for r in s.get("required", []):
                 v.pop(r, None)

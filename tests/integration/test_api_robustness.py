@@ -6,7 +6,10 @@ keep answering; client mistakes get a 4xx with {"message": ...}; nothing gets a
 connection or a hang.
 
 BERTH_ROBUST_SEED replays a run (printed on failure); BERTH_ROBUST_TIME bounds
-the random phase in seconds (every route gets one deterministic pass first)."""
+the random phase in seconds (every route gets one deterministic pass first);
+BERTH_DOCKER_SPEC points at another copy of the spec. A request head over the
+HTTP layer's 64 KiB limit gets libmicrohttpd's own 414/431 page, not JSON: that
+is the one non-JSON error allowed."""
 import http.client
 import json
 import os
@@ -43,7 +46,7 @@ ALLOWED_5XX = [
     (r"GET /distribution/", "registry lookup"),
     # a container whose process cannot start: Docker answers 500 ("OCI runtime create failed")
     (r"POST /containers/[^/]+/(start|restart)", "start of a container whose command does not exist"),
-    (r"POST /containers/[^/]+/exec|POST /exec/[^/]+/start", "exec of a command that does not exist"),
+    (r"POST /exec/[^/]+/start", "exec of a command that does not exist"),
     # berth's "not implemented" for fields it does not implement (Docker has no such answer)
     (r".*", "501 Not Implemented", 501),
 ]
@@ -88,8 +91,10 @@ def send(sock_path, method, target, headers, body, streaming, timeout=TIMEOUT):
         head += b"Connection: close\r\n\r\n"
         try:
             conn.sock.sendall(head + (body or b""))
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # berthd may answer before it read a large body: its answer is what counts
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            # berthd (or libmicrohttpd, for a head over its limit) may answer without reading a
+            # large body: its answer is what counts
+            conn.sock.settimeout(5)
         resp = http.client.HTTPResponse(conn.sock, method=method)
         resp.begin()
         hdrs = {k.lower(): v for k, v in resp.getheaders()}
@@ -393,6 +398,7 @@ def test_api_robustness(fixture):
     sent = 0
     implemented = set()   # routes berthd serves: the random phase favours them
     tally = {}            # (mode, status class) -> count, printed at the end
+    allowed = []          # the 5xx answers ALLOWED_5XX let pass, printed for review
 
     def alive(after):
         if d.proc.poll() is not None:
@@ -415,6 +421,8 @@ def test_api_robustness(fixture):
             why = check(case, res)
             if why:
                 failures.append(describe(case, res, why))
+            elif res.status and res.status >= 500:
+                allowed.append(f"{case['method']} {case['target'][:120]} -> {res!r}"[:400])
             if d.proc.poll() is not None or (res.error and "dropped" in res.error):
                 alive(describe(case, res, "last request"))
         alive(f"batch ending with {batch[-1][0]!r}")
@@ -433,6 +441,7 @@ def test_api_robustness(fixture):
 
     print(f"seed {SEED}: {sent} requests, {len(failures)} failures; answers by mode and class: "
           + ", ".join(f"{m}/{c}xx: {n}" for (m, c), n in sorted(tally.items(), key=str)))
+    print("allowed 5xx answers:\n  " + "\n  ".join(allowed[:50]))
     assert not failures, (f"BERTH_ROBUST_SEED={SEED}: {len(failures)} of {sent} requests failed:\n\n"
                           + "\n\n".join(failures[:40]))
 
