@@ -24,7 +24,7 @@ import pytest
 import specgen
 
 SEED = int(os.environ.get("BERTH_ROBUST_SEED", str(random.SystemRandom().randrange(1 << 32))))
-BUDGET = float(os.environ.get("BERTH_ROBUST_TIME", "30"))
+BUDGET = float(os.environ.get("BERTH_ROBUST_TIME", "40"))
 TIMEOUT = 30          # seconds one request may take before it counts as a hang
 STREAM_TIMEOUT = 15   # streaming routes: until the status line and headers
 
