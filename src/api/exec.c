@@ -56,6 +56,11 @@ static void start(ApiRequest *ar)
         _cleanup_json_ json_t *body = NULL;
         if (api_body_json(ar, &body, &err) < 0)
                 return api_reply_error(ar, err);
+        static const JsonFieldType fields[] = { { "Detach", JT_BOOL }, { "Tty", JT_BOOL }, { "ConsoleSize", JT_ARR } };
+        const JsonFieldType *bad = json_check_fields(body, fields, ELEMENTSOF(fields));
+        if (bad)
+                return api_reply_errorf(ar, EINVAL, "json: cannot unmarshal %s into Go struct field ExecStartCheck.%s",
+                                        json_kind(json_object_get(body, bad->key)), bad->key);
         Exec *x = NULL;
         if (exec_get(ar->engine, ID(ar), &x, &err) < 0)
                 return api_reply_error(ar, err);

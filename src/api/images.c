@@ -97,12 +97,22 @@ static void images_push(ApiRequest *ar)
         http_respond_stream(ar->http, 200, "application/json", push_stream, c, reg_ctx_free);
 }
 
+static const JsonFieldType auth_fields[] = {
+        { "username", JT_STR }, { "password", JT_STR }, { "auth", JT_STR }, { "email", JT_STR },
+        { "serveraddress", JT_STR }, { "identitytoken", JT_STR }, { "registrytoken", JT_STR },
+};
+
 static void auth_login(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
         _cleanup_json_ json_t *body = NULL;
         if (api_body_json(ar, &body, &err) < 0)
                 return api_reply_error(ar, err);
+        /* a wrongly typed field is Docker's 400, not a login without it */
+        const JsonFieldType *bad = json_check_fields(body, auth_fields, ELEMENTSOF(auth_fields));
+        if (bad)
+                return api_reply_errorf(ar, EINVAL, "json: cannot unmarshal %s into Go struct field AuthConfig.%s of "
+                                        "type string", json_kind(json_object_get(body, bad->key)), bad->key);
         RegistryAuth auth = { 0 };
         const char *u = json_str(body, "username"), *pw = json_str(body, "password"), *sa = json_str(body, "serveraddress");
         auth.username = u && *u ? strdup(u) : NULL;

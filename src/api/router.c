@@ -190,6 +190,55 @@ void api_reply_empty(ApiRequest *ar, unsigned status)
         http_respond(ar->http, status, NULL, NULL, 0);
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+        size_t len;
+        uint32_t cp;
+        if (s[0] < 0x80)
+                return 1;
+        if ((s[0] & 0xe0) == 0xc0)
+                len = 2, cp = s[0] & 0x1f;
+        else if ((s[0] & 0xf0) == 0xe0)
+                len = 3, cp = s[0] & 0x0f;
+        else if ((s[0] & 0xf8) == 0xf0)
+                len = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        if (len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+/* Messages quote what the client sent: invalid UTF-8 becomes U+FFFD, as Go's encoder does. */
+static char *utf8_sanitize(const char *msg)
+{
+        size_t n = strlen(msg);
+        char *out = xmalloc(n * 3 + 1), *o = out;
+        for (size_t i = 0; i < n;) {
+                size_t l = utf8_seq((const unsigned char *) msg + i, n - i);
+                if (l == 0) {
+                        memcpy(o, "\xef\xbf\xbd", 3);
+                        o += 3;
+                        i++;
+                        continue;
+                }
+                memcpy(o, msg + i, l);
+                o += l;
+                i += l;
+        }
+        *o = 0;
+        return out;
+}
+
 void api_reply_error(ApiRequest *ar, const BerthError *err)
 {
         int code = err ? err->code : EIO;
@@ -202,6 +251,10 @@ void api_reply_error(ApiRequest *ar, const BerthError *err)
         if (status >= 500)
                 log_error("%s %s: %s", http_method(ar->http), http_path(ar->http), msg);
         json_t *j = json_pack("{s:s}", "message", msg);
+        if (!j) {
+                _cleanup_free_ char *clean = utf8_sanitize(msg);
+                j = json_pack("{s:s}", "message", clean);
+        }
         api_reply_json(ar, status, j);
 }
 
@@ -246,7 +299,8 @@ int api_query_int(ApiRequest *ar, const char *key, long long dflt, long long *re
         char *end;
         errno = 0;
         long long n = strtoll(v, &end, 10);
-        if (errno || *end)
+        /* strtoll skips leading blanks, Go's strconv does not */
+        if (errno || *end || !(v[0] == '-' || v[0] == '+' || (v[0] >= '0' && v[0] <= '9')))
                 return berr_set(err, EINVAL, "invalid value for %s: %s", key, v);
         *ret = n;
         return 0;

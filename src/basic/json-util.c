@@ -57,3 +57,61 @@ json_t *json_object_get_ci(json_t *o, const char *key)
         json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) return v;
         return NULL;
 }
+
+const char *json_kind(json_t *v)
+{
+        switch (json_typeof(v)) {
+        case JSON_OBJECT: return "object";
+        case JSON_ARRAY: return "array";
+        case JSON_STRING: return "string";
+        case JSON_INTEGER:
+        case JSON_REAL: return "number";
+        case JSON_TRUE:
+        case JSON_FALSE: return "bool";
+        default: return "null";
+        }
+}
+
+static bool all_strings(json_t *v)
+{
+        size_t i;
+        const char *k;
+        json_t *x;
+        if (json_is_array(v)) {
+                json_array_foreach(v, i, x) if (!json_is_string(x)) return false;
+        } else {
+                json_object_foreach(v, k, x) if (!json_is_string(x)) return false;
+        }
+        return true;
+}
+
+static bool type_ok(json_t *v, int types)
+{
+        if (json_is_null(v))
+                return true;
+        if ((types & JT_STR) && json_is_string(v))
+                return true;
+        if ((types & JT_BOOL) && json_is_boolean(v))
+                return true;
+        if ((types & JT_INT) && json_is_integer(v))
+                return true;
+        if ((types & JT_OBJ) && json_is_object(v))
+                return true;
+        if ((types & JT_ARR) && json_is_array(v))
+                return true;
+        if ((types & JT_STRV) && json_is_array(v))
+                return all_strings(v);
+        if ((types & JT_STRMAP) && json_is_object(v))
+                return all_strings(v);
+        return false;
+}
+
+const JsonFieldType *json_check_fields(json_t *obj, const JsonFieldType *fields, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                json_t *v = json_object_get(obj, fields[i].key);
+                if (v && !type_ok(v, fields[i].types))
+                        return &fields[i];
+        }
+        return NULL;
+}

@@ -17,5 +17,15 @@ long long json_int(json_t *o, const char *key, long long dflt);
 /* Docker's label filter (Args.MatchKVList): every "k" or "k=v" string of want is among labels (an object of
  * strings); negate: none of them is. Non-string entries of want are ignored. */
 bool json_labels_match(json_t *labels, json_t *want, bool negate);
+/* Field type checks, as Go's json.Unmarshal does them: null and absence pass. */
+enum { JT_STR = 1, JT_BOOL = 2, JT_INT = 4, JT_OBJ = 8, JT_STRV = 16, JT_ARR = 32, JT_STRMAP = 64 };
+typedef struct {
+        const char *key;
+        int types;
+} JsonFieldType;
+/* Go's name for v's JSON kind in "json: cannot unmarshal KIND into ...": object, array, string, number, bool. */
+const char *json_kind(json_t *v);
+/* The first field of obj whose value has none of its allowed types, or NULL. */
+const JsonFieldType *json_check_fields(json_t *obj, const JsonFieldType *fields, size_t n);
 /* Serialises compactly with Docker's key order preserved; caller frees. */
 char *json_dump(json_t *j);

@@ -13,12 +13,9 @@
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
 
-enum { T_STR = 1, T_BOOL = 2, T_INT = 4, T_OBJ = 8, T_STRV = 16, T_ARR = 32 };
+enum { T_STR = JT_STR, T_BOOL = JT_BOOL, T_INT = JT_INT, T_OBJ = JT_OBJ, T_STRV = JT_STRV, T_ARR = JT_ARR };
 
-typedef struct {
-        const char *key;
-        int types;
-} FieldType;
+typedef JsonFieldType FieldType;
 
 static const FieldType config_fields[] = {
         { "Hostname", T_STR }, { "Domainname", T_STR }, { "User", T_STR }, { "AttachStdin", T_BOOL },
@@ -45,51 +42,12 @@ static const FieldType host_fields[] = {
         { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV },
 };
 
-static const char *json_kind(json_t *v)
-{
-        switch (json_typeof(v)) {
-        case JSON_OBJECT: return "object";
-        case JSON_ARRAY: return "array";
-        case JSON_STRING: return "string";
-        case JSON_INTEGER:
-        case JSON_REAL: return "number";
-        case JSON_TRUE:
-        case JSON_FALSE: return "bool";
-        default: return "null";
-        }
-}
-
-static bool type_ok(json_t *v, int types)
-{
-        if (json_is_null(v))
-                return true;
-        if ((types & T_STR) && json_is_string(v))
-                return true;
-        if ((types & T_BOOL) && json_is_boolean(v))
-                return true;
-        if ((types & T_INT) && json_is_integer(v))
-                return true;
-        if ((types & T_OBJ) && json_is_object(v))
-                return true;
-        if ((types & T_ARR) && json_is_array(v))
-                return true;
-        if ((types & T_STRV) && json_is_array(v)) {
-                size_t i;
-                json_t *x;
-                json_array_foreach(v, i, x) if (!json_is_string(x)) return false;
-                return true;
-        }
-        return false;
-}
-
 static int check_types(json_t *obj, const FieldType *f, size_t n, const char *structname, BerthError **err)
 {
-        for (size_t i = 0; i < n; i++) {
-                json_t *v = json_object_get(obj, f[i].key);
-                if (v && !type_ok(v, f[i].types))
-                        return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s", json_kind(v),
-                                        structname, f[i].key);
-        }
+        const FieldType *bad = json_check_fields(obj, f, n);
+        if (bad)
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
+                                json_kind(json_object_get(obj, bad->key)), structname, bad->key);
         return 0;
 }
 
@@ -250,6 +208,30 @@ static int validate_log_config(json_t *hc, BerthError **err)
                         json_object_set_new(cfg, "max-file", json_string("5"));
         }
         json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", type, "Config", cfg));
+        return 0;
+}
+
+/* Docker refuses a bind whose container path is not absolute when the container is created; berth
+ * used to take it and fail the start with a 500. Same split as the start's (empty parts skipped). */
+static int validate_binds(json_t *hc, BerthError **err)
+{
+        size_t i;
+        json_t *b;
+        json_array_foreach(json_object_get(hc, "Binds"), i, b) {
+                const char *s = json_string_value(b);
+                _cleanup_strv_free_ char **parts = NULL;
+                _cleanup_free_ char *copy = xstrdup(s);
+                char *save = NULL;
+                for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
+                        strv_extend(&parts, t);
+                size_t n = strv_length(parts);
+                if (n < 2 || n > 3)
+                        return berr_set(err, EINVAL, "invalid volume specification: '%s'", s);
+                if (parts[1][0] != '/')
+                        return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for "
+                                        "type \"bind\": invalid mount path: '%s' mount path must be absolute", s,
+                                        parts[1]);
+        }
         return 0;
 }
 
@@ -585,6 +567,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         json_t *hc = json_is_object(hcin) ? json_deep_copy(hcin) : json_object();
         _cleanup_json_ json_t *hc_owner = hc;
         r = validate_restart_policy(hc, err);
+        if (r < 0)
+                return r;
+        r = validate_binds(hc, err);
         if (r < 0)
                 return r;
         r = validate_log_config(hc, err);

@@ -126,9 +126,20 @@ static int running_check_locked(Container *c, BerthError **err)
         return 0;
 }
 
+static const JsonFieldType exec_config_fields[] = {
+        { "AttachStdin", JT_BOOL }, { "AttachStdout", JT_BOOL }, { "AttachStderr", JT_BOOL },
+        { "ConsoleSize", JT_ARR }, { "DetachKeys", JT_STR }, { "Tty", JT_BOOL }, { "Env", JT_STRV },
+        { "Cmd", JT_STRV | JT_STR }, { "Privileged", JT_BOOL }, { "User", JT_STR }, { "WorkingDir", JT_STR },
+};
+
 int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthError **err)
 {
         _cleanup_container_ Container *c = NULL;
+        /* Wrongly typed fields are Docker's 400 (json.Unmarshal), before the container is looked up. */
+        const JsonFieldType *bad = json_check_fields(body, exec_config_fields, ELEMENTSOF(exec_config_fields));
+        if (bad)
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field ExecConfig.%s",
+                                json_kind(json_object_get(body, bad->key)), bad->key);
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;

@@ -167,9 +167,35 @@ int container_rename(Engine *e, const char *ref, const char *newname, BerthError
         return 0;
 }
 
+static const JsonFieldType update_fields[] = {
+        { "CpuShares", JT_INT }, { "Memory", JT_INT }, { "CgroupParent", JT_STR }, { "BlkioWeight", JT_INT },
+        { "BlkioWeightDevice", JT_ARR }, { "BlkioDeviceReadBps", JT_ARR }, { "BlkioDeviceWriteBps", JT_ARR },
+        { "BlkioDeviceReadIOps", JT_ARR }, { "BlkioDeviceWriteIOps", JT_ARR }, { "CpuPeriod", JT_INT },
+        { "CpuQuota", JT_INT }, { "CpuRealtimePeriod", JT_INT }, { "CpuRealtimeRuntime", JT_INT },
+        { "CpusetCpus", JT_STR }, { "CpusetMems", JT_STR }, { "Devices", JT_ARR }, { "DeviceCgroupRules", JT_STRV },
+        { "DeviceRequests", JT_ARR }, { "KernelMemoryTCP", JT_INT }, { "MemoryReservation", JT_INT },
+        { "MemorySwap", JT_INT }, { "MemorySwappiness", JT_INT }, { "NanoCpus", JT_INT }, { "OomKillDisable", JT_BOOL },
+        { "Init", JT_BOOL }, { "PidsLimit", JT_INT }, { "Ulimits", JT_ARR }, { "CpuCount", JT_INT },
+        { "CpuPercent", JT_INT }, { "IOMaximumIOps", JT_INT }, { "IOMaximumBandwidth", JT_INT },
+        { "RestartPolicy", JT_OBJ },
+};
+static const JsonFieldType restart_policy_fields[] = { { "Name", JT_STR }, { "MaximumRetryCount", JT_INT } };
+
 int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warnings, BerthError **err)
 {
         _cleanup_container_ Container *c = NULL;
+        /* Wrongly typed fields are Docker's 400 (json.Unmarshal), not stored into the host config. */
+        const JsonFieldType *bad = json_check_fields(body, update_fields, ELEMENTSOF(update_fields));
+        json_t *in = body;
+        const char *where = "UpdateConfig";
+        if (!bad && (bad = json_check_fields(json_object_get(body, "RestartPolicy"), restart_policy_fields,
+                                            ELEMENTSOF(restart_policy_fields)))) {
+                in = json_object_get(body, "RestartPolicy");
+                where = "UpdateConfig.RestartPolicy";
+        }
+        if (bad)
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
+                                json_kind(json_object_get(in, bad->key)), where, bad->key);
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;

@@ -236,8 +236,9 @@ static json_t *capabilities(json_t *hc)
                 if (!json_is_string(x))
                         continue;
                 if (!strcasecmp(json_string_value(x), "ALL")) {
+                        /* spec.json's capabilities is a list; the runtime reads "ALL" in it as every capability */
                         json_decref(caps);
-                        return json_string("ALL");
+                        return json_pack("[s]", "ALL");
                 }
                 _cleanup_free_ char *n = cap_name(json_string_value(x));
                 bool have = false;
@@ -274,6 +275,10 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                 size_t n = strv_length(parts);
                 if (n < 2 || n > 3)
                         return berr_set(err, EINVAL, "invalid volume specification: '%s'", s);
+                if (parts[1][0] != '/') /* recorded before create checked it */
+                        return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for "
+                                        "type \"bind\": invalid mount path: '%s' mount path must be absolute", s,
+                                        parts[1]);
                 if (parts[0][0] != '/')
                         return berr_set(err, ENOTSUP, "named volumes are not supported yet: '%s'", s);
                 bool ro = n == 3 && strstr(parts[2], "ro") != NULL;

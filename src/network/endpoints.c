@@ -407,8 +407,8 @@ static int prepare_locked(Network *e, NetContainer *c, NetContainer *o, BerthErr
                         if (!v6only && inet_pton(AF_INET, pr[i].host_ip, &hip) != 1) {
                                 if (strchr(pr[i].host_ip, ':'))
                                         continue; /* IPv6 host addresses other than [::]: not supported, skipped */
-                                free(pr);
                                 r = berr_set(err, EINVAL, "invalid host IP address: %s", pr[i].host_ip);
+                                free(pr);
                                 goto fail;
                         }
                         int proto = streq(pr[i].proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;

@@ -308,8 +308,50 @@ static int check_pool6(Network *e, Pool *p, bool enabled, char **ret_gw, BerthEr
         return 0;
 }
 
+static const JsonFieldType create_fields[] = {
+        { "Name", JT_STR }, { "CheckDuplicate", JT_BOOL }, { "Driver", JT_STR }, { "Scope", JT_STR },
+        { "Internal", JT_BOOL }, { "Attachable", JT_BOOL }, { "Ingress", JT_BOOL }, { "ConfigOnly", JT_BOOL },
+        { "ConfigFrom", JT_OBJ }, { "IPAM", JT_OBJ }, { "EnableIPv4", JT_BOOL }, { "EnableIPv6", JT_BOOL },
+        { "Options", JT_STRMAP }, { "Labels", JT_STRMAP },
+};
+static const JsonFieldType ipam_fields[] = {
+        { "Driver", JT_STR }, { "Config", JT_ARR }, { "Options", JT_STRMAP },
+};
+static const JsonFieldType ipam_config_fields[] = {
+        { "Subnet", JT_STR }, { "IPRange", JT_STR }, { "Gateway", JT_STR }, { "AuxiliaryAddresses", JT_STRMAP },
+};
+
+/* Wrongly typed fields are Docker's 400 (json.Unmarshal), not silently dropped. */
+static int check_create_types(json_t *body, BerthError **err)
+{
+        const JsonFieldType *bad = json_check_fields(body, create_fields, ELEMENTSOF(create_fields));
+        if (bad)
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field CreateRequest.%s",
+                                json_kind(json_object_get(body, bad->key)), bad->key);
+        json_t *ipam = json_object_get(body, "IPAM");
+        bad = json_check_fields(ipam, ipam_fields, ELEMENTSOF(ipam_fields));
+        if (bad)
+                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field IPAM.IPAM.%s",
+                                json_kind(json_object_get(ipam, bad->key)), bad->key);
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(ipam, "Config"), i, c) {
+                if (!json_is_object(c))
+                        return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field IPAM.IPAM.Config "
+                                        "of type network.IPAMConfig", json_kind(c));
+                bad = json_check_fields(c, ipam_config_fields, ELEMENTSOF(ipam_config_fields));
+                if (bad)
+                        return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field "
+                                        "IPAMConfig.IPAM.Config.%s", json_kind(json_object_get(c, bad->key)), bad->key);
+        }
+        return 0;
+}
+
 int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
 {
+        int tr = check_create_types(body, err);
+        if (tr < 0)
+                return tr;
         NetState *ns = NS(e);
         const char *name = json_str(body, "Name");
         if (!name || !*name)

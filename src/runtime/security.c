@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
@@ -388,6 +389,10 @@ int rt_switch_user_and_caps(char *const *caps, bool all, uid_t uid, gid_t gid, c
         bool keep[64] = { false };
         for (int i = 0; i < ncap; i++)
                 keep[i] = all;
+        for (size_t i = 0; !all && caps && caps[i]; i++)
+                if (!strcasecmp(caps[i], "ALL")) /* CapAdd: ["ALL"] */
+                        for (int k = 0; k < ncap; k++)
+                                keep[k] = true;
         for (size_t i = 0; !all && caps && caps[i]; i++) {
                 char lower[64];
                 size_t k;

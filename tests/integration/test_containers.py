@@ -347,3 +347,88 @@ def test_networking_config_in_inspect(busybox):
         api.remove_container(cid, force=True)
     finally:
         net.remove()
+
+
+def test_update_wrong_types_rejected(busybox):
+    # a wrongly typed field used to be stored into the host config as is
+    cid = busybox.docker("create", "busybox", "true").stdout.decode().strip()
+    try:
+        st, j = busybox.curl_json(f"/containers/{cid}/update", "POST", {"Memory": "lots"})
+        assert st == 400 and j["message"].startswith(
+            "json: cannot unmarshal string into Go struct field UpdateConfig.Memory"), (st, j)
+        st, j = busybox.curl_json(f"/containers/{cid}/update", "POST", {"RestartPolicy": {"Name": 1}})
+        assert st == 400 and "UpdateConfig.RestartPolicy.Name" in j["message"], (st, j)
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert j["HostConfig"]["Memory"] == 0 and j["HostConfig"]["RestartPolicy"]["Name"] in ("", "no"), j
+        st, j = busybox.curl_json(f"/containers/{cid}/update", "POST", {"Memory": 0, "CpuShares": None})
+        assert st == 200, (st, j)
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
+
+
+def test_json_body_content_type(busybox):
+    # Docker's CheckForJSON: a JSON body declared as something else is a 400
+    body = '{"Image": "busybox", "Cmd": ["true"]}'
+    for ct in ("text/plain", "application/x-www-form-urlencoded", "application/json\x7f"):
+        st, h, b = busybox.curl("/containers/create", "POST", data=body, headers=[f"Content-Type: {ct}"])
+        assert st == 400, (ct, st, b)
+        assert json.loads(b)["message"].startswith("Content-Type specified ("), b
+    # parameters and case do not matter; an empty body needs no type
+    st, h, b = busybox.curl("/containers/create?name=ctok", "POST", data=body,
+                            headers=["Content-Type: Application/JSON; charset=utf-8"])
+    assert st == 201, b
+    st, h, b = busybox.curl("/containers/ctok/start", "POST", headers=["Content-Type: text/plain"])
+    assert st == 204, b
+    busybox.docker("rm", "-f", "ctok", check=False)
+
+
+def test_invalid_utf8_in_error_message(busybox):
+    # an error message quoting invalid UTF-8 could not be encoded: 500 "encoding failed"
+    st, h, b = busybox.curl("/containers/ab%ffcd/json")
+    assert st == 404 and h["content-type"] == "application/json", (st, b)
+    assert json.loads(b)["message"] == "No such container: ab\ufffdcd", b
+    st, h, b = busybox.curl("/containers/json?limit=%ff")
+    assert st == 400 and "\ufffd" in json.loads(b)["message"], (st, b)
+
+
+def test_query_int_leading_blank(busybox):
+    # strtoll skips leading blanks; Go's strconv (and so Docker) does not
+    for v in ("%201", "%0a1", "%091"):
+        st, j = busybox.curl_json(f"/containers/json?limit={v}")
+        assert st == 400 and "limit" in j["message"], (v, st, j)
+    st, j = busybox.curl_json("/containers/json?limit=-1")
+    assert st == 200, j
+
+
+def test_bind_relative_destination_rejected_at_create(busybox):
+    # was accepted, then every start failed with 500 "invalid spec.json: bad mount entry"
+    st, j = busybox.curl_json("/containers/create", "POST",
+                              {"Image": "busybox", "HostConfig": {"Binds": ["/tmp:relative"]}})
+    assert st == 400 and j["message"] == ("invalid volume specification: '/tmp:relative': invalid mount config for "
+                                          "type \"bind\": invalid mount path: 'relative' mount path must be absolute"), j
+
+
+def test_cap_add_all(busybox):
+    # CapAdd ["ALL"] wrote a string where the runtime expects a list: every start failed with a 500
+    r = busybox.docker("run", "--rm", "--cap-add", "ALL", "busybox", "grep", "CapEff", "/proc/self/status")
+    eff = int(r.stdout.split()[1], 16)
+    r = busybox.docker("run", "--rm", "busybox", "grep", "CapEff", "/proc/self/status")
+    default = int(r.stdout.split()[1], 16)
+    assert eff & default == default and eff != default, (hex(eff), hex(default))
+    assert eff & (1 << 21), hex(eff)  # CAP_SYS_ADMIN
+
+
+def test_invalid_host_ip_start_error(busybox):
+    # the start's error message was read from freed memory and stored in the container,
+    # after which inspect answered 500 "encoding failed"
+    st, j = busybox.curl_json("/containers/create?name=badhip", "POST",
+                              {"Image": "busybox", "Cmd": ["sleep", "100"],
+                               "HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": "x", "HostPort": "18094"}]}}})
+    assert st == 201, j
+    try:
+        st, j = busybox.curl_json("/containers/badhip/start", "POST")
+        assert st == 400 and j["message"] == "invalid host IP address: x", (st, j)
+        st, j = busybox.curl_json("/containers/badhip/json")
+        assert st == 200 and j["State"]["Status"] in ("created", "exited"), (st, j)
+    finally:
+        busybox.docker("rm", "-f", "badhip", check=False)

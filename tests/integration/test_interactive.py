@@ -382,3 +382,24 @@ def test_exec_detach_keys_from_client_config(busybox, running):
     eid = api.exec_create(running, "cat", stdin=True, tty=True, stdout=True)["Id"]
     st, j = busybox.curl_json(f"/exec/{eid}/json")
     assert j["DetachKeys"] == "ctrl-p"
+
+
+def test_exec_wrong_types_rejected(busybox):
+    # wrongly typed fields used to be ignored: an exec was created or started anyway
+    cid = busybox.docker("run", "-d", "busybox", "sleep", "1000").stdout.decode().strip()
+    try:
+        st, j = busybox.curl_json(f"/containers/{cid}/exec", "POST", {"Cmd": ["true"], "Tty": "x"})
+        assert st == 400 and j["message"].startswith("json: cannot unmarshal string into Go struct field "
+                                                      "ExecConfig.Tty"), (st, j)
+        st, j = busybox.curl_json(f"/containers/{cid}/exec", "POST", {"Cmd": ["true"], "Env": [1]})
+        assert st == 400 and "Env" in j["message"], (st, j)
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert not j["ExecIDs"], j
+        st, j = busybox.curl_json(f"/containers/{cid}/exec", "POST", {"Cmd": ["true"]})
+        assert st == 201, j
+        st, j2 = busybox.curl_json(f"/exec/{j['Id']}/start", "POST", {"Detach": "yes"})
+        assert st == 400 and "ExecStartCheck.Detach" in j2["message"], (st, j2)
+        st, j2 = busybox.curl_json(f"/exec/{j['Id']}/json")
+        assert j2["Running"] is False and j2["ExitCode"] is None, j2
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)

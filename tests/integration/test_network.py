@@ -825,3 +825,18 @@ def test_reconnect_keeps_embedded_dns(busybox):
     finally:
         run(d, "rm", "-f", "rc1", check=False)
         run(d, "network", "rm", "rcnet", check=False)
+
+
+def test_create_wrong_types_rejected(berthd):
+    # wrongly typed fields used to be dropped silently and the network created
+    for body, field in (({"Name": "wt1", "Internal": -1}, "Internal"), ({"Name": "wt1", "Labels": {"a": 1}}, "Labels"),
+                        ({"Name": "wt1", "Options": []}, "Options"), ({"Name": "wt1", "Scope": [[]]}, "Scope"),
+                        ({"Name": "wt1", "IPAM": {"Config": [{"Subnet": 10}]}}, "Subnet"),
+                        ({"Name": "wt1", "IPAM": {"Config": ["x"]}}, "Config")):
+        st, j = berthd.curl_json("/networks/create", "POST", body)
+        assert st == 400 and j["message"].startswith("json: cannot unmarshal") and field in j["message"], (body, j)
+    st, j = berthd.curl_json("/networks/wt1")
+    assert st == 404, j
+    st, j = berthd.curl_json("/networks/create", "POST", {"Name": "wt1", "Labels": None, "Internal": None})
+    assert st == 201, j
+    berthd.curl("/networks/wt1", "DELETE")

@@ -531,3 +531,11 @@ def test_password_not_sent_to_foreign_plain_http_realm(busybox):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_auth_wrong_types_rejected(berthd):
+    # a wrongly typed field used to be dropped and a login to Docker Hub tried (500, no route)
+    for body in ({"username": 1, "password": "x"}, {"serveraddress": ["a"]}, {"password": {"a": 1}}):
+        st, h, b = berthd.curl("/auth", method="POST", data=json.dumps(body).encode(),
+                               headers=["Content-Type: application/json"])
+        assert st == 400 and json.loads(b)["message"].startswith("json: cannot unmarshal"), (body, st, b)
