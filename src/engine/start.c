@@ -236,9 +236,9 @@ static json_t *capabilities(json_t *hc)
                 if (!json_is_string(x))
                         continue;
                 if (!strcasecmp(json_string_value(x), "ALL")) {
-                        /* spec.json's capabilities is a list; the runtime reads "ALL" in it as every capability */
+                        /* every capability, and the seccomp profile's capability rules with them (spec.c) */
                         json_decref(caps);
-                        return json_pack("[s]", "ALL");
+                        return json_string("ALL");
                 }
                 _cleanup_free_ char *n = cap_name(json_string_value(x));
                 bool have = false;

@@ -83,7 +83,8 @@ static const struct {
         const char *const *caps_in, *const *caps_ex, *const *arches_in;
         const char *min_kernel;
 } sc_rules[] = {
-        { L("process_vm_readv", "process_vm_writev", "ptrace"), .min_kernel = "4.8" },
+        /* ptrace and process_vm_* only with CAP_SYS_PTRACE (below): stricter than Docker's profile,
+         * which grants them to everyone on 4.8+; a container has no business tracing even its own. */
         /* No AF_VSOCK (40) sockets: they reach the host's hypervisor services. */
         { L("socket"), .op = "SCMP_CMP_NE", .value = 40 },
         /* personality: only the harmless personas (Linux, UNAME26, READ_IMPLIES_EXEC combos, query). */

@@ -369,12 +369,15 @@ SC_PROBE = r"""
 #include <errno.h>
 #include <linux/io_uring.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 static void show(const char *n, long r) { printf("%s=%s\n", n, r < 0 ? strerrorname_np(errno) : "ok"); }
@@ -392,6 +395,16 @@ int main(void)
                 _exit(0);
         show("clone_newns", c < 0 ? -1 : 0);
         show("unshare_user", unshare(CLONE_NEWUSER));
+        char src[4] = "abc", dst[4] = "";
+        struct iovec l = { dst, 3 }, r = { src, 3 };
+        show("process_vm", process_vm_readv(getpid(), &l, 1, &r, 1, 0));
+        pid_t k = fork();
+        if (k == 0) {
+                pause();
+                _exit(0);
+        }
+        show("ptrace", ptrace(PTRACE_ATTACH, k, 0, 0));
+        kill(k, 9);
         return 0;
 }
 """
@@ -415,12 +428,15 @@ def test_seccomp_default_refusals(busybox, tmp_path):
     assert res["mount"] == "EPERM"
     assert res["clone_newns"] == "EPERM"
     assert res["unshare_user"] == "EPERM"
+    assert res["ptrace"] == "EPERM" and res["process_vm"] == "EPERM"
+    res = _probe(busybox, tmp_path, "--cap-add", "SYS_PTRACE")
+    assert res["ptrace"] == "ok" and res["process_vm"] == "ok"
     # CAP_SYS_ADMIN unlocks mount, unshare and namespace flags of clone, as in Docker's profile.
     res = _probe(busybox, tmp_path, "--cap-add", "SYS_ADMIN")
     assert res["mount"] == "ok" and res["clone_newns"] == "ok"
     # --cap-add ALL: every capability, and the filter's capability rules follow.
     res = _probe(busybox, tmp_path, "--cap-add", "ALL")
-    assert res["mount"] == "ok" and res["syslog"] == "ok" and res["io_uring"] == "EPERM"
+    assert res["mount"] == "ok" and res["syslog"] == "ok" and res["io_uring"] == "EPERM", res
     # unconfined: no filter (what is left is the kernel's own answer).
     res = _probe(busybox, tmp_path, "--security-opt", "seccomp=unconfined")
     assert res["io_uring"] != "EPERM" and res["vsock"] != "EPERM" and res["personality"] == "ok"
