@@ -347,7 +347,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         json_t *netns = netns_path ? json_string(netns_path) : json_null();
         free(netns_path);
         json_t *spec = json_pack(
-                "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:O,s:O,s:I,s:s,"
+                "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:o,s:o,s:I,s:s,"
                 "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
@@ -355,8 +355,8 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_bool(cfg, "Tty"), "open_stdin", json_bool(cfg, "OpenStdin"), "stdin_once",
                 json_bool(cfg, "StdinOnce"), "init", json_bool(hc, "Init"), "layers", jl, "upper", upper, "work",
                 work, "mounts", mounts, "readonly_rootfs", json_bool(hc, "ReadonlyRootfs"), "masked_paths",
-                json_is_array(masked) && !priv ? masked : json_array(), "readonly_paths",
-                json_is_array(ro) && !priv ? ro : json_array(), "shm_size",
+                json_is_array(masked) && !priv ? json_incref(masked) : json_array(), "readonly_paths",
+                json_is_array(ro) && !priv ? json_incref(ro) : json_array(), "shm_size",
                 (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
                 (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
                 "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
@@ -365,7 +365,6 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 (json_int_t) max_file, "exit_file", exitp);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
-        /* json_pack("O") took references to masked/ro only when they were used. */
         _cleanup_json_ json_t *spec_owner = spec;
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
