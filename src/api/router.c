@@ -11,7 +11,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 
-static const ApiRoute *const route_tables[] = {
+const ApiRoute *const api_route_tables[] = {
         api_routes_system,
         api_routes_images,
         api_routes_containers,
@@ -19,6 +19,7 @@ static const ApiRoute *const route_tables[] = {
         api_routes_events,
         api_routes_links, /* after containers: only multi-segment names reach it */
         api_routes_networks,
+        NULL,
 };
 
 /* Matches path against pattern, filling captures. Greedy captures take the
@@ -129,8 +130,8 @@ void api_dispatch(HttpRequest *req, void *engine)
         }
 
         bool path_known = false;
-        for (size_t t = 0; t < ELEMENTSOF(route_tables); t++) {
-                for (const ApiRoute *rt = route_tables[t]; rt->method; rt++) {
+        for (size_t t = 0; api_route_tables[t]; t++) {
+                for (const ApiRoute *rt = api_route_tables[t]; rt->method; rt++) {
                         char *caps[4] = { 0 };
                         int n = 0;
                         if (!match(rt->pattern, ar.path, caps, &n))

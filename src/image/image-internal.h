@@ -13,6 +13,9 @@ int image_apply_changes(json_t *cfg, char **changes, BerthError **err);
 
 typedef struct Engine Engine;
 
+/* Parses and checks an image config (an object; rootfs.diff_ids, when present, an array of digests)
+ * and its "created" time (0 when absent or not RFC 3339). */
+int image_config_check(const char *config, size_t len, json_t **ret_cfg, int64_t *ret_created, BerthError **err);
 /* <data-root>/image/layers/<hex>/layer.tar: the layer's uncompressed tar, exactly the bytes its diff id hashes. */
 char *image_layer_tar_path(Engine *e, const char *chain_id);
 void image_chain_id(const char *parent_chain, const char *diff_id, char out[72]);

@@ -1,6 +1,6 @@
 /* libFuzzer target for the request path: the input is split on NUL bytes
  * into (url, body, filters, reference) and fed to version splitting and
- * route matching against every real route table (as api_dispatch does), JSON
+ * route matching against every route table api_dispatch uses (api_route_tables), JSON
  * body decoding (api_body_json), filter parsing (api_query_filters) and image
  * reference parsing (src/image/reference.c).
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
@@ -17,12 +17,6 @@
 #include "image/reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const ApiRoute *const tables[] = {
-        api_routes_system,
-        api_routes_images,
-        api_routes_containers,
-};
 
 /* The next NUL-terminated piece of the input, as a fresh string. */
 static char *next_piece(const uint8_t **p, size_t *left, size_t *len)
@@ -52,8 +46,8 @@ static void fuzz_route(const char *url)
         /* rest must point into url: dispatch logs and matches it */
         if (rest != url && (rest < url || rest > url + strlen(url)) && strcmp(rest, "/") != 0)
                 abort();
-        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
-                for (const ApiRoute *rt = tables[t]; rt->method; rt++) {
+        for (size_t t = 0; api_route_tables[t]; t++)
+                for (const ApiRoute *rt = api_route_tables[t]; rt->method; rt++) {
                         char *caps[4] = { 0 };
                         int n = 0;
                         bool ok = api_route_match(rt->pattern, rest, caps, &n);
