@@ -567,10 +567,8 @@ static int time_param(ApiRequest *ar, const char *key, int64_t *ret, BerthError 
                 return 0;
         char *end;
         double secs = strtod(v, &end);
-        if (*end == 0) {
-                *ret = (int64_t) (secs * 1e9);
+        if (*end == 0 && double_to_int64(secs * 1e9, ret))
                 return 0;
-        }
         if (parse_rfc3339(v, ret) == 0)
                 return 0;
         return berr_set(err, EINVAL, "invalid value for %s: %s", key, v);

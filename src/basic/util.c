@@ -316,6 +316,15 @@ char *format_rfc3339(int64_t ns, bool trim)
         return xasprintf("%s%sZ", base, fr);
 }
 
+bool double_to_int64(double d, int64_t *ret)
+{
+        /* 2^63 is exact as a double; every double below it converts */
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+                return false;
+        *ret = (int64_t) d;
+        return true;
+}
+
 int parse_rfc3339(const char *s, int64_t *ret_ns)
 {
         struct tm tm = { 0 };
@@ -339,13 +348,17 @@ int parse_rfc3339(const char *s, int64_t *ret_ns)
         int64_t off = 0;
         if (*p == '+' || *p == '-') {
                 int hh = 0, mm = 0;
-                if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2)
+                if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59)
                         return -EINVAL;
                 off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
         } else if (*p != 'Z')
                 return -EINVAL;
         time_t t = timegm(&tm);
-        *ret_ns = ((int64_t) t - off) * 1000000000LL + frac;
+        /* nanoseconds since the epoch fit years 1678 to 2262 only */
+        int64_t ns;
+        if (__builtin_mul_overflow((int64_t) t - off, 1000000000LL, &ns) || __builtin_add_overflow(ns, frac, &ns))
+                return -ERANGE;
+        *ret_ns = ns;
         return 0;
 }
 

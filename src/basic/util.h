@@ -49,6 +49,9 @@ int64_t now_ns(void);
 /* RFC 3339 with nanoseconds, Go's trimmed form ("2026-11-26T21:07:42.27923905Z") when trim. */
 char *format_rfc3339(int64_t ns, bool trim);
 int parse_rfc3339(const char *s, int64_t *ret_ns);
+/* d rounded toward zero into *ret; false when d is NaN, infinite or beyond int64_t (converting
+ * those is undefined behaviour). */
+bool double_to_int64(double d, int64_t *ret);
 /* Docker's "Up 2 minutes" / "About an hour" style durations. */
 char *human_duration(int64_t seconds);
 char *human_size(double bytes);

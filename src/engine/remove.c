@@ -174,9 +174,8 @@ int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, BerthError
                 const char *u = json_string_value(json_array_get(until, 0));
                 char *end;
                 double secs = strtod(u, &end);
-                if (!*end)
-                        until_ns = (int64_t) (secs * 1e9);
-                else if (parse_rfc3339(u, &until_ns) < 0) {
+                bool secs_ok = !*end && double_to_int64(secs * 1e9, &until_ns);
+                if (!secs_ok && parse_rfc3339(u, &until_ns) < 0) {
                         for (size_t i = 0; i < n; i++)
                                 container_unref(all[i]);
                         free(all);

@@ -335,7 +335,10 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                         mult = 1000 * 1000;
                 else if (*end == 'g' || *end == 'G')
                         mult = 1000 * 1000 * 1000;
-                max_size = (long long) (v * (double) mult);
+                int64_t sz;
+                if (!double_to_int64(v * (double) mult, &sz))
+                        return berr_set(err, EINVAL, "invalid log-opt max-size: %s", ms);
+                max_size = sz;
         }
         if (mf)
                 max_file = atoll(mf) > 0 ? atoll(mf) : 1;

@@ -32,7 +32,8 @@ int image_parse_time_filter(const char *v, int64_t *ret_ns, BerthError **err)
         char *end;
         double d = strtod(v, &end);
         if (end != v && *end == 0) {
-                *ret_ns = (int64_t) (d * 1e9);
+                if (!double_to_int64(d * 1e9, ret_ns))
+                        return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v);
                 return 0;
         }
         if (parse_rfc3339(v, ret_ns) == 0)
@@ -58,7 +59,11 @@ int image_parse_time_filter(const char *v, int64_t *ret_ns, BerthError **err)
                         return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v);
                 total += n * mult;
         }
-        *ret_ns = now_ns() - (int64_t) (total * 1e9);
+        int64_t ago;
+        /* now minus a duration longer than the epoch is before it: out of range too */
+        if (!double_to_int64(total * 1e9, &ago) || ago < -now_ns() || ago > now_ns())
+                return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v);
+        *ret_ns = now_ns() - ago;
         return 0;
 }
 
