@@ -65,12 +65,18 @@ static int entries(const char *dir, const char **only)
         return n;
 }
 
+static void remove_base(void)
+{
+        rm_rf(base);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (!base) {
                 base = strdup("/tmp/berth-fuzz-tar.XXXXXX");
                 if (!base || !mkdtemp(base))
                         abort();
+                atexit(remove_base);
         }
         char *name = strndup((const char *) data, size);
         if (!name)
