@@ -67,13 +67,13 @@ static json_t *inspect_json(Engine *e, Container *c)
                                   "Error", c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
         json_t *args = json_object_get(c->config, "Args");
         json_t *path = json_object_get(c->config, "Path");
-        json_t *j = json_pack("{s:s,s:s,s:O,s:O,s:o,s:s,s:s++,s:s++,s:s++,s:s,s:s+,s:i,s:s,s:s,s:s,s:s,s:s,s:n}",
-                              "Id", c->id, "Created", created, "Path", path ? path : json_string(""), "Args",
-                              args ? args : json_array(), "State", state, "Image", c->image_id, "ResolvConfPath", dir,
-                              "/", "resolv.conf", "HostnamePath", dir, "/", "hostname", "HostsPath", dir, "/", "hosts",
-                              "LogPath", logp, "Name", "/", c->name, "RestartCount", c->restart_count, "Driver",
-                              "overlay2", "Platform", "linux", "MountLabel", "", "ProcessLabel", "", "AppArmorProfile",
-                              "", "ExecIDs");
+        json_t *j = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:s++,s:s++,s:s++,s:s,s:s+,s:i,s:s,s:s,s:s,s:s,s:s,s:n}",
+                              "Id", c->id, "Created", created, "Path", path ? json_incref(path) : json_string(""),
+                              "Args", args ? json_incref(args) : json_array(), "State", state, "Image", c->image_id,
+                              "ResolvConfPath", dir, "/", "resolv.conf", "HostnamePath", dir, "/", "hostname",
+                              "HostsPath", dir, "/", "hosts", "LogPath", logp, "Name", "/", c->name, "RestartCount",
+                              c->restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
+                              "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
         json_object_set_new(j, "ExecIDs", exec_ids_json_locked(e, c));
         json_object_set(j, "HostConfig", container_hostcfg(c));
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
@@ -172,11 +172,11 @@ static json_t *summary_json(Engine *e, Container *c)
         const char *netmode = json_str(container_hostcfg(c), "NetworkMode");
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
         json_t *ports = container_network_ports(e, c, running);
-        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:o,s:[]}", "Id", c->id, "Names",
+        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,s:{s:s},s:o,s:[]}", "Id", c->id, "Names",
                          "/", c->name, "Image", json_str(cfg, "Image") ? json_str(cfg, "Image") : c->image_id,
                          "ImageID", c->image_id, "Command", cmd, "Created", (json_int_t) (c->created / 1000000000LL),
-                         "Ports", ports, "Labels", json_is_object(labels) ? labels : json_object(), "State",
-                         container_status_string(c->status), "Status", st, "HostConfig", "NetworkMode",
+                         "Ports", ports, "Labels", json_is_object(labels) ? json_incref(labels) : json_object(),
+                         "State", container_status_string(c->status), "Status", st, "HostConfig", "NetworkMode",
                          netmode ? netmode : "default", "NetworkSettings",
                          container_network_settings(e, c, running, true), "Mounts");
 }

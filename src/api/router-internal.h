@@ -6,7 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api.h"
 #include "basic/error.h"
+
+/* Every route table, in the order api_dispatch tries them; NULL-terminated. */
+extern const ApiRoute *const api_route_tables[];
 
 /* Matches path against a route pattern ("{x}" one segment, "{x*}" greedy),
  * appending strdup'ed captures to caps (room for 4); caller frees them. */

@@ -12,7 +12,7 @@
 #include "basic/log.h"
 #include "basic/util.h"
 
-static const ApiRoute *const route_tables[] = {
+const ApiRoute *const api_route_tables[] = {
         api_routes_system,
         api_routes_images,
         api_routes_containers,
@@ -21,6 +21,7 @@ static const ApiRoute *const route_tables[] = {
         api_routes_links, /* after containers: only multi-segment names reach it */
         api_routes_networks,
         api_routes_swarm,
+        NULL,
 };
 
 /* Matches path against pattern, filling captures. Greedy captures take the
@@ -131,8 +132,8 @@ void api_dispatch(HttpRequest *req, void *engine)
         }
 
         bool path_known = false;
-        for (size_t t = 0; t < ELEMENTSOF(route_tables); t++) {
-                for (const ApiRoute *rt = route_tables[t]; rt->method; rt++) {
+        for (size_t t = 0; api_route_tables[t]; t++) {
+                for (const ApiRoute *rt = api_route_tables[t]; rt->method; rt++) {
                         char *caps[4] = { 0 };
                         int n = 0;
                         if (!match(rt->pattern, ar.path, caps, &n))
@@ -164,11 +165,11 @@ uint64_t api_body_limit(const char *method, const char *url)
         bool bad;
         const char *path;
         api_split_version(url, &ver, &path, &bad);
-        for (size_t t = 0; t < ELEMENTSOF(route_tables); t++)
-                for (const ApiRoute *rt = route_tables[t]; rt->method; rt++) {
+        for (size_t t = 0; api_route_tables[t]; t++)
+                for (const ApiRoute *rt = api_route_tables[t]; rt->method; rt++) {
                         char *caps[4] = { 0 };
                         int n = 0;
-                        if (!streq(rt->method, method) || !match(rt->pattern, path, caps, &n))
+                        if (!(streq(rt->method, "*") || streq(rt->method, method)) || !match(rt->pattern, path, caps, &n))
                                 continue;
                         for (int k = 0; k < n; k++)
                                 free(caps[k]);

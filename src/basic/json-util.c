@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 const char *json_str(json_t *o, const char *key)
 {
         json_t *v = json_object_get(o, key);
@@ -20,8 +22,10 @@ long long json_int(json_t *o, const char *key, long long dflt)
         json_t *v = json_object_get(o, key);
         if (json_is_integer(v))
                 return json_integer_value(v);
-        if (json_is_real(v))
-                return (long long) json_real_value(v);
+        int64_t r;
+        /* a real beyond long long (1e300, say) is as unusable as a string */
+        if (json_is_real(v) && double_to_int64(json_real_value(v), &r))
+                return r;
         return dflt;
 }
 

@@ -334,6 +334,15 @@ char *format_rfc3339(int64_t ns, bool trim)
         return xasprintf("%s%sZ", base, fr);
 }
 
+bool double_to_int64(double d, int64_t *ret)
+{
+        /* 2^63 is exact as a double; every double below it converts */
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+                return false;
+        *ret = (int64_t) d;
+        return true;
+}
+
 int parse_rfc3339(const char *s, int64_t *ret_ns)
 {
         struct tm tm = { 0 };
@@ -357,13 +366,17 @@ int parse_rfc3339(const char *s, int64_t *ret_ns)
         int64_t off = 0;
         if (*p == '+' || *p == '-') {
                 int hh = 0, mm = 0;
-                if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2)
+                if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59)
                         return -EINVAL;
                 off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
         } else if (*p != 'Z')
                 return -EINVAL;
         time_t t = timegm(&tm);
-        *ret_ns = ((int64_t) t - off) * 1000000000LL + frac;
+        /* nanoseconds since the epoch fit years 1678 to 2262 only */
+        int64_t ns;
+        if (__builtin_mul_overflow((int64_t) t - off, 1000000000LL, &ns) || __builtin_add_overflow(ns, frac, &ns))
+                return -ERANGE;
+        *ret_ns = ns;
         return 0;
 }
 
@@ -398,8 +411,7 @@ static int parse_go_duration(const char *s, int64_t *ret_ns)
                 total += v * mult;
                 p += best;
         }
-        *ret_ns = (int64_t) total;
-        return 0;
+        return double_to_int64(total, ret_ns) ? 0 : -ERANGE;
 }
 
 int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns)
@@ -407,7 +419,13 @@ int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns)
         if (!s || !*s)
                 return -EINVAL;
         int64_t d;
-        if (parse_go_duration(s, &d) == 0) {
+        int r = parse_go_duration(s, &d);
+        if (r == -ERANGE)
+                return -EINVAL;
+        if (r == 0) {
+                /* now minus a duration longer than the epoch is before it: out of range too */
+                if (d < -now || d > now)
+                        return -EINVAL;
                 *ret_ns = now - d;
                 return 0;
         }
@@ -415,9 +433,8 @@ int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns)
         if (strspn(s, "0123456789.") == strlen(s)) {
                 char *end;
                 double secs = strtod(s, &end);
-                if (*end)
+                if (*end || !double_to_int64(secs * 1e9, ret_ns))
                         return -EINVAL;
-                *ret_ns = (int64_t) (secs * 1e9);
                 return 0;
         }
         if (parse_rfc3339(s, ret_ns) == 0)

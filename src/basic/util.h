@@ -58,6 +58,9 @@ int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns);
  * "1.5g", "512k", "100" bytes, case-insensitive, optional "i"/"b". -1 when malformed. */
 long long parse_ram_bytes(const char *s);
 
+/* d rounded toward zero into *ret; false when d is NaN, infinite or beyond int64_t (converting
+ * those is undefined behaviour). */
+bool double_to_int64(double d, int64_t *ret);
 /* Docker's "Up 2 minutes" / "About an hour" style durations. */
 char *human_duration(int64_t seconds);
 char *human_size(double bytes);

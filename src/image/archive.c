@@ -352,9 +352,7 @@ out:
 /* Extracts the outer archive into dir: directories and regular files only;
  * symbolic and hard links (the legacy format links repeated layers) are
  * remembered as name -> target and resolved lexically, never created. */
-typedef struct Links {
-        char **from, **to;
-} Links;
+typedef ImageArchiveLinks Links;
 
 static int extract_outer(int fd, const char *dir, Links *links, BerthError **err)
 {
@@ -525,64 +523,55 @@ static int read_small(const char *dir, Links *links, const char *rel, char **ret
         return 0;
 }
 
-int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err)
+void image_load_plan_clear(ImageLoadPlan *p)
 {
-        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->data_root);
-        mkdir_p(tmpdir, 0700);
-        _cleanup_free_ char *dir = xasprintf("%s/tmp/layer-load-XXXXXX", e->data_root);
-        if (!mkdtemp(dir))
-                return berr_set(err, errno, "cannot create a temporary directory: %m");
-        Links links = { 0 };
-        char **created = NULL;
-        json_t *entries = NULL;
-        char **configs = NULL;
-        int r = extract_outer(fd, dir, &links, err);
+        strv_free(p->links.from);
+        strv_free(p->links.to);
+        strv_free(p->configs);
+        json_decref(p->entries);
+        *p = (ImageLoadPlan){ 0 };
+}
+
+int image_load_prepare(int fd, const char *dir, ImageLoadPlan *p, BerthError **err)
+{
+        *p = (ImageLoadPlan){ 0 };
+        int r = extract_outer(fd, dir, &p->links, err);
         if (r < 0)
-                goto out;
+                return r;
         {
                 _cleanup_free_ char *mb = NULL;
                 size_t ml;
-                r = read_small(dir, &links, "manifest.json", &mb, &ml, NULL);
-                if (r < 0) {
-                        r = berr_set(err, EINVAL,
-                                     "invalid archive: no manifest.json (legacy and OCI-only archives are not supported)");
-                        goto out;
-                }
+                r = read_small(dir, &p->links, "manifest.json", &mb, &ml, NULL);
+                if (r < 0)
+                        return berr_set(err, EINVAL,
+                                        "invalid archive: no manifest.json (legacy and OCI-only archives are not supported)");
                 json_error_t je;
-                entries = json_loadb(mb, ml, 0, &je);
-                if (!json_is_array(entries)) {
-                        r = berr_set(err, EINVAL, "invalid manifest.json: %s", entries ? "not an array" : je.text);
-                        goto out;
-                }
+                p->entries = json_loadb(mb, ml, 0, &je);
+                if (!json_is_array(p->entries))
+                        return berr_set(err, EINVAL, "invalid manifest.json: %s", p->entries ? "not an array" : je.text);
         }
         /* Check everything before storing anything. */
         size_t i;
         json_t *m;
-        json_array_foreach(entries, i, m)
+        json_array_foreach(p->entries, i, m)
         {
                 const char *cp = json_str(m, "Config");
                 json_t *ls = json_object_get(m, "Layers"), *tags = json_object_get(m, "RepoTags");
-                if (!cp || !json_is_array(ls) || (tags && !json_is_array(tags) && !json_is_null(tags))) {
-                        r = berr_set(err, EINVAL, "invalid manifest.json: entry %zu lacks Config or Layers", i);
-                        goto out;
-                }
+                if (!cp || !json_is_array(ls) || (tags && !json_is_array(tags) && !json_is_null(tags)))
+                        return berr_set(err, EINVAL, "invalid manifest.json: entry %zu lacks Config or Layers", i);
                 char *cfg;
                 size_t cl;
-                r = read_small(dir, &links, cp, &cfg, &cl, err);
+                r = read_small(dir, &p->links, cp, &cfg, &cl, err);
                 if (r < 0)
-                        goto out;
-                strv_push(&configs, cfg);
+                        return r;
+                strv_push(&p->configs, cfg);
                 _cleanup_json_ json_t *cj = json_loadb(cfg, cl, 0, NULL);
                 json_t *dids = json_object_get(json_object_get(cj, "rootfs"), "diff_ids");
-                if (!json_is_object(cj) || !json_is_array(dids)) {
-                        r = berr_set(err, EINVAL, "invalid image config %s", cp);
-                        goto out;
-                }
-                if (json_array_size(dids) != json_array_size(ls)) {
-                        r = berr_set(err, EINVAL, "invalid manifest, layers length mismatch: expected %zu, got %zu",
-                                     json_array_size(dids), json_array_size(ls));
-                        goto out;
-                }
+                if (!json_is_object(cj) || !json_is_array(dids))
+                        return berr_set(err, EINVAL, "invalid image config %s", cp);
+                if (json_array_size(dids) != json_array_size(ls))
+                        return berr_set(err, EINVAL, "invalid manifest, layers length mismatch: expected %zu, got %zu",
+                                        json_array_size(dids), json_array_size(ls));
                 size_t k;
                 json_t *t;
                 json_array_foreach(tags, k, t)
@@ -592,24 +581,40 @@ int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void
                                 r = err && *err ? -(*err)->code : -EINVAL;
                                 if (!(err && *err))
                                         r = berr_set(err, EINVAL, "invalid tag in manifest.json");
-                                goto out;
+                                return r;
                         }
                 }
                 json_array_foreach(ls, k, t)
                 {
                         const char *did = json_string_value(json_array_get(dids, k));
-                        if (!json_is_string(t) || !did || !image_digest_valid(did)) {
-                                r = berr_set(err, EINVAL, "invalid manifest.json: bad layer %zu", k);
-                                goto out;
-                        }
-                        int lfd = open_in(dir, &links, json_string_value(t), err);
-                        if (lfd < 0) {
-                                r = lfd;
-                                goto out;
-                        }
+                        if (!json_is_string(t) || !did || !image_digest_valid(did))
+                                return berr_set(err, EINVAL, "invalid manifest.json: bad layer %zu", k);
+                        int lfd = open_in(dir, &p->links, json_string_value(t), err);
+                        if (lfd < 0)
+                                return lfd;
                         close(lfd);
                 }
         }
+        return 0;
+}
+
+int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void *cls, BerthError **err)
+{
+        _cleanup_free_ char *tmpdir = xasprintf("%s/tmp", e->data_root);
+        mkdir_p(tmpdir, 0700);
+        _cleanup_free_ char *dir = xasprintf("%s/tmp/layer-load-XXXXXX", e->data_root);
+        if (!mkdtemp(dir))
+                return berr_set(err, errno, "cannot create a temporary directory: %m");
+        ImageLoadPlan plan;
+        char **created = NULL;
+        int r = image_load_prepare(fd, dir, &plan, err);
+        if (r < 0)
+                goto out;
+        Links links = plan.links;
+        json_t *entries = plan.entries;
+        char **configs = plan.configs;
+        size_t i;
+        json_t *m;
         json_array_foreach(entries, i, m)
         {
                 const char *cfg = configs[i];
@@ -703,10 +708,7 @@ out:
         if (r < 0 && created)
                 image_layers_drop_unused(e, created);
         rm_rf(dir);
-        strv_free(links.from);
-        strv_free(links.to);
         strv_free(created);
-        strv_free(configs);
-        json_decref(entries);
+        image_load_plan_clear(&plan);
         return r;
 }

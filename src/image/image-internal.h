@@ -13,6 +13,23 @@
 /* Applies Dockerfile change instructions (CMD, ENV, ...) to a container-config object. */
 int image_apply_changes(json_t *cfg, char **changes, BerthError **err);
 
+/* docker load's first steps (archive.c), without the store: the outer archive extracted into dir
+ * (directories and regular files; links remembered as name -> target, resolved lexically) and
+ * manifest.json, every config and every layer path checked. */
+typedef struct ImageArchiveLinks {
+        char **from, **to;
+} ImageArchiveLinks;
+typedef struct ImageLoadPlan {
+        ImageArchiveLinks links;
+        json_t *entries; /* manifest.json */
+        char **configs;  /* the config bytes of each entry */
+} ImageLoadPlan;
+int image_load_prepare(int fd, const char *dir, ImageLoadPlan *ret, BerthError **err);
+void image_load_plan_clear(ImageLoadPlan *p);
+
+/* Parses and checks an image config (an object; rootfs.diff_ids, when present, an array of digests)
+ * and its "created" time (0 when absent or not RFC 3339). */
+int image_config_check(const char *config, size_t len, json_t **ret_cfg, int64_t *ret_created, BerthError **err);
 /* <data-root>/image/layers/<hex>/layer.tar: the layer's uncompressed tar, exactly the bytes its diff id hashes. */
 char *image_layer_tar_path(ImageStore *e, const char *chain_id);
 void image_chain_id(const char *parent_chain, const char *diff_id, char out[72]);

@@ -184,8 +184,7 @@ void image_layers_drop_unused(ImageStore *e, char **chains)
         }
 }
 
-int image_add(ImageStore *e, const char *config, size_t len, const char *parent_id, char **refs, char **ret_id,
-              BerthError **err)
+int image_config_check(const char *config, size_t len, json_t **ret_cfg, int64_t *ret_created, BerthError **err)
 {
         json_error_t je;
         _cleanup_json_ json_t *cfg = json_loadb(config, len, 0, &je);
@@ -194,12 +193,31 @@ int image_add(ImageStore *e, const char *config, size_t len, const char *parent_
         json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
         if (ids && !json_is_array(ids))
                 return berr_set(err, EINVAL, "invalid image config: rootfs.diff_ids is not an array");
-        char hex[65];
-        sha256_hex(config, len, hex);
-        _cleanup_free_ char *id = xasprintf("sha256:%s", hex);
+        size_t i;
+        json_t *d;
+        json_array_foreach(ids, i, d)
+                if (!json_is_string(d) || !image_digest_valid(json_string_value(d)))
+                        return berr_set(err, EINVAL, "invalid image config: bad diff id");
         int64_t created = 0;
         if (json_str(cfg, "created"))
                 parse_rfc3339(json_str(cfg, "created"), &created);
+        *ret_cfg = TAKE_PTR(cfg);
+        *ret_created = created;
+        return 0;
+}
+
+int image_add(ImageStore *e, const char *config, size_t len, const char *parent_id, char **refs, char **ret_id,
+              BerthError **err)
+{
+        _cleanup_json_ json_t *cfg = NULL;
+        int64_t created;
+        int r = image_config_check(config, len, &cfg, &created, err);
+        if (r < 0)
+                return r;
+        json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+        char hex[65];
+        sha256_hex(config, len, hex);
+        _cleanup_free_ char *id = xasprintf("sha256:%s", hex);
         char chain[72] = "";
         size_t i;
         json_t *d;
@@ -207,8 +225,6 @@ int image_add(ImageStore *e, const char *config, size_t len, const char *parent_
         json_array_foreach(ids, i, d)
         {
                 const char *di = json_string_value(d);
-                if (!di || !image_digest_valid(di))
-                        return berr_set(err, EINVAL, "invalid image config: bad diff id");
                 char next[72];
                 image_chain_id(i ? chain : NULL, di, next);
                 memcpy(chain, next, sizeof(chain));

@@ -20,11 +20,11 @@
 #include "basic/log.h"
 #include "basic/util.h"
 #include "monitor/jsonlog.h"
+#include "monitor/protocol.h"
 #include "runtime/runtime.h"
 
 #define CLIENT_OUT_MAX (1024 * 1024) /* an attach client further behind than this is dropped */
 #define STDIN_BUF_MAX (64 * 1024)
-#define REQ_MAX 4096
 #define DEFAULT_LOG_MAX_SIZE (10 * 1024 * 1024)
 #define EXEC_OUT_HIGH (256 * 1024) /* an exec's output is read only while its client is below this */
 #define EXEC_READ_MAX 65536
@@ -240,21 +240,7 @@ static void frame_queue(Client *cl, int stream, const char *data, size_t n)
         client_queue(cl, data, n);
 }
 
-static char **json_strv(json_t *o, const char *key)
-{
-        json_t *a = json_object_get(o, key);
-        if (!json_is_array(a))
-                return NULL;
-        char **l = calloc(json_array_size(a) + 1, sizeof(char *));
-        size_t i, n = 0;
-        json_t *v;
-        json_array_foreach(a, i, v)
-                if (json_is_string(v))
-                        l[n++] = strdup(json_string_value(v));
-        return l;
-}
-
-static void exec_begin(Monitor *m, Client *cl, json_t *req, size_t extra_off)
+static void exec_begin(Monitor *m, Client *cl, MonRequest *req, size_t extra_off)
 {
         if (!m->started || m->exited || m->c.pid <= 0) {
                 _cleanup_free_ char *msg = xasprintf("Container %s is not running", m->spec->id ? m->spec->id : "");
@@ -263,12 +249,10 @@ static void exec_begin(Monitor *m, Client *cl, json_t *req, size_t extra_off)
                 client_close(cl);
                 return;
         }
-        _cleanup_strv_free_ char **args = json_strv(req, "args");
-        _cleanup_strv_free_ char **env = json_strv(req, "env");
-        RtExecSpec x = { .args = args, .env = env, .user = json_str(req, "user"), .cwd = json_str(req, "cwd"),
-                         .tty = json_bool(req, "tty"), .open_stdin = json_bool(req, "stdin"),
-                         .privileged = json_bool(req, "privileged"), .h = (int) json_int(req, "h", 0),
-                         .w = (int) json_int(req, "w", 0) };
+        char **args = req->args;
+        RtExecSpec x = { .args = args, .env = req->env, .user = req->user, .cwd = req->cwd, .tty = req->tty,
+                         .open_stdin = req->in, .privileged = req->privileged, .h = (int) req->h,
+                         .w = (int) req->w };
         RtExecProcess p;
         int code;
         _cleanup_free_ char *msg = NULL;
@@ -285,8 +269,8 @@ static void exec_begin(Monitor *m, Client *cl, json_t *req, size_t extra_off)
                         (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         }
         cl->kind = C_EXEC;
-        cl->want_stdout = json_bool(req, "stdout");
-        cl->want_stderr = json_bool(req, "stderr");
+        cl->want_stdout = req->out;
+        cl->want_stderr = req->err;
         cl->x_pid = p.pid;
         cl->x_in = p.stdin_fd;
         cl->x_out = p.stdout_fd;
@@ -386,16 +370,15 @@ static void exec_check(Client *cl, bool force)
 
 static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
 {
-        json_error_t jerr;
-        _cleanup_json_ json_t *req = json_loads(line, 0, &jerr);
-        const char *op = req ? json_str(req, "op") : NULL;
-        if (!op) {
-                const char *bad = "{\"error\":\"bad request\",\"exit_code\":125}\n";
+        _cleanup_(mon_request_clear) MonRequest req;
+        const char *bad;
+        if (mon_request_parse(line, &req, &bad) < 0) {
                 write_all_fd(cl->fd, bad, strlen(bad));
                 client_close(cl);
                 return;
         }
-        if (streq(op, "start")) {
+        switch (req.op) {
+        case MON_OP_START: {
                 char *reply;
                 if (m->started || m->exited)
                         reply = error_line("container already started", 125);
@@ -416,11 +399,13 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                 write_all_fd(cl->fd, reply, strlen(reply));
                 free(reply);
                 client_close(cl);
-        } else if (streq(op, "attach")) {
+                break;
+        }
+        case MON_OP_ATTACH: {
                 cl->kind = C_ATTACH;
-                cl->want_stdin = json_bool(req, "stdin") && m->c.stdin_fd >= 0;
-                cl->want_stdout = json_bool(req, "stdout");
-                cl->want_stderr = json_bool(req, "stderr");
+                cl->want_stdin = req.in && m->c.stdin_fd >= 0;
+                cl->want_stdout = req.out;
+                cl->want_stderr = req.err;
                 cl->in_open = true;
                 if (m->exited) {
                         client_close(cl);
@@ -434,20 +419,23 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                 }
                 free(cl->req);
                 cl->req = NULL;
-        } else if (streq(op, "resize")) {
-                struct winsize ws = { .ws_row = (unsigned short) json_int(req, "h", 0),
-                                      .ws_col = (unsigned short) json_int(req, "w", 0) };
+                break;
+        }
+        case MON_OP_RESIZE: {
+                struct winsize ws = { .ws_row = (unsigned short) req.h, .ws_col = (unsigned short) req.w };
                 const char *reply = "{\"ok\":true}\n";
                 if (m->spec->tty && m->c.stdout_fd >= 0 && ioctl(m->c.stdout_fd, TIOCSWINSZ, &ws) < 0)
                         reply = "{\"error\":\"resize failed\",\"exit_code\":125}\n";
                 write_all_fd(cl->fd, reply, strlen(reply));
                 client_close(cl);
-        } else if (streq(op, "exec")) {
-                exec_begin(m, cl, req, extra_off);
-        } else if (streq(op, "exec-resize")) {
-                pid_t pid = (pid_t) json_int(req, "pid", 0);
-                struct winsize ws = { .ws_row = (unsigned short) json_int(req, "h", 0),
-                                      .ws_col = (unsigned short) json_int(req, "w", 0) };
+                break;
+        }
+        case MON_OP_EXEC:
+                exec_begin(m, cl, &req, extra_off);
+                break;
+        case MON_OP_EXEC_RESIZE: {
+                pid_t pid = (pid_t) req.pid;
+                struct winsize ws = { .ws_row = (unsigned short) req.h, .ws_col = (unsigned short) req.w };
                 const char *reply = "{\"error\":\"no such exec process\",\"exit_code\":125}\n";
                 for (size_t i = 0; i < m->n_clients; i++) {
                         Client *x = &m->clients[i];
@@ -459,29 +447,28 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                 }
                 write_all_fd(cl->fd, reply, strlen(reply));
                 client_close(cl);
-        } else if (streq(op, "wait")) {
+                break;
+        }
+        case MON_OP_WAIT:
                 cl->kind = C_WAIT;
                 if (m->exit_json)
                         answer_wait(cl, m->exit_json);
-        } else if (streq(op, "state")) {
+                break;
+        case MON_OP_STATE: {
                 _cleanup_free_ char *s = xasprintf("{\"pid\":%d,\"running\":%s}\n", (int) m->c.pid,
                                                    m->started && !m->exited ? "true" : "false");
                 write_all_fd(cl->fd, s, strlen(s));
                 client_close(cl);
-        } else {
-                const char *bad = "{\"error\":\"unknown op\",\"exit_code\":125}\n";
-                write_all_fd(cl->fd, bad, strlen(bad));
-                client_close(cl);
+                break;
+        }
         }
 }
 
 static void client_read_request(Monitor *m, Client *cl)
 {
-        if (!cl->req && !(cl->req = malloc(REQ_MAX + 1))) {
-                client_close(cl);
-                return;
-        }
-        ssize_t n = recv(cl->fd, cl->req + cl->req_len, REQ_MAX - cl->req_len, MSG_DONTWAIT);
+        if (!cl->req)
+                cl->req = xmalloc(MON_REQ_MAX + 1);
+        ssize_t n = recv(cl->fd, cl->req + cl->req_len, MON_REQ_MAX - cl->req_len, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         if (n <= 0) {
@@ -489,14 +476,13 @@ static void client_read_request(Monitor *m, Client *cl)
                 return;
         }
         cl->req_len += (size_t) n;
-        char *nl = memchr(cl->req, '\n', cl->req_len);
-        if (!nl) {
-                if (cl->req_len >= REQ_MAX)
-                        client_close(cl);
+        ssize_t line = mon_request_line(cl->req, cl->req_len, MON_REQ_MAX);
+        if (line < 0)
+                client_close(cl);
+        if (line <= 0)
                 return;
-        }
-        *nl = 0;
-        handle_request(m, cl, cl->req, (size_t) (nl - cl->req) + 1);
+        cl->req[line - 1] = 0;
+        handle_request(m, cl, cl->req, (size_t) line);
 }
 
 static void close_stdin(Monitor *m)

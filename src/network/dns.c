@@ -16,6 +16,7 @@
 
 #include "basic/util.h"
 #include "basic/workq.h"
+#include "dns-msg.h"
 #include "netlink.h"
 #include "network-internal.h"
 
@@ -44,97 +45,7 @@ struct Dns {
         int n_upstream;
 };
 
-/* ---- messages ---- */
-
-/* Parses the question; returns the offset after it or -1. */
-static int parse_question(const uint8_t *m, size_t len, char *name, size_t cap, int *qtype)
-{
-        if (len < 12 || (m[4] << 8 | m[5]) != 1)
-                return -1;
-        size_t off = 12, n = 0;
-        for (;;) {
-                if (off >= len)
-                        return -1;
-                uint8_t l = m[off++];
-                if (l == 0)
-                        break;
-                if (l > 63 || off + l > len || n + l + 2 > cap)
-                        return -1;
-                if (n)
-                        name[n++] = '.';
-                memcpy(name + n, m + off, l);
-                n += l;
-                off += l;
-        }
-        name[n] = 0;
-        if (off + 4 > len)
-                return -1;
-        *qtype = m[off] << 8 | m[off + 1];
-        return (int) off + 4;
-}
-
-static size_t build_answer(const uint8_t *q, size_t qend, int rcode, const struct in_addr *addrs, int n, uint8_t *out)
-{
-        memcpy(out, q, qend);
-        out[2] = (uint8_t) (0x80 | (q[2] & 0x79) | 0x04); /* QR, opcode, AA, RD */
-        out[3] = (uint8_t) (0x80 | rcode);                /* RA */
-        out[6] = 0;
-        out[7] = (uint8_t) n;
-        memset(out + 8, 0, 4);
-        size_t off = qend;
-        for (int i = 0; i < n; i++) {
-                const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x02, 0x58, 0, 4 };
-                memcpy(out + off, rr, sizeof(rr));
-                off += sizeof(rr);
-                memcpy(out + off, &addrs[i].s_addr, 4);
-                off += 4;
-        }
-        return off;
-}
-
 /* ---- names registered by any host (the resolver, network_set_resolver) ---- */
-
-static size_t put_name(uint8_t *out, size_t off, size_t cap, const char *name)
-{
-        for (const char *p = name; *p;) {
-                size_t l = strcspn(p, ".");
-                if (l == 0 || l > 63 || off + l + 2 > cap)
-                        return 0;
-                out[off++] = (uint8_t) l;
-                memcpy(out + off, p, l);
-                off += l;
-                p += l;
-                if (*p == '.')
-                        p++;
-        }
-        if (off + 1 > cap)
-                return 0;
-        out[off++] = 0;
-        return off;
-}
-
-/* Appends one RR; name NULL points at the question's name. 0 when it does not fit. */
-static size_t put_rr(uint8_t *out, size_t off, size_t cap, const char *name, int type, const uint8_t *rdata,
-                     size_t rdlen)
-{
-        if (name) {
-                off = put_name(out, off, cap, name);
-                if (!off)
-                        return 0;
-        } else {
-                if (off + 2 > cap)
-                        return 0;
-                out[off++] = 0xc0;
-                out[off++] = 0x0c;
-        }
-        if (off + 10 + rdlen > cap)
-                return 0;
-        const uint8_t hdr[] = { 0, (uint8_t) type, 0, 1, 0, 0, 0, NET_RESOLVER_TTL, (uint8_t) (rdlen >> 8), (uint8_t) rdlen };
-        memcpy(out + off, hdr, sizeof(hdr));
-        off += sizeof(hdr);
-        memcpy(out + off, rdata, rdlen);
-        return off + rdlen;
-}
 
 /* The answer from the discovery cache, 0 when no host registered the name
  * (then the query is forwarded). A and SRV get records (SRV with the
@@ -150,7 +61,7 @@ static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *nam
         int nsrv = name[0] == '_' ? disc->lookup_srv(disc->cls, name, srv, 16) : 0;
         if (nsrv == 0 && !disc->has_name(disc->cls, name))
                 return 0;
-        size_t off = build_answer(q, qend, 0, NULL, 0, out);
+        size_t off = dns_build_answer(q, qend, 0, NULL, 0, out);
         int an = 0, ar = 0;
         bool tc = false;
         if (nsrv > 0 && (qtype == 33 || qtype == 255)) {
@@ -160,8 +71,8 @@ static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *nam
                         rd[2] = 0, rd[3] = 10;  /* weight */
                         rd[4] = (uint8_t) (srv[i].port >> 8);
                         rd[5] = (uint8_t) srv[i].port;
-                        size_t tl = put_name(rd, 6, sizeof(rd), srv[i].target);
-                        size_t n = tl ? put_rr(out, off, cap, NULL, 33, rd, tl) : 0;
+                        size_t tl = dns_put_name(rd, 6, sizeof(rd), srv[i].target);
+                        size_t n = tl ? dns_put_rr(out, off, cap, NULL, 33, rd, tl) : 0;
                         if (n) {
                                 off = n;
                                 an++;
@@ -169,7 +80,7 @@ static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *nam
                                 tc = true;
                 }
                 for (int i = 0; i < nsrv && !tc; i++) {
-                        size_t n = put_rr(out, off, cap, srv[i].target, 1, (const uint8_t *) &srv[i].addr.s_addr, 4);
+                        size_t n = dns_put_rr(out, off, cap, srv[i].target, 1, (const uint8_t *) &srv[i].addr.s_addr, 4);
                         if (!n)
                                 break; /* additional data is optional */
                         off = n;
@@ -178,7 +89,7 @@ static size_t disc_answer(Dns *d, const uint8_t *q, size_t qend, const char *nam
         } else if (qtype == 1 || qtype == 255) {
                 int n = disc->lookup_a(disc->cls, name, addrs, 16);
                 for (int i = 0; i < n && !tc; i++) {
-                        size_t o = put_rr(out, off, cap, NULL, 1, (const uint8_t *) &addrs[i].s_addr, 4);
+                        size_t o = dns_put_rr(out, off, cap, NULL, 1, (const uint8_t *) &addrs[i].s_addr, 4);
                         if (o) {
                                 off = o;
                                 an++;
@@ -227,10 +138,10 @@ static void servfail(Fwd *f)
 {
         char name[256];
         int qt;
-        int qend = parse_question(f->q, f->qlen, name, sizeof(name), &qt);
+        int qend = dns_parse_question(f->q, f->qlen, name, sizeof(name), &qt);
         if (qend > 0) {
                 uint8_t out[600];
-                size_t n = build_answer(f->q, (size_t) qend, 2 /* SERVFAIL */, NULL, 0, out);
+                size_t n = dns_build_answer(f->q, (size_t) qend, 2 /* SERVFAIL */, NULL, 0, out);
                 reply(f, out, n);
         }
 }
@@ -284,7 +195,7 @@ static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_
 {
         char name[256];
         int qtype;
-        int qend = parse_question(q, len, name, sizeof(name), &qtype);
+        int qend = dns_parse_question(q, len, name, sizeof(name), &qtype);
         if (qend < 0 || len > 512)
                 return;
         struct in_addr addrs[16];
@@ -294,14 +205,14 @@ static void handle_query(Dns *d, const char *cid, int fd, bool tcp, const uint8_
                 tmp.peer = *peer;
         if (n > 0) {
                 uint8_t out[1024];
-                size_t olen = build_answer(q, (size_t) qend, 0, addrs, qtype == 1 || qtype == 255 ? n : 0, out);
+                size_t olen = dns_build_answer(q, (size_t) qend, 0, addrs, qtype == 1 || qtype == 255 ? n : 0, out);
                 if (qtype == 28 || qtype == 255) {
                         /* AAAA: the endpoints' IPv6 addresses (none: an empty NOERROR, the name exists) */
                         struct in6_addr a6[16];
                         int n6 = network_dns_lookup6(d->e, cid, name, a6, 16);
                         int an = qtype == 255 ? n : 0;
                         for (int i = 0; i < n6; i++) {
-                                size_t o2 = put_rr(out, olen, sizeof(out), NULL, 28, a6[i].s6_addr, 16);
+                                size_t o2 = dns_put_rr(out, olen, sizeof(out), NULL, 28, a6[i].s6_addr, 16);
                                 if (!o2 || (!tcp && o2 > 512))
                                         break;
                                 olen = o2;

@@ -64,6 +64,69 @@ static int fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t 
         return 0;
 }
 
+bool reg_manifest_is_list(json_t *m, const char *ctype)
+{
+        const char *mt = json_str(m, "mediaType") ?: ctype;
+        return mt && (streq(mt, MT_DOCKER_LIST) || streq(mt, MT_OCI_INDEX) || json_object_get(m, "manifests"));
+}
+
+int reg_manifest_pick(json_t *list, const char *arch, char **ret_digest, BerthError **err)
+{
+        const char *pick = NULL;
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(list, "manifests"), i, d)
+        {
+                json_t *pl = json_object_get(d, "platform");
+                if (streq(json_str(pl, "os") ?: "", "linux") && streq(json_str(pl, "architecture") ?: "", arch)) {
+                        pick = json_str(d, "digest");
+                        break;
+                }
+        }
+        if (!pick || !image_digest_valid(pick))
+                return berr_set(err, ENOENT, "no matching manifest for linux/%s in the manifest list entries", arch);
+        *ret_digest = xstrdup(pick);
+        return 0;
+}
+
+void reg_layers_free(Layer *l, size_t n)
+{
+        for (size_t i = 0; l && i < n; i++) {
+                free(l[i].digest);
+                free(l[i].diff_id);
+        }
+        free(l);
+}
+
+int reg_manifest_layers(json_t *m, char **ret_config, Layer **ret_layers, size_t *ret_n, BerthError **err)
+{
+        if (json_int(m, "schemaVersion", 0) != 2)
+                return berr_set(err, EINVAL, "unsupported manifest (schema version %lld)", json_int(m, "schemaVersion", 0));
+        const char *cd = json_str(json_object_get(m, "config"), "digest");
+        json_t *ls = json_object_get(m, "layers");
+        if (!cd || !image_digest_valid(cd) || !json_is_array(ls))
+                return berr_set(err, EINVAL, "invalid manifest: no config or layers");
+        size_t n = json_array_size(ls);
+        Layer *layers = xcalloc(n ? n : 1, sizeof(Layer));
+        size_t i;
+        json_t *l;
+        json_array_foreach(ls, i, l)
+        {
+                const char *d = json_str(l, "digest");
+                if (!d || !image_digest_valid(d) || json_object_get(l, "urls")) {
+                        reg_layers_free(layers, n);
+                        return berr_set(err, EINVAL, "invalid manifest: layer %zu has no usable digest", i);
+                }
+                layers[i].digest = xstrdup(d);
+                layers[i].size = json_int(l, "size", -1);
+                image_short_id(d, layers[i].sid);
+        }
+        *ret_config = xstrdup(cd);
+        *ret_layers = layers;
+        *ret_n = n;
+        return 0;
+}
+
 int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth *auth, RegistryPull **ret, BerthError **err)
 {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -90,26 +153,11 @@ int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth 
                 k = berr_set(err, EINVAL, "invalid manifest: not JSON");
                 goto fail;
         }
-        const char *mt = json_str(m, "mediaType") ?: type;
-        if (mt && (streq(mt, MT_DOCKER_LIST) || streq(mt, MT_OCI_INDEX) || json_object_get(m, "manifests"))) {
-                const char *pick = NULL;
-                size_t i;
-                json_t *d;
-                json_array_foreach(json_object_get(m, "manifests"), i, d)
-                {
-                        json_t *pl = json_object_get(d, "platform");
-                        if (streq(json_str(pl, "os") ?: "", "linux") &&
-                            streq(json_str(pl, "architecture") ?: "", go_arch())) {
-                                pick = json_str(d, "digest");
-                                break;
-                        }
-                }
-                if (!pick || !image_digest_valid(pick)) {
-                        k = berr_set(err, ENOENT, "no matching manifest for linux/%s in the manifest list entries",
-                                     go_arch());
+        if (reg_manifest_is_list(m, type)) {
+                _cleanup_free_ char *pd = NULL;
+                k = reg_manifest_pick(m, go_arch(), &pd, err);
+                if (k < 0)
                         goto fail;
-                }
-                _cleanup_free_ char *pd = strdup(pick);
                 free(body);
                 free(type);
                 _cleanup_free_ char *dg2 = NULL;
@@ -125,33 +173,10 @@ int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth 
                         goto fail;
                 }
         }
-        if (json_int(m, "schemaVersion", 0) != 2) {
-                k = berr_set(err, EINVAL, "unsupported manifest (schema version %lld)", json_int(m, "schemaVersion", 0));
+        k = reg_manifest_layers(m, &p->config_digest, &p->layers, &p->n, err);
+        if (k < 0)
                 goto fail;
-        }
         p->manifest_digest = TAKE_PTR(dg); /* the digest of what the tag names (list or manifest) */
-        const char *cd = json_str(json_object_get(m, "config"), "digest");
-        json_t *ls = json_object_get(m, "layers");
-        if (!cd || !image_digest_valid(cd) || !json_is_array(ls)) {
-                k = berr_set(err, EINVAL, "invalid manifest: no config or layers");
-                goto fail;
-        }
-        p->config_digest = strdup(cd);
-        p->n = json_array_size(ls);
-        p->layers = calloc(p->n ? p->n : 1, sizeof(Layer));
-        size_t i;
-        json_t *l;
-        json_array_foreach(ls, i, l)
-        {
-                const char *d = json_str(l, "digest");
-                if (!d || !image_digest_valid(d) || json_object_get(l, "urls")) {
-                        k = berr_set(err, EINVAL, "invalid manifest: layer %zu has no usable digest", i);
-                        goto fail;
-                }
-                p->layers[i].digest = strdup(d);
-                p->layers[i].size = json_int(l, "size", -1);
-                image_short_id(d, p->layers[i].sid);
-        }
         *ret = p;
         return 0;
 fail:

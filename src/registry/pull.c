@@ -37,14 +37,31 @@ void registry_pull_free(RegistryPull *p)
         free(p->manifest_digest);
         free(p->config_digest);
         free(p->config);
-        for (size_t i = 0; i < p->n; i++) {
-                free(p->layers[i].digest);
-                free(p->layers[i].diff_id);
-        }
-        free(p->layers);
+        reg_layers_free(p->layers, p->n);
         berr_free(p->ferr);
         pthread_mutex_destroy(&p->plock);
         free(p);
+}
+
+int reg_config_chain(const char *config, size_t len, Layer *layers, size_t n, BerthError **err)
+{
+        _cleanup_json_ json_t *cfg = json_loadb(config, len, 0, NULL);
+        json_t *dids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+        if (!json_is_array(dids) || json_array_size(dids) != n)
+                return berr_set(err, EINVAL, "invalid image config: %zu diff ids for %zu layers", json_array_size(dids),
+                                n);
+        for (size_t i = 0; i < n; i++) {
+                const char *d = json_string_value(json_array_get(dids, i));
+                if (!d || !image_digest_valid(d))
+                        return berr_set(err, EINVAL, "invalid image config: bad diff id %zu", i);
+                Layer *l = &layers[i];
+                free(l->diff_id);
+                l->diff_id = xstrdup(d);
+                if (i)
+                        memcpy(l->parent, layers[i - 1].chain, 72);
+                image_chain_id(i ? l->parent : NULL, d, l->chain);
+        }
+        return 0;
 }
 
 static int fetch_small_blob(Reg *g, const char *digest, size_t max, char **ret, size_t *ret_len, BerthError **err)
@@ -327,21 +344,9 @@ int registry_pull_run(ImageStore *e, RegistryPull *p, ImageProgressFn progress, 
         int k = fetch_small_blob(p->g, p->config_digest, CONFIG_MAX, &p->config, &p->config_len, err);
         if (k < 0)
                 return k;
-        _cleanup_json_ json_t *cfg = json_loadb(p->config, p->config_len, 0, NULL);
-        json_t *dids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-        if (!json_is_array(dids) || json_array_size(dids) != p->n)
-                return berr_set(err, EINVAL, "invalid image config: %zu diff ids for %zu layers",
-                                json_array_size(dids), p->n);
-        for (size_t i = 0; i < p->n; i++) {
-                const char *d = json_string_value(json_array_get(dids, i));
-                if (!d || !image_digest_valid(d))
-                        return berr_set(err, EINVAL, "invalid image config: bad diff id %zu", i);
-                Layer *l = &p->layers[i];
-                l->diff_id = strdup(d);
-                if (i)
-                        memcpy(l->parent, p->layers[i - 1].chain, 72);
-                image_chain_id(i ? l->parent : NULL, d, l->chain);
-        }
+        k = reg_config_chain(p->config, p->config_len, p->layers, p->n, err);
+        if (k < 0)
+                return k;
         _cleanup_free_ char *fam = reg_familiar_tagged(p->ref);
         _cleanup_free_ char *existing = NULL, *tagged = NULL;
         bool had = image_resolve(e, p->config_digest, &existing, NULL) == 0;

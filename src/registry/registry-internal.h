@@ -77,6 +77,18 @@ struct RegistryPull {
         ImageStore *e;
 };
 
+/* Pure manifest and config checks (fuzzed by tests/fuzz/fuzz-manifest.c). */
+/* A manifest list or OCI index (by mediaType, the Content-Type, or a "manifests" key). */
+bool reg_manifest_is_list(json_t *m, const char *ctype);
+/* The digest of linux/<arch>'s manifest in a list; ENOENT with Docker's text when none. */
+int reg_manifest_pick(json_t *list, const char *arch, char **ret_digest, BerthError **err);
+/* An image manifest's (schema 2) config digest and layers (digest, size, sid). */
+int reg_manifest_layers(json_t *m, char **ret_config, Layer **ret_layers, size_t *ret_n, BerthError **err);
+void reg_layers_free(Layer *l, size_t n);
+/* Checks an image config's rootfs.diff_ids against the n layers and fills their diff_id,
+ * parent and chain. */
+int reg_config_chain(const char *config, size_t len, Layer *layers, size_t n, BerthError **err);
+
 char *reg_familiar_tagged(const ImageRef *ref);
 /* "[=====>    ]  1.2MB/3.4MB" */
 char *reg_progress_bar(int64_t cur, int64_t total);

@@ -1,8 +1,10 @@
 /* libFuzzer target for the request path: the input is split on NUL bytes
  * into (url, body, filters, reference) and fed to version splitting and
- * route matching against every real route table (as api_dispatch does), JSON
+ * route matching against every route table api_dispatch uses (api_route_tables), JSON
  * body decoding (api_body_json), filter parsing (api_query_filters) and image
- * reference parsing (src/image/reference.c).
+ * reference parsing (src/image/reference.c); the reference piece also goes through the parsers
+ * of other request values (CIDRs, detach keys, signals, times) and the filters through label
+ * matching.
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
  *   ninja -C build-fuzz tests/fuzz-request
  *   build-fuzz/tests/fuzz-request -max_total_time=30 tests/fuzz/corpus/request */
@@ -12,17 +14,16 @@
 
 #include "api/api.h"
 #include "api/router-internal.h"
+#include "basic/detachkeys.h"
 #include "basic/json-util.h"
 #include "basic/macro.h"
+#include "basic/util.h"
+#include "engine/container.h"
+#include "image/image-internal.h"
 #include "image/reference.h"
+#include "network/network-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const ApiRoute *const tables[] = {
-        api_routes_system,
-        api_routes_images,
-        api_routes_containers,
-};
 
 /* The next NUL-terminated piece of the input, as a fresh string. */
 static char *next_piece(const uint8_t **p, size_t *left, size_t *len)
@@ -52,8 +53,8 @@ static void fuzz_route(const char *url)
         /* rest must point into url: dispatch logs and matches it */
         if (rest != url && (rest < url || rest > url + strlen(url)) && strcmp(rest, "/") != 0)
                 abort();
-        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
-                for (const ApiRoute *rt = tables[t]; rt->method; rt++) {
+        for (size_t t = 0; api_route_tables[t]; t++)
+                for (const ApiRoute *rt = api_route_tables[t]; rt->method; rt++) {
                         char *caps[4] = { 0 };
                         int n = 0;
                         bool ok = api_route_match(rt->pattern, rest, caps, &n);
@@ -154,6 +155,33 @@ static void fuzz_reference(const char *s)
         image_ref_free(again);
 }
 
+/* Values that arrive as query parameters or body fields: CIDRs (IPAM), detach keys, signals,
+ * time filters, timestamps; and the filters piece as label filters against a fixed label set. */
+static void fuzz_values(const char *v, json_t *filters)
+{
+        struct in_addr a;
+        int prefix = -1;
+        if (net_parse_cidr(v, &a, &prefix) == 0 && (prefix < 0 || prefix > 32))
+                abort();
+        DetachKeys dk;
+        if (detach_keys_parse(v, &dk) == 0 && dk.n > DETACH_KEYS_MAX)
+                abort();
+        (void) parse_signal(v);
+        int64_t ns;
+        BerthError *err = NULL;
+        if (image_parse_time_filter(v, &ns, &err) < 0 && (!err || !err->msg))
+                abort();
+        berr_free(err);
+        (void) parse_rfc3339(v, &ns);
+        json_t *labels = json_pack("{s:s,s:s}", "a", "b", "com.example", "");
+        json_t *want = json_object_get(filters, "label");
+        if (json_is_array(want)) {
+                (void) json_labels_match(labels, want, false);
+                (void) json_labels_match(labels, want, true);
+        }
+        json_decref(labels);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const uint8_t *p = data;
@@ -170,6 +198,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the whole input as one body too: bytes after a NUL, invalid UTF-8 */
         fuzz_body((const char *) data, size);
         fuzz_reference(ref);
+        json_t *fj = NULL;
+        BerthError *ferr = NULL;
+        (void) api_parse_filters(filters, &fj, &ferr);
+        berr_free(ferr);
+        fuzz_values(ref, fj);
+        json_decref(fj);
         free(url);
         free(body);
         free(filters);

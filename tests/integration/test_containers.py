@@ -432,3 +432,23 @@ def test_invalid_host_ip_start_error(busybox):
         assert st == 200 and j["State"]["Status"] in ("created", "exited"), (st, j)
     finally:
         busybox.docker("rm", "-f", "badhip", check=False)
+
+
+def test_privileged_has_no_masked_or_readonly_paths(busybox):
+    """Docker makes /proc/sys, /proc/irq etc. read-only (and masks others), except for --privileged. The
+    privileged spec used to leak its fallback arrays (json_pack 'O' on a new reference), which the
+    ASan run reports at berthd's exit."""
+    mounts = lambda *a: busybox.docker("run", "--rm", *a, "busybox", "cat", "/proc/self/mounts").stdout.decode()
+    normal = mounts()
+    assert " /proc/sys proc ro," in normal and " /proc/irq proc ro," in normal
+    priv = mounts("--privileged")
+    assert " /proc/sys " not in priv and " /proc/irq " not in priv
+    # and a list/inspect of a container without labels: an empty Labels object, not null
+    busybox.docker("create", "--name", "priv-nolabels", "--privileged", "busybox", "true")
+    try:
+        st, j = busybox.curl_json("/v1.41/containers/json?all=1&filters=%7B%22name%22%3A%5B%22priv-nolabels%22%5D%7D")
+        assert st == 200 and len(j) == 1 and j[0]["Labels"] == {}
+        st, j = busybox.curl_json("/v1.41/containers/priv-nolabels/json")
+        assert st == 200 and j["Path"] == "true" and j["Args"] == []
+    finally:
+        busybox.docker("rm", "-f", "priv-nolabels", check=False)

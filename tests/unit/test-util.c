@@ -1,3 +1,4 @@
+#include "basic/json-util.h"
 #include "basic/util.h"
 #include "test.h"
 
@@ -11,6 +12,34 @@ TEST(rfc3339_roundtrip)
         ASSERT_EQ(back, ns);
         _cleanup_free_ char *t = format_rfc3339(1795726981120000000LL, true);
         ASSERT_STREQ(t, "2026-11-26T21:03:01.12Z");
+}
+
+/* Found by tests/fuzz/fuzz-manifest: years outside 1678..2262 overflowed int64_t nanoseconds
+ * and big zone offsets overflowed int (undefined behaviour); both are refused. */
+TEST(rfc3339_out_of_range)
+{
+        int64_t ns = 7;
+        ASSERT_EQ(parse_rfc3339("1000-01-01T00:00:00Z", &ns), -ERANGE);
+        ASSERT_EQ(parse_rfc3339("9999-12-31T23:59:59.999999999Z", &ns), -ERANGE);
+        ASSERT_EQ(parse_rfc3339("2024-01-01T00:00:00+999999999:00", &ns), -EINVAL);
+        ASSERT_EQ(parse_rfc3339("2024-01-01T00:00:00+24:00", &ns), -EINVAL);
+        ASSERT_EQ(ns, 7);
+        ASSERT_OK(parse_rfc3339("2262-01-01T00:00:00Z", &ns));
+        ASSERT_OK(parse_rfc3339("1700-01-01T00:00:00+01:30", &ns));
+        ASSERT_EQ(ns, -8520341400LL * 1000000000LL);
+}
+
+/* Found by tests/fuzz/fuzz-monitor: a real beyond long long ({"h":1.2e34}) was converted
+ * anyway (undefined behaviour); it gives the default like any other unusable value. */
+TEST(json_int_real)
+{
+        json_t *o = json_pack("{s:f,s:f,s:f,s:I}", "a", 2.9, "big", 1.2e34, "neg", -1e300, "i", (json_int_t) 5);
+        ASSERT_EQ(json_int(o, "a", -1), 2);
+        ASSERT_EQ(json_int(o, "big", -1), -1);
+        ASSERT_EQ(json_int(o, "neg", -1), -1);
+        ASSERT_EQ(json_int(o, "i", -1), 5);
+        ASSERT_EQ(json_int(o, "missing", 9), 9);
+        json_decref(o);
 }
 
 TEST(human_duration)
@@ -50,6 +79,22 @@ TEST(docker_time)
         ASSERT_TRUE(parse_docker_time("", now, &t) < 0);
         ASSERT_TRUE(parse_docker_time("10", now, &t) == 0); /* Unix seconds, as Docker reads a bare number */
         ASSERT_EQ(t, 10LL * 1000000000LL);
+}
+
+TEST(double_to_int64)
+{
+        int64_t v = 0;
+        ASSERT_TRUE(double_to_int64(1.9, &v));
+        ASSERT_EQ(v, 1);
+        ASSERT_TRUE(double_to_int64(-9223372036854775808.0, &v));
+        ASSERT_EQ(v, INT64_MIN);
+        /* converting these is undefined behaviour: they are refused */
+        ASSERT_TRUE(!double_to_int64(9223372036854775808.0, &v));
+        ASSERT_TRUE(!double_to_int64(1e30 * 1e9, &v));
+        ASSERT_TRUE(!double_to_int64(-1e19, &v));
+        ASSERT_TRUE(!double_to_int64(__builtin_inf(), &v));
+        ASSERT_TRUE(!double_to_int64(__builtin_nan(""), &v));
+        ASSERT_EQ(v, INT64_MIN);
 }
 
 TEST_MAIN
