@@ -1,6 +1,7 @@
 /* Container endpoints: HTTP in, engine verbs, Docker's JSON out. */
 #include <arpa/inet.h>
 #include <poll.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -349,10 +350,25 @@ static int timeout_param(ApiRequest *ar, int *t, bool *has, BerthError **err)
         if (!*has)
                 return 0;
         char *end;
+        errno = 0;
         long n = strtol(v, &end, 10);
-        if (*end)
+        /* strtol skips leading blanks and saturates; Go's strconv.Atoi does neither */
+        if (*end || errno || n < INT_MIN || n > INT_MAX || !(v[0] == '-' || v[0] == '+' || (v[0] >= '0' && v[0] <= '9')))
                 return berr_set(err, EINVAL, "invalid value for t: %s", v);
         *t = (int) n;
+        return 0;
+}
+
+/* stop and restart take ?signal= from API 1.42 on. */
+static int stop_signal_param(ApiRequest *ar, int *sig, BerthError **err)
+{
+        const char *v = api_query(ar, "signal");
+        *sig = 0;
+        if (!v || !*v)
+                return 0;
+        *sig = parse_signal(v);
+        if (*sig <= 0)
+                return berr_set(err, EINVAL, "Invalid signal: %s", v);
         return 0;
 }
 
@@ -361,9 +377,10 @@ static void stop(ApiRequest *ar)
         _cleanup_berr_ BerthError *err = NULL;
         int t = 10;
         bool has;
-        if (timeout_param(ar, &t, &has, &err) < 0)
+        int sig;
+        if (timeout_param(ar, &t, &has, &err) < 0 || stop_signal_param(ar, &sig, &err) < 0)
                 return api_reply_error(ar, err);
-        int r = container_stop(ar->engine, ID(ar), t, has, &err);
+        int r = container_stop(ar->engine, ID(ar), t, has, sig, &err);
         reply_result(ar, r, err, 204);
 }
 
@@ -372,9 +389,10 @@ static void restart(ApiRequest *ar)
         _cleanup_berr_ BerthError *err = NULL;
         int t = 10;
         bool has;
-        if (timeout_param(ar, &t, &has, &err) < 0)
+        int sig;
+        if (timeout_param(ar, &t, &has, &err) < 0 || stop_signal_param(ar, &sig, &err) < 0)
                 return api_reply_error(ar, err);
-        int r = container_restart(ar->engine, ID(ar), t, has, &err);
+        int r = container_restart(ar->engine, ID(ar), t, has, sig, &err);
         reply_result(ar, r, err, 204);
 }
 

@@ -113,10 +113,11 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                      BerthError **err);
 int container_start(Engine *e, const char *ref, BerthError **err);
 int container_start_obj(Engine *e, Container *c, BerthError **err);
-int container_stop(Engine *e, const char *ref, int timeout, bool has_timeout, BerthError **err);
-int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, BerthError **err);
+/* sig: the signal that asks the process to stop; 0 for the container's StopSignal (SIGTERM). */
+int container_stop(Engine *e, const char *ref, int timeout, bool has_timeout, int sig, BerthError **err);
+int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, int sig, BerthError **err);
 int container_kill(Engine *e, const char *ref, const char *signal, BerthError **err);
-int container_restart(Engine *e, const char *ref, int timeout, bool has_timeout, BerthError **err);
+int container_restart(Engine *e, const char *ref, int timeout, bool has_timeout, int sig, BerthError **err);
 int container_pause(Engine *e, const char *ref, bool pause, BerthError **err);
 int container_remove(Engine *e, const char *ref, bool force, bool volumes, BerthError **err);
 int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err);

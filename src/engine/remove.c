@@ -101,7 +101,7 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
         crash_point("remove-after-mark");
         if (live) {
                 _cleanup_berr_ BerthError *kerr = NULL;
-                r = container_stop_obj(e, c, 0, true, &kerr);
+                r = container_stop_obj(e, c, 0, true, 0, &kerr);
                 if (r < 0 && r != -EALREADY) {
                         pthread_mutex_lock(&e->lock);
                         c->removing = false;

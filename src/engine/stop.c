@@ -118,7 +118,7 @@ static bool wait_exit_locked(Engine *e, Container *c, uint64_t seq, int timeout_
         return c->exit_seq != seq || !is_live(c);
 }
 
-int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, BerthError **err)
+int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, int stop_sig, BerthError **err)
 {
         pthread_mutex_lock(&e->lock);
         if (c->status == CSTATUS_RESTARTING) {
@@ -153,7 +153,7 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
         bool paused = c->status == CSTATUS_PAUSED;
         json_t *cfg = container_cfg(c);
         const char *ss = json_str(cfg, "StopSignal");
-        int sig = ss && *ss ? parse_signal(ss) : SIGTERM;
+        int sig = stop_sig > 0 ? stop_sig : ss && *ss ? parse_signal(ss) : SIGTERM;
         if (sig <= 0)
                 sig = SIGTERM;
         if (!has_timeout) {
@@ -182,13 +182,13 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, B
         return 0;
 }
 
-int container_stop(Engine *e, const char *ref, int timeout, bool has_timeout, BerthError **err)
+int container_stop(Engine *e, const char *ref, int timeout, bool has_timeout, int sig, BerthError **err)
 {
         _cleanup_container_ Container *c = NULL;
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
-        return container_stop_obj(e, c, timeout, has_timeout, err);
+        return container_stop_obj(e, c, timeout, has_timeout, sig, err);
 }
 
 int container_kill(Engine *e, const char *ref, const char *signame, BerthError **err)
@@ -232,14 +232,14 @@ int container_kill(Engine *e, const char *ref, const char *signame, BerthError *
         return 0;
 }
 
-int container_restart(Engine *e, const char *ref, int timeout, bool has_timeout, BerthError **err)
+int container_restart(Engine *e, const char *ref, int timeout, bool has_timeout, int sig, BerthError **err)
 {
         _cleanup_container_ Container *c = NULL;
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
         _cleanup_berr_ BerthError *serr = NULL;
-        r = container_stop_obj(e, c, timeout, has_timeout, &serr);
+        r = container_stop_obj(e, c, timeout, has_timeout, sig, &serr);
         if (r < 0 && r != -EALREADY) {
                 *err = TAKE_PTR(serr);
                 return r;

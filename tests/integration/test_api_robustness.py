@@ -49,6 +49,8 @@ ALLOWED_5XX = [
     (r"POST /exec/[^/]+/start", "exec of a command that does not exist"),
     # berth's "not implemented" for fields it does not implement (Docker has no such answer)
     (r".*", "501 Not Implemented", 501),
+    # a daemon outside a swarm answers every swarm route with 503 before looking at the request
+    (r"[A-Z]+ /(swarm|nodes|services|tasks|secrets|configs)(/|\?|$)", "not part of a swarm", 503),
 ]
 
 # Routes whose valid use changes the fixture: they get disposable objects.

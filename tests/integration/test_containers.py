@@ -452,3 +452,19 @@ def test_privileged_has_no_masked_or_readonly_paths(busybox):
         assert st == 200 and j["Path"] == "true" and j["Args"] == []
     finally:
         busybox.docker("rm", "-f", "priv-nolabels", check=False)
+
+
+def test_stop_restart_signal_and_timeout_checked(busybox):
+    cid = busybox.docker("run", "-d", "busybox", "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done"
+                         ).stdout.decode().strip()
+    try:
+        # API 1.42+: ?signal= is honoured, not ignored
+        st, j = busybox.curl_json(f"/containers/{cid}/stop?signal=SIGBOGUS", "POST")
+        assert st == 400 and j["message"] == "Invalid signal: SIGBOGUS"
+        st, j = busybox.curl_json(f"/containers/{cid}/restart?t=%201", "POST")
+        assert st == 400 and "invalid value for t" in j["message"]
+        st, _, _ = busybox.curl(f"/containers/{cid}/stop?signal=USR1&t=30", "POST")
+        assert st == 204
+        assert busybox.client().api.inspect_container(cid)["State"]["ExitCode"] == 7
+    finally:
+        busybox.docker("rm", "-f", cid, check=False)
