@@ -62,6 +62,10 @@ long long parse_ram_bytes(const char *s);
 char *human_duration(int64_t seconds);
 char *human_size(double bytes);
 
+/* An errno (either sign) as Go's syscall.Errno prints it ("no such file or directory"): clients such as
+ * the docker CLI match these lowercase texts in start errors. Thread-local buffer. */
+const char *go_strerror(int e);
+
 /* The machine as Go's GOARCH names it ("amd64", "arm64"; else uname's machine). */
 const char *go_arch(void);
 

@@ -1,6 +1,7 @@
 /* Starting a container: files it mounts, spec.json, the berth-monitor handshake
  * (docs/monitor.md), the exit watcher and what happens after an exit
  * (AutoRemove, restart policies). */
+#include <ctype.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
@@ -490,10 +491,30 @@ static void record_failed_start(Engine *e, Container *c, const char *msg, int ex
                 container_remove_obj(e, c, true, NULL);
 }
 
-/* A failure reported by berth-monitor: 127/126 answer HTTP 400, the rest 500. */
-static int start_failed(Engine *e, Container *c, const char *msg, int code, BerthError **err)
+/* A start that failed. A runtime's message (runtime) gets its exit code from its text as dockerd does
+ * (daemon/errors.go, setExitCodeFromError): 126 and 127 answer HTTP 400, the rest 500. */
+static int start_failed(Engine *e, Container *c, const char *msg, bool runtime, BerthError **err)
 {
-        int exit_code = code == 127 || code == 126 ? code : 128;
+        _cleanup_free_ char *lower = xstrdup(msg), *full = NULL;
+        for (char *p = lower; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        int exit_code = 128;
+        if (!runtime)
+                lower[0] = 0; /* berth's own failures: 128 and HTTP 500 */
+        if (strstr(lower, "permission denied"))
+                exit_code = 126;
+        else if (strstr(lower, "is a directory")) {
+                /* the docker CLI looks for "permission denied" to exit 126 */
+                full = xasprintf("%s: permission denied", msg);
+                exit_code = 126;
+        } else if (strstr(lower, "not a directory")) {
+                full = xasprintf("%s: Are you trying to mount a directory onto a file (or vice-versa)? Check if "
+                                 "the specified host path exists and is the expected type", msg);
+                exit_code = 127;
+        } else if (strstr(lower, "executable file not found") || strstr(lower, "no such file or directory"))
+                exit_code = 127;
+        if (full)
+                msg = full;
         record_failed_start(e, c, msg, exit_code);
         return berr_set(err, exit_code == 128 ? EIO : EINVAL, "%s", msg);
 }
@@ -540,16 +561,16 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         }
         j = json_loads(line, 0, NULL);
         if (!json_is_object(j))
-                return start_failed(e, c, "berth-monitor sent an unreadable reply", 0, err);
+                return start_failed(e, c, "berth-monitor sent an unreadable reply", false, err);
         if (json_str(j, "error"))
-                return start_failed(e, c, json_str(j, "error"), (int) json_int(j, "exit_code", 125), err);
+                return start_failed(e, c, json_str(j, "error"), true, err);
         int pid = (int) json_int(j, "pid", 0), mpid = (int) json_int(j, "monitor_pid", 0);
         /* Interfaces, routes and DNS before the process runs. */
         {
                 _cleanup_berr_ BerthError *nerr = NULL;
                 if (engine_network_attach(e, c, pid, &nerr) < 0) {
                         container_kill_cgroup(c->id, SIGKILL);
-                        return start_failed(e, c, nerr->msg, 0, err);
+                        return start_failed(e, c, nerr->msg, false, err);
                 }
         }
 
@@ -559,13 +580,13 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
         if (r < 0) {
                 container_kill_cgroup(c->id, SIGKILL);
-                return start_failed(e, c, "berth-monitor did not answer start", 0, err);
+                return start_failed(e, c, "berth-monitor did not answer start", false, err);
         }
         json_decref(j);
         j = json_loads(reply, 0, NULL);
         if (!json_is_object(j) || json_str(j, "error"))
-                return start_failed(e, c, json_str(j, "error") ? json_str(j, "error") : "bad start reply",
-                                    (int) json_int(j, "exit_code", 125), err);
+                return start_failed(e, c, json_str(j, "error") ? json_str(j, "error") : "bad start reply", true,
+                                    err);
 
         pthread_mutex_lock(&e->lock);
         c->status = CSTATUS_RUNNING;

@@ -32,11 +32,42 @@ def test_run_rm_echo(busybox):
     (["true"], 0),
     (["sh", "-c", "exit 3"], 3),
     (["nonexistentcmd"], 127),
+    (["/nonexistent"], 127),
+    (["/etc/passwd/x"], 125),  # dockerd says 127 in State.ExitCode, the CLI finds no text it knows
     (["/etc"], 126),
+    (["/etc/passwd"], 126),
 ])
 def test_run_exit_codes(busybox, args, code):
     r = busybox.docker("run", "--rm", "busybox", *args, check=False)
     assert r.returncode == code, r.stderr
+
+
+def test_start_errors_as_docker_words_them(busybox):
+    """The docker CLI picks its exit code from the lowercase Go error texts; dockerd sets
+    State.ExitCode from the same texts."""
+    prefix = ("failed to create shim task: OCI runtime create failed: runc create failed: "
+              "unable to start container process: ")
+    for cmd, code, text in [
+            ("/nonexistent", 127, 'exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown'),
+            ("/etc/passwd", 126, 'exec: "/etc/passwd": permission denied: unknown'),
+            ("/etc/passwd/x", 127, 'exec: "/etc/passwd/x": stat /etc/passwd/x: not a directory: unknown: Are you '
+             "trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists "
+             "and is the expected type")]:
+        cid = busybox.docker("create", "busybox", cmd).stdout.decode().strip()
+        st, j = busybox.curl_json(f"/containers/{cid}/start", "POST")
+        assert st == 400 and j["message"] == prefix + text, j
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert j["State"]["Status"] == "created"
+        assert j["State"]["ExitCode"] == code and j["State"]["Error"] == prefix + text
+        busybox.docker("rm", cid)
+    busybox.docker("run", "-d", "--name", "execerr", "busybox", "sleep", "60")
+    r = busybox.docker("exec", "execerr", "/nonexistent", check=False)
+    assert r.returncode == 126  # the docker CLI prints this error on stdout
+    assert r.stdout.decode().strip() == ("OCI runtime exec failed: exec failed: unable to start container process: "
+                                         'exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown')
+    r = busybox.docker("exec", "-w", "/nonexistent", "execerr", "true", check=False)
+    assert b'chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory' in r.stdout
+    busybox.docker("rm", "-f", "execerr")
 
 
 def test_run_exit_125_bad_flag(busybox):

@@ -1,3 +1,5 @@
+#include <errno.h>
+
 #include "basic/util.h"
 #include "test.h"
 
@@ -50,6 +52,15 @@ TEST(docker_time)
         ASSERT_TRUE(parse_docker_time("", now, &t) < 0);
         ASSERT_TRUE(parse_docker_time("10", now, &t) == 0); /* Unix seconds, as Docker reads a bare number */
         ASSERT_EQ(t, 10LL * 1000000000LL);
+}
+
+TEST(go_strerror)
+{
+        ASSERT_STREQ(go_strerror(ENOENT), "no such file or directory");
+        ASSERT_STREQ(go_strerror(-EACCES), "permission denied");
+        ASSERT_STREQ(go_strerror(EISDIR), "is a directory");
+        ASSERT_STREQ(go_strerror(ENOSTR), "device not a stream");
+        ASSERT_STREQ(go_strerror(100000), "errno 100000");
 }
 
 TEST_MAIN
