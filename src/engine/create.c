@@ -89,15 +89,39 @@ static int check_types(json_t *obj, const FieldType *f, size_t n, const char *st
         return 0;
 }
 
-/* Cmd/Entrypoint may be a string (shell form, old clients): Docker treats a
- * plain string as one argv element. */
+/* Cmd/Entrypoint as Docker's StrSlice decodes them: a plain string (shell form, old clients) is one argv
+ * element, null or absent is nil (NULL here), [] stays an empty list. */
 static json_t *strv_of(json_t *v)
 {
         if (json_is_string(v))
                 return json_pack("[O]", v);
-        if (json_is_array(v) && json_array_size(v) > 0)
+        if (json_is_array(v))
                 return json_incref(v);
         return NULL;
+}
+
+/* Entrypoint and Cmd as dockerd merges them (daemon/commit.go merge, create.go mergeAndVerifyConfig): an
+ * empty user Entrypoint takes the image's Cmd when the user gave none, a nil one the image's Entrypoint
+ * too; then [""] (docker run --entrypoint "") means no entrypoint. */
+static void merge_command(json_t *uc, json_t *ic)
+{
+        json_t *uep = strv_of(json_object_get(uc, "Entrypoint"));
+        json_t *ucmd = strv_of(json_object_get(uc, "Cmd"));
+        if (json_array_size(uep) == 0) {
+                if (json_array_size(ucmd) == 0) {
+                        json_decref(ucmd);
+                        ucmd = strv_of(json_object_get(ic, "Cmd"));
+                }
+                if (!uep)
+                        uep = strv_of(json_object_get(ic, "Entrypoint"));
+        }
+        const char *ep0 = json_string_value(json_array_get(uep, 0));
+        if (json_array_size(uep) == 1 && ep0 && !*ep0) {
+                json_decref(uep);
+                uep = NULL;
+        }
+        json_object_set_new(uc, "Entrypoint", uep ? uep : json_null());
+        json_object_set_new(uc, "Cmd", ucmd ? ucmd : json_null());
 }
 
 static bool str_empty(json_t *o, const char *k)
@@ -145,16 +169,6 @@ static void merge_image_config(json_t *uc, json_t *ic)
                 json_t *v;
                 json_object_foreach(il, k, v) if (!json_object_get(ul, k)) json_object_set(ul, k, v);
         }
-        /* Entrypoint/Cmd: a user Entrypoint drops the image's Cmd. */
-        json_t *uep = strv_of(json_object_get(uc, "Entrypoint"));
-        json_t *ucmd = strv_of(json_object_get(uc, "Cmd"));
-        if (!uep) {
-                if (!ucmd)
-                        ucmd = strv_of(json_object_get(ic, "Cmd"));
-                uep = strv_of(json_object_get(ic, "Entrypoint"));
-        }
-        json_object_set_new(uc, "Entrypoint", uep ? uep : json_null());
-        json_object_set_new(uc, "Cmd", ucmd ? ucmd : json_null());
         const char *keys[] = { "WorkingDir", "User", "StopSignal" };
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (str_empty(uc, keys[i]) && json_is_string(json_object_get(ic, keys[i])))
@@ -310,6 +324,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         json_object_del(uc, "NetworkingConfig");
         json_object_del(uc, "Platform");
         merge_image_config(uc, json_object_get(icfg, "config"));
+        merge_command(uc, json_object_get(icfg, "config"));
         json_t *ep = json_object_get(uc, "Entrypoint");
         json_t *cmd = json_object_get(uc, "Cmd");
         if (!json_array_size(ep) && !json_array_size(cmd))

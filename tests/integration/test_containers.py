@@ -378,3 +378,28 @@ def test_networking_config_in_inspect(busybox):
         api.remove_container(cid, force=True)
     finally:
         net.remove()
+
+
+def test_entrypoint_empty_string_resets(busybox):
+    """docker run --entrypoint "" sends Entrypoint [""]: dockerd drops the image's entrypoint and, as the
+    user's Entrypoint was not empty, does not take the image's Cmd either."""
+    busybox.docker("create", "--name", "epsrc", "busybox")
+    busybox.docker("commit", "-c", 'ENTRYPOINT ["echo","ep"]', "-c", 'CMD ["echo","cmd"]', "epsrc", "epimg")
+    busybox.docker("rm", "epsrc")
+    assert busybox.docker("run", "--rm", "epimg").stdout == b"ep echo cmd\n"
+    assert busybox.docker("run", "--rm", "--entrypoint", "", "epimg", "echo", "x").stdout == b"x\n"
+    r = busybox.docker("run", "--rm", "--entrypoint", "", "epimg", check=False)
+    assert r.returncode == 125 and b"No command specified" in r.stderr
+    cases = [({"Entrypoint": [""], "Cmd": ["true"]}, "true", [], None, ["true"]),
+             ({"Entrypoint": []}, "echo", ["cmd"], [], ["echo", "cmd"]),
+             ({"Entrypoint": None}, "echo", ["ep", "echo", "cmd"], ["echo", "ep"], ["echo", "cmd"]),
+             ({"Entrypoint": "", "Cmd": "true"}, "true", [], None, ["true"])]
+    for body, path, args, ep, cmd in cases:
+        st, j = busybox.curl_json("/containers/create", "POST", dict(body, Image="epimg"))
+        assert st == 201, j
+        st, j = busybox.curl_json(f"/containers/{j['Id']}/json")
+        assert (j["Path"], j["Args"], j["Config"]["Entrypoint"], j["Config"]["Cmd"]) == (path, args, ep, cmd), body
+        busybox.curl_json(f"/containers/{j['Id']}", "DELETE")
+    st, j = busybox.curl_json("/containers/create", "POST", {"Image": "epimg", "Entrypoint": [""]})
+    assert st == 400 and j["message"] == "No command specified"
+    busybox.docker("rmi", "epimg")
