@@ -279,6 +279,15 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                         return berr_set(err, EINVAL, "invalid volume specification: '%s'", s);
                 if (parts[0][0] != '/')
                         return berr_set(err, ENOTSUP, "named volumes are not supported yet: '%s'", s);
+                /* -v (unlike --mount) creates a missing host directory at each start, as dockerd does;
+                 * a file in the way is left for the runtime's "not a directory" error. */
+                struct stat st;
+                if (stat(parts[0], &st) < 0 && errno == ENOENT) {
+                        int k = mkdir_p(parts[0], 0755);
+                        if (k < 0 && k != -ENOTDIR)
+                                return berr_set(err, EIO, "error while creating mount source path '%s': mkdir %s: %s",
+                                                parts[0], parts[0], go_strerror(k));
+                }
                 bool ro = n == 3 && strstr(parts[2], "ro") != NULL;
                 json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", parts[0], "destination",
                                                         parts[1], "type", "bind", "options", "rbind",

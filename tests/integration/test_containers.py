@@ -403,3 +403,15 @@ def test_entrypoint_empty_string_resets(busybox):
     st, j = busybox.curl_json("/containers/create", "POST", {"Image": "epimg", "Entrypoint": [""]})
     assert st == 400 and j["message"] == "No command specified"
     busybox.docker("rmi", "epimg")
+
+
+def test_bind_creates_missing_host_dir(busybox):
+    """-v creates a missing host directory (0755, with its parents) at start, as dockerd does."""
+    src = os.path.join(busybox.base, "bind-missing", "a", "b")
+    r = busybox.docker("run", "--rm", "-v", f"{src}:/c", "busybox", "sh", "-c", "echo hi > /c/f; stat -c %a /c")
+    assert r.stdout == b"755\n"
+    assert os.path.isdir(src) and open(os.path.join(src, "f")).read() == "hi\n"
+    blocker = os.path.join(busybox.base, "bind-file")
+    open(blocker, "w").close()
+    r = busybox.docker("run", "--rm", "-v", f"{blocker}/sub:/c", "busybox", "true", check=False)
+    assert r.returncode == 125 and b"not a directory" in r.stderr
