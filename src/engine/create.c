@@ -1,7 +1,9 @@
 /* POST /containers/create: validates the body, merges the image config in
  * (moby daemon/commit.go merge rules), and records the container. */
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
@@ -335,9 +337,16 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (r < 0)
                 return berr_from_errno(err, r, "cannot generate container id");
         if (str_empty(uc, "Hostname")) {
-                char h[13];
-                memcpy(h, id, 12);
-                h[12] = 0;
+                /* Docker's default: the host's name on the host network, else the short id */
+                char h[HOST_NAME_MAX + 1] = "";
+                if (streq(json_str(hcin, "NetworkMode") ?: "", "host")) {
+                        if (gethostname(h, sizeof(h)) < 0)
+                                return berr_set(err, errno, "cannot read the host name: %s", go_strerror(errno));
+                        h[HOST_NAME_MAX] = 0;
+                } else {
+                        memcpy(h, id, 12);
+                        h[12] = 0;
+                }
                 json_object_set_new(uc, "Hostname", json_string(h));
         }
         const char *strs[] = { "Domainname", "User", "WorkingDir" };

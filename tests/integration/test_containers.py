@@ -415,3 +415,17 @@ def test_bind_creates_missing_host_dir(busybox):
     open(blocker, "w").close()
     r = busybox.docker("run", "--rm", "-v", f"{blocker}/sub:/c", "busybox", "true", check=False)
     assert r.returncode == 125 and b"not a directory" in r.stderr
+
+
+def test_host_network_uses_host_name(busybox):
+    import socket
+    host = socket.gethostname()
+    r = busybox.docker("run", "--rm", "--network", "host", "busybox", "sh", "-c",
+                       'hostname; cat /etc/hostname; echo "$HOSTNAME"')
+    assert r.stdout.decode() == f"{host}\n" * 3
+    cid = busybox.docker("create", "--network", "host", "busybox").stdout.decode().strip()
+    st, j = busybox.curl_json(f"/containers/{cid}/json")
+    assert j["Config"]["Hostname"] == host
+    busybox.docker("rm", cid)
+    assert busybox.docker("run", "--rm", "--network", "host", "-h", "given", "busybox", "hostname").stdout == b"given\n"
+    assert busybox.docker("run", "--rm", "busybox", "hostname").stdout.decode().strip() != host
