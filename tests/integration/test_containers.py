@@ -429,3 +429,64 @@ def test_host_network_uses_host_name(busybox):
     busybox.docker("rm", cid)
     assert busybox.docker("run", "--rm", "--network", "host", "-h", "given", "busybox", "hostname").stdout == b"given\n"
     assert busybox.docker("run", "--rm", "busybox", "hostname").stdout.decode().strip() != host
+
+
+def test_ps_filters_every_key_honoured(busybox, tmp_path):
+    """network, publish, expose, volume, health, is-task, isolation and regex names filter as in dockerd;
+    bad values get its errors."""
+    d = busybox
+    d.docker("network", "create", "pfnet")
+    d.docker("run", "-d", "--name", "pfa", "--network", "pfnet", "-p", "18080:80", "--expose", "9000/udp",
+             "-v", f"{tmp_path}/vol:/data", "busybox", "sleep", "60")
+    d.docker("create", "--name", "pfb", "busybox")
+    assert d.docker("run", "--name", "pfc", "busybox", "sh", "-c", "exit 3", check=False).returncode == 3
+    names = lambda f: sorted(n for n in d.docker("ps", "-a", "--format", "{{.Names}}", "--filter", f)
+                             .stdout.decode().split() if n.startswith("pf"))
+    everyone = ["pfa", "pfb", "pfc"]
+    for f, want in [("network=pfnet", ["pfa"]), ("network=bridge", ["pfb", "pfc"]), ("publish=18080", ["pfa"]),
+                    ("publish=18080/udp", []), ("publish=18000-18100", ["pfa"]), ("expose=80", ["pfa"]),
+                    ("expose=9000", []), ("expose=9000/udp", ["pfa"]), ("volume=/data", ["pfa"]),
+                    (f"volume={tmp_path}/vol", ["pfa"]), ("volume=/nope", []), ("exited=3", ["pfc"]),
+                    ("exited=0", []), ("health=none", everyone), ("health=healthy", []),
+                    ("is-task=false", everyone), ("is-task=true", []), ("isolation=default", everyone),
+                    ("name=^pfa$", ["pfa"]), ("name=pf[ab]", ["pfa", "pfb"]), ("status=created", ["pfb"])]:
+        assert names(f) == want, f
+    nid = d.docker("network", "inspect", "-f", "{{.Id}}", "pfnet").stdout.decode().strip()
+    assert names("network=" + nid[:12]) == ["pfa"]
+    # exited does not list stopped containers without all=1, as in dockerd
+    assert "pfc" not in d.docker("ps", "--filter", "exited=3", "--format", "{{.Names}}").stdout.decode().split()
+    from urllib.parse import quote
+    for f, st_want, msg in [
+            ({"publish": ["80:80"]}, 500, "filter for 'publish' should not contain ':': 80:80"),
+            ({"expose": ["abc"]}, 500, "error while looking up for expose abc: invalid start port 'abc': "
+                                       "invalid syntax"),
+            ({"publish": ["90-80"]}, 500, "error while looking up for publish 90-80: invalid port range: 90-80"),
+            ({"health": ["bogus"]}, 400, "invalid filter 'health=bogus': invalid value for health (bogus): must be "
+                                         "one of none, starting, healthy, unhealthy"),
+            ({"exited": ["abc"]}, 400, "invalid filter 'exited=abc': strconv.Atoi: parsing \"abc\": invalid syntax"),
+            ({"is-task": ["maybe"]}, 400, "invalid filter 'is-task=[maybe]'"),
+            ({"before": ["nosuch"]}, 404, "No such container: nosuch"),
+            ({"status": ["bogus"]}, 400, "invalid filter 'status=bogus': invalid value for state (bogus): must be "
+                                         "one of created, running, paused, restarting, removing, exited, dead"),
+            ({"label!": ["a"]}, 400, "invalid filter 'label!'")]:
+        st, j = d.curl_json("/containers/json?all=1&filters=" + quote(json.dumps(f)))
+        assert (st, j["message"]) == (st_want, msg), f
+    d.docker("rm", "-f", "pfa", "pfb", "pfc")
+    d.docker("network", "rm", "pfnet")
+
+
+def test_prune_label_not_spares_only_what_matches_every_value(busybox):
+    """label!=a label!=b keeps what carries both labels, as moby's matchLabels does."""
+    d = busybox
+    d.docker("create", "--name", "lboth", "-l", "lp=1", "-l", "a=1", "-l", "b=1", "busybox")
+    d.docker("create", "--name", "lone", "-l", "lp=1", "-l", "a=1", "busybox")
+    d.docker("container", "prune", "-f", "--filter", "label=lp", "--filter", "label!=a", "--filter", "label!=b")
+    left = d.docker("ps", "-a", "--filter", "label=lp", "--format", "{{.Names}}").stdout.decode().split()
+    assert left == ["lboth"]
+    d.docker("rm", "lboth")
+    for n, labels in [("nboth", ["a=1", "b=1"]), ("nonly", ["a=1"])]:
+        d.docker("network", "create", "--label", "lp=1", *sum((["--label", x] for x in labels), []), n)
+    d.docker("network", "prune", "-f", "--filter", "label=lp", "--filter", "label!=a", "--filter", "label!=b")
+    left = d.docker("network", "ls", "--filter", "label=lp", "--format", "{{.Name}}").stdout.decode().split()
+    assert left == ["nboth"]
+    d.docker("network", "rm", "nboth")
