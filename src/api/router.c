@@ -19,6 +19,7 @@ static const ApiRoute *const route_tables[] = {
         api_routes_events,
         api_routes_links, /* after containers: only multi-segment names reach it */
         api_routes_networks,
+        api_routes_volumes,
         api_routes_swarm,
 };
 

@@ -22,6 +22,7 @@ static const ApiRoute *const tables[] = {
         api_routes_system,
         api_routes_images,
         api_routes_containers,
+        api_routes_volumes,
 };
 
 /* The next NUL-terminated piece of the input, as a fresh string. */

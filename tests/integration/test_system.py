@@ -255,3 +255,30 @@ def test_many_simultaneous_connections(berthd):
     codes = [p.communicate(timeout=30)[0] for p in procs]
     assert codes == [b"200"] * 50
     assert berthd.curl("/_ping")[0] == 200
+
+
+def test_system_prune_runs_through(busybox):
+    """docker system prune calls container, network, volume, image and build-cache prune: none may 404."""
+    d = busybox
+    d.docker("create", "--name", "sp1", "busybox")
+    r = d.docker("system", "prune", "-af", "--volumes")
+    assert b"Total reclaimed space" in r.stdout
+    assert d.docker("ps", "-aq").stdout == b""
+    d.import_busybox()
+    assert d.docker("builder", "prune", "-af").returncode == 0
+    st, j = d.curl_json("/build/prune", "POST")
+    assert (st, j) == (200, {"CachesDeleted": None, "SpaceReclaimed": 0})
+    st, j = d.curl_json("/build/prune?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D", "POST")
+    assert (st, j["message"]) == (400, "failed to prune build cache: invalid filter 'bogus'")
+    st, j = d.curl_json("/volumes/prune", "POST")
+    assert (st, j) == (200, {"VolumesDeleted": [], "SpaceReclaimed": 0})
+    st, j = d.curl_json("/volumes/prune?filters=%7B%22all%22%3A%5B%22maybe%22%5D%7D", "POST")
+    assert st == 400 and j["message"] == "invalid filter 'all': strconv.ParseBool: parsing \"maybe\": invalid syntax"
+    st, j = d.curl_json("/volumes")
+    assert (st, j) == (200, {"Volumes": [], "Warnings": None})
+    st, j = d.curl_json("/volumes/nosuch")
+    assert (st, j["message"]) == (404, "get nosuch: no such volume")
+    st, _ = d.curl_json("/volumes/nosuch?force=1", "DELETE")
+    assert st == 204
+    st, j = d.curl_json("/volumes/create", "POST", {"Name": "v1"})
+    assert st == 501 and "not supported" in j["message"]
