@@ -35,6 +35,9 @@ typedef struct ApiRoute {
 } ApiRoute;
 
 /* Each resource file exports its table, ended by a {NULL} entry. */
+/* Every container as GET /containers/json?all=1 lists it (with SizeRw and SizeRootFs when size). */
+json_t *api_container_summaries(Engine *e, bool size);
+
 extern const ApiRoute api_routes_system[];
 extern const ApiRoute api_routes_images[];
 extern const ApiRoute api_routes_containers[];

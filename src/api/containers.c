@@ -12,6 +12,7 @@
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/system.h"
 #include "image/image.h"
 #include "engine/netglue.h"
 #include "network/network.h"
@@ -121,8 +122,10 @@ static void inspect(ApiRequest *ar)
         json_t *j = inspect_json(ar->engine, c);
         pthread_mutex_unlock(&ar->engine->lock);
         if (api_query_bool(ar, "size", false)) {
-                json_object_set_new(j, "SizeRw", json_integer(0));
-                json_object_set_new(j, "SizeRootFs", json_integer(0));
+                long long rw, rootfs;
+                engine_container_size(ar->engine, c->id, c->image_id, &rw, &rootfs);
+                json_object_set_new(j, "SizeRw", json_integer(rw));
+                json_object_set_new(j, "SizeRootFs", json_integer(rootfs));
         }
         api_reply_json(ar, 200, j);
 }
@@ -329,6 +332,19 @@ static bool summary_matches(json_t *s, json_t *filters, const PortFilter *pub, s
         return true;
 }
 
+/* SizeRw and SizeRootFs of each list entry, after Engine.lock is released (they walk the upper dirs). */
+static void add_sizes(Engine *e, json_t *summaries)
+{
+        size_t i;
+        json_t *s;
+        json_array_foreach(summaries, i, s) {
+                long long rw, rootfs;
+                engine_container_size(e, json_str(s, "Id"), json_str(s, "ImageID"), &rw, &rootfs);
+                json_object_set_new(s, "SizeRw", json_integer(rw));
+                json_object_set_new(s, "SizeRootFs", json_integer(rootfs));
+        }
+}
+
 static void list(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
@@ -502,10 +518,6 @@ static void list(ApiRequest *ar)
                         json_decref(s);
                         continue;
                 }
-                if (size) {
-                        json_object_set_new(s, "SizeRw", json_integer(0));
-                        json_object_set_new(s, "SizeRootFs", json_integer(0));
-                }
                 json_array_append_new(out, s);
                 if (limit > 0 && (long long) json_array_size(out) >= limit)
                         break;
@@ -514,7 +526,28 @@ static void list(ApiRequest *ar)
         for (size_t k = 0; k < n; k++)
                 container_unref(v[k]);
         free(v);
+        if (size)
+                add_sizes(e, out);
         api_reply_json(ar, 200, out);
+}
+
+json_t *api_container_summaries(Engine *e, bool size)
+{
+        size_t n;
+        Container **v = container_list_all(e, &n);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), newest_first);
+        json_t *out = json_array();
+        pthread_mutex_lock(&e->lock);
+        for (size_t k = 0; k < n; k++)
+                json_array_append_new(out, summary_json(e, v[k]));
+        pthread_mutex_unlock(&e->lock);
+        for (size_t k = 0; k < n; k++)
+                container_unref(v[k]);
+        free(v);
+        if (size)
+                add_sizes(e, out);
+        return out;
 }
 
 /* ---- lifecycle verbs ---- */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "basic/util.h"
+#include "engine/container.h"
 #include "image/image.h"
 
 static long long count(Engine *e, const char *sql)
@@ -218,4 +219,13 @@ int engine_disk_usage(Engine *e, json_t **ret, BerthError **err)
         json_object_set_new(j, "BuildCache", json_array());
         *ret = j;
         return 0;
+}
+
+void engine_container_size(Engine *e, const char *id, const char *image_id, long long *ret_rw, long long *ret_rootfs)
+{
+        _cleanup_free_ char *dir = container_dir(e, id);
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
+        long long rw = dir_size(upper);
+        *ret_rw = rw;
+        *ret_rootfs = rw + image_total_size(e->images, image_id);
 }

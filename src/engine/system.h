@@ -8,3 +8,7 @@
 /* Builds the newest-version /info object. */
 int engine_info(Engine *e, json_t **ret, BerthError **err);
 int engine_disk_usage(Engine *e, json_t **ret, BerthError **err);
+/* Docker's SizeRw (the bytes in the container's own layer) and SizeRootFs (that plus its image's layers).
+ * Walks the upper dir: call without Engine.lock. */
+void engine_container_size(Engine *e, const char *id, const char *image_id, long long *ret_rw,
+                           long long *ret_rootfs);

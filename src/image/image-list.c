@@ -397,3 +397,12 @@ int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_s
         *ret_images = list;
         return 0;
 }
+
+long long image_total_size(ImageStore *e, const char *id)
+{
+        LOCKED(e);
+        _cleanup_(image_row_clear) ImgRow row = { 0 };
+        if (image_row_load(e, id, &row, NULL) < 0)
+                return 0;
+        return image_size(e, row.top_layer);
+}

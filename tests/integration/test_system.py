@@ -282,3 +282,28 @@ def test_system_prune_runs_through(busybox):
     assert st == 204
     st, j = d.curl_json("/volumes/create", "POST", {"Name": "v1"})
     assert st == 501 and "not supported" in j["message"]
+
+
+def test_sizes_and_system_df(busybox):
+    d = busybox
+    d.docker("run", "--name", "szc", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big")
+    st, img = d.curl_json("/images/busybox/json")
+    st, j = d.curl_json("/containers/szc/json?size=1")
+    assert j["SizeRw"] >= 100000 and j["SizeRootFs"] == j["SizeRw"] + img["Size"]
+    st, j = d.curl_json("/containers/szc/json")
+    assert "SizeRw" not in j
+    st, lst = d.curl_json("/containers/json?all=1&size=1")
+    c = [x for x in lst if x["Names"] == ["/szc"]][0]
+    assert c["SizeRw"] >= 100000 and c["SizeRootFs"] == c["SizeRw"] + img["Size"]
+    st, df = d.curl_json("/system/df")
+    assert [x["Names"] for x in df["Containers"]] == [["/szc"]]
+    assert df["Containers"][0]["SizeRw"] == c["SizeRw"] and df["Volumes"] == [] and df["BuildCache"] == []
+    assert df["ContainerUsage"] == {"ActiveCount": 0, "TotalCount": 1, "Reclaimable": c["SizeRw"],
+                                    "TotalSize": c["SizeRw"]}
+    assert df["ImageUsage"]["TotalCount"] == len(df["Images"]) and df["ImageUsage"]["ActiveCount"] == 1
+    assert df["ImageUsage"]["TotalSize"] == df["LayersSize"] > 0
+    st, df = d.curl_json("/system/df?verbose=1")
+    assert "Containers" not in df and len(df["ContainerUsage"]["Items"]) == 1
+    st, df = d.curl_json("/v1.41/system/df")
+    assert "ContainerUsage" not in df and len(df["Containers"]) == 1
+    d.docker("rm", "szc")
