@@ -10,6 +10,7 @@
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
+#include "engine/system.h"
 #include "image/image.h"
 
 enum { T_STR = 1, T_BOOL = 2, T_INT = 4, T_OBJ = 8, T_STRV = 16, T_ARR = 32 };
@@ -377,7 +378,10 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 json_object_set_new(hc, "ShmSize", json_integer(67108864));
         set_default(hc, "IpcMode", json_string("private"));
         set_default(hc, "CgroupnsMode", json_string("host"));
-        set_default(hc, "Runtime", json_string("runc"));
+        /* as dockerd: the daemon's default runtime when none is named, an unknown name refused */
+        set_default(hc, "Runtime", json_string("berth"));
+        if (!engine_runtime_known(json_str(hc, "Runtime") ?: ""))
+                return berr_set(err, EINVAL, "unknown or invalid runtime name: %s", json_str(hc, "Runtime") ?: "");
         if (!json_is_boolean(json_object_get(hc, "AutoRemove")))
                 json_object_set_new(hc, "AutoRemove", json_false());
         if (!json_is_array(json_object_get(hc, "MaskedPaths")) && !json_bool(hc, "Privileged"))

@@ -22,6 +22,7 @@
 #include "engine/links.h"
 #include "image/image.h"
 #include "engine/netglue.h"
+#include "engine/system.h"
 #include "network/network.h"
 
 /* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
@@ -393,7 +394,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
 
 /* ---- spawning the monitor ---- */
 
-static char *monitor_path(void)
+char *engine_monitor_path(void)
 {
         const char *env = getenv("BERTH_MONITOR");
         if (env && *env)
@@ -416,7 +417,7 @@ static char *monitor_path(void)
  * (page-table updates are hypercalls on this kind of VM). */
 static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **err)
 {
-        _cleanup_free_ char *mon = monitor_path();
+        _cleanup_free_ char *mon = engine_monitor_path();
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)

@@ -307,3 +307,22 @@ def test_sizes_and_system_df(busybox):
     st, df = d.curl_json("/v1.41/system/df")
     assert "ContainerUsage" not in df and len(df["Containers"]) == 1
     d.docker("rm", "szc")
+
+
+def test_info_runtimes_and_commits(busybox):
+    d = busybox
+    st, info = d.curl_json("/info")
+    mon = info["Runtimes"]["berth"]["path"]
+    assert os.path.isabs(mon) and os.access(mon, os.X_OK) and os.path.basename(mon) == "berth-monitor"
+    assert info["DefaultRuntime"] == "berth" and info["InitBinary"] == "berth-init"
+    for k in ("ContainerdCommit", "RuncCommit", "InitCommit"):
+        assert info[k]["ID"] and "Expected" not in info[k]
+    st, old = d.curl_json("/v1.48/info")
+    assert old["RuncCommit"] == {"ID": info["RuncCommit"]["ID"], "Expected": info["RuncCommit"]["ID"]}
+    cid = d.docker("create", "busybox").stdout.decode().strip()
+    st, j = d.curl_json(f"/containers/{cid}/json")
+    assert j["HostConfig"]["Runtime"] == "berth"
+    d.docker("rm", cid)
+    assert d.docker("run", "--rm", "--runtime", "runc", "busybox", "true").returncode == 0
+    st, j = d.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"Runtime": "bogus"}})
+    assert (st, j["message"]) == (400, "unknown or invalid runtime name: bogus")
