@@ -75,7 +75,12 @@ struct RegistryPull {
         int failed;
         BerthError *ferr;
         ImageStore *e;
+        long status; /* of the last manifest request */
 };
+
+/* GET /v2/<repo>/manifests/<what> (tag or digest, verified), with Docker's pull errors. */
+int reg_fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t *ret_len, char **ret_type,
+                       char **ret_digest, BerthError **err);
 
 char *reg_familiar_tagged(const ImageRef *ref);
 /* "[=====>    ]  1.2MB/3.4MB" */
