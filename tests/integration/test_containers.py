@@ -423,6 +423,8 @@ def test_host_network_uses_host_name(busybox):
     r = busybox.docker("run", "--rm", "--network", "host", "busybox", "sh", "-c",
                        'hostname; cat /etc/hostname; echo "$HOSTNAME"')
     assert r.stdout.decode() == f"{host}\n" * 3
+    hosts = busybox.docker("run", "--rm", "--network", "host", "busybox", "cat", "/etc/hosts").stdout.decode()
+    assert hosts == open("/etc/hosts").read()  # the host's own, as libnetwork copies it
     cid = busybox.docker("create", "--network", "host", "busybox").stdout.decode().strip()
     st, j = busybox.curl_json(f"/containers/{cid}/json")
     assert j["Config"]["Hostname"] == host
