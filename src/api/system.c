@@ -104,6 +104,27 @@ static void system_df(ApiRequest *ar)
                                 json_object_del(j, legacy[k]);
                 }
         }
+        /* type (1.42+): only the kinds asked for; the others' fields are omitted */
+        _cleanup_strv_free_ char **types = ar->ver >= 42 ? http_query_all(ar->http, "type") : NULL;
+        if (types) {
+                static const char *const kinds[][4] = {
+                        { "container", "Containers", "ContainerUsage", NULL },
+                        { "image", "Images", "ImageUsage", "LayersSize" },
+                        { "volume", "Volumes", "VolumeUsage", NULL },
+                        { "build-cache", "BuildCache", "BuildCacheUsage", NULL },
+                };
+                for (size_t t = 0; types[t]; t++) {
+                        bool known = false;
+                        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                                known |= streq(types[t], kinds[k][0]);
+                        if (!known)
+                                return api_reply_errorf(ar, EINVAL, "unknown object type: %s", types[t]);
+                }
+                for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                        if (!strv_contains(types, kinds[k][0]))
+                                for (size_t f = 1; f < 4 && kinds[k][f]; f++)
+                                        json_object_del(j, kinds[k][f]);
+        }
         compat_shape_df(j, ar->ver);
         api_reply_json(ar, 200, TAKE_PTR(j));
 }

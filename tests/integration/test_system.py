@@ -306,6 +306,10 @@ def test_sizes_and_system_df(busybox):
     assert "Containers" not in df and len(df["ContainerUsage"]["Items"]) == 1
     st, df = d.curl_json("/v1.41/system/df")
     assert "ContainerUsage" not in df and len(df["Containers"]) == 1
+    st, df = d.curl_json("/system/df?type=container&type=volume")
+    assert sorted(df) == ["ContainerUsage", "Containers", "VolumeUsage", "Volumes"]
+    st, j = d.curl_json("/system/df?type=bogus")
+    assert (st, j["message"]) == (400, "unknown object type: bogus")
     d.docker("rm", "szc")
 
 
