@@ -518,6 +518,9 @@ static void list(ApiRequest *ar)
                         json_decref(s);
                         continue;
                 }
+                /* 1.52 lists health; berth runs no healthchecks, so every container's is "none" */
+                if (ar->ver >= 52)
+                        json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", "none", "FailingStreak", 0));
                 json_array_append_new(out, s);
                 if (limit > 0 && (long long) json_array_size(out) >= limit)
                         break;

@@ -453,6 +453,10 @@ def test_ps_filters_every_key_honoured(busybox, tmp_path):
                     ("is-task=false", everyone), ("is-task=true", []), ("isolation=default", everyone),
                     ("name=^pfa$", ["pfa"]), ("name=pf[ab]", ["pfa", "pfb"]), ("status=created", ["pfb"])]:
         assert names(f) == want, f
+    st, lst = d.curl_json("/containers/json?all=1")
+    assert all(c["Health"] == {"Status": "none", "FailingStreak": 0} for c in lst)
+    st, lst = d.curl_json("/v1.51/containers/json?all=1")
+    assert all("Health" not in c for c in lst)
     nid = d.docker("network", "inspect", "-f", "{{.Id}}", "pfnet").stdout.decode().strip()
     assert names("network=" + nid[:12]) == ["pfa"]
     # exited does not list stopped containers without all=1, as in dockerd
