@@ -42,6 +42,9 @@ typedef struct ApiRoute {
 #define API_UPLOAD_BODY_MAX (64ULL << 30)
 
 /* Each resource file exports its table, ended by a {NULL} entry. */
+/* Every container as GET /containers/json?all=1 lists it (with SizeRw and SizeRootFs when size). */
+json_t *api_container_summaries(Engine *e, bool size);
+
 extern const ApiRoute api_routes_system[];
 extern const ApiRoute api_routes_images[];
 extern const ApiRoute api_routes_containers[];
@@ -49,6 +52,7 @@ extern const ApiRoute api_routes_exec[];
 extern const ApiRoute api_routes_events[];
 extern const ApiRoute api_routes_links[];
 extern const ApiRoute api_routes_networks[];
+extern const ApiRoute api_routes_volumes[]; /* volumes and the build cache, which berth has none of */
 extern const ApiRoute api_routes_swarm[]; /* swarm, nodes, services, tasks, secrets, configs, plugins */
 
 void api_dispatch(HttpRequest *req, void *engine);

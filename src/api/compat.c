@@ -4,8 +4,12 @@
 
 void compat_shape_info(json_t *info, int ver)
 {
-        (void) info;
-        (void) ver;
+        /* ContainerdCommit/RuncCommit/InitCommit.Expected: omitted since 1.49 */
+        static const char *const commits[] = { "ContainerdCommit", "RuncCommit", "InitCommit" };
+        for (size_t i = 0; ver < 49 && i < sizeof(commits) / sizeof(commits[0]); i++) {
+                json_t *c = json_object_get(info, commits[i]);
+                json_object_set(c, "Expected", json_object_get(c, "ID"));
+        }
 }
 
 void compat_shape_df(json_t *df, int ver)

@@ -1,5 +1,7 @@
 /* Container endpoints: HTTP in, engine verbs, Docker's JSON out. */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <poll.h>
 #include <limits.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/system.h"
 #include "image/image.h"
 #include "engine/netglue.h"
 #include "network/network.h"
@@ -53,6 +56,30 @@ static json_t *network_settings(Engine *e, Container *c)
         return container_network_settings(e, c, running, false);
 }
 
+/* The container's mount points (its -v binds), as inspect and the list show them. */
+static json_t *mounts_json(Container *c)
+{
+        json_t *mounts = json_array();
+        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
+        size_t i;
+        json_t *b;
+        json_array_foreach(binds, i, b) {
+                const char *s = json_string_value(b);
+                if (!s || s[0] != '/')
+                        continue;
+                _cleanup_free_ char *copy = strdup(s);
+                char *save = NULL;
+                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
+                char *mode = strtok_r(NULL, ":", &save);
+                if (!dst)
+                        continue;
+                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
+                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
+                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
+        }
+        return mounts;
+}
+
 /* Called with e->lock held. */
 static json_t *inspect_json(Engine *e, Container *c)
 {
@@ -80,25 +107,7 @@ static json_t *inspect_json(Engine *e, Container *c)
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s},s:s}", "Data", "UpperDir", upper, "WorkDir",
                                                         work, "Name", "overlay2"));
-        json_t *mounts = json_array();
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s || s[0] != '/')
-                        continue;
-                _cleanup_free_ char *copy = strdup(s);
-                char *save = NULL;
-                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
-                char *mode = strtok_r(NULL, ":", &save);
-                if (!dst)
-                        continue;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
-        }
-        json_object_set_new(j, "Mounts", mounts);
+        json_object_set_new(j, "Mounts", mounts_json(c));
         json_object_set(j, "Config", container_cfg(c));
         json_object_set_new(j, "NetworkSettings", network_settings(e, c));
         return j;
@@ -114,8 +123,10 @@ static void inspect(ApiRequest *ar)
         json_t *j = inspect_json(ar->engine, c);
         pthread_mutex_unlock(&ar->engine->lock);
         if (api_query_bool(ar, "size", false)) {
-                json_object_set_new(j, "SizeRw", json_integer(0));
-                json_object_set_new(j, "SizeRootFs", json_integer(0));
+                long long rw, rootfs;
+                engine_container_size(ar->engine, c->id, c->image_id, &rw, &rootfs);
+                json_object_set_new(j, "SizeRw", json_integer(rw));
+                json_object_set_new(j, "SizeRootFs", json_integer(rootfs));
         }
         api_reply_json(ar, 200, j);
 }
@@ -173,13 +184,13 @@ static json_t *summary_json(Engine *e, Container *c)
         const char *netmode = json_str(container_hostcfg(c), "NetworkMode");
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
         json_t *ports = container_network_ports(e, c, running);
-        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,s:{s:s},s:o,s:[]}", "Id", c->id, "Names",
+        return json_pack("{s:s,s:[s+],s:s,s:s,s:s,s:I,s:o,s:o,s:s,s:s,s:{s:s},s:o,s:o}", "Id", c->id, "Names",
                          "/", c->name, "Image", json_str(cfg, "Image") ? json_str(cfg, "Image") : c->image_id,
                          "ImageID", c->image_id, "Command", cmd, "Created", (json_int_t) (c->created / 1000000000LL),
                          "Ports", ports, "Labels", json_is_object(labels) ? json_incref(labels) : json_object(),
                          "State", container_status_string(c->status), "Status", st, "HostConfig", "NetworkMode",
                          netmode ? netmode : "default", "NetworkSettings",
-                         container_network_settings(e, c, running, true), "Mounts");
+                         container_network_settings(e, c, running, true), "Mounts", mounts_json(c));
 }
 
 static bool any_eq(json_t *arr, const char *s)
@@ -196,6 +207,143 @@ static int newest_first(const void *a, const void *b)
         if (x->created != y->created)
                 return x->created > y->created ? -1 : 1;
         return strcmp(x->id, y->id); /* a total order, so equal times list the same way every time */
+}
+
+typedef struct PortFilter {
+        unsigned start, end;
+        char proto[16];
+} PortFilter;
+
+/* "80", "80/udp", "8000-8080/tcp" as moby's ParsePortRange reads them; errors in its words (HTTP 500, as
+ * dockerd answers them). */
+static int parse_port_filter(const char *key, const char *v, PortFilter *pf, BerthError **err)
+{
+        if (strchr(v, ':'))
+                return berr_set(err, EIO, "filter for '%s' should not contain ':': %s", key, v);
+        if (!*v)
+                return berr_set(err, EIO, "error while looking up for %s %s: invalid port range: value is empty",
+                                key, v);
+        _cleanup_free_ char *range = xstrndup(v, strcspn(v, "/"));
+        const char *proto = v[strlen(range)] == '/' ? v + strlen(range) + 1 : "";
+        char *dash = strchr(range, '-');
+        if (dash)
+                *dash = 0;
+        const char *parts[2] = { range, dash ? dash + 1 : NULL };
+        unsigned vals[2] = { 0, 0 };
+        for (int k = 0; k < 2 && parts[k]; k++) {
+                const char *what = k ? "end" : "start", *p = parts[k];
+                if (!*p)
+                        return berr_set(err, EIO, "error while looking up for %s %s: invalid %s port '': value is "
+                                        "empty", key, v, what);
+                unsigned long n = 0;
+                for (const char *q = p; *q; q++) {
+                        if (*q < '0' || *q > '9')
+                                return berr_set(err, EIO, "error while looking up for %s %s: invalid %s port '%s': "
+                                                "invalid syntax", key, v, what, p);
+                        n = n * 10 + (unsigned long) (*q - '0');
+                        if (n > 65535)
+                                return berr_set(err, EIO, "error while looking up for %s %s: invalid %s port '%s': "
+                                                "value out of range", key, v, what, p);
+                }
+                vals[k] = (unsigned) n;
+        }
+        if (!parts[1] || streq(parts[0], parts[1]))
+                vals[1] = vals[0];
+        else if (vals[1] < vals[0])
+                return berr_set(err, EIO, "error while looking up for %s %s: invalid port range: %s", key, v, v);
+        pf->start = vals[0];
+        pf->end = vals[1];
+        snprintf(pf->proto, sizeof(pf->proto), "%s", *proto ? proto : "tcp");
+        for (char *q = pf->proto; *q; q++)
+                *q = (char) tolower((unsigned char) *q);
+        return 0;
+}
+
+static int parse_port_filters(json_t *filters, const char *key, PortFilter **ret, size_t *n, BerthError **err)
+{
+        json_t *vals = json_object_get(filters, key);
+        *n = json_array_size(vals);
+        *ret = *n ? xcalloc(*n, sizeof(PortFilter)) : NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(vals, i, x) {
+                int r = parse_port_filter(key, json_string_value(x), &(*ret)[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool port_in(const PortFilter *pf, size_t n, json_int_t port, const char *proto)
+{
+        for (size_t i = 0; i < n; i++)
+                if (port >= pf[i].start && port <= pf[i].end && streq(pf[i].proto, proto))
+                        return true;
+        return false;
+}
+
+/* The filters that read the list entry itself (moby's includeContainerInList): volume, network,
+ * publish and expose. */
+static bool summary_matches(json_t *s, json_t *filters, const PortFilter *pub, size_t npub, const PortFilter *exp,
+                            size_t nexp)
+{
+        size_t i, k;
+        json_t *x, *m;
+        json_t *fv = json_object_get(filters, "volume");
+        if (fv) {
+                bool found = false;
+                json_array_foreach(json_object_get(s, "Mounts"), k, m) {
+                        const char *name = json_str(m, "Name");
+                        json_array_foreach(fv, i, x) {
+                                const char *want = json_string_value(x);
+                                if (streq(json_str(m, "Destination") ?: "", want) ||
+                                    streq(name && *name ? name : json_str(m, "Source") ?: "", want))
+                                        found = true;
+                        }
+                }
+                if (!found)
+                        return false;
+        }
+        json_t *fn = json_object_get(filters, "network");
+        if (fn) {
+                bool found = false;
+                json_t *nets = json_object_get(json_object_get(s, "NetworkSettings"), "Networks");
+                const char *name;
+                json_object_foreach(nets, name, m) {
+                        json_array_foreach(fn, i, x) {
+                                const char *want = json_string_value(x);
+                                if (streq(name, want) || startswith(json_str(m, "NetworkID") ?: "", want))
+                                        found = true;
+                        }
+                }
+                if (!found)
+                        return false;
+        }
+        if (npub || nexp) {
+                bool found = false;
+                json_array_foreach(json_object_get(s, "Ports"), k, m) {
+                        const char *type = json_str(m, "Type") ?: "";
+                        if (port_in(pub, npub, json_int(m, "PublicPort", 0), type) ||
+                            port_in(exp, nexp, json_int(m, "PrivatePort", 0), type))
+                                found = true;
+                }
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+/* SizeRw and SizeRootFs of each list entry, after Engine.lock is released (they walk the upper dirs). */
+static void add_sizes(Engine *e, json_t *summaries)
+{
+        size_t i;
+        json_t *s;
+        json_array_foreach(summaries, i, s) {
+                long long rw, rootfs;
+                engine_container_size(e, json_str(s, "Id"), json_str(s, "ImageID"), &rw, &rootfs);
+                json_object_set_new(s, "SizeRw", json_integer(rw));
+                json_object_set_new(s, "SizeRootFs", json_integer(rootfs));
+        }
 }
 
 static void list(ApiRequest *ar)
@@ -220,7 +368,7 @@ static void list(ApiRequest *ar)
         json_t *fstatus = json_object_get(filters, "status");
         size_t i;
         json_t *x;
-        static const char *const statuses[] = { "created", "restarting", "running", "removing", "paused", "exited",
+        static const char *const statuses[] = { "created", "running", "paused", "restarting", "removing", "exited",
                                                 "dead" };
         json_array_foreach(fstatus, i, x) {
                 bool ok = false;
@@ -228,15 +376,57 @@ static void list(ApiRequest *ar)
                         if (streq(json_string_value(x), statuses[k]))
                                 ok = true;
                 if (!ok)
-                        return api_reply_errorf(ar, EINVAL, "invalid filter 'status=%s'", json_string_value(x));
+                        return api_reply_errorf(ar, EINVAL, "invalid filter 'status=%s': invalid value for state "
+                                                "(%s): must be one of created, running, paused, restarting, "
+                                                "removing, exited, dead", json_string_value(x),
+                                                json_string_value(x));
         }
+        /* berth runs no healthchecks: every container's health is "none" */
+        json_t *fhealth = json_object_get(filters, "health");
+        json_array_foreach(fhealth, i, x) {
+                const char *h = json_string_value(x);
+                if (!streq(h, "none") && !streq(h, "starting") && !streq(h, "healthy") && !streq(h, "unhealthy"))
+                        return api_reply_errorf(ar, EINVAL, "invalid filter 'health=%s': invalid value for health "
+                                                "(%s): must be one of none, starting, healthy, unhealthy", h, h);
+        }
+        json_t *fexited = json_object_get(filters, "exited");
+        json_array_foreach(fexited, i, x) {
+                const char *v = json_string_value(x);
+                char *end = NULL;
+                errno = 0;
+                long code = strtol(v, &end, 10);
+                if (!*v || *end || errno || code != (int) code)
+                        return api_reply_errorf(ar, EINVAL, "invalid filter 'exited=%s': strconv.Atoi: parsing "
+                                                "\"%s\": %s", v, v, errno ? "value out of range" : "invalid syntax");
+        }
+        /* is-task: berth runs no swarm tasks, so is-task=true lists nothing */
+        json_t *ftask = json_object_get(filters, "is-task");
+        bool want_task = false;
+        if (ftask) {
+                bool t = any_eq(ftask, "true") || any_eq(ftask, "1"), f = any_eq(ftask, "false") || any_eq(ftask, "0");
+                if (t == f) {
+                        _cleanup_free_ char *vals = xstrdup("");
+                        json_array_foreach(ftask, i, x) {
+                                char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x));
+                                free(vals);
+                                vals = n;
+                        }
+                        return api_reply_errorf(ar, EINVAL, "invalid filter 'is-task=[%s]'", vals);
+                }
+                want_task = t;
+        }
+        _cleanup_free_ PortFilter *pub = NULL, *exp = NULL;
+        size_t npub = 0, nexp = 0;
+        if (parse_port_filters(filters, "publish", &pub, &npub, &err) < 0 ||
+            parse_port_filters(filters, "expose", &exp, &nexp, &err) < 0)
+                return api_reply_error(ar, err);
         bool all = api_query_bool(ar, "all", false);
         long long limit = -1;
         if (api_query_int(ar, "limit", -1, &limit, &err) < 0)
                 return api_reply_error(ar, err);
         if (limit > 0)
                 all = true;
-        if (json_array_size(fstatus) || json_array_size(json_object_get(filters, "exited")))
+        if (json_array_size(fstatus))
                 all = true;
         Engine *e = ar->engine;
         size_t n;
@@ -245,21 +435,32 @@ static void list(ApiRequest *ar)
         if (n > 1)
                 qsort(v, n, sizeof(*v), newest_first);
         int64_t before = INT64_MAX, since = INT64_MIN;
+        const char *missing = NULL;
         pthread_mutex_lock(&e->lock);
         json_array_foreach(json_object_get(filters, "before"), i, x) {
                 int amb;
                 Container *c = container_find_locked(e, json_string_value(x), &amb);
                 if (c)
                         before = c->created;
+                else
+                        missing = json_string_value(x);
         }
         json_array_foreach(json_object_get(filters, "since"), i, x) {
                 int amb;
                 Container *c = container_find_locked(e, json_string_value(x), &amb);
                 if (c)
                         since = c->created;
+                else
+                        missing = json_string_value(x);
+        }
+        pthread_mutex_unlock(&e->lock);
+        if (missing) {
+                for (size_t k = 0; k < n; k++)
+                        container_unref(v[k]);
+                free(v);
+                return api_reply_errorf(ar, ENOENT, "No such container: %s", missing);
         }
         _cleanup_strv_free_ char **ancestors = NULL;
-        pthread_mutex_unlock(&e->lock);
         json_array_foreach(json_object_get(filters, "ancestor"), i, x) {
                 char *idr = NULL;
                 if (image_resolve(e->images, json_string_value(x), &idr, NULL) == 0)
@@ -267,6 +468,7 @@ static void list(ApiRequest *ar)
                 else
                         strv_extend(&ancestors, "-");
         }
+        bool size = api_query_bool(ar, "size", false);
         json_t *out = json_array();
         pthread_mutex_lock(&e->lock);
         for (size_t k = 0; k < n; k++) {
@@ -278,6 +480,10 @@ static void list(ApiRequest *ar)
                         continue;
                 if (c->created >= before || c->created <= since)
                         continue;
+                if (ftask && want_task)
+                        continue;
+                if (json_array_size(fhealth) && !any_eq(fhealth, "none"))
+                        continue;
                 json_t *f;
                 if ((f = json_object_get(filters, "id")) && json_array_size(f)) {
                         bool m = false;
@@ -286,26 +492,18 @@ static void list(ApiRequest *ar)
                                 continue;
                 }
                 if ((f = json_object_get(filters, "name")) && json_array_size(f)) {
-                        bool m = false;
-                        json_array_foreach(f, i, x) {
-                                const char *want = json_string_value(x);
-                                if (want[0] == '/')
-                                        want++;
-                                if (strstr(c->name, want))
-                                        m = true;
-                        }
-                        if (!m)
+                        _cleanup_free_ char *slashed = xasprintf("/%s", c->name);
+                        if (!json_filter_match(f, c->name) && !json_filter_match(f, slashed))
                                 continue;
                 }
-                if (!json_labels_match(json_object_get(cfg, "Labels"), json_object_get(filters, "label"), false))
+                if (!json_labels_match(json_object_get(cfg, "Labels"), json_object_get(filters, "label")))
                         continue;
                 if (json_array_size(fstatus) && !any_eq(fstatus, container_status_string(c->status)))
                         continue;
-                if ((f = json_object_get(filters, "exited")) && json_array_size(f)) {
-                        if (c->status != CSTATUS_EXITED || !c->started_at)
-                                continue;
-                        _cleanup_free_ char *code = xasprintf("%d", c->exit_code);
-                        if (!any_eq(f, code))
+                if (json_array_size(fexited)) {
+                        bool m = false;
+                        json_array_foreach(fexited, i, x) if (atoi(json_string_value(x)) == c->exit_code) m = true;
+                        if (!m || live || !c->started_at)
                                 continue;
                 }
                 if (ancestors) {
@@ -317,10 +515,13 @@ static void list(ApiRequest *ar)
                                 continue;
                 }
                 json_t *s = summary_json(ar->engine, c);
-                if (api_query_bool(ar, "size", false)) {
-                        json_object_set_new(s, "SizeRw", json_integer(0));
-                        json_object_set_new(s, "SizeRootFs", json_integer(0));
+                if (!summary_matches(s, filters, pub, npub, exp, nexp)) {
+                        json_decref(s);
+                        continue;
                 }
+                /* 1.52 lists health; berth runs no healthchecks, so every container's is "none" */
+                if (ar->ver >= 52)
+                        json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", "none", "FailingStreak", 0));
                 json_array_append_new(out, s);
                 if (limit > 0 && (long long) json_array_size(out) >= limit)
                         break;
@@ -329,7 +530,28 @@ static void list(ApiRequest *ar)
         for (size_t k = 0; k < n; k++)
                 container_unref(v[k]);
         free(v);
+        if (size)
+                add_sizes(e, out);
         api_reply_json(ar, 200, out);
+}
+
+json_t *api_container_summaries(Engine *e, bool size)
+{
+        size_t n;
+        Container **v = container_list_all(e, &n);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), newest_first);
+        json_t *out = json_array();
+        pthread_mutex_lock(&e->lock);
+        for (size_t k = 0; k < n; k++)
+                json_array_append_new(out, summary_json(e, v[k]));
+        pthread_mutex_unlock(&e->lock);
+        for (size_t k = 0; k < n; k++)
+                container_unref(v[k]);
+        free(v);
+        if (size)
+                add_sizes(e, out);
+        return out;
 }
 
 /* ---- lifecycle verbs ---- */

@@ -81,6 +81,23 @@ static void images_pull(ApiRequest *ar, const char *from_image)
         http_respond_stream(ar->http, 200, "application/json", pull_stream, c, reg_ctx_free);
 }
 
+static void distribution_inspect(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        const char *name = ar->params[0];
+        /* a bare image id names nothing on a registry */
+        if (startswith(name, "sha256:") || (strlen(name) == 64 && is_hex(name, 64)))
+                return api_reply_errorf(ar, EIO, "no manifest found for full image ID");
+        RegistryAuth auth;
+        registry_auth_from_header(http_header(ar->http, "X-Registry-Auth"), &auth);
+        json_t *j = NULL;
+        int r = registry_distribution_inspect(ar->engine->images, name, &auth, &j, &err);
+        registry_auth_clear(&auth);
+        if (r < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, j);
+}
+
 static void images_push(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
@@ -398,6 +415,7 @@ const ApiRoute api_routes_images[] = {
         { "GET", "/containers/{id}/export", container_export },
         { "POST", "/images/prune", images_prune },
         { "GET", "/images/{name*}/json", images_inspect },
+        { "GET", "/distribution/{name*}/json", distribution_inspect },
         { "GET", "/images/{name*}/history", images_history },
         { "POST", "/images/{name*}/tag", images_tag },
         { "DELETE", "/images/{name*}", images_delete },

@@ -1,5 +1,6 @@
 #include "json-util.h"
 
+#include <regex.h>
 #include <string.h>
 #include <strings.h>
 
@@ -34,7 +35,7 @@ char *json_dump(json_t *j)
         return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 }
 
-bool json_labels_match(json_t *labels, json_t *want, bool negate)
+bool json_labels_match(json_t *labels, json_t *want)
 {
         size_t i;
         json_t *x;
@@ -46,10 +47,31 @@ bool json_labels_match(json_t *labels, json_t *want, bool negate)
                 _cleanup_free_ char *key = eq ? strndup(s, (size_t) (eq - s)) : strdup(s);
                 const char *have = json_str(labels, key);
                 bool m = have && (!eq || streq(have, eq + 1));
-                if (negate ? m : !m)
+                if (!m)
                         return false;
         }
         return true;
+}
+
+bool json_filter_match(json_t *values, const char *source)
+{
+        size_t i;
+        json_t *x;
+        json_array_foreach(values, i, x) {
+                const char *v = json_string_value(x);
+                if (!v)
+                        continue;
+                if (streq(v, source))
+                        return true;
+                regex_t re;
+                if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+                        continue;
+                bool m = regexec(&re, source, 0, NULL, 0) == 0;
+                regfree(&re);
+                if (m)
+                        return true;
+        }
+        return false;
 }
 
 json_t *json_object_get_ci(json_t *o, const char *key)

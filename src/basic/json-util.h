@@ -15,8 +15,12 @@ const char *json_str(json_t *o, const char *key);  /* NULL when absent or not a 
 bool json_bool(json_t *o, const char *key);        /* false when absent */
 long long json_int(json_t *o, const char *key, long long dflt);
 /* Docker's label filter (Args.MatchKVList): every "k" or "k=v" string of want is among labels (an object of
- * strings); negate: none of them is. Non-string entries of want are ignored. */
-bool json_labels_match(json_t *labels, json_t *want, bool negate);
+ * strings). Non-string entries of want are ignored. Docker's "label!" excludes what matches ALL of its
+ * entries (moby's matchLabels): json_array_size(nl) && json_labels_match(l, nl). */
+bool json_labels_match(json_t *labels, json_t *want);
+/* Docker's Args.Match: one string of values equals source or, read as a regular expression, matches it
+ * (POSIX extended here, RE2 there; a value that is no valid expression is skipped). */
+bool json_filter_match(json_t *values, const char *source);
 /* Field type checks, as Go's json.Unmarshal does them: null and absence pass. */
 enum { JT_STR = 1, JT_BOOL = 2, JT_INT = 4, JT_OBJ = 8, JT_STRV = 16, JT_ARR = 32, JT_STRMAP = 64 };
 typedef struct {

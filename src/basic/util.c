@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -546,4 +547,21 @@ const char *go_arch(void)
         if (streq(u.machine, "aarch64"))
                 return "arm64";
         return u.machine;
+}
+
+const char *go_strerror(int e)
+{
+        static __thread char buf[128];
+        if (e < 0)
+                e = -e;
+        const char *s = strerrordesc_np(e);
+        if (!s) {
+                snprintf(buf, sizeof(buf), "errno %d", e);
+                return buf;
+        }
+        snprintf(buf, sizeof(buf), "%s", s);
+        /* Go's mkerrors lowercases the first letter unless the word is an acronym ("STREAMS") */
+        if (isupper((unsigned char) buf[0]) && islower((unsigned char) buf[1]))
+                buf[0] = (char) tolower((unsigned char) buf[0]);
+        return buf;
 }

@@ -65,6 +65,10 @@ bool double_to_int64(double d, int64_t *ret);
 char *human_duration(int64_t seconds);
 char *human_size(double bytes);
 
+/* An errno (either sign) as Go's syscall.Errno prints it ("no such file or directory"): clients such as
+ * the docker CLI match these lowercase texts in start errors. Thread-local buffer. */
+const char *go_strerror(int e);
+
 /* The machine as Go's GOARCH names it ("amd64", "arm64"; else uname's machine). */
 const char *go_arch(void);
 

@@ -1,7 +1,9 @@
 /* POST /containers/create: validates the body, merges the image config in
  * (moby daemon/commit.go merge rules), and records the container. */
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
@@ -9,6 +11,7 @@
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
+#include "engine/system.h"
 #include "image/image.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
@@ -51,15 +54,39 @@ static int check_types(json_t *obj, const FieldType *f, size_t n, const char *st
         return 0;
 }
 
-/* Cmd/Entrypoint may be a string (shell form, old clients): Docker treats a
- * plain string as one argv element. */
+/* Cmd/Entrypoint as Docker's StrSlice decodes them: a plain string (shell form, old clients) is one argv
+ * element, null or absent is nil (NULL here), [] stays an empty list. */
 static json_t *strv_of(json_t *v)
 {
         if (json_is_string(v))
                 return json_pack("[O]", v);
-        if (json_is_array(v) && json_array_size(v) > 0)
+        if (json_is_array(v))
                 return json_incref(v);
         return NULL;
+}
+
+/* Entrypoint and Cmd as dockerd merges them (daemon/commit.go merge, create.go mergeAndVerifyConfig): an
+ * empty user Entrypoint takes the image's Cmd when the user gave none, a nil one the image's Entrypoint
+ * too; then [""] (docker run --entrypoint "") means no entrypoint. */
+static void merge_command(json_t *uc, json_t *ic)
+{
+        json_t *uep = strv_of(json_object_get(uc, "Entrypoint"));
+        json_t *ucmd = strv_of(json_object_get(uc, "Cmd"));
+        if (json_array_size(uep) == 0) {
+                if (json_array_size(ucmd) == 0) {
+                        json_decref(ucmd);
+                        ucmd = strv_of(json_object_get(ic, "Cmd"));
+                }
+                if (!uep)
+                        uep = strv_of(json_object_get(ic, "Entrypoint"));
+        }
+        const char *ep0 = json_string_value(json_array_get(uep, 0));
+        if (json_array_size(uep) == 1 && ep0 && !*ep0) {
+                json_decref(uep);
+                uep = NULL;
+        }
+        json_object_set_new(uc, "Entrypoint", uep ? uep : json_null());
+        json_object_set_new(uc, "Cmd", ucmd ? ucmd : json_null());
 }
 
 static bool str_empty(json_t *o, const char *k)
@@ -107,16 +134,6 @@ static void merge_image_config(json_t *uc, json_t *ic)
                 json_t *v;
                 json_object_foreach(il, k, v) if (!json_object_get(ul, k)) json_object_set(ul, k, v);
         }
-        /* Entrypoint/Cmd: a user Entrypoint drops the image's Cmd. */
-        json_t *uep = strv_of(json_object_get(uc, "Entrypoint"));
-        json_t *ucmd = strv_of(json_object_get(uc, "Cmd"));
-        if (!uep) {
-                if (!ucmd)
-                        ucmd = strv_of(json_object_get(ic, "Cmd"));
-                uep = strv_of(json_object_get(ic, "Entrypoint"));
-        }
-        json_object_set_new(uc, "Entrypoint", uep ? uep : json_null());
-        json_object_set_new(uc, "Cmd", ucmd ? ucmd : json_null());
         const char *keys[] = { "WorkingDir", "User", "StopSignal" };
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (str_empty(uc, keys[i]) && json_is_string(json_object_get(ic, keys[i])))
@@ -535,6 +552,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         json_object_del(uc, "NetworkingConfig");
         json_object_del(uc, "Platform");
         merge_image_config(uc, json_object_get(icfg, "config"));
+        merge_command(uc, json_object_get(icfg, "config"));
         json_t *ep = json_object_get(uc, "Entrypoint");
         json_t *cmd = json_object_get(uc, "Cmd");
         if (!json_array_size(ep) && !json_array_size(cmd))
@@ -545,9 +563,16 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (r < 0)
                 return berr_from_errno(err, r, "cannot generate container id");
         if (str_empty(uc, "Hostname")) {
-                char h[13];
-                memcpy(h, id, 12);
-                h[12] = 0;
+                /* Docker's default: the host's name on the host network, else the short id */
+                char h[HOST_NAME_MAX + 1] = "";
+                if (streq(json_str(hcin, "NetworkMode") ?: "", "host")) {
+                        if (gethostname(h, sizeof(h)) < 0)
+                                return berr_set(err, errno, "cannot read the host name: %s", go_strerror(errno));
+                        h[HOST_NAME_MAX] = 0;
+                } else {
+                        memcpy(h, id, 12);
+                        h[12] = 0;
+                }
                 json_object_set_new(uc, "Hostname", json_string(h));
         }
         const char *strs[] = { "Domainname", "User", "WorkingDir" };
@@ -594,7 +619,10 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 json_object_set_new(hc, "ShmSize", json_integer(67108864));
         set_default(hc, "IpcMode", json_string("private"));
         set_default(hc, "CgroupnsMode", json_string("host"));
-        set_default(hc, "Runtime", json_string("runc"));
+        /* as dockerd: the daemon's default runtime when none is named, an unknown name refused */
+        set_default(hc, "Runtime", json_string("berth"));
+        if (!engine_runtime_known(json_str(hc, "Runtime") ?: ""))
+                return berr_set(err, EINVAL, "unknown or invalid runtime name: %s", json_str(hc, "Runtime") ?: "");
         if (!json_is_boolean(json_object_get(hc, "AutoRemove")))
                 json_object_set_new(hc, "AutoRemove", json_false());
         if (!json_is_array(json_object_get(hc, "MaskedPaths")) && !json_bool(hc, "Privileged"))

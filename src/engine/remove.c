@@ -265,8 +265,8 @@ int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long 
                                c->status == CSTATUS_DEAD;
                 json_t *labels = json_object_get(container_cfg(c), "Labels");
                 bool ok = stopped && !c->starting && (!until_ns || c->created < until_ns) &&
-                          (!label || json_labels_match(labels, label, false)) &&
-                          (!nolabel || json_labels_match(labels, nolabel, true));
+                          json_labels_match(labels, label) &&
+                          !(json_array_size(nolabel) && json_labels_match(labels, nolabel));
                 pthread_mutex_unlock(&e->lock);
                 if (ok) {
                         /* the container's own layer is what removing it gives back */

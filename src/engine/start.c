@@ -2,6 +2,7 @@
  * (docs/monitor.md), the exit watcher and what happens after an exit
  * (AutoRemove, restart policies). */
 #include <dirent.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include "engine/links.h"
 #include "image/image.h"
 #include "engine/netglue.h"
+#include "engine/system.h"
 #include "network/network.h"
 #include "runtime/runtime.h"
 
@@ -281,6 +283,15 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                                         parts[1]);
                 if (parts[0][0] != '/')
                         return berr_set(err, ENOTSUP, "named volumes are not supported yet: '%s'", s);
+                /* -v (unlike --mount) creates a missing host directory at each start, as dockerd does;
+                 * a file in the way is left for the runtime's "not a directory" error. */
+                struct stat st;
+                if (stat(parts[0], &st) < 0 && errno == ENOENT) {
+                        int k = mkdir_p(parts[0], 0755);
+                        if (k < 0 && k != -ENOTDIR)
+                                return berr_set(err, EIO, "error while creating mount source path '%s': mkdir %s: %s",
+                                                parts[0], parts[0], go_strerror(k));
+                }
                 bool ro = n == 3 && strstr(parts[2], "ro") != NULL;
                 json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", parts[0], "destination",
                                                         parts[1], "type", "bind", "options", "rbind",
@@ -534,7 +545,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
 
 /* ---- spawning the monitor ---- */
 
-static char *monitor_path(void)
+char *engine_monitor_path(void)
 {
         const char *env = getenv("BERTH_MONITOR");
         if (env && *env)
@@ -588,7 +599,7 @@ static int sealed_monitor(const char *path)
  * (page-table updates are hypercalls on this kind of VM). */
 static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **err)
 {
-        _cleanup_free_ char *mon = monitor_path();
+        _cleanup_free_ char *mon = engine_monitor_path();
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -692,10 +703,30 @@ static void record_failed_start(Engine *e, Container *c, const char *msg, int ex
                 container_remove_obj(e, c, true, NULL);
 }
 
-/* A failure reported by berth-monitor: 127/126 answer HTTP 400, the rest 500. */
-static int start_failed(Engine *e, Container *c, const char *msg, int code, BerthError **err)
+/* A start that failed. A runtime's message (runtime) gets its exit code from its text as dockerd does
+ * (daemon/errors.go, setExitCodeFromError): 126 and 127 answer HTTP 400, the rest 500. */
+static int start_failed(Engine *e, Container *c, const char *msg, bool runtime, BerthError **err)
 {
-        int exit_code = code == 127 || code == 126 ? code : 128;
+        _cleanup_free_ char *lower = xstrdup(msg), *full = NULL;
+        for (char *p = lower; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        int exit_code = 128;
+        if (!runtime)
+                lower[0] = 0; /* berth's own failures: 128 and HTTP 500 */
+        if (strstr(lower, "permission denied"))
+                exit_code = 126;
+        else if (strstr(lower, "is a directory")) {
+                /* the docker CLI looks for "permission denied" to exit 126 */
+                full = xasprintf("%s: permission denied", msg);
+                exit_code = 126;
+        } else if (strstr(lower, "not a directory")) {
+                full = xasprintf("%s: Are you trying to mount a directory onto a file (or vice-versa)? Check if "
+                                 "the specified host path exists and is the expected type", msg);
+                exit_code = 127;
+        } else if (strstr(lower, "executable file not found") || strstr(lower, "no such file or directory"))
+                exit_code = 127;
+        if (full)
+                msg = full;
         record_failed_start(e, c, msg, exit_code);
         return berr_set(err, exit_code == 128 ? EIO : EINVAL, "%s", msg);
 }
@@ -754,9 +785,9 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         }
         j = json_loads(line, 0, NULL);
         if (!json_is_object(j))
-                return start_failed(e, c, "berth-monitor sent an unreadable reply", 0, err);
+                return start_failed(e, c, "berth-monitor sent an unreadable reply", false, err);
         if (json_str(j, "error"))
-                return start_failed(e, c, json_str(j, "error"), (int) json_int(j, "exit_code", 125), err);
+                return start_failed(e, c, json_str(j, "error"), true, err);
         int pid = (int) json_int(j, "pid", 0), mpid = (int) json_int(j, "monitor_pid", 0);
         crash_point("start-after-spawn");
         /* Interfaces, routes and DNS before the process runs. */
@@ -764,7 +795,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 _cleanup_berr_ BerthError *nerr = NULL;
                 if (engine_network_attach(e, c, pid, &nerr) < 0) {
                         container_kill_cgroup(c->id, SIGKILL);
-                        return start_failed(e, c, nerr->msg, 0, err);
+                        return start_failed(e, c, nerr->msg, false, err);
                 }
         }
 
@@ -774,13 +805,13 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
         if (r < 0) {
                 container_kill_cgroup(c->id, SIGKILL);
-                return start_failed(e, c, "berth-monitor did not answer start", 0, err);
+                return start_failed(e, c, "berth-monitor did not answer start", false, err);
         }
         json_decref(j);
         j = json_loads(reply, 0, NULL);
         if (!json_is_object(j) || json_str(j, "error"))
-                return start_failed(e, c, json_str(j, "error") ? json_str(j, "error") : "bad start reply",
-                                    (int) json_int(j, "exit_code", 125), err);
+                return start_failed(e, c, json_str(j, "error") ? json_str(j, "error") : "bad start reply", true,
+                                    err);
         crash_point("start-before-record");
 
         pthread_mutex_lock(&e->lock);

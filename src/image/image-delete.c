@@ -339,9 +339,8 @@ int image_prune(ImageStore *e, json_t *filters, json_t **ret, BerthError **err)
                         _cleanup_json_ json_t *cfg = json_loads(row.config, 0, NULL);
                         json_t *labels = json_object_get(json_object_get(cfg, "config"), "Labels");
                         json_t *lf = json_object_get(filters, "label"), *nlf = json_object_get(filters, "label!");
-                        if (lf && !json_labels_match(labels, lf, false))
-                                continue;
-                        if (nlf && json_array_size(nlf) > 0 && !json_labels_match(labels, nlf, true))
+                        if (!json_labels_match(labels, lf) ||
+                            (json_array_size(nlf) && json_labels_match(labels, nlf)))
                                 continue;
                         strv_extend(&cands, row.id);
                 }

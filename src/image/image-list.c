@@ -29,7 +29,8 @@ static int load_ref_locked(ImageStore *e, const char *ref, ImgRow *ret, BerthErr
 int image_parse_time_filter(const char *v, int64_t *ret_ns, BerthError **err)
 {
         if (parse_docker_time(v, now_ns(), ret_ns) < 0)
-                return berr_set(err, EINVAL, "failed to parse value as time or duration: \"%s\"", v ? v : "");
+                return berr_set(err, EINVAL, "invalid value for 'until' filter: failed to parse value as time or "
+                                "duration: \"%s\"", v ? v : "");
         return 0;
 }
 
@@ -59,19 +60,32 @@ int image_check_filters(json_t *filters, const char *const *allowed, BerthError 
         return 0;
 }
 
+/* Args.GetBoolOrDefault("dangling"): true/1 or false/0, never both. */
 int image_dangling_filter(json_t *filters, int *ret, BerthError **err)
 {
         json_t *d = json_object_get(filters, "dangling");
         *ret = -1;
-        if (!d || json_array_size(d) == 0)
+        if (!d)
                 return 0;
-        const char *v = json_string_value(json_array_get(d, 0));
-        if (streq(v, "true") || streq(v, "1"))
-                *ret = 1;
-        else if (streq(v, "false") || streq(v, "0"))
-                *ret = 0;
-        else
-                return berr_set(err, EINVAL, "Invalid filter 'dangling=%s'", v);
+        size_t i;
+        json_t *x;
+        bool t = false, f = false;
+        json_array_foreach(d, i, x) {
+                const char *v = json_string_value(x);
+                t |= streq(v, "true") || streq(v, "1");
+                f |= streq(v, "false") || streq(v, "0");
+        }
+        if (t == f) {
+                _cleanup_free_ char *vals = xstrdup("");
+                json_array_foreach(d, i, x) {
+                        char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x));
+                        free(vals);
+                        vals = n;
+                }
+                return berr_set(err, EINVAL, json_array_size(d) ? "invalid filter 'dangling=[%s]'" :
+                                "invalid filter 'dangling'", vals);
+        }
+        *ret = t;
         return 0;
 }
 
@@ -169,7 +183,7 @@ int image_list(ImageStore *e, json_t *filters, bool all, bool shared_size, json_
                         continue;
                 _cleanup_json_ json_t *cfg = json_loads(row.config, 0, NULL);
                 if (label_f && json_array_size(label_f) > 0 &&
-                    !json_labels_match(json_object_get(json_object_get(cfg, "config"), "Labels"), label_f, false))
+                    !json_labels_match(json_object_get(json_object_get(cfg, "config"), "Labels"), label_f))
                         continue;
                 json_t *s = summary(e, &row, cfg, names, ref_f, shared_size);
                 if (ref_f && json_array_size(ref_f) > 0 && json_array_size(json_object_get(s, "RepoTags")) == 0) {
@@ -382,4 +396,13 @@ int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_s
         *ret_layers_size = image_count_sql(e, "SELECT coalesce(sum(size),0) FROM layers", NULL);
         *ret_images = list;
         return 0;
+}
+
+long long image_total_size(ImageStore *e, const char *id)
+{
+        LOCKED(e);
+        _cleanup_(image_row_clear) ImgRow row = { 0 };
+        if (image_row_load(e, id, &row, NULL) < 0)
+                return 0;
+        return image_size(e, row.top_layer);
 }

@@ -64,6 +64,8 @@ int image_delete(ImageStore *e, const char *ref, bool force, bool noprune, json_
 int image_prune(ImageStore *e, json_t *filters, json_t **ret, BerthError **err);
 /* /system/df: Images array (newest shape) and the total size of all layers. */
 int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_size, BerthError **err);
+/* The bytes of all the image's layers (its Size); 0 for an unknown image. Takes e->lock. */
+long long image_total_size(ImageStore *e, const char *id);
 
 /* ---- save and load (image/archive.c) ---- */
 

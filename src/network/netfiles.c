@@ -99,6 +99,12 @@ int net_write_hosts(Network *e, NetContainer *c, const char *path, const char *i
                                                "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
                                                "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
         json_t *extra = json_object_get(net_hostcfg(c), "ExtraHosts");
+        /* the host network without extra hosts: the host's own /etc/hosts, as libnetwork copies it */
+        if (streq(net_mode(c), "host") && !json_array_size(extra)) {
+                _cleanup_free_ char *data = NULL;
+                if (read_file("/etc/hosts", &data, NULL) == 0)
+                        return net_write_text(path, data);
+        }
         size_t i;
         json_t *x;
         json_array_foreach(extra, i, x) {

@@ -503,8 +503,6 @@ static bool any_str(json_t *arr, bool (*pred)(const char *want, void *ctx), void
         return false;
 }
 
-static bool m_name(const char *w, void *n) { return strstr(((Net *) n)->name, w) != NULL; }
-static bool m_id(const char *w, void *n) { return startswith(((Net *) n)->id, w); }
 static bool m_driver(const char *w, void *n) { return streq(((Net *) n)->driver, w); }
 static bool m_type(const char *w, void *n)
 {
@@ -539,10 +537,11 @@ static bool net_matches(Network *e, Net *n, json_t *filters, BerthError **err)
         json_t *v;
         json_object_foreach(filters, k, v) {
                 if (streq(k, "name")) {
-                        if (!any_str(v, m_name, n))
+                        if (!json_filter_match(v, n->name))
                                 return false;
                 } else if (streq(k, "id")) {
-                        if (!any_str(v, m_id, n))
+                        /* as moby's IDAlsoMatchesName: an id term matches names too */
+                        if (!json_filter_match(v, n->id) && !json_filter_match(v, n->name))
                                 return false;
                 } else if (streq(k, "driver")) {
                         if (!any_str(v, m_driver, n))
@@ -556,7 +555,7 @@ static bool net_matches(Network *e, Net *n, json_t *filters, BerthError **err)
                         json_array_foreach(v, i, x) if (json_is_string(x) && !m_label(json_string_value(x), n)) return false;
                 } else if (streq(k, "dangling")) {
                         const char *d = json_string_value(json_array_get(v, 0));
-                        bool want = d && (streq(d, "true") || streq(d, "1"));
+                        bool want = streq(d, "true") || streq(d, "1");
                         bool dangling = !builtin(n) && !net_in_use(e, n->id);
                         if (want != dangling)
                                 return false;
@@ -573,6 +572,21 @@ static bool net_matches(Network *e, Net *n, json_t *filters, BerthError **err)
 
 int network_list(Network *e, json_t *filters, json_t **ret, BerthError **err)
 {
+        /* the values moby's network filter refuses, in its words and statuses */
+        json_t *dv = json_object_get(filters, "dangling");
+        if (json_array_size(dv) > 1)
+                return berr_set(err, EINVAL, "got more than one value for filter key \"dangling\"");
+        const char *d = json_string_value(json_array_get(dv, 0));
+        if (d && !streq(d, "true") && !streq(d, "1") && !streq(d, "false") && !streq(d, "0"))
+                return berr_set(err, EINVAL, "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or "
+                                "\"false\" (or \"0\")");
+        size_t k;
+        json_t *x;
+        json_array_foreach(json_object_get(filters, "type"), k, x) {
+                const char *t = json_string_value(x);
+                if (!streq(t, "builtin") && !streq(t, "custom"))
+                        return berr_set(err, EIO, "invalid filter: 'type'='%s'", t);
+        }
         size_t nn;
         Net **nets = net_list_all(e, &nn);
         json_t *out = json_array();
@@ -669,7 +683,12 @@ int network_prune(Network *e, json_t *filters, json_t **ret, BerthError **err)
                 json_t *x;
                 bool ok = true;
                 json_array_foreach(lab, k, x) if (json_is_string(x) && !m_label(json_string_value(x), nets[i])) ok = false;
-                json_array_foreach(nolab, k, x) if (json_is_string(x) && m_label(json_string_value(x), nets[i])) ok = false;
+                /* label! spares what matches all of its entries (moby's matchLabels) */
+                bool all_nolab = json_array_size(nolab) > 0;
+                json_array_foreach(nolab, k, x) if (json_is_string(x) && !m_label(json_string_value(x), nets[i]))
+                        all_nolab = false;
+                if (all_nolab)
+                        ok = false;
                 if (!ok)
                         continue;
                 _cleanup_berr_ BerthError *rerr = NULL;

@@ -19,8 +19,8 @@ char *reg_familiar_tagged(const ImageRef *ref)
         return image_ref_familiar(ref);
 }
 
-static int fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t *ret_len, char **ret_type,
-                          char **ret_digest, BerthError **err)
+int reg_fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t *ret_len, char **ret_type,
+                       char **ret_digest, BerthError **err)
 {
         _cleanup_free_ char *url = xasprintf("/v2/%s/manifests/%s", p->g->repo, what);
         char *hdrs[] = { (char *) ACCEPT, NULL };
@@ -32,6 +32,7 @@ static int fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t 
                 return k;
         }
         _cleanup_free_ char *name = image_ref_name(p->ref);
+        p->status = r.status;
         if (r.status == 404) {
                 _cleanup_free_ char *t = reg_error_text(&r);
                 _cleanup_free_ char *fam = reg_familiar_tagged(p->ref);
@@ -145,7 +146,7 @@ int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth 
         k = reg_open(e, ref, auth, false, &p->g, err);
         if (k < 0)
                 goto fail;
-        k = fetch_manifest(p, ref->digest ? ref->digest : ref->tag, &body, &len, &type, &dg, err);
+        k = reg_fetch_manifest(p, ref->digest ? ref->digest : ref->tag, &body, &len, &type, &dg, err);
         if (k < 0)
                 goto fail;
         m = json_loadb(body, len, 0, NULL);
@@ -163,7 +164,7 @@ int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth 
                 _cleanup_free_ char *dg2 = NULL;
                 body = NULL;
                 type = NULL;
-                k = fetch_manifest(p, pd, &body, &len, &type, &dg2, err);
+                k = reg_fetch_manifest(p, pd, &body, &len, &type, &dg2, err);
                 if (k < 0)
                         goto fail;
                 json_decref(m);

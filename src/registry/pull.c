@@ -385,3 +385,85 @@ int registry_pull_run(ImageStore *e, RegistryPull *p, ImageProgressFn progress, 
         emit_status(p, ss, NULL);
         return 0;
 }
+
+/* The platform of an image config as Docker's ocispec.Platform marshals it. */
+static json_t *config_platform(const char *cfg, size_t len)
+{
+        _cleanup_json_ json_t *c = json_loadb(cfg, len, 0, NULL);
+        if (!json_str(c, "os") && !json_str(c, "architecture"))
+                return NULL;
+        json_t *p = json_pack("{s:s,s:s}", "architecture", json_str(c, "architecture") ?: "", "os",
+                              json_str(c, "os") ?: "");
+        const char *keys[] = { "os.version", "os.features", "variant" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                json_t *v = json_object_get(c, keys[i]);
+                if ((json_is_string(v) && *json_string_value(v)) || json_array_size(v))
+                        json_object_set(p, keys[i], v);
+        }
+        return p;
+}
+
+int registry_distribution_inspect(ImageStore *e, const char *refstr, const RegistryAuth *auth, json_t **ret,
+                                  BerthError **err)
+{
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        ImageRef *ref = NULL;
+        int k = image_ref_parse(refstr, &ref, err);
+        if (k < 0)
+                return k;
+        image_ref_default_tag(ref);
+        RegistryPull *p = xcalloc(1, sizeof(*p));
+        pthread_mutex_init(&p->plock, NULL);
+        p->ref = ref;
+        p->e = e;
+        _cleanup_free_ char *body = NULL, *type = NULL, *dg = NULL, *cfg = NULL;
+        _cleanup_json_ json_t *m = NULL;
+        size_t len = 0, cfg_len = 0;
+        k = reg_open(e, ref, auth, false, &p->g, err);
+        if (k == 0)
+                k = reg_fetch_manifest(p, ref->digest ? ref->digest : ref->tag, &body, &len, &type, &dg, err);
+        if (k < 0) {
+                if ((p->status == 401 || p->status == 403) && err && *err)
+                        (*err)->code = EUNATCH;
+                goto out;
+        }
+        m = json_loadb(body, len, 0, NULL);
+        if (!json_is_object(m)) {
+                k = berr_set(err, EINVAL, "invalid manifest: not JSON");
+                goto out;
+        }
+        const char *mt = json_str(m, "mediaType") ?: type ?: "";
+        json_t *platforms = json_array();
+        if (json_object_get(m, "manifests")) {
+                size_t i;
+                json_t *d;
+                json_array_foreach(json_object_get(m, "manifests"), i, d) {
+                        json_t *pl = json_object_get(d, "platform");
+                        json_t *o = json_pack("{s:s,s:s}", "architecture", json_str(pl, "architecture") ?: "", "os",
+                                              json_str(pl, "os") ?: "");
+                        const char *keys[] = { "os.version", "os.features", "variant" };
+                        for (size_t n = 0; n < ELEMENTSOF(keys); n++) {
+                                json_t *v = json_object_get(pl, keys[n]);
+                                if ((json_is_string(v) && *json_string_value(v)) || json_array_size(v))
+                                        json_object_set(o, keys[n], v);
+                        }
+                        json_array_append_new(platforms, o);
+                }
+        } else {
+                /* a single manifest: its config says the platform (a config that cannot be read gives none,
+                 * as in dockerd) */
+                const char *cd = json_str(json_object_get(m, "config"), "digest");
+                _cleanup_berr_ BerthError *cerr = NULL;
+                if (cd && image_digest_valid(cd) && fetch_small_blob(p->g, cd, CONFIG_MAX, &cfg, &cfg_len, &cerr) == 0) {
+                        json_t *pl = config_platform(cfg, cfg_len);
+                        if (pl)
+                                json_array_append_new(platforms, pl);
+                }
+        }
+        *ret = json_pack("{s:{s:s,s:s,s:I},s:o}", "Descriptor", "mediaType", mt, "digest", dg, "size",
+                         (json_int_t) len, "Platforms", platforms);
+        k = 0;
+out:
+        registry_pull_free(p);
+        return k;
+}

@@ -75,6 +75,7 @@ struct RegistryPull {
         int failed;
         BerthError *ferr;
         ImageStore *e;
+        long status; /* of the last manifest request */
 };
 
 /* Pure manifest and config checks (fuzzed by tests/fuzz/fuzz-manifest.c). */
@@ -88,6 +89,9 @@ void reg_layers_free(Layer *l, size_t n);
 /* Checks an image config's rootfs.diff_ids against the n layers and fills their diff_id,
  * parent and chain. */
 int reg_config_chain(const char *config, size_t len, Layer *layers, size_t n, BerthError **err);
+/* GET /v2/<repo>/manifests/<what> (tag or digest, verified), with Docker's pull errors. */
+int reg_fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t *ret_len, char **ret_type,
+                       char **ret_digest, BerthError **err);
 
 char *reg_familiar_tagged(const ImageRef *ref);
 /* "[=====>    ]  1.2MB/3.4MB" */

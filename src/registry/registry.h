@@ -37,5 +37,11 @@ int registry_push_prepare(ImageStore *e, const char *name, const char *tag, cons
                           BerthError **err);
 int registry_push_run(ImageStore *e, RegistryPush *p, ImageProgressFn progress, void *cls, BerthError **err);
 
+/* GET /distribution/{name}/json: the descriptor (mediaType, digest, size) of what name's tag or digest
+ * names on its registry, and the platforms it serves (a list's entries, or a manifest's config). Registry
+ * answers 404 -> -ENOENT, 401/403 -> -EUNATCH; an unreachable registry -> -EIO with the transport error. */
+int registry_distribution_inspect(ImageStore *e, const char *ref, const RegistryAuth *auth, json_t **ret,
+                                  BerthError **err);
+
 /* POST /auth: checks the credentials against the registry. -EACCES (401) when refused. */
 int registry_login(ImageStore *e, const RegistryAuth *auth, BerthError **err);

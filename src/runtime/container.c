@@ -221,7 +221,8 @@ static void mount_rootfs(Child *ch, const char *rootfs)
                         *slash = 0;
                         size_t cl = strlen(common) + 1;
                         if (chdir(*common ? common : "/") < 0)
-                                child_fail(ch, 125, "error during container init: chdir %s: %m", common);
+                                child_fail(ch, 125, "error during container init: chdir %s: %s",
+                                           common, go_strerror(errno));
                         free(lower);
                         size_t n = strv_length(s->layers), len = 1;
                         for (size_t i = 0; i < n; i++)
@@ -238,7 +239,8 @@ static void mount_rootfs(Child *ch, const char *rootfs)
                 }
         }
         if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
-                child_fail(ch, 125, "error during container init: error mounting overlay at %s: %m", rootfs);
+                child_fail(ch, 125, "error during container init: error mounting overlay at %s: %s",
+                           rootfs, go_strerror(errno));
 }
 
 static void make_dev(Child *ch, int rootfd)
@@ -254,18 +256,20 @@ static void make_dev(Child *ch, int rootfd)
                       { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" }, { "core", "/proc/kcore" } };
         _cleanup_close_ int pfd = open_in_root(rootfd, "/dev", false, true);
         if (pfd < 0)
-                child_fail(ch, 125, "error during container init: open /dev: %s", strerror(-pfd));
+                child_fail(ch, 125, "error during container init: open /dev: %s", go_strerror(-pfd));
         char p[64];
         snprintf(p, sizeof(p), "/proc/self/fd/%d", pfd);
         _cleanup_close_ int dfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-                child_fail(ch, 125, "error during container init: open /dev: %m");
+                child_fail(ch, 125, "error during container init: open /dev: %s", go_strerror(errno));
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
                 if (mknodat(dfd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
-                        child_fail(ch, 125, "error during container init: mknod /dev/%s: %m", nodes[i].name);
+                        child_fail(ch, 125, "error during container init: mknod /dev/%s: %s",
+                                   nodes[i].name, go_strerror(errno));
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlinkat(links[i].target, dfd, links[i].name) < 0)
-                        child_fail(ch, 125, "error during container init: symlink /dev/%s: %m", links[i].name);
+                        child_fail(ch, 125, "error during container init: symlink /dev/%s: %s",
+                                   links[i].name, go_strerror(errno));
 }
 
 /* A privileged container gets the host's device nodes, as Docker's does. hdir is a host /dev
@@ -383,7 +387,7 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                 r = mount_in_root(rootfd, target, dir, src, type, flags, data);                            \
                 if (r < 0)                                                                                \
                         child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": %s", \
-                                   src ? src : type, target, strerror(-r));                               \
+                                   src ? src : type, target, go_strerror(-r));                               \
         } while (0)
 
         MNT("/proc", true, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -401,7 +405,7 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                 r = mount_in_root(rootfd, "/sys", true, "/sys", NULL, MS_BIND | MS_REC | sysro, NULL);
         if (r < 0)
                 child_fail(ch, 125, "error during container init: error mounting \"sysfs\" to rootfs at \"/sys\": %s",
-                           strerror(-r));
+                           go_strerror(-r));
         make_dev(ch, rootfd);
         make_extra_devices(ch, rootfd);
 
@@ -410,10 +414,12 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                 int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
                 int unlock = 0, n = -1;
                 if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0)
-                        child_fail(ch, 125, "error during container init: allocating a pty: %m");
+                        child_fail(ch, 125, "error during container init: allocating a pty: %s",
+                                   go_strerror(errno));
                 int sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
                 if (sl < 0)
-                        child_fail(ch, 125, "error during container init: opening the pty: %m");
+                        child_fail(ch, 125, "error during container init: opening the pty: %s",
+                                   go_strerror(errno));
                 _cleanup_free_ char *pts = xasprintf("%s/dev/pts/%d", rootfs, n);
                 MNT("/dev/console", false, pts, NULL, MS_BIND, NULL);
                 *pty_master = m;
@@ -428,8 +434,8 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                 if (streq(m->type, "bind")) {
                         struct stat st;
                         if (stat(m->source, &st) < 0)
-                                child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": stat %s: %m",
-                                           m->source, m->destination, m->source);
+                                child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": stat %s: %s",
+                                           m->source, m->destination, m->source, go_strerror(errno));
                         MNT(m->destination, S_ISDIR(st.st_mode), m->source, NULL,
                             MS_BIND | (rec ? MS_REC : 0) | f, NULL);
                         /* ":ro" of a recursive bind covers every submount (/host/proc of -v /:/host:ro). */
@@ -450,9 +456,10 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
 static void pivot(Child *ch, int rootfd)
 {
         if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-                child_fail(ch, 125, "error during container init: pivot_root: %m");
+                child_fail(ch, 125, "error during container init: pivot_root: %s", go_strerror(errno));
         if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-                child_fail(ch, 125, "error during container init: unmounting the old root: %m");
+                child_fail(ch, 125, "error during container init: unmounting the old root: %s",
+                           go_strerror(errno));
 }
 
 static void mask_and_protect(Child *ch)
@@ -468,7 +475,8 @@ static void mask_and_protect(Child *ch)
                 int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL)
                                             : mount("/dev/null", p, NULL, MS_BIND, NULL);
                 if (r < 0)
-                        child_fail(ch, 125, "error during container init: masking %s: %m", p);
+                        child_fail(ch, 125, "error during container init: masking %s: %s",
+                                   p, go_strerror(errno));
         }
         for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++) {
                 const char *p = s->readonly_paths[i];
@@ -482,7 +490,7 @@ static void mask_and_protect(Child *ch)
                 int r = fd < 0 ? -errno : rdonly_recursive_fd(fd);
                 if (r < 0)
                         child_fail(ch, 125, "error during container init: making %s recursively read-only: %s", p,
-                                   strerror(-r));
+                                   go_strerror(-r));
         }
 }
 
@@ -538,20 +546,22 @@ static _noreturn_ void child_main(Child *ch)
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'C')
                 _exit(125);
         if (s->ns_cgroup && unshare(CLONE_NEWCGROUP) < 0)
-                child_fail(ch, 125, "error during container init: unshare cgroup namespace: %m");
+                child_fail(ch, 125, "error during container init: unshare cgroup namespace: %s",
+                           go_strerror(errno));
         if (s->netns) {
                 int nfd = open(s->netns, O_RDONLY | O_CLOEXEC);
                 if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
-                        child_fail(ch, 125, "error during container init: joining network namespace %s: %m", s->netns);
+                        child_fail(ch, 125, "error during container init: joining network namespace %s: %s",
+                                   s->netns, go_strerror(errno));
                 close(nfd);
         }
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                child_fail(ch, 125, "error during container init: making / private: %m");
+                child_fail(ch, 125, "error during container init: making / private: %s", go_strerror(errno));
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", ch->rundir);
         mount_rootfs(ch, rootfs);
         int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
-                child_fail(ch, 125, "error during container init: open rootfs: %m");
+                child_fail(ch, 125, "error during container init: open rootfs: %s", go_strerror(errno));
         int master = -1, slave = -1;
         do_mounts(ch, rootfs, rootfd, &master, &slave);
         pivot(ch, rootfd);
@@ -559,12 +569,15 @@ static _noreturn_ void child_main(Child *ch)
         apply_sysctls(ch);
         mask_and_protect(ch);
         if (s->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-                child_fail(ch, 125, "error during container init: making the root read-only: %m");
+                child_fail(ch, 125, "error during container init: making the root read-only: %s",
+                           go_strerror(errno));
         if (s->ns_uts) {
                 if (s->hostname && *s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
-                        child_fail(ch, 125, "error during container init: sethostname: %m");
+                        child_fail(ch, 125, "error during container init: sethostname: %s",
+                                   go_strerror(errno));
                 if (s->domainname && *s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
-                        child_fail(ch, 125, "error during container init: setdomainname: %m");
+                        child_fail(ch, 125, "error during container init: setdomainname: %s",
+                                   go_strerror(errno));
         }
         if (s->ns_net && !s->netns)
                 loopback_up();
@@ -594,8 +607,8 @@ static _noreturn_ void child_main(Child *ch)
         char **env = rt_user_env(s->env, &u);
         (void) mkdir_p(s->cwd, 0755); /* Docker creates a missing WorkingDir, owned by root */
         if (chdir(s->cwd) < 0)
-                child_fail(ch, 125, "error during container init: chdir to cwd (\"%s\") set in config.json failed: %m",
-                           s->cwd);
+                child_fail(ch, 125, "error during container init: chdir to cwd (\"%s\") set in config.json failed: %s",
+                           s->cwd, go_strerror(errno));
         _cleanup_free_ char *exe = NULL, *lerr = NULL;
         int r = rt_lookup_path(s->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
@@ -614,16 +627,19 @@ static _noreturn_ void child_main(Child *ch)
         /* stdio */
         if (s->tty) {
                 if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-                        child_fail(ch, 125, "error during container init: setting the controlling terminal: %m");
+                        child_fail(ch, 125, "error during container init: setting the controlling terminal: %s",
+                                   go_strerror(errno));
                 for (int i = 0; i < 3; i++)
                         if (dup2(slave, i) < 0)
-                                child_fail(ch, 125, "error during container init: dup2: %m");
+                                child_fail(ch, 125, "error during container init: dup2: %s",
+                                           go_strerror(errno));
                 if (slave > 2)
                         close(slave);
         } else {
                 for (int i = 0; i < 3; i++)
                         if (dup3(ch->stdio[i], i, 0) < 0 && ch->stdio[i] != i)
-                                child_fail(ch, 125, "error during container init: dup2: %m");
+                                child_fail(ch, 125, "error during container init: dup2: %s",
+                                           go_strerror(errno));
         }
         if (rt_send_fd(ch->sock, "R", master) < 0)
                 _exit(125);
@@ -633,17 +649,18 @@ static _noreturn_ void child_main(Child *ch)
                 _exit(125);
 
         if ((r = rt_spec_apply_rlimits(s)) < 0)
-                child_fail(ch, 125, "error during container init: setting rlimits: %s", strerror(-r));
+                child_fail(ch, 125, "error during container init: setting rlimits: %s", go_strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_free_ char *scerr = NULL;
         if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr)) < 0)
                 child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
-                           scerr ? scerr : strerror(-r));
+                           scerr ? scerr : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, s->privileged || s->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
         if (r < 0)
-                child_fail(ch, 125, "error during container init: setting user and capabilities: %s", strerror(-r));
+                child_fail(ch, 125, "error during container init: setting user and capabilities: %s",
+                           go_strerror(-r));
         /* Everything but stdio and the setup socket (close-on-exec) must not reach the command. */
         (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
         sigset_t all;
@@ -653,7 +670,7 @@ static _noreturn_ void child_main(Child *ch)
                 signal(sig, SIG_DFL);
         execve(exe, argv, env);
         int e = errno;
-        child_fail(ch, exit_code_for_errno(e), "exec: \"%s\": %s", s->args[0], strerror(e));
+        child_fail(ch, exit_code_for_errno(e), "exec: \"%s\": %s", s->args[0], go_strerror(e));
 }
 
 static int parse_error(const char *msg, int *exit_code, char **errmsg)
@@ -688,12 +705,13 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", rundir);
         _cleanup_free_ char *empty = xasprintf("%s/empty", rundir);
         if ((mkdir(rootfs, 0755) < 0 && errno != EEXIST) || (mkdir(empty, 0755) < 0 && errno != EEXIST)) {
-                *errmsg = xasprintf(RT_ERROR_PREFIX "error creating %s: %m" RT_ERROR_SUFFIX, rootfs);
+                *errmsg = xasprintf(RT_ERROR_PREFIX "error creating %s: %s" RT_ERROR_SUFFIX,
+                                    rootfs, go_strerror(errno));
                 return -errno;
         }
         int sp[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-                *errmsg = xasprintf(RT_ERROR_PREFIX "socketpair: %m" RT_ERROR_SUFFIX);
+                *errmsg = xasprintf(RT_ERROR_PREFIX "socketpair: %s" RT_ERROR_SUFFIX, go_strerror(errno));
                 return -errno;
         }
         _cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
@@ -743,7 +761,7 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
                 reap(pid);
                 safe_close(sp[0]);
                 *errmsg = xasprintf(RT_ERROR_PREFIX "error joining cgroup %s: %s" RT_ERROR_SUFFIX, spec->cgroup,
-                                    strerror(-r));
+                                    go_strerror(-r));
                 return r;
         }
         char buf[2048];
@@ -779,7 +797,7 @@ fail_errno:
         r = -errno;
         safe_close(sp[0]);
         safe_close(sp[1]);
-        *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, strerror(-r));
+        *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
         return r;
 }
 

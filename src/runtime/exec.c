@@ -66,19 +66,19 @@ static const struct {
 static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int sock, int slave, const int stdio[3])
 {
         if (setsid() < 0)
-                xfail(sock, 126, "setsid: %m");
+                xfail(sock, 126, "setsid: %s", go_strerror(errno));
         if (x->tty) {
                 if (ioctl(slave, TIOCSCTTY, 0) < 0)
-                        xfail(sock, 126, "setting the controlling terminal: %m");
+                        xfail(sock, 126, "setting the controlling terminal: %s", go_strerror(errno));
                 for (int i = 0; i < 3; i++)
                         if (dup2(slave, i) < 0)
-                                xfail(sock, 126, "dup2: %m");
+                                xfail(sock, 126, "dup2: %s", go_strerror(errno));
                 if (slave > 2)
                         close(slave);
         } else {
                 for (int i = 0; i < 3; i++)
                         if (dup3(stdio[i], i, 0) < 0 && stdio[i] != i)
-                                xfail(sock, 126, "dup2: %m");
+                                xfail(sock, 126, "dup2: %s", go_strerror(errno));
         }
         umask(022);
         _cleanup_free_ char *passwd = NULL, *group = NULL, *uerr = NULL;
@@ -104,23 +104,23 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
         const char *cwd = x->cwd && *x->cwd ? x->cwd : cs->cwd && *cs->cwd ? cs->cwd : "/";
         if (chdir(cwd) < 0)
                 xfail(sock, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", cwd,
-                      errno == ENOENT ? "no such file or directory" : strerror(errno));
+                      go_strerror(errno));
         _cleanup_free_ char *exe = NULL, *lerr = NULL;
         int r = rt_lookup_path(x->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
                 xfail(sock, 126, "%s", lerr ? lerr : "exec: lookup failed");
         bool privileged = x->privileged || cs->privileged;
         if ((r = rt_spec_apply_rlimits(cs)) < 0)
-                xfail(sock, 126, "setting rlimits: %s", strerror(-r));
+                xfail(sock, 126, "setting rlimits: %s", go_strerror(-r));
         char *const *caps = cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_free_ char *scerr = NULL;
         if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, cs->all_capabilities, &scerr)) < 0)
-                xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr : strerror(-r));
+                xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, privileged || cs->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && cs->no_new_privileges && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
         if (r < 0)
-                xfail(sock, 126, "unable to apply caps: %s", strerror(-r));
+                xfail(sock, 126, "unable to apply caps: %s", go_strerror(-r));
         (void) syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
         sigset_t all;
         sigemptyset(&all);
@@ -129,8 +129,7 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
                 signal(sig, SIG_DFL);
         execve(exe, x->args, env);
         int e = errno;
-        xfail(sock, 126, "exec: \"%s\": %s", x->args[0],
-              e == ENOENT ? "no such file or directory" : e == EACCES ? "permission denied" : strerror(e));
+        xfail(sock, 126, "exec: \"%s\": %s", x->args[0], go_strerror(e));
 }
 
 /* The helper: joins the cgroup and the namespaces, makes the pty, clones the process. */
@@ -147,20 +146,20 @@ static _noreturn_ void exec_helper(const RtSpec *cs, const RtCgroupOps *cg, cons
                 keep[4 + i] = nsfd[i];
         rt_close_fds_except(keep, ELEMENTSOF(keep));
         if (cg && cs->cgroup && *cs->cgroup && (r = cg->add_pid(cs->cgroup, getpid())) < 0)
-                xfail(sock, 126, "joining cgroup %s: %s", cs->cgroup, strerror(-r));
+                xfail(sock, 126, "joining cgroup %s: %s", cs->cgroup, go_strerror(-r));
         for (size_t i = 0; i < N_NS; i++)
                 if (nsfd[i] >= 0 && setns(nsfd[i], ns_list[i].type) < 0)
-                        xfail(sock, 126, "joining the %s namespace: %m", ns_list[i].name);
+                        xfail(sock, 126, "joining the %s namespace: %s", ns_list[i].name, go_strerror(errno));
         int slave = -1;
         if (x->tty) {
                 /* The container's own devpts instance, now that we are in its mount namespace. */
                 int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
                 if (master < 0)
-                        xfail(sock, 126, "open /dev/ptmx: %m");
+                        xfail(sock, 126, "open /dev/ptmx: %s", go_strerror(errno));
                 int unlock = 0;
                 if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
                     (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0)
-                        xfail(sock, 126, "allocating a pty: %m");
+                        xfail(sock, 126, "allocating a pty: %s", go_strerror(errno));
                 if (x->h > 0 && x->w > 0) {
                         struct winsize ws = { .ws_row = (unsigned short) x->h, .ws_col = (unsigned short) x->w };
                         (void) ioctl(master, TIOCSWINSZ, &ws);
@@ -172,7 +171,7 @@ static _noreturn_ void exec_helper(const RtSpec *cs, const RtCgroupOps *cg, cons
         /* CLONE_PARENT: the monitor is the parent, and reaps it. */
         pid_t pid = (pid_t) syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
         if (pid < 0)
-                xfail(sock, 126, "clone: %m");
+                xfail(sock, 126, "clone: %s", go_strerror(errno));
         if (pid == 0)
                 exec_child(cs, x, sock, slave, stdio);
         char msg[32];
@@ -217,8 +216,8 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
                         if (errno == ENOENT && i == 0)
                                 continue; /* no user namespaces on this kernel */
                         r = -errno;
-                        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "container process %d: %m" RT_ERROR_SUFFIX,
-                                            (int) container_pid);
+                        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "container process %d: %s" RT_ERROR_SUFFIX,
+                                            (int) container_pid, go_strerror(errno));
                         goto out;
                 }
                 /* Joining our own namespace is a no-op, and for user namespaces an error. */
@@ -226,7 +225,8 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
                         continue;
                 if ((nsfd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
                         r = -errno;
-                        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "open %s: %m" RT_ERROR_SUFFIX, path);
+                        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "open %s: %s" RT_ERROR_SUFFIX,
+                                            path, go_strerror(errno));
                         goto out;
                 }
         }
@@ -288,7 +288,7 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
         if (n != 0) {
                 if (n < 0) {
                         kill(pid, SIGKILL);
-                        snprintf(buf, sizeof(buf), "E126 exec setup: %s", strerror((int) -n));
+                        snprintf(buf, sizeof(buf), "E126 exec setup: %s", go_strerror((int) -n));
                 }
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
@@ -311,7 +311,7 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
 
 fail_errno:
         r = -errno;
-        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, strerror(-r));
+        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
 out:
         safe_close(sock);
         safe_close(master);

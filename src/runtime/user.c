@@ -189,7 +189,7 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, char **er
                 if (r == -EACCES)
                         *errmsg = xasprintf("exec: \"%s\": permission denied", file);
                 else
-                        *errmsg = xasprintf("exec: \"%s\": stat %s: %s", file, file, strerror(-r));
+                        *errmsg = xasprintf("exec: \"%s\": stat %s: %s", file, file, go_strerror(-r));
                 return r;
         }
         if (!path_env)

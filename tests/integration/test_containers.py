@@ -32,11 +32,42 @@ def test_run_rm_echo(busybox):
     (["true"], 0),
     (["sh", "-c", "exit 3"], 3),
     (["nonexistentcmd"], 127),
+    (["/nonexistent"], 127),
+    (["/etc/passwd/x"], 125),  # dockerd says 127 in State.ExitCode, the CLI finds no text it knows
     (["/etc"], 126),
+    (["/etc/passwd"], 126),
 ])
 def test_run_exit_codes(busybox, args, code):
     r = busybox.docker("run", "--rm", "busybox", *args, check=False)
     assert r.returncode == code, r.stderr
+
+
+def test_start_errors_as_docker_words_them(busybox):
+    """The docker CLI picks its exit code from the lowercase Go error texts; dockerd sets
+    State.ExitCode from the same texts."""
+    prefix = ("failed to create shim task: OCI runtime create failed: runc create failed: "
+              "unable to start container process: ")
+    for cmd, code, text in [
+            ("/nonexistent", 127, 'exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown'),
+            ("/etc/passwd", 126, 'exec: "/etc/passwd": permission denied: unknown'),
+            ("/etc/passwd/x", 127, 'exec: "/etc/passwd/x": stat /etc/passwd/x: not a directory: unknown: Are you '
+             "trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists "
+             "and is the expected type")]:
+        cid = busybox.docker("create", "busybox", cmd).stdout.decode().strip()
+        st, j = busybox.curl_json(f"/containers/{cid}/start", "POST")
+        assert st == 400 and j["message"] == prefix + text, j
+        st, j = busybox.curl_json(f"/containers/{cid}/json")
+        assert j["State"]["Status"] == "created"
+        assert j["State"]["ExitCode"] == code and j["State"]["Error"] == prefix + text
+        busybox.docker("rm", cid)
+    busybox.docker("run", "-d", "--name", "execerr", "busybox", "sleep", "60")
+    r = busybox.docker("exec", "execerr", "/nonexistent", check=False)
+    assert r.returncode == 126  # the docker CLI prints this error on stdout
+    assert r.stdout.decode().strip() == ("OCI runtime exec failed: exec failed: unable to start container process: "
+                                         'exec: "/nonexistent": stat /nonexistent: no such file or directory: unknown')
+    r = busybox.docker("exec", "-w", "/nonexistent", "execerr", "true", check=False)
+    assert b'chdir to cwd ("/nonexistent") set in config.json failed: no such file or directory' in r.stdout
+    busybox.docker("rm", "-f", "execerr")
 
 
 def test_run_exit_125_bad_flag(busybox):
@@ -468,3 +499,121 @@ def test_stop_restart_signal_and_timeout_checked(busybox):
         assert busybox.client().api.inspect_container(cid)["State"]["ExitCode"] == 7
     finally:
         busybox.docker("rm", "-f", cid, check=False)
+
+
+def test_entrypoint_empty_string_resets(busybox):
+    """docker run --entrypoint "" sends Entrypoint [""]: dockerd drops the image's entrypoint and, as the
+    user's Entrypoint was not empty, does not take the image's Cmd either."""
+    busybox.docker("create", "--name", "epsrc", "busybox")
+    busybox.docker("commit", "-c", 'ENTRYPOINT ["echo","ep"]', "-c", 'CMD ["echo","cmd"]', "epsrc", "epimg")
+    busybox.docker("rm", "epsrc")
+    assert busybox.docker("run", "--rm", "epimg").stdout == b"ep echo cmd\n"
+    assert busybox.docker("run", "--rm", "--entrypoint", "", "epimg", "echo", "x").stdout == b"x\n"
+    r = busybox.docker("run", "--rm", "--entrypoint", "", "epimg", check=False)
+    assert r.returncode == 125 and b"No command specified" in r.stderr
+    cases = [({"Entrypoint": [""], "Cmd": ["true"]}, "true", [], None, ["true"]),
+             ({"Entrypoint": []}, "echo", ["cmd"], [], ["echo", "cmd"]),
+             ({"Entrypoint": None}, "echo", ["ep", "echo", "cmd"], ["echo", "ep"], ["echo", "cmd"]),
+             ({"Entrypoint": "", "Cmd": "true"}, "true", [], None, ["true"])]
+    for body, path, args, ep, cmd in cases:
+        st, j = busybox.curl_json("/containers/create", "POST", dict(body, Image="epimg"))
+        assert st == 201, j
+        st, j = busybox.curl_json(f"/containers/{j['Id']}/json")
+        assert (j["Path"], j["Args"], j["Config"]["Entrypoint"], j["Config"]["Cmd"]) == (path, args, ep, cmd), body
+        busybox.curl_json(f"/containers/{j['Id']}", "DELETE")
+    st, j = busybox.curl_json("/containers/create", "POST", {"Image": "epimg", "Entrypoint": [""]})
+    assert st == 400 and j["message"] == "No command specified"
+    busybox.docker("rmi", "epimg")
+
+
+def test_bind_creates_missing_host_dir(busybox):
+    """-v creates a missing host directory (0755, with its parents) at start, as dockerd does."""
+    src = os.path.join(busybox.base, "bind-missing", "a", "b")
+    r = busybox.docker("run", "--rm", "-v", f"{src}:/c", "busybox", "sh", "-c", "echo hi > /c/f; stat -c %a /c")
+    assert r.stdout == b"755\n"
+    assert os.path.isdir(src) and open(os.path.join(src, "f")).read() == "hi\n"
+    blocker = os.path.join(busybox.base, "bind-file")
+    open(blocker, "w").close()
+    r = busybox.docker("run", "--rm", "-v", f"{blocker}/sub:/c", "busybox", "true", check=False)
+    assert r.returncode == 125 and b"not a directory" in r.stderr
+
+
+def test_host_network_uses_host_name(busybox):
+    import socket
+    host = socket.gethostname()
+    r = busybox.docker("run", "--rm", "--network", "host", "busybox", "sh", "-c",
+                       'hostname; cat /etc/hostname; echo "$HOSTNAME"')
+    assert r.stdout.decode() == f"{host}\n" * 3
+    hosts = busybox.docker("run", "--rm", "--network", "host", "busybox", "cat", "/etc/hosts").stdout.decode()
+    assert hosts == open("/etc/hosts").read()  # the host's own, as libnetwork copies it
+    cid = busybox.docker("create", "--network", "host", "busybox").stdout.decode().strip()
+    st, j = busybox.curl_json(f"/containers/{cid}/json")
+    assert j["Config"]["Hostname"] == host
+    busybox.docker("rm", cid)
+    assert busybox.docker("run", "--rm", "--network", "host", "-h", "given", "busybox", "hostname").stdout == b"given\n"
+    assert busybox.docker("run", "--rm", "busybox", "hostname").stdout.decode().strip() != host
+
+
+def test_ps_filters_every_key_honoured(busybox, tmp_path):
+    """network, publish, expose, volume, health, is-task, isolation and regex names filter as in dockerd;
+    bad values get its errors."""
+    d = busybox
+    d.docker("network", "create", "pfnet")
+    d.docker("run", "-d", "--name", "pfa", "--network", "pfnet", "-p", "18080:80", "--expose", "9000/udp",
+             "-v", f"{tmp_path}/vol:/data", "busybox", "sleep", "60")
+    d.docker("create", "--name", "pfb", "busybox")
+    assert d.docker("run", "--name", "pfc", "busybox", "sh", "-c", "exit 3", check=False).returncode == 3
+    names = lambda f: sorted(n for n in d.docker("ps", "-a", "--format", "{{.Names}}", "--filter", f)
+                             .stdout.decode().split() if n.startswith("pf"))
+    everyone = ["pfa", "pfb", "pfc"]
+    for f, want in [("network=pfnet", ["pfa"]), ("network=bridge", ["pfb", "pfc"]), ("publish=18080", ["pfa"]),
+                    ("publish=18080/udp", []), ("publish=18000-18100", ["pfa"]), ("expose=80", ["pfa"]),
+                    ("expose=9000", []), ("expose=9000/udp", ["pfa"]), ("volume=/data", ["pfa"]),
+                    (f"volume={tmp_path}/vol", ["pfa"]), ("volume=/nope", []), ("exited=3", ["pfc"]),
+                    ("exited=0", []), ("health=none", everyone), ("health=healthy", []),
+                    ("is-task=false", everyone), ("is-task=true", []), ("isolation=default", everyone),
+                    ("name=^pfa$", ["pfa"]), ("name=pf[ab]", ["pfa", "pfb"]), ("status=created", ["pfb"])]:
+        assert names(f) == want, f
+    st, lst = d.curl_json("/containers/json?all=1")
+    assert all(c["Health"] == {"Status": "none", "FailingStreak": 0} for c in lst)
+    st, lst = d.curl_json("/v1.51/containers/json?all=1")
+    assert all("Health" not in c for c in lst)
+    nid = d.docker("network", "inspect", "-f", "{{.Id}}", "pfnet").stdout.decode().strip()
+    assert names("network=" + nid[:12]) == ["pfa"]
+    # exited does not list stopped containers without all=1, as in dockerd
+    assert "pfc" not in d.docker("ps", "--filter", "exited=3", "--format", "{{.Names}}").stdout.decode().split()
+    from urllib.parse import quote
+    for f, st_want, msg in [
+            ({"publish": ["80:80"]}, 500, "filter for 'publish' should not contain ':': 80:80"),
+            ({"expose": ["abc"]}, 500, "error while looking up for expose abc: invalid start port 'abc': "
+                                       "invalid syntax"),
+            ({"publish": ["90-80"]}, 500, "error while looking up for publish 90-80: invalid port range: 90-80"),
+            ({"health": ["bogus"]}, 400, "invalid filter 'health=bogus': invalid value for health (bogus): must be "
+                                         "one of none, starting, healthy, unhealthy"),
+            ({"exited": ["abc"]}, 400, "invalid filter 'exited=abc': strconv.Atoi: parsing \"abc\": invalid syntax"),
+            ({"is-task": ["maybe"]}, 400, "invalid filter 'is-task=[maybe]'"),
+            ({"before": ["nosuch"]}, 404, "No such container: nosuch"),
+            ({"status": ["bogus"]}, 400, "invalid filter 'status=bogus': invalid value for state (bogus): must be "
+                                         "one of created, running, paused, restarting, removing, exited, dead"),
+            ({"label!": ["a"]}, 400, "invalid filter 'label!'")]:
+        st, j = d.curl_json("/containers/json?all=1&filters=" + quote(json.dumps(f)))
+        assert (st, j["message"]) == (st_want, msg), f
+    d.docker("rm", "-f", "pfa", "pfb", "pfc")
+    d.docker("network", "rm", "pfnet")
+
+
+def test_prune_label_not_spares_only_what_matches_every_value(busybox):
+    """label!=a label!=b keeps what carries both labels, as moby's matchLabels does."""
+    d = busybox
+    d.docker("create", "--name", "lboth", "-l", "lp=1", "-l", "a=1", "-l", "b=1", "busybox")
+    d.docker("create", "--name", "lone", "-l", "lp=1", "-l", "a=1", "busybox")
+    d.docker("container", "prune", "-f", "--filter", "label=lp", "--filter", "label!=a", "--filter", "label!=b")
+    left = d.docker("ps", "-a", "--filter", "label=lp", "--format", "{{.Names}}").stdout.decode().split()
+    assert left == ["lboth"]
+    d.docker("rm", "lboth")
+    for n, labels in [("nboth", ["a=1", "b=1"]), ("nonly", ["a=1"])]:
+        d.docker("network", "create", "--label", "lp=1", *sum((["--label", x] for x in labels), []), n)
+    d.docker("network", "prune", "-f", "--filter", "label=lp", "--filter", "label!=a", "--filter", "label!=b")
+    left = d.docker("network", "ls", "--filter", "label=lp", "--format", "{{.Name}}").stdout.decode().split()
+    assert left == ["nboth"]
+    d.docker("network", "rm", "nboth")

@@ -295,3 +295,31 @@ def test_reconcile_removes_strays(fresh_berthd):
     d.start()
     assert layer_dirs(d) == []
     assert tmp_leftovers(d) == []
+
+
+def test_image_filters_as_dockerd(berthd):
+    d = berthd
+    for tag, labels in [("lbl:both", ["a=1", "b=1"]), ("lbl:one", ["a=1"])]:
+        d.docker("import", *sum((["-c", f"LABEL {x}"] for x in labels), []), "-", tag,
+                 input=small_tar({tag: tag.encode()}))
+    st, imgs = d.curl_json("/images/json?filters=" + f({"label": ["a=1", "b=1"]}))
+    assert [i["RepoTags"] for i in imgs] == [["lbl:both"]]
+    for v, msg in [(["x"], "invalid filter 'dangling=[x]'"), (["true", "false"], None)]:
+        st, j = d.curl_json("/images/json?filters=" + f({"dangling": v}))
+        assert st == 400 and (msg is None or j["message"] == msg), j
+    st, j = d.curl_json("/images/json?filters=" + f({"until": ["soon"]}))
+    assert st == 400 and j["message"] == ("invalid value for 'until' filter: failed to parse value as time or "
+                                          'duration: "soon"')
+    d.docker("tag", "lbl:both", "lbl:both2")
+    d.docker("rmi", "lbl:both", "lbl:one")
+    d.docker("tag", "lbl:both2", "lbl:keep")
+    d.docker("rmi", "lbl:both2")
+    # label! spares only what matches all of its values (moby's matchLabels)
+    st, body = d.curl_json("/images/prune?filters=" + f({"dangling": ["false"], "label!": ["a=1", "b=1"],
+                                                         "label": ["a"]}), "POST")
+    assert st == 200 and body["ImagesDeleted"] is None
+    st, body = d.curl_json("/images/prune?filters=" + f({"dangling": ["false"], "label!": ["a=1", "b=2"],
+                                                         "label": ["a"]}), "POST")
+    assert st == 200 and len(body["ImagesDeleted"]) >= 1
+    st, imgs = d.curl_json("/images/json?filters=" + f({"reference": ["lbl"]}))
+    assert imgs == []

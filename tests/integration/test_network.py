@@ -840,3 +840,25 @@ def test_create_wrong_types_rejected(berthd):
     st, j = berthd.curl_json("/networks/create", "POST", {"Name": "wt1", "Labels": None, "Internal": None})
     assert st == 201, j
     berthd.curl("/networks/wt1", "DELETE")
+
+
+def test_network_list_filters_as_dockerd(berthd):
+    from urllib.parse import quote
+    d = berthd
+    nid = out(run(d, "network", "create", "nlf1")).strip()
+    ls = lambda flt: sorted(n["Name"] for n in d.curl_json("/networks?filters=" + quote(json.dumps(flt)))[1])
+    assert ls({"name": ["^nlf"]}) == ["nlf1"]
+    assert ls({"name": ["^bri"]}) == ["bridge"]
+    assert ls({"id": [nid[:10]]}) == ["nlf1"]
+    assert ls({"id": ["nlf1"]}) == ["nlf1"]  # an id term matches names too (API 1.52)
+    assert ls({"type": ["custom"]}) == ["nlf1"]
+    assert ls({"dangling": ["true"]}) == ["nlf1"]
+    for flt, st_want, msg in [
+            ({"type": ["x"]}, 500, "invalid filter: 'type'='x'"),
+            ({"dangling": ["x"]}, 400, "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or "
+                                       "\"false\" (or \"0\")"),
+            ({"dangling": ["true", "false"]}, 400, 'got more than one value for filter key "dangling"'),
+            ({"until": ["1h"]}, 400, "invalid filter 'until'")]:
+        st, j = d.curl_json("/networks?filters=" + quote(json.dumps(flt)))
+        assert (st, j["message"]) == (st_want, msg), flt
+    run(d, "network", "rm", "nlf1")

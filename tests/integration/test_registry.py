@@ -539,3 +539,37 @@ def test_auth_wrong_types_rejected(berthd):
         st, h, b = berthd.curl("/auth", method="POST", data=json.dumps(body).encode(),
                                headers=["Content-Type: application/json"])
         assert st == 400 and json.loads(b)["message"].startswith("json: cannot unmarshal"), (body, st, b)
+
+
+def test_distribution_inspect(busybox, reg, authreg):
+    d = busybox
+    name = f"{reg.host}/distbb:1"
+    d.docker("tag", "busybox", name)
+    d.docker("push", name)
+    raw = d.nsenter(["curl", "-s", "-H", "Accept: application/vnd.docker.distribution.manifest.v2+json",
+                     f"http://{reg.host}/v2/distbb/manifests/1"], capture_output=True).stdout
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    arch = json.loads(d.docker("image", "inspect", name).stdout)[0]["Architecture"]
+    st, j = d.curl_json(f"/distribution/{name}/json")
+    assert st == 200, j
+    assert j["Descriptor"] == {"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                               "digest": digest, "size": len(raw)}
+    assert j["Platforms"] == [{"architecture": arch, "os": "linux"}]
+    st, j2 = d.curl_json(f"/distribution/{reg.host}/distbb@{digest}/json")
+    assert st == 200 and j2["Descriptor"]["digest"] == digest
+    # docker-py's get_registry_data reads the same endpoint
+    c = d.client()
+    try:
+        rd = c.images.get_registry_data(name)
+        assert rd.id == digest and rd.has_platform(f"linux/{arch}")
+    finally:
+        c.close()
+    st, j = d.curl_json(f"/distribution/{reg.host}/nosuchrepo/json")
+    assert st == 404 and "not found" in j["message"]
+    st, j = d.curl_json(f"/distribution/{authreg.host}/private/json")
+    assert st == 401, j
+    st, j = d.curl_json("/distribution/127.0.0.1:1/x/json")  # nothing listens there
+    assert st == 500 and "127.0.0.1:1" in j["message"]
+    st, j = d.curl_json("/distribution/UPPER/json")
+    assert st == 400
+    d.docker("rmi", name)

@@ -255,3 +255,78 @@ def test_many_simultaneous_connections(berthd):
     codes = [p.communicate(timeout=30)[0] for p in procs]
     assert codes == [b"200"] * 50
     assert berthd.curl("/_ping")[0] == 200
+
+
+def test_system_prune_runs_through(busybox):
+    """docker system prune calls container, network, volume, image and build-cache prune: none may 404."""
+    d = busybox
+    d.docker("create", "--name", "sp1", "busybox")
+    r = d.docker("system", "prune", "-af", "--volumes")
+    assert b"Total reclaimed space" in r.stdout
+    assert d.docker("ps", "-aq").stdout == b""
+    d.import_busybox()
+    assert d.docker("builder", "prune", "-af").returncode == 0
+    st, j = d.curl_json("/build/prune", "POST")
+    assert (st, j) == (200, {"CachesDeleted": None, "SpaceReclaimed": 0})
+    st, j = d.curl_json("/build/prune?filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D", "POST")
+    assert (st, j["message"]) == (400, "failed to prune build cache: invalid filter 'bogus'")
+    st, j = d.curl_json("/volumes/prune", "POST")
+    assert (st, j) == (200, {"VolumesDeleted": [], "SpaceReclaimed": 0})
+    st, j = d.curl_json("/volumes/prune?filters=%7B%22all%22%3A%5B%22maybe%22%5D%7D", "POST")
+    assert st == 400 and j["message"] == "invalid filter 'all': strconv.ParseBool: parsing \"maybe\": invalid syntax"
+    st, j = d.curl_json("/volumes")
+    assert (st, j) == (200, {"Volumes": [], "Warnings": None})
+    st, j = d.curl_json("/volumes/nosuch")
+    assert (st, j["message"]) == (404, "get nosuch: no such volume")
+    st, _ = d.curl_json("/volumes/nosuch?force=1", "DELETE")
+    assert st == 204
+    st, j = d.curl_json("/volumes/create", "POST", {"Name": "v1"})
+    assert st == 501 and "not supported" in j["message"]
+
+
+def test_sizes_and_system_df(busybox):
+    d = busybox
+    d.docker("run", "--name", "szc", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big")
+    st, img = d.curl_json("/images/busybox/json")
+    st, j = d.curl_json("/containers/szc/json?size=1")
+    assert j["SizeRw"] >= 100000 and j["SizeRootFs"] == j["SizeRw"] + img["Size"]
+    st, j = d.curl_json("/containers/szc/json")
+    assert "SizeRw" not in j
+    st, lst = d.curl_json("/containers/json?all=1&size=1")
+    c = [x for x in lst if x["Names"] == ["/szc"]][0]
+    assert c["SizeRw"] >= 100000 and c["SizeRootFs"] == c["SizeRw"] + img["Size"]
+    st, df = d.curl_json("/system/df")
+    assert [x["Names"] for x in df["Containers"]] == [["/szc"]]
+    assert df["Containers"][0]["SizeRw"] == c["SizeRw"] and df["Volumes"] == [] and df["BuildCache"] == []
+    assert df["ContainerUsage"] == {"ActiveCount": 0, "TotalCount": 1, "Reclaimable": c["SizeRw"],
+                                    "TotalSize": c["SizeRw"]}
+    assert df["ImageUsage"]["TotalCount"] == len(df["Images"]) and df["ImageUsage"]["ActiveCount"] == 1
+    assert df["ImageUsage"]["TotalSize"] == df["LayersSize"] > 0
+    st, df = d.curl_json("/system/df?verbose=1")
+    assert "Containers" not in df and len(df["ContainerUsage"]["Items"]) == 1
+    st, df = d.curl_json("/v1.41/system/df")
+    assert "ContainerUsage" not in df and len(df["Containers"]) == 1
+    st, df = d.curl_json("/system/df?type=container&type=volume")
+    assert sorted(df) == ["ContainerUsage", "Containers", "VolumeUsage", "Volumes"]
+    st, j = d.curl_json("/system/df?type=bogus")
+    assert (st, j["message"]) == (400, "unknown object type: bogus")
+    d.docker("rm", "szc")
+
+
+def test_info_runtimes_and_commits(busybox):
+    d = busybox
+    st, info = d.curl_json("/info")
+    mon = info["Runtimes"]["berth"]["path"]
+    assert os.path.isabs(mon) and os.access(mon, os.X_OK) and os.path.basename(mon) == "berth-monitor"
+    assert info["DefaultRuntime"] == "berth" and info["InitBinary"] == "berth-init"
+    for k in ("ContainerdCommit", "RuncCommit", "InitCommit"):
+        assert info[k]["ID"] and "Expected" not in info[k]
+    st, old = d.curl_json("/v1.48/info")
+    assert old["RuncCommit"] == {"ID": info["RuncCommit"]["ID"], "Expected": info["RuncCommit"]["ID"]}
+    cid = d.docker("create", "busybox").stdout.decode().strip()
+    st, j = d.curl_json(f"/containers/{cid}/json")
+    assert j["HostConfig"]["Runtime"] == "berth"
+    d.docker("rm", cid)
+    assert d.docker("run", "--rm", "--runtime", "runc", "busybox", "true").returncode == 0
+    st, j = d.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"Runtime": "bogus"}})
+    assert (st, j["message"]) == (400, "unknown or invalid runtime name: bogus")

@@ -1,3 +1,5 @@
+#include <errno.h>
+
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "test.h"
@@ -95,6 +97,15 @@ TEST(double_to_int64)
         ASSERT_TRUE(!double_to_int64(__builtin_inf(), &v));
         ASSERT_TRUE(!double_to_int64(__builtin_nan(""), &v));
         ASSERT_EQ(v, INT64_MIN);
+}
+
+TEST(go_strerror)
+{
+        ASSERT_STREQ(go_strerror(ENOENT), "no such file or directory");
+        ASSERT_STREQ(go_strerror(-EACCES), "permission denied");
+        ASSERT_STREQ(go_strerror(EISDIR), "is a directory");
+        ASSERT_STREQ(go_strerror(ENOSTR), "device not a stream");
+        ASSERT_STREQ(go_strerror(100000), "errno 100000");
 }
 
 TEST_MAIN
