@@ -402,19 +402,8 @@ static void list(ApiRequest *ar)
         /* is-task: berth runs no swarm tasks, so is-task=true lists nothing */
         json_t *ftask = json_object_get(filters, "is-task");
         bool want_task = false;
-        if (ftask) {
-                bool t = any_eq(ftask, "true") || any_eq(ftask, "1"), f = any_eq(ftask, "false") || any_eq(ftask, "0");
-                if (t == f) {
-                        _cleanup_free_ char *vals = xstrdup("");
-                        json_array_foreach(ftask, i, x) {
-                                char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x));
-                                free(vals);
-                                vals = n;
-                        }
-                        return api_reply_errorf(ar, EINVAL, "invalid filter 'is-task=[%s]'", vals);
-                }
-                want_task = t;
-        }
+        if (json_filter_bool(ftask, "is-task", false, &want_task, &err) < 0)
+                return api_reply_error(ar, err);
         _cleanup_free_ PortFilter *pub = NULL, *exp = NULL;
         size_t npub = 0, nexp = 0;
         if (parse_port_filters(filters, "publish", &pub, &npub, &err) < 0 ||

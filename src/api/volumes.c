@@ -46,26 +46,10 @@ static void volumes_list(ApiRequest *ar)
         _cleanup_json_ json_t *filters = query_filters(ar, allowed, "");
         if (!filters)
                 return;
-        json_t *d = json_object_get(filters, "dangling");
-        if (d) {
-                bool t = false, f = false;
-                size_t i;
-                json_t *x;
-                json_array_foreach(d, i, x) {
-                        const char *v = json_string_value(x);
-                        t |= streq(v, "true") || streq(v, "1");
-                        f |= streq(v, "false") || streq(v, "0");
-                }
-                if (t == f) {
-                        _cleanup_free_ char *vals = xstrdup("");
-                        json_array_foreach(d, i, x) {
-                                char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x));
-                                free(vals);
-                                vals = n;
-                        }
-                        return api_reply_errorf(ar, EINVAL, "invalid filter 'dangling=[%s]'", vals);
-                }
-        }
+        _cleanup_berr_ BerthError *err = NULL;
+        bool dangling;
+        if (json_filter_bool(json_object_get(filters, "dangling"), "dangling", false, &dangling, &err) < 0)
+                return api_reply_error(ar, err);
         api_reply_json(ar, 200, json_pack("{s:[],s:n}", "Volumes", "Warnings"));
 }
 

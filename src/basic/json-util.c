@@ -141,3 +141,31 @@ const JsonFieldType *json_check_fields(json_t *obj, const JsonFieldType *fields,
         }
         return NULL;
 }
+
+int json_filter_bool(json_t *values, const char *key, bool dflt, bool *ret, BerthError **err)
+{
+        *ret = dflt;
+        if (!values)
+                return 0;
+        bool t = false, f = false;
+        size_t i;
+        json_t *x;
+        json_array_foreach(values, i, x) {
+                const char *v = json_string_value(x);
+                t |= v && (streq(v, "true") || streq(v, "1"));
+                f |= v && (streq(v, "false") || streq(v, "0"));
+        }
+        if (t != f) {
+                *ret = t;
+                return 0;
+        }
+        if (!json_array_size(values))
+                return berr_set(err, EINVAL, "invalid filter '%s'", key);
+        _cleanup_free_ char *vals = xstrdup("");
+        json_array_foreach(values, i, x) {
+                char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x) ?: "");
+                free(vals);
+                vals = n;
+        }
+        return berr_set(err, EINVAL, "invalid filter '%s=[%s]'", key, vals);
+}

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "error.h"
 #include "macro.h"
 
 static inline void json_unrefp(json_t **j) { if (*j) json_decref(*j); }
@@ -21,6 +22,9 @@ bool json_labels_match(json_t *labels, json_t *want);
 /* Docker's Args.Match: one string of values equals source or, read as a regular expression, matches it
  * (POSIX extended here, RE2 there; a value that is no valid expression is skipped). */
 bool json_filter_match(json_t *values, const char *source);
+/* Docker's Args.GetBoolOrDefault: the filter key's values say true/1 or false/0, never both nor
+ * neither; otherwise -EINVAL with Docker's "invalid filter 'key=[v ...]'". values may be NULL (dflt). */
+int json_filter_bool(json_t *values, const char *key, bool dflt, bool *ret, BerthError **err);
 /* Field type checks, as Go's json.Unmarshal does them: null and absence pass. */
 enum { JT_STR = 1, JT_BOOL = 2, JT_INT = 4, JT_OBJ = 8, JT_STRV = 16, JT_ARR = 32, JT_STRMAP = 64 };
 typedef struct {

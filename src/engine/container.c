@@ -366,3 +366,24 @@ int container_load_all(Engine *e, BerthError **err)
         strv_free(bad);
         return 0;
 }
+
+int container_bind_parse(const char *spec, char ***ret_parts, BerthError **err)
+{
+        if (!spec)
+                return berr_set(err, EINVAL, "invalid volume specification: not a string");
+        _cleanup_strv_free_ char **parts = NULL;
+        _cleanup_free_ char *copy = xstrdup(spec);
+        char *save = NULL;
+        for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
+                strv_extend(&parts, t);
+        size_t n = strv_length(parts);
+        if (n < 2 || n > 3)
+                return berr_set(err, EINVAL, "invalid volume specification: '%s'", spec);
+        if (parts[1][0] != '/')
+                return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for type "
+                                "\"bind\": invalid mount path: '%s' mount path must be absolute", spec, parts[1]);
+        if (parts[0][0] != '/')
+                return berr_set(err, ENOTSUP, "named volumes are not supported by berth yet: '%s'", spec);
+        *ret_parts = TAKE_PTR(parts);
+        return 0;
+}

@@ -151,6 +151,9 @@ typedef struct LogOptions {
 typedef int (*LogWriteFn)(void *arg, int stream, const char *data, size_t len);
 /* 0, or Docker's 501 when the container's log driver keeps nothing to read (none). */
 int container_logs_readable(Container *c, BerthError **err);
+/* A Binds entry "/host:/path[:opts]" split in two or three parts (caller frees); Docker's errors
+ * for a malformed one, ENOTSUP for a named volume. */
+int container_bind_parse(const char *spec, char ***ret_parts, BerthError **err);
 int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, void *arg,
                    bool (*gone)(void *), void *gone_arg);
 

@@ -228,26 +228,17 @@ static int validate_log_config(json_t *hc, BerthError **err)
         return 0;
 }
 
-/* Docker refuses a bind whose container path is not absolute when the container is created; berth
- * used to take it and fail the start with a 500. Same split as the start's (empty parts skipped). */
+/* Binds are checked when the container is created: Docker refuses a relative container path
+ * there, and berth refuses named volumes, which it does not have yet, rather than failing the start. */
 static int validate_binds(json_t *hc, BerthError **err)
 {
         size_t i;
         json_t *b;
         json_array_foreach(json_object_get(hc, "Binds"), i, b) {
-                const char *s = json_string_value(b);
                 _cleanup_strv_free_ char **parts = NULL;
-                _cleanup_free_ char *copy = xstrdup(s);
-                char *save = NULL;
-                for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
-                        strv_extend(&parts, t);
-                size_t n = strv_length(parts);
-                if (n < 2 || n > 3)
-                        return berr_set(err, EINVAL, "invalid volume specification: '%s'", s);
-                if (parts[1][0] != '/')
-                        return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for "
-                                        "type \"bind\": invalid mount path: '%s' mount path must be absolute", s,
-                                        parts[1]);
+                int r = container_bind_parse(json_string_value(b), &parts, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

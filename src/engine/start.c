@@ -270,19 +270,10 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                 if (!s)
                         continue;
                 _cleanup_strv_free_ char **parts = NULL;
-                _cleanup_free_ char *copy = strdup(s);
-                char *save = NULL;
-                for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save))
-                        strv_extend(&parts, t);
+                int r = container_bind_parse(s, &parts, err); /* also for records made before create checked */
+                if (r < 0)
+                        return r;
                 size_t n = strv_length(parts);
-                if (n < 2 || n > 3)
-                        return berr_set(err, EINVAL, "invalid volume specification: '%s'", s);
-                if (parts[1][0] != '/') /* recorded before create checked it */
-                        return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for "
-                                        "type \"bind\": invalid mount path: '%s' mount path must be absolute", s,
-                                        parts[1]);
-                if (parts[0][0] != '/')
-                        return berr_set(err, ENOTSUP, "named volumes are not supported yet: '%s'", s);
                 /* -v (unlike --mount) creates a missing host directory at each start, as dockerd does;
                  * a file in the way is left for the runtime's "not a directory" error. */
                 struct stat st;

@@ -65,28 +65,11 @@ int image_dangling_filter(json_t *filters, int *ret, BerthError **err)
 {
         json_t *d = json_object_get(filters, "dangling");
         *ret = -1;
-        if (!d)
-                return 0;
-        size_t i;
-        json_t *x;
-        bool t = false, f = false;
-        json_array_foreach(d, i, x) {
-                const char *v = json_string_value(x);
-                t |= streq(v, "true") || streq(v, "1");
-                f |= streq(v, "false") || streq(v, "0");
-        }
-        if (t == f) {
-                _cleanup_free_ char *vals = xstrdup("");
-                json_array_foreach(d, i, x) {
-                        char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x));
-                        free(vals);
-                        vals = n;
-                }
-                return berr_set(err, EINVAL, json_array_size(d) ? "invalid filter 'dangling=[%s]'" :
-                                "invalid filter 'dangling'", vals);
-        }
-        *ret = t;
-        return 0;
+        bool v;
+        int r = json_filter_bool(d, "dangling", false, &v, err);
+        if (r == 0 && d)
+                *ret = v;
+        return r;
 }
 
 static json_t *summary(ImageStore *e, ImgRow *row, json_t *cfg, char **names, json_t *ref_filter, bool shared_size)

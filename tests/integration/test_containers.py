@@ -617,3 +617,20 @@ def test_prune_label_not_spares_only_what_matches_every_value(busybox):
     left = d.docker("network", "ls", "--filter", "label=lp", "--format", "{{.Name}}").stdout.decode().split()
     assert left == ["nboth"]
     d.docker("network", "rm", "nboth")
+
+
+def test_named_volume_refused_at_create(busybox):
+    # not stored and then failed at start: refused when the container is made
+    st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"Binds": ["data:/d"]}})
+    assert st == 501 and "named volumes are not supported by berth" in j["message"]
+    r = busybox.docker("run", "--rm", "-v", "data:/d", "busybox", "true", check=False, timeout=30)
+    assert r.returncode == 125 and b"named volumes" in r.stderr
+
+
+def test_bool_filters_checked(busybox):
+    from urllib.parse import quote
+    for path, key in [("/containers/json", "is-task"), ("/images/json", "dangling"), ("/volumes", "dangling")]:
+        st, j = busybox.curl_json(path + "?filters=" + quote('{"%s":["maybe"]}' % key))
+        assert st == 400 and j["message"] == f"invalid filter '{key}=[maybe]'", (path, j)
+        st, _ = busybox.curl_json(path + "?filters=" + quote('{"%s":["true"]}' % key))
+        assert st == 200
