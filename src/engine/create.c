@@ -611,7 +611,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         set_default(hc, "IpcMode", json_string("private"));
         set_default(hc, "CgroupnsMode", json_string("host"));
         /* as dockerd: the daemon's default runtime when none is named, an unknown name refused */
-        set_default(hc, "Runtime", json_string("berth"));
+        set_default(hc, "Runtime", json_string("runc")); /* Docker's default name; berth-monitor runs it */
         if (!engine_runtime_known(json_str(hc, "Runtime") ?: ""))
                 return berr_set(err, EINVAL, "unknown or invalid runtime name: %s", json_str(hc, "Runtime") ?: "");
         if (!json_is_boolean(json_object_get(hc, "AutoRemove")))

@@ -562,17 +562,23 @@ static struct stat sealed_st;
 static int sealed_monitor(const char *path)
 {
         struct stat st;
-        if (stat(path, &st) < 0)
-                return -errno;
+        int sr = stat(path, &st) < 0 ? -errno : 0;
         pthread_mutex_lock(&sealed_lock);
+        if (sr < 0 || st.st_size == 0) {
+                /* the binary is being replaced (an upgrade, a rebuild): the copy we have still runs */
+                int fd = sealed_fd >= 0 ? sealed_fd : (sr < 0 ? sr : -ENOEXEC);
+                pthread_mutex_unlock(&sealed_lock);
+                return fd;
+        }
         if (sealed_fd < 0 || st.st_ino != sealed_st.st_ino || st.st_dev != sealed_st.st_dev ||
             st.st_mtim.tv_sec != sealed_st.st_mtim.tv_sec || st.st_mtim.tv_nsec != sealed_st.st_mtim.tv_nsec ||
             st.st_size != sealed_st.st_size) {
                 int fd;
                 int r = rt_sealed_copy(path, &fd);
                 if (r < 0) {
+                        int old = sealed_fd;
                         pthread_mutex_unlock(&sealed_lock);
-                        return r;
+                        return old >= 0 ? old : r;
                 }
                 /* A monitor being spawned may still be opening the old copy: leak it rather than race;
                  * this happens once per upgrade of the binary. */
@@ -608,7 +614,7 @@ static int spawn_monitor(Engine *e, Container *c, char **ret_line, BerthError **
         if (sfd < 0) {
                 close(p[0]);
                 close(p[1]);
-                return berr_set(err, -sfd, "cannot make a sealed copy of berth-monitor (%s): %s", mon,
+                return berr_set(err, EIO, "cannot make a sealed copy of berth-monitor (%s): %s", mon,
                                 strerror(-sfd));
         }
         /* Executed through berthd's descriptor: the child closes everything above 3 before exec. */

@@ -185,7 +185,8 @@ int engine_info(Engine *e, json_t **ret, BerthError **err _unused_)
         json_object_set_new(j, "ServerVersion", json_string(BERTH_VERSION));
         _cleanup_free_ char *mon = engine_monitor_path();
         json_object_set_new(j, "Runtimes", json_pack("{s:{s:s},s:{s:s}}", "berth", "path", mon, "runc", "path", mon));
-        json_object_set_new(j, "DefaultRuntime", json_string("berth"));
+        /* "runc" is the name Docker's clients expect by default; both names run berth-monitor */
+        json_object_set_new(j, "DefaultRuntime", json_string("runc"));
         json_object_set_new(j, "Swarm", json_pack("{s:s,s:s,s:s,s:b,s:s,s:n}", "NodeID", "", "NodeAddr", "",
                                                   "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
                                                   "RemoteManagers"));

@@ -318,15 +318,17 @@ def test_info_runtimes_and_commits(busybox):
     st, info = d.curl_json("/info")
     mon = info["Runtimes"]["berth"]["path"]
     assert os.path.isabs(mon) and os.access(mon, os.X_OK) and os.path.basename(mon) == "berth-monitor"
-    assert info["DefaultRuntime"] == "berth" and info["InitBinary"] == "berth-init"
+    assert info["Runtimes"]["runc"]["path"] == mon
+    assert info["DefaultRuntime"] == "runc" and info["InitBinary"] == "berth-init"
     for k in ("ContainerdCommit", "RuncCommit", "InitCommit"):
         assert info[k]["ID"] and "Expected" not in info[k]
     st, old = d.curl_json("/v1.48/info")
     assert old["RuncCommit"] == {"ID": info["RuncCommit"]["ID"], "Expected": info["RuncCommit"]["ID"]}
     cid = d.docker("create", "busybox").stdout.decode().strip()
     st, j = d.curl_json(f"/containers/{cid}/json")
-    assert j["HostConfig"]["Runtime"] == "berth"
+    assert j["HostConfig"]["Runtime"] == "runc"  # Docker's default name, as docker-py's tests expect
     d.docker("rm", cid)
+    assert d.docker("run", "--rm", "--runtime", "berth", "busybox", "true").returncode == 0
     assert d.docker("run", "--rm", "--runtime", "runc", "busybox", "true").returncode == 0
     st, j = d.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"Runtime": "bogus"}})
     assert (st, j["message"]) == (400, "unknown or invalid runtime name: bogus")
