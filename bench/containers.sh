@@ -19,7 +19,7 @@ BERTH=$BUILD/src/berth
 RUNS=${BENCH_RUNS:-20}
 NRUN=${BENCH_RUNNING:-100}
 NTOTAL=${BENCH_TOTAL:-1000}
-REFD=${REF_DOCKERD:-/work/shared/tools/reference-dockerd}
+REFD=${REF_DOCKERD:-$ROOT/../shared/tools/reference-dockerd}
 PY=/usr/bin/python3
 LABEL=berth-bench=containers
 export BENCH_LABEL=$LABEL

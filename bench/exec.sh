@@ -12,7 +12,7 @@ ROOT=$PWD
 BUILD=${BERTH_BUILD:-build}
 BERTHD=$ROOT/$BUILD/src/berthd
 RUNS=${BENCH_RUNS:-30}
-REFD=${REF_DOCKERD:-/work/shared/tools/reference-dockerd}
+REFD=${REF_DOCKERD:-$ROOT/../shared/tools/reference-dockerd}
 PY=/usr/bin/python3
 [ "$(id -u)" -eq 0 ] || { echo "bench/exec.sh: run as root" >&2; exit 1; }
 [ -x "$BERTHD" ] || { echo "no $BERTHD (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 1; }

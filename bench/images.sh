@@ -16,7 +16,7 @@ BERTHD=$ROOT/$BUILD/src/berthd
 LAYERS=${BENCH_LAYERS:-4}
 MB=${BENCH_MB_PER_LAYER:-50}
 RUNS=${BENCH_RUNS:-5}
-REFD=${REF_DOCKERD:-/work/shared/tools/reference-dockerd}
+REFD=${REF_DOCKERD:-$ROOT/../shared/tools/reference-dockerd}
 PORT=5070
 [ "$(id -u)" -eq 0 ] || { echo "bench/images.sh: run as root" >&2; exit 1; }
 [ -x "$BERTHD" ] || { echo "no $BERTHD (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 1; }

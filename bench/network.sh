@@ -15,7 +15,7 @@ BERTHD=$ROOT/$BUILD/src/berthd
 RUNS=${BENCH_RUNS:-20}
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-16}
-REFD=${REF_DOCKERD:-/work/shared/tools/reference-dockerd}
+REFD=${REF_DOCKERD:-$ROOT/../shared/tools/reference-dockerd}
 HPORT=18090
 [ "$(id -u)" -eq 0 ] || { echo "bench/network.sh: run as root" >&2; exit 1; }
 [ -x "$BERTHD" ] || { echo "no $BERTHD (meson setup $BUILD && ninja -C $BUILD)" >&2; exit 1; }

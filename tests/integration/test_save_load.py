@@ -9,7 +9,8 @@ import tarfile
 
 import pytest
 
-REF = "/work/shared/tools/reference-dockerd"
+# the reference daemon of the shared tools beside the checkout
+REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "tools", "reference-dockerd")
 
 
 def ref_sock():
