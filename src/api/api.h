@@ -69,7 +69,7 @@ unsigned api_status_for_errno(int code);
 
 /* ---- request helpers ---- */
 const char *api_query(ApiRequest *ar, const char *key);
-/* Docker's boolean parsing: "", "0", "no", "false", "none" are false. */
+/* Docker's boolean parsing (httputils.BoolValue): "", "0", "no", "false", "none", trimmed and in any case, are false. */
 bool api_query_bool(ApiRequest *ar, const char *key, bool dflt);
 /* Parses an integer query value; -EINVAL with a message when malformed. */
 int api_query_int(ApiRequest *ar, const char *key, long long dflt, long long *ret, BerthError **err);

@@ -284,9 +284,15 @@ bool api_query_bool(ApiRequest *ar, const char *key, bool dflt)
         const char *v = http_query(ar->http, key);
         if (!v)
                 return dflt;
-        static const char *falses[] = { "", "0", "no", "false", "none", "False", "FALSE" };
+        /* Docker's httputils.BoolValue: trimmed, case-insensitive */
+        while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r')
+                v++;
+        size_t n = strlen(v);
+        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r'))
+                n--;
+        static const char *const falses[] = { "", "0", "no", "false", "none" };
         for (size_t i = 0; i < ELEMENTSOF(falses); i++)
-                if (streq(v, falses[i]))
+                if (strlen(falses[i]) == n && strncasecmp(v, falses[i], n) == 0)
                         return false;
         return true;
 }

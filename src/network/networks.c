@@ -374,8 +374,9 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
         if (r < 0)
                 return r;
         if (ipv6 && !p6.cfg)
-                return berr_set(err, ENOSPC, "could not find an available, non-overlapping IPv6 address pool among the "
-                                             "defaults to assign to the network");
+                /* dockerd answers pool exhaustion with 404 */
+                return berr_set(err, ENOENT, "could not find an available, non-overlapping IPv6 address pool "
+                                "among the defaults to assign to the network");
         const char *subnet = p4.subnet, *gw = p4.gw, *range = p4.range;
 
         _cleanup_free_ char *subnet_s = NULL, *gw_s = NULL, *ls = NULL, *os = NULL, *gw6 = NULL, *aux = NULL,
@@ -412,7 +413,7 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
                         found = !subnet_overlaps(e, a, prefix);
                 }
                 if (!found) {
-                        r = berr_set(err, ENOSPC, "could not find an available, non-overlapping IPv4 address pool "
+                        r = berr_set(err, ENOENT, "could not find an available, non-overlapping IPv4 address pool "
                                                   "among the defaults to assign to the network");
                         goto out;
                 }

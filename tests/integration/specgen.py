@@ -359,7 +359,7 @@ HOSTILE_HOSTCONFIGS = [
     {"PortBindings": {"80/tcp": [1]}}, {"PortBindings": {"": []}}, {"PortBindings": {"80/tcp": [{"HostPort": "a-b"}]}},
     {"PortBindings": {"80/tcp": [{"HostPort": "18096-18090"}]}},
     {"Binds": ["relative:/x"]}, {"Binds": ["/etc:/etc:zz"]}, {"Binds": [":"]}, {"Binds": ["/a:/b:ro:extra"]},
-    {"Binds": ["/tmp:relative"]}, {"Binds": [""]}, {"Binds": ["/nonexistent-src:/x"]},
+    {"Binds": ["/tmp:relative"]}, {"Binds": [""]}, {"Binds": ["/proc/nonexistent-src:/x"]},
     {"Mounts": [{"Type": "bind", "Source": "", "Target": ""}]}, {"Mounts": [{"Type": "xx"}]}, {"Mounts": [1]},
     {"Mounts": [{"Type": "tmpfs", "Target": "/x", "TmpfsOptions": {"SizeBytes": -1}}]},
     {"Links": ["", ":", "a:b:c"]}, {"Links": ["rb-running:"]}, {"Links": [":alias"]}, {"Links": ["nonexistent:x"]},

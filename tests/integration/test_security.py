@@ -531,9 +531,10 @@ def test_tmpfs_and_mounts(busybox, tmp_path):
             "cat /b/f; touch /b/g 2>/dev/null && echo rw; grep ' /t ' /proc/mounts", check=True)
     out = r.stdout.decode()
     assert out.startswith("hello") and "rw\n" not in out and "size=64k" in out
+    missing = str(tmp_path / "nonexistent-src")
     st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {
-        "Mounts": [{"Type": "bind", "Source": "/nonexistent-src", "Target": "/x"}]}})
-    assert st == 400 and "bind source path does not exist: /nonexistent-src" in j["message"]
+        "Mounts": [{"Type": "bind", "Source": missing, "Target": "/x"}]}})
+    assert st == 400 and f"bind source path does not exist: {missing}" in j["message"]
     st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {
         "Mounts": [{"Type": "volume", "Source": "v", "Target": "/x"}]}})
     assert st >= 400 and "volumes are not supported" in j["message"]
