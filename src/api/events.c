@@ -57,13 +57,13 @@ static int parse_event_time(const char *s, int64_t *ret, BerthError **err)
         return 0;
 }
 
+/* ev is the stream's own copy (events_read), so it is shaped in place. */
 static int write_event(HttpStream *s, EventStream *st, json_t *ev)
 {
-        _cleanup_json_ json_t *copy = json_deep_copy(ev);
-        compat_shape_event(copy, st->ver);
+        compat_shape_event(ev, st->ver);
         if (st->json_seq && http_stream_write(s, "\x1e", 1) < 0)
                 return -EPIPE;
-        return http_stream_write_json(s, copy);
+        return http_stream_write_json(s, ev);
 }
 
 static void stream_events(HttpStream *s, void *p)

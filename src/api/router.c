@@ -351,6 +351,8 @@ int api_parse_json_object(const char *body, size_t len, json_t **ret, BerthError
                 *ret = NULL;
                 return 0;
         }
+        if (json_text_too_deep(body, len, JSON_MAX_DEPTH))
+                return berr_set(err, EINVAL, "invalid JSON: nested deeper than %d levels", JSON_MAX_DEPTH);
         json_error_t je;
         json_t *j = json_loadb(body, len, JSON_DISABLE_EOF_CHECK, &je);
         if (!j)
@@ -374,6 +376,10 @@ int api_parse_filters(const char *f, json_t **ret, BerthError **err)
         if (!f || !*f) {
                 *ret = out;
                 return 0;
+        }
+        if (json_text_too_deep(f, strlen(f), JSON_MAX_DEPTH)) {
+                json_decref(out);
+                return berr_set(err, EINVAL, "invalid filter: nested deeper than %d levels", JSON_MAX_DEPTH);
         }
         json_error_t je;
         _cleanup_json_ json_t *j = json_loads(f, 0, &je);

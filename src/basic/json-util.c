@@ -169,3 +169,25 @@ int json_filter_bool(json_t *values, const char *key, bool dflt, bool *ret, Bert
         }
         return berr_set(err, EINVAL, "invalid filter '%s=[%s]'", key, vals);
 }
+
+bool json_text_too_deep(const char *s, size_t len, int max)
+{
+        int depth = 0;
+        bool in_str = false;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                if (in_str) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_str = false;
+                } else if (c == '"')
+                        in_str = true;
+                else if (c == '[' || c == '{') {
+                        if (++depth > max)
+                                return true;
+                } else if ((c == ']' || c == '}') && depth > 0)
+                        depth--;
+        }
+        return false;
+}

@@ -25,6 +25,10 @@ bool json_filter_match(json_t *values, const char *source);
 /* Docker's Args.GetBoolOrDefault: the filter key's values say true/1 or false/0, never both nor
  * neither; otherwise -EINVAL with Docker's "invalid filter 'key=[v ...]'". values may be NULL (dflt). */
 int json_filter_bool(json_t *values, const char *key, bool dflt, bool *ret, BerthError **err);
+/* Whether JSON text nests arrays/objects deeper than max (strings skipped). jansson parses,
+ * copies and frees recursively, so berth bounds the depth before parsing untrusted text. */
+bool json_text_too_deep(const char *s, size_t len, int max);
+#define JSON_MAX_DEPTH 100
 /* Field type checks, as Go's json.Unmarshal does them: null and absence pass. */
 enum { JT_STR = 1, JT_BOOL = 2, JT_INT = 4, JT_OBJ = 8, JT_STRV = 16, JT_ARR = 32, JT_STRMAP = 64 };
 typedef struct {

@@ -158,7 +158,9 @@ size_t events_read(EventLog *l, uint64_t *cursor, int timeout_ms, json_t **out, 
                 *cursor = lo;
         size_t n = 0;
         while (*cursor < l->next && n < max)
-                out[n++] = json_incref(l->ring[(*cursor)++ % EVENTS_JOURNAL_MAX]);
+                /* a copy: readers run on their own threads, and the journal's entries are freed
+                 * without them (a shared reference count would race with that) */
+                out[n++] = json_deep_copy(l->ring[(*cursor)++ % EVENTS_JOURNAL_MAX]);
         pthread_mutex_unlock(&l->lock);
         return n;
 }

@@ -36,7 +36,7 @@ uint64_t events_head(EventLog *l);
 /* The sequence number of the oldest kept event with timeNano >= since_ns
  * (events_head() when none). */
 uint64_t events_find_since(EventLog *l, int64_t since_ns);
-/* Copies (referenced) up to max events from *cursor on into out and advances
+/* Copies (deep copies, the caller's own) up to max events from *cursor on into out and advances
  * *cursor. When none is there, waits up to timeout_ms for one. Returns the
  * number copied; 0 on timeout. Caller json_decref's each. */
 size_t events_read(EventLog *l, uint64_t *cursor, int timeout_ms, json_t **out, size_t max);

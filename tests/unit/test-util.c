@@ -108,4 +108,12 @@ TEST(go_strerror)
         ASSERT_STREQ(go_strerror(100000), "errno 100000");
 }
 
+TEST(json_depth_bound)
+{
+        ASSERT_TRUE(!json_text_too_deep("{\"a\":[1,{\"b\":2}]}", 19, 3));
+        ASSERT_TRUE(json_text_too_deep("[[[[1]]]]", 9, 3));
+        /* brackets inside strings do not count */
+        ASSERT_TRUE(!json_text_too_deep("{\"a\":\"[[[[[[\\\"\"}", 17, 2));
+}
+
 TEST_MAIN
