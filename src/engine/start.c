@@ -429,14 +429,19 @@ static void spec_add_security(json_t *hc, json_t *spec, bool priv)
 
 static int write_spec(Engine *e, Container *c, BerthError **err)
 {
-        json_t *cfg = container_cfg(c), *hc = container_hostcfg(c);
+        /* A copy taken under the lock: spec.json takes references to its values, and an inspect
+         * on another thread takes them too (a reference count is not a lock). */
+        pthread_mutex_lock(&e->lock);
+        _cleanup_json_ json_t *conf = json_deep_copy(c->config);
+        pthread_mutex_unlock(&e->lock);
+        json_t *cfg = json_object_get(conf, "Config"), *hc = json_object_get(conf, "HostConfig");
         _cleanup_strv_free_ char **layers = NULL;
         int r = image_layer_dirs(e->images, c->image_id, &layers, err);
         if (r < 0)
                 return r;
         json_t *args = json_array();
-        json_array_append(args, json_object_get(c->config, "Path"));
-        json_array_extend(args, json_object_get(c->config, "Args"));
+        json_array_append(args, json_object_get(conf, "Path"));
+        json_array_extend(args, json_object_get(conf, "Args"));
         json_t *env = json_array();
         json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
         _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname"));
