@@ -444,9 +444,7 @@ static void list(ApiRequest *ar)
         }
         pthread_mutex_unlock(&e->lock);
         if (missing) {
-                for (size_t k = 0; k < n; k++)
-                        container_unref(v[k]);
-                free(v);
+                container_list_free(v, n);
                 return api_reply_errorf(ar, ENOENT, "No such container: %s", missing);
         }
         _cleanup_strv_free_ char **ancestors = NULL;
@@ -516,9 +514,7 @@ static void list(ApiRequest *ar)
                         break;
         }
         pthread_mutex_unlock(&e->lock);
-        for (size_t k = 0; k < n; k++)
-                container_unref(v[k]);
-        free(v);
+        container_list_free(v, n);
         if (size)
                 add_sizes(e, out);
         api_reply_json(ar, 200, out);
@@ -535,9 +531,7 @@ json_t *api_container_summaries(Engine *e, bool size)
         for (size_t k = 0; k < n; k++)
                 json_array_append_new(out, summary_json(e, v[k]));
         pthread_mutex_unlock(&e->lock);
-        for (size_t k = 0; k < n; k++)
-                container_unref(v[k]);
-        free(v);
+        container_list_free(v, n);
         if (size)
                 add_sizes(e, out);
         return out;

@@ -387,3 +387,10 @@ int container_bind_parse(const char *spec, char ***ret_parts, BerthError **err)
         *ret_parts = TAKE_PTR(parts);
         return 0;
 }
+
+void container_list_free(Container **all, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                container_unref(all[i]);
+        free(all);
+}

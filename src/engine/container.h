@@ -92,6 +92,8 @@ int container_get_live(Engine *e, const char *ref, Container **ret, BerthError *
 Container *container_find_locked(Engine *e, const char *ref, int *ambiguous);
 /* Snapshot of every container, referenced; caller unrefs each and frees the array. */
 Container **container_list_all(Engine *e, size_t *ret_n);
+/* Unrefs each container of a container_list_all() snapshot and frees the array. */
+void container_list_free(Container **all, size_t n);
 
 /* Persistence (e->lock held). */
 int container_save(Engine *e, Container *c);

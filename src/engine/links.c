@@ -381,9 +381,7 @@ void links_update_parents(Engine *e, Container *c)
                         hosts_set_entry(e, p, alias, line);
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                container_unref(all[i]);
-        free(all);
+        container_list_free(all, n);
 }
 
 int links_remove(Engine *e, const char *parent, const char *alias, BerthError **err)

@@ -389,9 +389,7 @@ void container_reconcile(Engine *e)
         Container **all = container_list_all(e, &n);
         for (size_t i = 0; i < n; i++)
                 reconcile_known(e, all[i], mons, n_mons);
-        for (size_t i = 0; i < n; i++)
-                container_unref(all[i]);
-        free(all);
+        container_list_free(all, n);
 
         /* ids that exist here but have no row */
         _cleanup_strv_free_ char **ids = NULL;

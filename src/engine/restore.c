@@ -117,9 +117,7 @@ int container_restore_all(Engine *e, BerthError **err)
                 if (c->status == CSTATUS_EXITED && restart_on_boot(c))
                         start_async(e, c);
         }
-        for (size_t i = 0; i < n; i++)
-                container_unref(all[i]);
-        free(all);
+        container_list_free(all, n);
         return 0;
 }
 

@@ -86,6 +86,16 @@ static bool builtin(Net *n)
         return streq(n->name, "bridge") || streq(n->name, "host") || streq(n->name, "none");
 }
 
+/* A pool's AuxiliaryAddresses, from its stored JSON text, when it has any. */
+static void set_aux_addresses(json_t *pool, const char *aux_text)
+{
+        json_t *aux = json_loads(aux_text ? aux_text : "{}", 0, NULL);
+        if (json_object_size(aux))
+                json_object_set_new(pool, "AuxiliaryAddresses", aux);
+        else
+                json_decref(aux);
+}
+
 static json_t *net_json(Network *e, Net *n)
 {
         _cleanup_free_ char *created = format_rfc3339(n->created, true);
@@ -97,11 +107,7 @@ static json_t *net_json(Network *e, Net *n)
                 json_t *c = json_pack("{s:s,s:s}", "Subnet", sub, "Gateway", g);
                 if (n->range_s)
                         json_object_set_new(c, "IPRange", json_string(n->range_s));
-                json_t *aux = json_loads(n->aux ? n->aux : "{}", 0, NULL);
-                if (json_object_size(aux))
-                        json_object_set_new(c, "AuxiliaryAddresses", aux);
-                else
-                        json_decref(aux);
+                set_aux_addresses(c, n->aux);
                 json_array_append_new(cfg, c);
         }
         if (n->subnet6_s) {
@@ -110,11 +116,7 @@ static json_t *net_json(Network *e, Net *n)
                         json_object_set_new(c, "IPRange", json_string(n->range6_s));
                 if (n->gw6_s)
                         json_object_set_new(c, "Gateway", json_string(n->gw6_s));
-                json_t *aux = json_loads(n->aux6 ? n->aux6 : "{}", 0, NULL);
-                if (json_object_size(aux))
-                        json_object_set_new(c, "AuxiliaryAddresses", aux);
-                else
-                        json_decref(aux);
+                set_aux_addresses(c, n->aux6);
                 json_array_append_new(cfg, c);
         }
         json_t *containers = json_object();
