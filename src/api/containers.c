@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/engine.h"
@@ -762,10 +763,9 @@ static int log_write(void *arg, int stream, const char *data, size_t len)
 {
         LogSink *k = arg;
         if (!k->tty) {
-                unsigned char h[8] = { (unsigned char) stream, 0, 0, 0 };
-                uint32_t be = htonl((uint32_t) len);
-                memcpy(h + 4, &be, 4);
-                if (http_stream_write(k->s, h, 8) < 0)
+                unsigned char h[STDCOPY_HEADER_LEN];
+                stdcopy_header(h, stream, len);
+                if (http_stream_write(k->s, h, sizeof(h)) < 0)
                         return -EPIPE;
         }
         return http_stream_write(k->s, data, len);

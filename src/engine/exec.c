@@ -8,6 +8,7 @@
 #include "basic/detachkeys.h"
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
@@ -280,7 +281,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
         if (detach_keys_parse(x->detach_keys, &dk) < 0)
                 dk.n = 0;
         bool client_in = client >= 0 && x->in;
-        unsigned char hdr[8];
+        unsigned char hdr[STDCOPY_HEADER_LEN];
         size_t have = 0, left = 0;
         int stream = 0;
         char exitbuf[128];
@@ -334,13 +335,12 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                 for (size_t i = 0; i < (size_t) got;) {
                         if (left == 0) {
                                 hdr[have++] = (unsigned char) buf[i++];
-                                if (have < 8)
+                                if (have < sizeof(hdr))
                                         continue;
                                 have = 0;
                                 stream = hdr[0];
-                                left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) | ((size_t) hdr[6] << 8) |
-                                       hdr[7];
-                                if (stream != 3 && x->framed && client >= 0 && left > 0 &&
+                                left = stdcopy_header_len(hdr);
+                                if (stream != STDCOPY_SYSTEMERR && x->framed && client >= 0 && left > 0 &&
                                     loop_send(client, hdr, 8) < 0)
                                         client = -1;
                                 continue;
@@ -456,9 +456,9 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 _cleanup_free_ char *text = xasprintf("%s\r\n", msg);
                 size_t n = strlen(text);
                 if (x->framed) {
-                        unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
-                                                 (unsigned char) (n >> 8), (unsigned char) n };
-                        (void) loop_send(client_fd, hdr, 8);
+                        unsigned char hdr[STDCOPY_HEADER_LEN];
+                        stdcopy_header(hdr, STDCOPY_STDOUT, n);
+                        (void) loop_send(client_fd, hdr, sizeof(hdr));
                 }
                 (void) loop_send(client_fd, text, n);
                 return 0;

@@ -18,6 +18,7 @@
 
 #include "basic/json-util.h"
 #include "basic/log.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "monitor/jsonlog.h"
 #include "monitor/protocol.h"
@@ -177,8 +178,8 @@ static void client_queue(Client *cl, const void *data, size_t n)
 
 static void fan_out(Monitor *m, int stream, const char *data, size_t n)
 {
-        unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (n >> 24),
-                                 (unsigned char) (n >> 16), (unsigned char) (n >> 8), (unsigned char) n };
+        unsigned char hdr[STDCOPY_HEADER_LEN];
+        stdcopy_header(hdr, stream, n);
         for (size_t i = 0; i < m->n_clients; i++) {
                 Client *cl = &m->clients[i];
                 if (cl->kind != C_ATTACH || cl->fd < 0)
@@ -186,11 +187,11 @@ static void fan_out(Monitor *m, int stream, const char *data, size_t n)
                 if ((stream == 1 && !cl->want_stdout) || (stream == 2 && !cl->want_stderr))
                         continue;
                 /* header and payload go in together, so a dropped client never sees half a frame */
-                if (cl->out_len + 8 + n > CLIENT_OUT_MAX) {
+                if (cl->out_len + sizeof(hdr) + n > CLIENT_OUT_MAX) {
                         client_close(cl);
                         continue;
                 }
-                client_queue(cl, hdr, 8);
+                client_queue(cl, hdr, sizeof(hdr));
                 client_queue(cl, data, n);
         }
 }
@@ -234,9 +235,9 @@ static void answer_wait(Client *cl, const char *exit_json)
 
 static void frame_queue(Client *cl, int stream, const char *data, size_t n)
 {
-        unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (n >> 24),
-                                 (unsigned char) (n >> 16), (unsigned char) (n >> 8), (unsigned char) n };
-        client_queue(cl, hdr, 8);
+        unsigned char hdr[STDCOPY_HEADER_LEN];
+        stdcopy_header(hdr, stream, n);
+        client_queue(cl, hdr, sizeof(hdr));
         client_queue(cl, data, n);
 }
 
