@@ -68,6 +68,10 @@ struct ContainerTable {
 const char *container_status_string(ContainerStatus s);
 /* The spec/config helpers. */
 json_t *container_cfg(Container *c);      /* borrowed "Config" */
+/* The environment of the container's processes, as dockerd's CreateDaemonEnvironment builds it:
+ * PATH, HOSTNAME, TERM for a TTY, the links' variables, then Config.Env, which wins. A new array.
+ * Call without e->lock (links are looked up). */
+json_t *container_process_env(Engine *e, Container *c, bool tty);
 json_t *container_hostcfg(Container *c);  /* borrowed "HostConfig" */
 bool container_tty(Container *c);
 

@@ -15,7 +15,6 @@
 #include "engine/links.h"
 
 #define EXEC_KEEP_NS (5LL * 60 * 1000000000) /* ended instances are forgotten after this */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct Exec {
         char id[65];
@@ -101,21 +100,6 @@ bool exec_tty(Exec *x)
         return x->tty;
 }
 
-static void env_set(json_t *env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        size_t i;
-        json_t *v;
-        json_array_foreach(env, i, v) {
-                const char *s = json_string_value(v);
-                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
-}
-
 static int running_check_locked(Container *c, BerthError **err)
 {
         if (c->status == CSTATUS_PAUSED)
@@ -163,17 +147,9 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
                 return berr_set(err, EINVAL, "Invalid escape keys (%s) provided", keys);
 
         /* dockerd's CreateDaemonEnvironment, then the exec's own variables. */
-        json_t *cfg = container_cfg(c);
         bool tty = json_bool(body, "Tty");
-        json_t *env = json_array();
-        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname") ? json_str(cfg, "Hostname") : "");
-        env_set(env, hn);
-        if (tty)
-                env_set(env, "TERM=xterm");
-        links_env(e, c, env);
-        json_array_foreach(json_object_get(cfg, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
-        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
+        json_t *env = container_process_env(e, c, tty);
+        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) json_env_set(env, json_string_value(v));
 
         Exec *x = calloc(1, sizeof(*x));
         if (!x) {

@@ -32,7 +32,6 @@
 /* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
 #define BERTH_LOG_MAX_SIZE (10LL * 1024 * 1024)
 #define BERTH_LOG_MAX_FILE 10
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- monitor socket ---- */
 
@@ -188,21 +187,6 @@ static int prepare_files(Engine *e, Container *c, BerthError **err)
 }
 
 /* ---- spec.json ---- */
-
-static void env_set(json_t *env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        size_t i;
-        json_t *x;
-        json_array_foreach(env, i, x) {
-                const char *s = json_string_value(x);
-                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
-}
 
 static char *cap_name(const char *s)
 {
@@ -442,16 +426,8 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         json_t *args = json_array();
         json_array_append(args, json_object_get(conf, "Path"));
         json_array_extend(args, json_object_get(conf, "Args"));
-        json_t *env = json_array();
-        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname"));
-        env_set(env, hn);
-        if (json_bool(cfg, "Tty"))
-                env_set(env, "TERM=xterm");
-        links_env(e, c, env); /* before the container's own Env, which wins */
+        json_t *env = container_process_env(e, c, json_bool(cfg, "Tty"));
         size_t i;
-        json_t *x;
-        json_array_foreach(json_object_get(cfg, "Env"), i, x) if (json_is_string(x)) env_set(env, json_string_value(x));
         json_t *jl = json_array();
         for (i = 0; layers && layers[i]; i++)
                 json_array_append_new(jl, json_string(layers[i]));

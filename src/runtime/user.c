@@ -193,7 +193,7 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, char **er
                 return r;
         }
         if (!path_env)
-                path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+                path_env = DEFAULT_PATH_ENV;
         _cleanup_free_ char *copy = strdup(path_env);
         if (!copy)
                 return -ENOMEM;
