@@ -18,7 +18,6 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
-#include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
@@ -121,12 +120,6 @@ static int write_text(const char *path, const char *s)
         return write_file_replace(path, s, strlen(s), 0644);
 }
 
-static int write_resolv_conf(const char *path)
-{
-        _cleanup_free_ char *out = resolv_conf_from_host(RESOLV_ALL);
-        return write_text(path, out);
-}
-
 /* The init layer sits between the image and the upper dir and holds the
  * mount points berth itself needs, so they are never created in the upper
  * dir and never show up in commit, export or changes (Docker's "-init" layer). */
@@ -163,24 +156,11 @@ static int prepare_files(Engine *e, Container *c, BerthError **err)
         int ri = prepare_init_layer(dir, err);
         if (ri < 0)
                 return ri;
-        json_t *cfg = container_cfg(c);
-        const char *hostname = json_str(cfg, "Hostname");
-        const char *domain = json_str(cfg, "Domainname");
+        /* hosts and resolv.conf depend on the networks: network_container_prepare writes them */
+        const char *hostname = json_str(container_cfg(c), "Hostname");
         _cleanup_free_ char *hp = xasprintf("%s/hostname", dir);
         _cleanup_free_ char *hs = xasprintf("%s\n", hostname ? hostname : c->id);
-        _cleanup_free_ char *hostsp = xasprintf("%s/hosts", dir);
-        _cleanup_free_ char *fqdn = domain && *domain ? xasprintf("%s.%s %s", hostname, domain, hostname)
-                                                      : xasprintf("%s", hostname);
-        _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                                               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t%s\n",
-                                               fqdn);
-        _cleanup_free_ char *rp = xasprintf("%s/resolv.conf", dir);
         int r = write_text(hp, hs);
-        if (r == 0)
-                r = write_text(hostsp, hosts);
-        if (r == 0)
-                r = write_resolv_conf(rp);
         if (r < 0)
                 return berr_set(err, -r, "cannot write container files in %s: %s", dir, strerror(-r));
         return 0;
