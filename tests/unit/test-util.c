@@ -1,6 +1,7 @@
 #include <errno.h>
 
 #include "basic/json-util.h"
+#include "basic/base64.h"
 #include "basic/util.h"
 #include "test.h"
 
@@ -118,3 +119,24 @@ TEST(json_depth_bound)
 }
 
 TEST_MAIN
+
+TEST(base64_both_alphabets)
+{
+        char *e = base64_encode("\xfb\xff\x01", 3);
+        ASSERT_STREQ(e, "+/8B");
+        size_t n = 0;
+        char *d = base64_decode("-_8B", &n); /* URL-safe, as docker's clients send X-Registry-Auth */
+        ASSERT_TRUE(d && n == 3 && memcmp(d, "\xfb\xff\x01", 3) == 0);
+        free(d);
+        d = base64_decode("eyJhIjoxfQ", &n); /* unpadded */
+        ASSERT_TRUE(d && n == 7);
+        ASSERT_STREQ(d, "{\"a\":1}");
+        free(d);
+        d = base64_decode("eyJhIjoxfQ==\n", &n);
+        ASSERT_STREQ(d, "{\"a\":1}");
+        free(d);
+        ASSERT_TRUE(base64_decode("a", NULL) == NULL);
+        ASSERT_TRUE(base64_decode("ab*d", NULL) == NULL);
+        ASSERT_TRUE(base64_decode("ab=d", NULL) == NULL);
+        free(e);
+}
