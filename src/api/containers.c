@@ -10,6 +10,7 @@
 #include "api.h"
 #include "basic/json-util.h"
 #include "basic/stdcopy.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/engine.h"
@@ -572,7 +573,7 @@ static int stop_signal_param(ApiRequest *ar, int *sig, BerthError **err)
         *sig = 0;
         if (!v || !*v)
                 return 0;
-        *sig = parse_signal(v);
+        *sig = signal_from_string(v);
         if (*sig <= 0)
                 return berr_set(err, EINVAL, "Invalid signal: %s", v);
         return 0;

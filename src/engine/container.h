@@ -133,7 +133,6 @@ int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
 int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long *ret_reclaimed, BerthError **err);
 int container_changes(Engine *e, const char *ref, json_t **ret, BerthError **err);
 int container_top(Engine *e, const char *ref, const char *ps_args, json_t **ret, BerthError **err);
-int parse_signal(const char *s);
 
 /* wait.c: condition "not-running", "next-exit", "removed". */
 typedef struct ContainerWaiter {

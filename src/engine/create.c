@@ -7,6 +7,7 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
@@ -511,6 +512,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         r = check_types(body, config_fields, ELEMENTSOF(config_fields), "ContainerConfigWrapper", err);
         if (r < 0)
                 return r;
+        const char *stopsig = json_str(body, "StopSignal");
+        if (stopsig && *stopsig && signal_from_string(stopsig) < 0)
+                return berr_set(err, EINVAL, "Invalid signal: %s", stopsig);
         json_t *hcin = json_object_get(body, "HostConfig");
         if (hcin && !json_is_null(hcin) && !json_is_object(hcin))
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field "

@@ -634,3 +634,11 @@ def test_bool_filters_checked(busybox):
         assert st == 400 and j["message"] == f"invalid filter '{key}=[maybe]'", (path, j)
         st, _ = busybox.curl_json(path + "?filters=" + quote('{"%s":["true"]}' % key))
         assert st == 200
+
+
+def test_stop_signal_checked_at_create(busybox):
+    """dockerd refuses an unknown StopSignal when the container is created, not when it is stopped."""
+    r = busybox.docker("create", "--stop-signal", "FOO", "busybox", check=False)
+    assert r.returncode != 0 and "Invalid signal: FOO" in r.stderr.decode()
+    cid = busybox.docker("create", "--stop-signal", "SIGRTMIN+3", "busybox").stdout.decode().strip()
+    busybox.docker("rm", cid)

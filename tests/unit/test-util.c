@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <signal.h>
 
 #include "basic/json-util.h"
 #include "basic/base64.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "test.h"
 
@@ -139,4 +141,27 @@ TEST(base64_both_alphabets)
         ASSERT_TRUE(base64_decode("ab*d", NULL) == NULL);
         ASSERT_TRUE(base64_decode("ab=d", NULL) == NULL);
         free(e);
+}
+
+TEST(signal_from_string)
+{
+        ASSERT_EQ(signal_from_string("TERM"), SIGTERM);
+        ASSERT_EQ(signal_from_string("SIGKILL"), SIGKILL);
+        ASSERT_EQ(signal_from_string("sigusr1"), SIGUSR1);
+        ASSERT_EQ(signal_from_string("9"), 9);
+        ASSERT_EQ(signal_from_string("RTMIN"), SIGRTMIN);
+        ASSERT_EQ(signal_from_string("SIGRTMIN+3"), SIGRTMIN + 3);
+        ASSERT_EQ(signal_from_string("RTMAX-2"), SIGRTMAX - 2);
+        ASSERT_EQ(signal_from_string("RTMAX"), SIGRTMAX);
+        /* what Docker's map does not name, and numbers outside the kernel's range */
+        ASSERT_EQ(signal_from_string("RTMIN+-10"), -EINVAL);
+        ASSERT_EQ(signal_from_string("RTMIN+16"), -EINVAL);
+        ASSERT_EQ(signal_from_string("RTMAX--3"), -EINVAL);
+        ASSERT_EQ(signal_from_string("0"), -EINVAL);
+        ASSERT_EQ(signal_from_string("-9"), -EINVAL);
+        ASSERT_EQ(signal_from_string("65"), -EINVAL);
+        ASSERT_EQ(signal_from_string("9x"), -EINVAL);
+        ASSERT_EQ(signal_from_string("SIG"), -EINVAL);
+        ASSERT_EQ(signal_from_string(""), -EINVAL);
+        ASSERT_EQ(signal_from_string(NULL), -EINVAL);
 }
