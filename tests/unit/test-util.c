@@ -120,7 +120,6 @@ TEST(json_depth_bound)
         ASSERT_TRUE(!json_text_too_deep(str, strlen(str), 2));
 }
 
-TEST_MAIN
 
 TEST(base64_both_alphabets)
 {
@@ -165,3 +164,5 @@ TEST(signal_from_string)
         ASSERT_EQ(signal_from_string(""), -EINVAL);
         ASSERT_EQ(signal_from_string(NULL), -EINVAL);
 }
+
+TEST_MAIN
