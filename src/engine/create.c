@@ -344,10 +344,10 @@ static int validate_security_opts(json_t *hc, BerthError **err)
                 } else if (streq(key, "seccomp")) {
                         if (streq(val, "unconfined") || streq(val, "builtin"))
                                 continue;
-                        _cleanup_free_ char *msg = NULL;
-                        if (rt_seccomp_check_profile(val, &msg) < 0)
+                        _cleanup_berr_ BerthError *perr = NULL;
+                        if (rt_seccomp_check_profile(val, &perr) < 0)
                                 return berr_set(err, EINVAL, "Decoding seccomp profile failed: %s",
-                                                msg ? msg : "invalid profile");
+                                                perr ? perr->msg : "invalid profile");
                 } else if (streq(key, "label")) {
                         if (!streq(val, "disable"))
                                 return berr_set(err, EINVAL,

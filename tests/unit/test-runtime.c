@@ -21,7 +21,7 @@ static const char group[] = "root:x:0:\nwheel:x:10:root,alice\nalice:x:1000:\nau
 TEST(user_by_name_with_supplementary_groups)
 {
         RtExecUser u;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_berr_ BerthError *err = NULL;
         ASSERT_OK(rt_user_resolve("alice", passwd, group, &u, &err));
         ASSERT_EQ(u.uid, 1000);
         ASSERT_EQ(u.gid, 1000);
@@ -35,7 +35,7 @@ TEST(user_by_name_with_supplementary_groups)
 TEST(user_empty_is_root)
 {
         RtExecUser u;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_berr_ BerthError *err = NULL;
         ASSERT_OK(rt_user_resolve("", passwd, group, &u, &err));
         ASSERT_EQ(u.uid, 0);
         ASSERT_STREQ(u.home, "/root");
@@ -46,7 +46,7 @@ TEST(user_empty_is_root)
 TEST(user_numeric_and_explicit_group)
 {
         RtExecUser u;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_berr_ BerthError *err = NULL;
         ASSERT_OK(rt_user_resolve("1234:5678", passwd, group, &u, &err));
         ASSERT_EQ(u.uid, 1234);
         ASSERT_EQ(u.gid, 5678);
@@ -65,15 +65,16 @@ TEST(user_numeric_and_explicit_group)
 TEST(user_errors)
 {
         RtExecUser u;
-        char *err = NULL;
+        BerthError *err = NULL;
         ASSERT_EQ(rt_user_resolve("bob", passwd, group, &u, &err), -ENOENT);
-        ASSERT_STREQ(err, "unable to find user bob: no matching entries in passwd file");
-        free(err);
+        ASSERT_STREQ(err->msg, "unable to find user bob: no matching entries in passwd file");
+        berr_freep(&err);
         ASSERT_EQ(rt_user_resolve("alice:nogroup", passwd, group, &u, &err), -ENOENT);
-        ASSERT_STREQ(err, "unable to find group nogroup: no matching entries in group file");
-        free(err);
+        ASSERT_STREQ(err->msg, "unable to find group nogroup: no matching entries in group file");
+        berr_freep(&err);
         ASSERT_EQ(rt_user_resolve("99999999999", passwd, group, &u, &err), -EINVAL);
-        free(err);
+        ASSERT_EQ(err->code, EINVAL);
+        berr_freep(&err);
 }
 
 TEST(log_line_format)
@@ -230,18 +231,19 @@ TEST(seccomp_profiles)
         ASSERT_TRUE(strstr(text, "\"io_uring_setup\"") == NULL);
         ASSERT_TRUE(strstr(text, "\"pidfd_getfd\"") != NULL); /* only under CAP_SYS_PTRACE */
         json_decref(d);
-        char *msg = NULL;
+        BerthError *msg = NULL;
         ASSERT_OK(rt_seccomp_check_profile(text, &msg));
+        ASSERT_TRUE(msg == NULL);
         ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_NOPE\"}", &msg) < 0);
-        ASSERT_STREQ(msg, "unsupported defaultAction: SCMP_ACT_NOPE");
-        free(msg);
+        ASSERT_STREQ(msg->msg, "unsupported defaultAction: SCMP_ACT_NOPE");
+        berr_freep(&msg);
         ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
                                              "[\"x\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,"
                                              "\"op\":\"SCMP_CMP_EQ\"}]}]}", &msg) < 0);
-        ASSERT_STREQ(msg, "invalid argument condition in syscall rule 0");
-        free(msg);
+        ASSERT_STREQ(msg->msg, "invalid argument condition in syscall rule 0");
+        berr_freep(&msg);
         ASSERT_TRUE(rt_seccomp_check_profile("[1]", &msg) < 0);
-        free(msg);
+        berr_freep(&msg);
 }
 
 TEST_MAIN
