@@ -181,9 +181,8 @@ static int validate_log_config(json_t *hc, BerthError **err)
                 return berr_set(err, EINVAL, "LogConfig.Config must be an object of strings");
         if (!type || !*type)
                 type = "json-file";
-        static const char *const json_file_opts[] = { "max-size", "max-file", NULL };
-        static const char *const unsupported_opts[] = { "compress", "labels", "labels-regex", "env", "env-regex",
-                                                        "tag", NULL };
+        static const char *const json_file_opts[] = { "max-size", "max-file", "compress", NULL };
+        static const char *const unsupported_opts[] = { "labels", "labels-regex", "env", "env-regex", "tag", NULL };
         bool none = streq(type, "none");
         if (!none && !streq(type, "json-file") && !streq(type, "local"))
                 return berr_set(err, EINVAL, "error looking up logging plugin %s: plugin \"%s\" not found", type, type);
@@ -213,17 +212,30 @@ static int validate_log_config(json_t *hc, BerthError **err)
                         if (n < 1)
                                 return berr_set(err, EINVAL, "failed to initialize logging driver: max-file cannot be "
                                                 "less than 1");
+                } else if (streq(k, "compress")) {
+                        if (go_parse_bool(s) < 0)
+                                return berr_set(err, EINVAL, "failed to initialize logging driver: strconv.ParseBool: "
+                                                "parsing \"%s\": invalid syntax", s);
                 } else if (parse_ram_bytes(s) < 0)
                         return berr_set(err, EINVAL, "failed to initialize logging driver: invalid value for max-size: "
                                         "%s: invalid size: '%s'", s, s);
         }
         json_t *cfg = json_is_object(opts) ? json_deep_copy(opts) : json_object();
         if (streq(type, "local")) {
-                /* Docker's local driver keeps 5 files of 20 MB unless told otherwise */
+                /* Docker's local driver keeps 5 compressed files of 20 MB unless told otherwise */
                 if (!json_object_get(cfg, "max-size"))
                         json_object_set_new(cfg, "max-size", json_string("20m"));
                 if (!json_object_get(cfg, "max-file"))
                         json_object_set_new(cfg, "max-file", json_string("5"));
+                if (!json_object_get(cfg, "compress"))
+                        json_object_set_new(cfg, "compress", json_string("true"));
+        }
+        /* dockerd says this when the container starts; berth as soon as it can know */
+        const char *compress = json_str(cfg, "compress"), *max_file = json_str(cfg, "max-file");
+        if (compress && go_parse_bool(compress) == 1 && (!json_str(cfg, "max-size") || !max_file || atoll(max_file) < 2)) {
+                json_decref(cfg);
+                return berr_set(err, EINVAL, "failed to initialize logging driver: compress cannot be true when "
+                                "max-file is less than 2 or max-size is not set");
         }
         json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", type, "Config", cfg));
         return 0;

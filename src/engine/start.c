@@ -478,6 +478,9 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 device_rules);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
+        /* compress: checked at create (it needs max-size and max-file >= 2); the local driver's default */
+        const char *cs = json_str(lcfg, "compress");
+        json_object_set_new(spec, "log_compress", json_boolean(cs ? go_parse_bool(cs) == 1 : false));
         json_t *group_add = json_object_get(hc, "GroupAdd");
         if (json_is_array(group_add))
                 json_object_set(spec, "group_add", group_add);

@@ -1051,7 +1051,7 @@ int main(int argc, char **argv)
         if (s->log_path && *s->log_path) {
                 int64_t max_size = s->log_max_size > 0 ? s->log_max_size : DEFAULT_LOG_MAX_SIZE;
                 int max_file = s->log_max_file > 0 ? (int) s->log_max_file : 1;
-                r = mon_log_open(&m->log, s->log_path, max_size, max_file);
+                r = mon_log_open(&m->log, s->log_path, max_size, max_file, s->log_compress);
                 if (r < 0)
                         log_warn("opening log %s: %s", s->log_path, strerror(-r));
                 m->have_log = r >= 0;

@@ -60,18 +60,6 @@ char *net_ip_str(struct in_addr a)
         return strdup(b);
 }
 
-int net_parse_bool(const char *s)
-{
-        const char *t[] = { "1", "t", "T", "TRUE", "true", "True" }, *f[] = { "0", "f", "F", "FALSE", "false", "False" };
-        for (size_t i = 0; s && i < ELEMENTSOF(t); i++) {
-                if (streq(s, t[i]))
-                        return 1;
-                if (streq(s, f[i]))
-                        return 0;
-        }
-        return -EINVAL;
-}
-
 int net_parse_cidr6(const char *s, struct in6_addr *a, int *prefix, bool want_prefix)
 {
         if (!s)

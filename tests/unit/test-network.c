@@ -70,15 +70,6 @@ TEST(parse_cidr6)
         free(s);
 }
 
-TEST(parse_bool)
-{
-        ASSERT_EQ(net_parse_bool("true"), 1);
-        ASSERT_EQ(net_parse_bool("1"), 1);
-        ASSERT_EQ(net_parse_bool("false"), 0);
-        ASSERT_EQ(net_parse_bool("0"), 0);
-        ASSERT_TRUE(net_parse_bool("maybe") < 0);
-}
-
 /* A query for name, type A, id 0x1234, recursion desired. */
 static size_t query(uint8_t *m, size_t cap, const char *name)
 {

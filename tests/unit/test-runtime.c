@@ -13,6 +13,8 @@
 #include "runtime/user.h"
 #include "test.h"
 
+#include <zlib.h>
+
 static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
                              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
                              "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
@@ -133,7 +135,7 @@ TEST(log_rotation)
         ASSERT_TRUE(mkdtemp(dir) != NULL);
         _cleanup_free_ char *path = xasprintf("%s/c-json.log", dir);
         MonLog l;
-        ASSERT_OK(mon_log_open(&l, path, 200, 3));
+        ASSERT_OK(mon_log_open(&l, path, 200, 3, false));
         for (int i = 0; i < 20; i++)
                 ASSERT_OK(mon_log_write(&l, "stdout", "0123456789012345678901234567890123456789\n", 41, now_ns()));
         mon_log_close(&l);
@@ -147,6 +149,37 @@ TEST(log_rotation)
         ASSERT_TRUE(st.st_size >= 200);
         ASSERT_OK(stat(p2, &st));
         ASSERT_TRUE(stat(p3, &st) < 0);
+        ASSERT_OK(rm_rf(dir));
+}
+
+TEST(log_rotation_compressed)
+{
+        char dir[] = "/tmp/berth-test-log-XXXXXX";
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        _cleanup_free_ char *path = xasprintf("%s/c-json.log", dir);
+        MonLog l;
+        ASSERT_OK(mon_log_open(&l, path, 200, 3, true));
+        for (int i = 0; i < 20; i++)
+                ASSERT_OK(mon_log_write(&l, "stdout", "0123456789012345678901234567890123456789\n", 41, now_ns()));
+        mon_log_close(&l);
+        struct stat st;
+        _cleanup_free_ char *p1 = xasprintf("%s.1", path), *g1 = xasprintf("%s.1.gz", path);
+        _cleanup_free_ char *g2 = xasprintf("%s.2.gz", path), *g3 = xasprintf("%s.3.gz", path);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE(stat(p1, &st) < 0); /* compressed at rotation */
+        ASSERT_OK(stat(g1, &st));
+        ASSERT_OK(stat(g2, &st));
+        ASSERT_TRUE(stat(g3, &st) < 0);
+        /* the newest rotated file holds whole json-file lines */
+        gzFile gz = gzopen(g1, "rb");
+        ASSERT_TRUE(gz != NULL);
+        char buf[1024];
+        int n = gzread(gz, buf, sizeof(buf) - 1);
+        gzclose(gz);
+        ASSERT_TRUE(n >= 200);
+        buf[n] = 0;
+        ASSERT_TRUE(strncmp(buf, "{\"log\":\"0123456789", 17) == 0);
+        ASSERT_TRUE(buf[n - 1] == '\n');
         ASSERT_OK(rm_rf(dir));
 }
 

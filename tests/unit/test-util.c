@@ -165,4 +165,16 @@ TEST(signal_from_string)
         ASSERT_EQ(signal_from_string(NULL), -EINVAL);
 }
 
+TEST(go_parse_bool)
+{
+        ASSERT_EQ(go_parse_bool("true"), 1);
+        ASSERT_EQ(go_parse_bool("T"), 1);
+        ASSERT_EQ(go_parse_bool("1"), 1);
+        ASSERT_EQ(go_parse_bool("False"), 0);
+        ASSERT_EQ(go_parse_bool("0"), 0);
+        ASSERT_EQ(go_parse_bool("yes"), -EINVAL);
+        ASSERT_EQ(go_parse_bool("tRUE"), -EINVAL);
+        ASSERT_EQ(go_parse_bool(NULL), -EINVAL);
+}
+
 TEST_MAIN
