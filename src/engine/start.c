@@ -256,6 +256,10 @@ static json_t *capabilities(json_t *hc)
 
 static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **err)
 {
+        int r = mountpoints_spec(e, c, mounts, err);
+        if (r < 0)
+                return r;
+        /* after the mount points, as in Docker: a volume on /etc does not hide them */
         _cleanup_free_ char *dir = container_dir(e, c->id);
         const char *files[][2] = { { "hostname", "/etc/hostname" }, { "hosts", "/etc/hosts" },
                                    { "resolv.conf", "/etc/resolv.conf" } };
@@ -263,7 +267,7 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                 json_array_append_new(mounts, json_pack("{s:s++,s:s,s:s,s:[ss]}", "source", dir, "/", files[i][0],
                                                         "destination", files[i][1], "type", "bind", "options",
                                                         "rbind", "rw"));
-        return mountpoints_spec(e, c, mounts, err);
+        return 0;
 }
 
 static void add_device(const struct stat *st, const char *path, const char *perm, json_t *devices, json_t *rules)
