@@ -381,6 +381,7 @@ services:
   db:
     image: busybox
     command: sleep 300
+    stop_grace_period: 1s
     volumes:
       - data:/data
       - ./hostdir:/host
@@ -389,6 +390,7 @@ services:
   side:
     image: busybox
     command: sleep 300
+    stop_grace_period: 1s
     volumes_from:
       - db
 volumes:
@@ -402,7 +404,9 @@ def test_compose_named_volume_volumes_from_tmpfs_bind(busybox, tmp_path):
     (tmp_path / "docker-compose.yml").write_text(COMPOSE)
     (tmp_path / "hostdir").mkdir()
     (tmp_path / "hostdir" / "h").write_text("from host")
-    env = dict(d.env(), COMPOSE_PROJECT_NAME="vproj")
+    # compose 1.29 reads the image's ContainerConfig on every recreate, which left image inspect in API 1.45
+    # (it fails the same way against dockerd 25 and later): it is pinned to the API it was written for.
+    env = dict(d.env(), COMPOSE_PROJECT_NAME="vproj", COMPOSE_API_VERSION="1.41")
 
     def compose(*args):
         r = subprocess.run(["docker-compose", *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
