@@ -5,8 +5,14 @@
  * directory), TmpfsOptions (data options of a tmpfs). */
 #include "engine/mountpoints.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
@@ -315,6 +321,33 @@ static void mount_event(Engine *e, const char *cid, json_t *mp, const char *acti
         events_volume(e->events, json_str(mp, "Name"), json_str(mp, "Driver"), action, extra);
 }
 
+/* The subpath inside the volume, resolved beneath it: the volume's content is the containers' to
+ * write, so a symlink there must not lead the bind out of it. */
+static int subpath_resolve(const char *volume, const char *sub, char **ret, BerthError **err)
+{
+        _cleanup_close_ int vfd = open(volume, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (vfd < 0)
+                return berr_set(err, errno, "cannot access path %s: %s", volume, go_strerror(errno));
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+        _cleanup_close_ int fd = (int) syscall(SYS_openat2, vfd, sub, &how, sizeof(how));
+        if (fd < 0)
+                return berr_set(err, errno == EXDEV ? EINVAL : errno, "cannot access path %s/%s: %s", volume, sub,
+                                errno == EXDEV ? "subpath leaves the volume" : go_strerror(errno));
+        char link[64], buf[4096];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return berr_set(err, errno, "cannot access path %s/%s: %s", volume, sub, go_strerror(errno));
+        buf[n] = 0;
+        _cleanup_free_ char *real = realpath(volume, NULL);
+        size_t rl = real ? strlen(real) : 0;
+        if (!real || !startswith(buf, real) || (buf[rl] != '/' && buf[rl] != 0))
+                return berr_set(err, EINVAL, "cannot access path %s/%s: subpath leaves the volume", volume, sub);
+        *ret = xstrdup(buf);
+        return 0;
+}
+
 int mountpoints_spec(Engine *e, Container *c, json_t *spec_mounts, BerthError **err)
 {
         pthread_mutex_lock(&e->lock);
@@ -353,13 +386,12 @@ int mountpoints_spec(Engine *e, Container *c, json_t *spec_mounts, BerthError **
                         mount_event(e, c->id, m, "mount");
                         const char *sub = json_str(m, "Subpath");
                         if (sub && *sub) {
-                                _cleanup_free_ char *full = xasprintf("%s/%s", src, sub);
-                                struct stat st;
-                                if (stat(full, &st) < 0)
-                                        return berr_set(err, ENOENT, "cannot access path %s: %s", full,
-                                                        go_strerror(errno));
+                                char *full = NULL;
+                                r = subpath_resolve(src, sub, &full, err);
+                                if (r < 0)
+                                        return r;
                                 free(src);
-                                src = TAKE_PTR(full);
+                                src = full;
                         } else
                                 copyup = json_bool(m, "CopyData");
                 } else {

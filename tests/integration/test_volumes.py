@@ -428,3 +428,18 @@ def test_compose_named_volume_volumes_from_tmpfs_bind(busybox, tmp_path):
     assert st == 404
     assert mounts_under(vroot(d)) == []
     assert (tmp_path / "hostdir" / "h").read_text() == "from host"
+
+
+def test_subpath_and_its_escape(busybox):
+    d = busybox
+    d.docker("run", "--rm", "-v", "sub-v:/v", "busybox", "sh", "-c",
+             "mkdir -p /v/dir && echo inside > /v/dir/f && ln -s /etc /v/out && ln -s ../../../.. /v/up")
+    r = d.docker("run", "--rm", "--mount", "type=volume,src=sub-v,dst=/s,volume-subpath=dir", "busybox",
+                 "cat", "/s/f")
+    assert r.stdout == b"inside\n"
+    # symlinks written by a container never take the bind out of the volume
+    for sub in ("out", "up"):
+        r = d.docker("run", "--rm", "--mount", f"type=volume,src=sub-v,dst=/s,volume-subpath={sub}", "busybox",
+                     "ls", "/s", check=False)
+        assert r.returncode != 0 and b"subpath leaves the volume" in r.stderr, r.stderr
+    d.docker("volume", "rm", "sub-v")
