@@ -114,8 +114,6 @@ static int resolve(Engine *e, json_t *cfg, json_t *hc, json_t *mps, char ***crea
                         json_object_set_new(mp, "Propagation", json_string(b.propagation ?: "rprivate"));
                         json_object_set_new(mp, "Create", json_true());
                 } else {
-                        if (b.propagation) /* propagation of a volume: Docker keeps it in the spec only */
-                                json_object_set_new(mp, "Propagation", json_string(b.propagation));
                         r = take_volume(e, mp, b.source, vdriver, NULL, NULL, created, err);
                         if (r == 0 && !*b.mode)
                                 json_object_set_new(mp, "Mode", json_string("z"));
@@ -147,6 +145,8 @@ static int resolve(Engine *e, json_t *cfg, json_t *hc, json_t *mps, char ***crea
                         json_object_set_new(mp, "Propagation", json_string(prop && *prop ? prop : "rprivate"));
                         if (json_bool(bo, "NonRecursive"))
                                 json_object_set_new(mp, "NonRecursive", json_true());
+                        if (json_bool(bo, "CreateMountpoint"))
+                                json_object_set_new(mp, "Create", json_true());
                 } else if (streq(type, "volume")) {
                         json_t *vo = json_object_get(x, "VolumeOptions");
                         json_t *dc = json_object_get(vo, "DriverConfig");

@@ -159,6 +159,9 @@ int volume_bind_parse(const char *raw, VolumeBind *ret, BerthError **err)
                                 "\"%s\": invalid mount path: '%s' mount path must be absolute", raw, type, dst);
         if (src && !*src)
                 return berr_set(err, EINVAL, "invalid volume specification: '%s'", raw);
+        if (!bind && mode_propagation(mode))
+                return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for type "
+                                "\"volume\": field BindOptions must not be specified", raw);
         ret->bind = bind;
         ret->source = src ? (bind ? volume_path_clean(src) : xstrdup(src)) : NULL;
         ret->destination = volume_path_clean(dst);
@@ -214,8 +217,12 @@ int volume_mount_validate(json_t *m, bool check_source, BerthError **err)
                         return MOUNT_ERR(type, "field TmpfsOptions must not be specified", type);
                 if (src[0] != '/')
                         return MOUNT_ERR(type, "invalid mount path: '%s' mount path must be absolute", type, src);
+                json_t *bo = json_object_get(m, "BindOptions");
+                if (json_bool(bo, "ReadOnlyNonRecursive"))
+                        return MOUNT_ERR(type, "BindOptions.ReadOnlyNonRecursive is not supported by berth: read-only "
+                                         "binds are always recursive", type);
                 struct stat st;
-                if (check_source && stat(src, &st) < 0)
+                if (check_source && !json_bool(bo, "CreateMountpoint") && stat(src, &st) < 0)
                         return MOUNT_ERR(type, "bind source path does not exist: %s", type, src);
         } else if (streq(type, "volume")) {
                 if (present(m, "BindOptions"))
@@ -245,6 +252,8 @@ int volume_mount_validate(json_t *m, bool check_source, BerthError **err)
                 if (*src)
                         return MOUNT_ERR(type, "field Source must not be specified", type);
                 json_t *to = json_object_get(m, "TmpfsOptions");
+                if (json_array_size(json_object_get(to, "Options")))
+                        return MOUNT_ERR(type, "TmpfsOptions.Options is not supported by berth", type);
                 if (json_int(to, "SizeBytes", 0) < 0)
                         return MOUNT_ERR(type, "invalid tmpfs size: %lld", type, json_int(to, "SizeBytes", 0));
         } else if (streq(type, "npipe") || streq(type, "cluster"))
