@@ -15,6 +15,7 @@
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/mountpoints.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "engine/netglue.h"
@@ -59,27 +60,11 @@ static json_t *network_settings(Engine *e, Container *c)
 }
 
 /* The container's mount points (its -v binds), as inspect and the list show them. */
+/* Called with e->lock held. */
 static json_t *mounts_json(Container *c)
 {
-        json_t *mounts = json_array();
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s || s[0] != '/')
-                        continue;
-                _cleanup_free_ char *copy = strdup(s);
-                char *save = NULL;
-                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
-                char *mode = strtok_r(NULL, ":", &save);
-                if (!dst)
-                        continue;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
-        }
-        return mounts;
+        _cleanup_json_ json_t *mps = mountpoints_of_locked(c);
+        return mountpoints_api_json(mps);
 }
 
 /* Called with e->lock held. */

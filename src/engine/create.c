@@ -12,6 +12,7 @@
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
+#include "engine/mountpoints.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "runtime/runtime.h"
@@ -148,8 +149,14 @@ static void merge_image_config(json_t *uc, json_t *ic)
                 }
                 json_object_update_missing(uports, iports);
         }
-        if (!json_object_get(uc, "Volumes") && json_is_object(json_object_get(ic, "Volumes")))
-                json_object_set(uc, "Volumes", json_object_get(ic, "Volumes"));
+        /* Volumes: the image's are added to the user's */
+        json_t *uvols = json_object_get(uc, "Volumes"), *ivols = json_object_get(ic, "Volumes");
+        if (json_is_object(ivols) && json_object_size(ivols)) {
+                if (!json_is_object(uvols))
+                        json_object_set_new(uc, "Volumes", json_deep_copy(ivols));
+                else
+                        json_object_update(uvols, ivols);
+        }
 }
 
 static json_t *json_strv(char *const *l)
@@ -238,21 +245,6 @@ static int validate_log_config(json_t *hc, BerthError **err)
                                 "max-file is less than 2 or max-size is not set");
         }
         json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", type, "Config", cfg));
-        return 0;
-}
-
-/* Binds are checked when the container is created: Docker refuses a relative container path
- * there, and berth refuses named volumes, which it does not have yet, rather than failing the start. */
-static int validate_binds(json_t *hc, BerthError **err)
-{
-        size_t i;
-        json_t *b;
-        json_array_foreach(json_object_get(hc, "Binds"), i, b) {
-                _cleanup_strv_free_ char **parts = NULL;
-                int r = container_bind_parse(json_string_value(b), &parts, err);
-                if (r < 0)
-                        return r;
-        }
         return 0;
 }
 
@@ -435,6 +427,7 @@ static int validate_ulimits(json_t *hc, BerthError **err)
         return 0;
 }
 
+/* HostConfig.Tmpfs; Binds, Mounts and VolumesFrom are checked as they are resolved (engine/mountpoints.c). */
 static int validate_mounts(json_t *hc, BerthError **err)
 {
         const char *k;
@@ -446,43 +439,6 @@ static int validate_mounts(json_t *hc, BerthError **err)
                 if (!json_is_string(v))
                         return berr_set(err, EINVAL, "json: cannot unmarshal value into Go struct field "
                                         "HostConfig.Tmpfs of type string");
-        }
-        size_t i;
-        json_t *m;
-        json_array_foreach(json_object_get(hc, "Mounts"), i, m) {
-                const char *type = json_str(m, "Type"), *src = json_str(m, "Source"), *dst = json_str(m, "Target");
-                if (!json_is_object(m) || !type || !*type)
-                        return berr_set(err, EINVAL, "invalid mount config: mount type unknown");
-                if (!dst || !*dst)
-                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": field Target must not "
-                                        "be empty", type);
-                if (dst[0] != '/')
-                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": invalid mount path: "
-                                        "'%s' mount path must be absolute", type, dst);
-                if (streq(type, "bind")) {
-                        struct stat st;
-                        if (!src || !*src)
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": field Source "
-                                                "must not be empty");
-                        if (src[0] != '/')
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": invalid mount "
-                                                "path: '%s' mount path must be absolute", src);
-                        if (stat(src, &st) < 0)
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": bind source "
-                                                "path does not exist: %s", src);
-                        const char *prop = json_str(json_object_get(m, "BindOptions"), "Propagation");
-                        if (prop && *prop && !streq(prop, "rprivate") && !streq(prop, "private"))
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": bind "
-                                                "propagation \"%s\" is not supported", prop);
-                } else if (streq(type, "tmpfs")) {
-                        if (src && *src)
-                                return berr_set(err, EINVAL, "invalid mount config for type \"tmpfs\": field Source "
-                                                "must not be specified");
-                } else if (streq(type, "volume"))
-                        return berr_set(err, ENOTSUP, "invalid mount config for type \"volume\": volumes are not "
-                                        "supported yet");
-                else
-                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": mount type unknown", type);
         }
         return 0;
 }
@@ -601,9 +557,6 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         r = validate_restart_policy(hc, err);
         if (r < 0)
                 return r;
-        r = validate_binds(hc, err);
-        if (r < 0)
-                return r;
         r = validate_log_config(hc, err);
         if (r < 0)
                 return r;
@@ -671,10 +624,19 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                               json_is_object(ncin) ? ncin : json_null(), "Path", path, "Args", argv, "Platform",
                               "linux");
 
+        /* Last of the checks: it creates the volumes the container names. */
+        json_t *mps = NULL;
+        r = mountpoints_resolve(e, uc, hc, &mps, err);
+        if (r < 0)
+                return r;
+        json_object_set_new(c->config, "MountPoints", mps);
+
         _cleanup_free_ char *dir = container_dir(e, id);
         r = mkdir_p(dir, 0710);
-        if (r < 0)
+        if (r < 0) {
+                mountpoints_remove_anonymous(e, c);
                 return berr_set(err, -r, "cannot create %s: %s", dir, strerror(-r));
+        }
 
         pthread_mutex_lock(&e->lock);
         if (name && *name) {
@@ -691,6 +653,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                                      n, other->id);
                         pthread_mutex_unlock(&e->lock);
                         rm_rf(dir);
+                        mountpoints_remove_anonymous(e, c);
                         return r;
                 }
                 c->name = strdup(n);
@@ -700,6 +663,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (r < 0) {
                 pthread_mutex_unlock(&e->lock);
                 rm_rf(dir);
+                mountpoints_remove_anonymous(e, c);
                 return r;
         }
         /* A crash before the row is written leaves a directory without a row: the reconciler removes it. */
@@ -712,6 +676,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         pthread_mutex_unlock(&e->lock);
         if (r < 0) {
                 rm_rf(dir);
+                mountpoints_remove_anonymous(e, c);
                 return berr_set(err, -r, "cannot record container: %s", strerror(-r));
         }
         *ret_id = strdup(id);

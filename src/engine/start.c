@@ -22,6 +22,7 @@
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
+#include "engine/mountpoints.h"
 #include "image/image.h"
 #include "engine/netglue.h"
 #include "engine/system.h"
@@ -219,6 +220,10 @@ static json_t *capabilities(json_t *hc)
 
 static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **err)
 {
+        int r = mountpoints_spec(e, c, mounts, err);
+        if (r < 0)
+                return r;
+        /* after the mount points, as in Docker: a volume on /etc does not hide them */
         _cleanup_free_ char *dir = container_dir(e, c->id);
         const char *files[][2] = { { "hostname", "/etc/hostname" }, { "hosts", "/etc/hosts" },
                                    { "resolv.conf", "/etc/resolv.conf" } };
@@ -226,32 +231,6 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                 json_array_append_new(mounts, json_pack("{s:s++,s:s,s:s,s:[ss]}", "source", dir, "/", files[i][0],
                                                         "destination", files[i][1], "type", "bind", "options",
                                                         "rbind", "rw"));
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s)
-                        continue;
-                _cleanup_strv_free_ char **parts = NULL;
-                int r = container_bind_parse(s, &parts, err); /* also for records made before create checked */
-                if (r < 0)
-                        return r;
-                size_t n = strv_length(parts);
-                /* -v (unlike --mount) creates a missing host directory at each start, as dockerd does;
-                 * a file in the way is left for the runtime's "not a directory" error. */
-                struct stat st;
-                if (stat(parts[0], &st) < 0 && errno == ENOENT) {
-                        int k = mkdir_p(parts[0], 0755);
-                        if (k < 0 && k != -ENOTDIR)
-                                return berr_set(err, EIO, "error while creating mount source path '%s': mkdir %s: %s",
-                                                parts[0], parts[0], go_strerror(k));
-                }
-                bool ro = n == 3 && strstr(parts[2], "ro") != NULL;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", parts[0], "destination",
-                                                        parts[1], "type", "bind", "options", "rbind",
-                                                        ro ? "ro" : "rw"));
-        }
         return 0;
 }
 
@@ -315,8 +294,8 @@ static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError 
         return 0;
 }
 
-/* SecurityOpt, namespaces, sysctls, ulimits, tmpfs and HostConfig.Mounts into spec.json (all
- * validated at create). */
+/* SecurityOpt, namespaces, sysctls, ulimits and HostConfig.Tmpfs into spec.json (all validated at
+ * create); the mount points are build_mounts'. */
 static void spec_add_security(json_t *hc, json_t *spec, bool priv)
 {
         size_t i;
@@ -366,28 +345,6 @@ static void spec_add_security(json_t *hc, json_t *spec, bool priv)
                         json_array_append_new(opts, json_string(t));
                 json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination", k,
                                                         "type", "tmpfs", "options", opts));
-        }
-        json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
-                const char *type = json_str(v, "Type");
-                bool ro = json_bool(v, "ReadOnly");
-                if (type && streq(type, "bind")) {
-                        bool nonrec = json_bool(json_object_get(v, "BindOptions"), "NonRecursive");
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", json_str(v, "Source"),
-                                                                "destination", json_str(v, "Target"), "type", "bind",
-                                                                "options", nonrec ? "bind" : "rbind", ro ? "ro" : "rw"));
-                } else if (type && streq(type, "tmpfs")) {
-                        json_t *to = json_object_get(v, "TmpfsOptions");
-                        json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
-                        if (ro)
-                                json_array_append_new(opts, json_string("ro"));
-                        if (json_int(to, "SizeBytes", 0) > 0)
-                                json_array_append_new(opts, json_sprintf("size=%lld", json_int(to, "SizeBytes", 0)));
-                        if (json_int(to, "Mode", 0) > 0)
-                                json_array_append_new(opts, json_sprintf("mode=%llo", json_int(to, "Mode", 0)));
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination",
-                                                                json_str(v, "Target"), "type", "tmpfs", "options",
-                                                                opts));
-                }
         }
 }
 
@@ -645,6 +602,7 @@ static void broadcast(Container *c)
 static void record_failed_start(Engine *e, Container *c, const char *msg, int exit_code)
 {
         network_container_release(e->net, c->id);
+        mountpoints_release(e, c);
         pthread_mutex_lock(&e->lock);
         /* Docker leaves a never-started container "created", with the exit code set. */
         c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
@@ -660,8 +618,8 @@ static void record_failed_start(Engine *e, Container *c, const char *msg, int ex
         bool autorm = json_bool(container_hostcfg(c), "AutoRemove");
         pthread_mutex_unlock(&e->lock);
         container_cancel_pending_attaches(e, c);
-        if (autorm)
-                container_remove_obj(e, c, true, NULL);
+        if (autorm && container_remove_obj(e, c, true, NULL) == 0)
+                mountpoints_remove_anonymous(e, c); /* --rm takes the anonymous volumes too */
 }
 
 /* A start that failed. A runtime's message (runtime) gets its exit code from its text as dockerd does
@@ -865,9 +823,11 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         pthread_mutex_unlock(&e->lock);
         container_remove_cgroup(c->id);
         network_container_release(e->net, c->id);
+        mountpoints_release(e, c);
 
         if (autorm) {
-                container_remove_obj(e, c, true, NULL);
+                if (container_remove_obj(e, c, true, NULL) == 0)
+                        mountpoints_remove_anonymous(e, c); /* --rm takes the anonymous volumes too */
                 return;
         }
         if (!restart)

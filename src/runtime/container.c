@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 
 #include "basic/util.h"
@@ -346,6 +347,21 @@ static void make_extra_devices(Child *ch, int rootfd)
         }
 }
 
+/* Propagation of a mount point (MS_SHARED etc., with MS_REC for the r- forms); 0 for none. */
+static unsigned long mount_propagation(char **options)
+{
+        static const struct {
+                const char *name;
+                unsigned long flags;
+        } map[] = { { "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC }, { "shared", MS_SHARED },
+                    { "rshared", MS_SHARED | MS_REC }, { "slave", MS_SLAVE }, { "rslave", MS_SLAVE | MS_REC } };
+        for (size_t i = 0; options && options[i]; i++)
+                for (size_t k = 0; k < ELEMENTSOF(map); k++)
+                        if (streq(options[i], map[k].name))
+                                return map[k].flags;
+        return 0;
+}
+
 static unsigned long mount_flags(char **options, bool *rec, char **data)
 {
         static const struct {
@@ -369,6 +385,8 @@ static unsigned long mount_flags(char **options, bool *rec, char **data)
                         }
                 if (streq(options[i], "rbind"))
                         *rec = true;
+                if (streq(options[i], "copyup"))
+                        known = true;
                 if (!known) {
                         char *nd = *data ? xasprintf("%s,%s", *data, options[i]) : strdup(options[i]);
                         free(*data);
@@ -376,6 +394,146 @@ static unsigned long mount_flags(char **options, bool *rec, char **data)
                 }
         }
         return f;
+}
+
+/* ---- copy-up: an empty volume takes the image's files at its mount point (Docker's copy-up) ---- */
+
+static void copy_xattrs(int sfd, int dfd)
+{
+        char names[4096];
+        ssize_t n = flistxattr(sfd, names, sizeof(names));
+        for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t) strlen(names + off) + 1) {
+                const char *k = names + off;
+                if (startswith(k, "trusted.overlay.")) /* overlayfs' own bookkeeping */
+                        continue;
+                char val[4096];
+                ssize_t vl = fgetxattr(sfd, k, val, sizeof(val));
+                if (vl >= 0)
+                        (void) fsetxattr(dfd, k, val, (size_t) vl, 0);
+        }
+}
+
+static void copy_meta(int sfd, int dfd, const struct stat *st)
+{
+        copy_xattrs(sfd, dfd);
+        (void) fchown(dfd, st->st_uid, st->st_gid);
+        (void) fchmod(dfd, st->st_mode & 07777);
+        struct timespec ts[2] = { st->st_atim, st->st_mtim };
+        (void) futimens(dfd, ts);
+}
+
+/* Every entry below the directory sfd into the directory dfd, never following a symlink. */
+static int copy_tree(int sfd, int dfd, int depth)
+{
+        if (depth > 128)
+                return -ELOOP;
+        int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        if (!d) {
+                safe_close(dup_fd);
+                return -errno;
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                const char *n = de->d_name;
+                if (streq(n, ".") || streq(n, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(sfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        if (mkdirat(dfd, n, 0700) < 0 && errno != EEXIST) {
+                                r = -errno;
+                                break;
+                        }
+                        _cleanup_close_ int cs = openat(sfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int cd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (cs < 0 || cd < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        r = copy_tree(cs, cd, depth + 1);
+                        copy_meta(cs, cd, &st);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int fs = openat(sfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int fd = openat(dfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                                        0600);
+                        if (fs < 0 || fd < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        char buf[65536];
+                        ssize_t k;
+                        while ((k = read(fs, buf, sizeof(buf))) > 0)
+                                if (loop_write(fd, buf, (size_t) k) < 0) {
+                                        k = -1;
+                                        break;
+                                }
+                        if (k < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        copy_meta(fs, fd, &st);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t k = readlinkat(sfd, n, target, sizeof(target) - 1);
+                        if (k < 0 || symlinkat((target[k] = 0, target), dfd, n) < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        (void) fchownat(dfd, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                        struct timespec ts[2] = { st.st_atim, st.st_mtim };
+                        (void) utimensat(dfd, n, ts, AT_SYMLINK_NOFOLLOW);
+                } else {
+                        /* devices, fifos, sockets: the node, not its content */
+                        if (mknodat(dfd, n, st.st_mode, st.st_rdev) < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        (void) fchownat(dfd, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                        (void) fchmodat(dfd, n, st.st_mode & 07777, 0);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static void copy_up(Child *ch, int rootfd, const char *dest, const char *volume)
+{
+        _cleanup_close_ int vfd = open(volume, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (vfd < 0)
+                return;
+        int dup_fd = fcntl(vfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        bool empty = d != NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        empty = false;
+        if (d)
+                closedir(d);
+        else
+                safe_close(dup_fd);
+        if (!empty)
+                return;
+        /* the image's directory, resolved inside the root and never created */
+        _cleanup_close_ int pfd = open_in_root(rootfd, dest, false, true);
+        if (pfd < 0)
+                return;
+        char pp[64];
+        snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+        _cleanup_close_ int sfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+        if (sfd < 0 || fstat(sfd, &st) < 0)
+                return;
+        int r = copy_tree(sfd, vfd, 0);
+        if (r < 0)
+                child_fail(ch, 125, "error during container init: copying the image's files at \"%s\" into its "
+                           "volume: %s", dest, go_strerror(-r));
+        copy_meta(sfd, vfd, &st);
 }
 
 static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master, int *pty_slave)
@@ -436,8 +594,20 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                         if (stat(m->source, &st) < 0)
                                 child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": stat %s: %s",
                                            m->source, m->destination, m->source, go_strerror(errno));
+                        if (S_ISDIR(st.st_mode) && strv_contains(m->options, "copyup"))
+                                copy_up(ch, rootfd, m->destination, m->source);
                         MNT(m->destination, S_ISDIR(st.st_mode), m->source, NULL,
                             MS_BIND | (rec ? MS_REC : 0) | f, NULL);
+                        unsigned long prop = mount_propagation(m->options);
+                        if (prop) {
+                                _cleanup_close_ int pfd = open_in_root(rootfd, m->destination, false,
+                                                                       S_ISDIR(st.st_mode));
+                                char pp[64];
+                                snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+                                if (pfd < 0 || mount(NULL, pp, NULL, prop, NULL) < 0)
+                                        child_fail(ch, 125, "error during container init: setting the propagation "
+                                                   "of \"%s\": %s", m->destination, go_strerror(pfd < 0 ? -pfd : errno));
+                        }
                         /* ":ro" of a recursive bind covers every submount (/host/proc of -v /:/host:ro). */
                         if (rec && (f & MS_RDONLY) && (r = rdonly_recursive_in_root(rootfd, m->destination,
                                                                                       S_ISDIR(st.st_mode))) < 0)

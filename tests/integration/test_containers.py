@@ -646,12 +646,14 @@ def test_prune_label_not_spares_only_what_matches_every_value(busybox):
     d.docker("network", "rm", "nboth")
 
 
-def test_named_volume_refused_at_create(busybox):
-    # not stored and then failed at start: refused when the container is made
+def test_named_volume_made_at_create(busybox):
+    # the volume a container names is created with the container (tests/integration/test_volumes.py has the rest)
     st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"Binds": ["data:/d"]}})
-    assert st == 501 and "named volumes are not supported by berth" in j["message"]
-    r = busybox.docker("run", "--rm", "-v", "data:/d", "busybox", "true", check=False, timeout=30)
-    assert r.returncode == 125 and b"named volumes" in r.stderr
+    assert st == 201
+    st, v = busybox.curl_json("/volumes/data")
+    assert st == 200 and v["Name"] == "data"
+    busybox.docker("rm", j["Id"])
+    busybox.docker("volume", "rm", "data")
 
 
 def test_bool_filters_checked(busybox):
