@@ -8,6 +8,7 @@
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "engine/health.h"
 
 static const char *const status_names[] = {
         [CSTATUS_CREATED] = "created",       [CSTATUS_RUNNING] = "running", [CSTATUS_PAUSED] = "paused",
@@ -57,6 +58,7 @@ void container_unref(Container *c)
         free(c->image_id);
         free(c->name);
         free(c->error);
+        health_free(c->health);
         pthread_cond_destroy(&c->cond);
         free(c);
 }
@@ -186,12 +188,15 @@ json_t *container_state_json(Container *c)
 {
         /* Starting and Removing are the intents of a start or removal in flight: after a crash the
          * reconciler (reconcile.c) rolls the start back or finishes the removal. */
-        return json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:I,s:I,s:i,s:b,s:b,s:b,s:b}", "Status",
+        json_t *j = json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:I,s:I,s:i,s:b,s:b,s:b,s:b}", "Status",
                          container_status_string(c->status), "Pid", c->pid, "MonitorPid", c->monitor_pid, "ExitCode",
                          c->exit_code, "OOMKilled", c->oom_killed, "Error", c->error ? c->error : "", "StartedAt",
                          (json_int_t) c->started_at, "FinishedAt", (json_int_t) c->finished_at, "RestartCount",
                          c->restart_count, "ManuallyStopped", c->manually_stopped, "Starting", c->starting,
                          "Removing", c->removing, "CommitPaused", c->commit_paused);
+        if (c->health)
+                json_object_set_new(j, "Health", health_json(c->health));
+        return j;
 }
 
 static int state_from_json(Container *c, json_t *s)
@@ -214,6 +219,7 @@ static int state_from_json(Container *c, json_t *s)
         c->starting = json_bool(s, "Starting");
         c->removing = json_bool(s, "Removing");
         c->commit_paused = json_bool(s, "CommitPaused");
+        c->health = health_from_json(json_object_get(s, "Health"));
         return 0;
 }
 

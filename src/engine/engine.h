@@ -46,6 +46,7 @@ typedef struct Engine {
         struct Network *net;     /* network/network.h: its context (engine/netglue.c) */
         struct Discovery *discovery; /* discovery/discovery.h, NULL without --discovery */
         struct ExecTable *execs; /* engine/exec.h, created on first use (under lock) */
+        struct HealthSched *health; /* engine/health.h, created on first use (under lock) */
         pthread_mutex_t lock;
         int64_t started_ns;
         char id[65]; /* stable daemon id, kept in the data root */
