@@ -95,7 +95,7 @@ static void job_free(Job *j)
 static void job_finish(Engine *e, Job *j, const char *error)
 {
         int64_t end = now_ns();
-        if (j->st != JOB_STARTING || !error) {
+        if (j->st != JOB_STARTING) { /* an exec that did not start has no exec_die in dockerd either */
                 _cleanup_free_ char *code = xasprintf("%d", j->exit_code < 0 ? 137 : j->exit_code);
                 events_container(e, j->c, "exec_die", json_pack("{s:s,s:s}", "execID", j->exec_id, "exitCode", code));
         }
@@ -184,6 +184,10 @@ static bool job_begin(Engine *e, Job *j)
                 return true;
         }
         fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) | O_NONBLOCK);
+        /* dockerd reports the start before the runtime answers, so a probe that cannot start has one too */
+        free(action);
+        action = xasprintf("exec_start: %s", j->cmdline);
+        events_container(e, c, action, json_pack("{s:s}", "execID", j->exec_id));
         return true;
 }
 
@@ -246,8 +250,6 @@ static void job_reply(Engine *e, Job *j, const char *rest, size_t rest_len)
         j->pidfd = pidfd_open_(j->pid);
         j->st = JOB_RUNNING;
         j->due = now_ns() + j->s.timeout; /* the timeout counts from the probe's start, as in dockerd */
-        _cleanup_free_ char *action = xasprintf("exec_start: %s", j->cmdline);
-        events_container(e, j->c, action, json_pack("{s:s}", "execID", j->exec_id));
         job_frames(j, rest, rest_len);
 }
 

@@ -146,10 +146,16 @@ def test_timeout_kills_the_probe(busybox):
 
 def test_probe_error_and_missing_command(busybox):
     d = busybox
-    run(d, "h-nocmd", {"Test": ["CMD", "nosuchcmd"], "Interval": 100 * MS, "Retries": 1})
+    since = str(time.time() - 1)
+    cid = run(d, "h-nocmd", {"Test": ["CMD", "nosuchcmd"], "Interval": 100 * MS, "Retries": 1})
     h = wait_status(d, "h-nocmd", "unhealthy")
     assert h["Log"][0]["ExitCode"] == -1
     assert 'exec: "nosuchcmd": executable file not found in $PATH' in h["Log"][0]["Output"]
+    # as in dockerd: exec_create and exec_start, and no exec_die for a process that never ran
+    out = d.docker("events", "--since", since, "--until", str(time.time()), "--filter", f"container={cid}",
+                   "--format", "{{.Action}}").stdout.decode().splitlines()
+    assert out[out.index("exec_create: nosuchcmd") + 1] == "exec_start: nosuchcmd"
+    assert "exec_die" not in out and "health_status: unhealthy" in out
     d.docker("rm", "-f", "h-nocmd")
 
 
