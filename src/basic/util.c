@@ -420,7 +420,7 @@ static void fmt_frac(char *buf, size_t len, uint64_t v, int prec)
         uint64_t p = 1;
         for (int i = 0; i < prec; i++)
                 p *= 10;
-        char frac[16] = "";
+        char frac[32] = "";
         if (v % p) {
                 snprintf(frac, sizeof(frac), ".%0*llu", prec, (unsigned long long) (v % p));
                 for (size_t l = strlen(frac); l > 1 && frac[l - 1] == '0'; l--)

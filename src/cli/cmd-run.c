@@ -127,7 +127,7 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 case O_HSTARTINT: {
                         static const char *const names[] = { "--health-interval", "--health-timeout",
                                                              "--health-start-period", "--health-start-interval" };
-                        int k = c - O_HINTERVAL - (c > O_HTIMEOUT ? 1 : 0); /* O_HRETRIES sits between */
+                        int k = c == O_HINTERVAL ? 0 : c == O_HTIMEOUT ? 1 : c == O_HSTART ? 2 : 3;
                         int64_t *dst[] = { &o->health_interval, &o->health_timeout, &o->health_start_period,
                                            &o->health_start_interval };
                         bool neg = optarg[0] == '-';

@@ -253,7 +253,7 @@ def test_output_is_cut_at_4096_bytes(busybox):
 
 def test_stop_pause_and_start_reset_the_status(busybox):
     d = busybox
-    run(d, "h-cycle", {"Test": ["CMD-SHELL", "true"], "Interval": 100 * MS})
+    run(d, "h-cycle", {"Test": ["CMD-SHELL", "true"], "Interval": 300 * MS})
     wait_status(d, "h-cycle", "healthy")
     d.docker("pause", "h-cycle")
     assert health(d, "h-cycle")["Status"] == "unhealthy"
@@ -415,7 +415,7 @@ version: "2.4"
 services:
   db:
     image: busybox
-    command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 1000"]
+    command: ["sh", "-c", "sleep 2; touch /tmp/ready; exec sleep 1000"]
     healthcheck:
       test: ["CMD-SHELL", "test -f /tmp/ready"]
       interval: 200ms
