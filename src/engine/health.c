@@ -401,13 +401,13 @@ static struct HealthSched *sched_locked(Engine *e)
 {
         if (e->health)
                 return e->health;
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+                return NULL;
         struct HealthSched *h = xcalloc(1, sizeof(*h));
         pthread_mutex_init(&h->lock, NULL);
-        if (pipe2(h->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-                pthread_mutex_destroy(&h->lock);
-                free(h);
-                return NULL;
-        }
+        h->wake[0] = fds[0];
+        h->wake[1] = fds[1];
         e->health = h;
         return h;
 }

@@ -455,3 +455,28 @@ def test_compose_service_healthy(busybox):
         finally:
             subprocess.run(["docker-compose", "down", "-t", "0"], cwd=tmp, env=env, capture_output=True,
                            timeout=120)
+
+
+def test_commit_change_healthcheck(busybox):
+    d = busybox
+    d.docker("run", "--name", "h-base", "busybox", "true")
+    d.docker("commit", "-c", "HEALTHCHECK --interval=100ms --retries=2 CMD echo from-image", "h-base", "hc-commit:1")
+    hc = d.curl_json("/images/hc-commit:1/json")[1]["Config"]["Healthcheck"]
+    assert hc == {"Test": ["CMD-SHELL", "echo from-image"], "Interval": 100 * MS, "Retries": 2}
+    d.docker("run", "-d", "--name", "h-from-commit", "hc-commit:1", "sleep", "1000")
+    h = wait_status(d, "h-from-commit", "healthy")
+    assert h["Log"][0]["Output"] == "from-image\n"
+    d.docker("commit", "-c", 'HEALTHCHECK CMD ["true", "x"]', "h-base", "hc-commit:2")
+    assert d.curl_json("/images/hc-commit:2/json")[1]["Config"]["Healthcheck"] == {"Test": ["CMD", "true", "x"]}
+    d.docker("commit", "-c", "HEALTHCHECK NONE", "h-base", "hc-commit:3")
+    assert d.curl_json("/images/hc-commit:3/json")[1]["Config"]["Healthcheck"] == {"Test": ["NONE"]}
+    for change, msg in [("HEALTHCHECK --interval=1us CMD true", 'Interval "interval" cannot be less than 1ms'),
+                        ("HEALTHCHECK --foo=1 CMD true", "Unknown flag: foo"),
+                        ("HEALTHCHECK FOO", 'Unknown type "FOO" in HEALTHCHECK (try CMD)'),
+                        ("HEALTHCHECK CMD", "Missing command after HEALTHCHECK CMD"),
+                        ("HEALTHCHECK --interval 5s CMD true", "Missing a value on flag: interval"),
+                        ("HEALTHCHECK --timeout=x CMD true", 'time: invalid duration "x"')]:
+        r = d.docker("commit", "-c", change, "h-base", "hc-commit:bad", check=False)
+        assert r.returncode != 0 and msg in r.stderr.decode(), change
+    d.docker("rm", "-f", "h-base", "h-from-commit")
+    d.docker("rmi", "hc-commit:1", "hc-commit:2", "hc-commit:3")
