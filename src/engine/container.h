@@ -56,6 +56,7 @@ typedef struct Container {
         uint64_t start_seq;    /* bumped on every successful start */
         PendingAttach *attaches;
         int watcher_fd;        /* the exit watcher's connection to monitor.sock */
+        struct Health *health; /* State.Health (engine/health.h); NULL without a healthcheck */
 } Container;
 
 struct ContainerTable {

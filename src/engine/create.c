@@ -11,6 +11,7 @@
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
+#include "engine/health.h"
 #include "engine/links.h"
 #include "engine/mountpoints.h"
 #include "engine/system.h"
@@ -499,6 +500,11 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         const char *image = json_str(body, "Image");
         if (!image || !*image)
                 return berr_set(err, EINVAL, "Config cannot be empty in order to create a container");
+        /* checked before the image is looked up, as dockerd's verifyContainerSettings */
+        _cleanup_json_ json_t *health = json_deep_copy(json_object_get(body, "Healthcheck"));
+        r = health_config_check(health, err);
+        if (r < 0)
+                return r;
 
         _cleanup_free_ char *image_id = NULL;
         r = image_resolve(e->images, image, &image_id, err);
@@ -516,6 +522,12 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         json_object_del(uc, "Platform");
         merge_image_config(uc, json_object_get(icfg, "config"));
         merge_command(uc, json_object_get(icfg, "config"));
+        json_t *hmerged = health_config_merge(json_is_object(health) ? health : NULL,
+                                              json_object_get(json_object_get(icfg, "config"), "Healthcheck"));
+        if (hmerged)
+                json_object_set_new(uc, "Healthcheck", hmerged);
+        else
+                json_object_del(uc, "Healthcheck");
         json_t *ep = json_object_get(uc, "Entrypoint");
         json_t *cmd = json_object_get(uc, "Cmd");
         if (!json_array_size(ep) && !json_array_size(cmd))

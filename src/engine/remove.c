@@ -7,6 +7,7 @@
 #include "basic/util.h"
 #include "container.h"
 #include "engine/mountpoints.h"
+#include "engine/health.h"
 #include "state/events.h"
 #include "network/network.h"
 
@@ -26,6 +27,7 @@ int container_remove_finish(Engine *e, Container *c, BerthError **err)
         pthread_mutex_lock(&e->lock);
         c->status = CSTATUS_REMOVING;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_cancel_pending_attaches(e, c);
         /* The processes, then their monitor, then what they used; the record last, so a crash
          * anywhere in between leaves a row that still says "Removing". */

@@ -21,6 +21,7 @@
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
+#include "engine/health.h"
 #include "engine/links.h"
 #include "engine/mountpoints.h"
 #include "image/image.h"
@@ -666,6 +667,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EALREADY, "container already started");
         }
+        /* dockerd verifies the settings again at start: an image's healthcheck was not checked at create */
+        r = health_config_validate(json_object_get(container_cfg(c), "Healthcheck"), err);
+        if (r < 0) {
+                pthread_mutex_unlock(&e->lock);
+                return r;
+        }
         /* The intent first: whatever a crash leaves of this start (files, addresses, a monitor, a
          * cgroup) belongs to a row that says "Starting", which the reconciler rolls back. */
         c->starting = true;
@@ -745,6 +752,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         c->oom_killed = false;
         c->starting = false;
         c->start_seq++;
+        /* State.Health starts over with each run, its log kept (dockerd's initHealthMonitor) */
+        if (health_settings(json_object_get(container_cfg(c), "Healthcheck")).kind != HEALTH_PROBE_NONE) {
+                if (!c->health)
+                        c->health = health_new();
+                health_reset(c->health);
+        }
         if (container_save_state(e, c) < 0) {
                 /* Never running in memory only: the process goes, the start fails. */
                 c->started_at = prev_started;
@@ -759,6 +772,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         events_container(e, c, "start", NULL);
         links_update_parents(e, c);
         container_start_watcher(e, c);
+        health_schedule(e, c);
         return 0;
 }
 
@@ -813,6 +827,9 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         int64_t ran_ns = c->finished_at - c->started_at;
         if (restart)
                 c->status = CSTATUS_RESTARTING;
+        /* the probes stop; dockerd reports a stopped schedule as unhealthy */
+        if (c->health)
+                c->health->status = HEALTH_UNHEALTHY;
         container_save_fact(e, c, "an exit");
         /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
         if (c->oom_killed)
@@ -821,6 +838,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         broadcast(c);
         int count = c->restart_count;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_remove_cgroup(c->id);
         network_container_release(e->net, c->id);
         mountpoints_release(e, c);
