@@ -10,6 +10,7 @@
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -67,6 +68,43 @@ static int open_in_root(int rootfd, const char *path, int flags)
                                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
         int fd = (int) syscall(SYS_openat2, rootfd, *path ? path : "/", &how, sizeof(how));
         return fd < 0 ? -errno : fd;
+}
+
+/* Creates what is missing of the absolute path abs inside the root, directories 0755 (the
+ * last one an empty file unless last_dir), like MkdirAll; each step resolved in the root. */
+static int mkpath_in_root(int rootfd, const char *abs, bool last_dir)
+{
+        int fd = open_in_root(rootfd, abs, O_PATH);
+        if (fd != -ENOENT)
+                return fd < 0 ? fd : (safe_close(fd), 0);
+        _cleanup_free_ char *p = xstrdup(abs);
+        for (char *s = p + 1;; s++) {
+                bool last = *s == 0;
+                if (*s != '/' && !last)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                char *slash = strrchr(p, '/');
+                if (slash[1]) {
+                        *slash = 0;
+                        _cleanup_close_ int pfd = open_in_root(rootfd, p, O_RDONLY | O_DIRECTORY);
+                        *slash = '/';
+                        if (pfd < 0)
+                                return pfd;
+                        if (!last || last_dir) {
+                                if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST)
+                                        return -errno;
+                        } else {
+                                int f = openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                                if (f < 0 && errno != EEXIST)
+                                        return -errno;
+                                safe_close(f);
+                        }
+                }
+                if (last)
+                        return 0;
+                *s = saved;
+        }
 }
 
 /* The clean absolute path that path names inside the root once every symlink on the way is
@@ -134,8 +172,15 @@ typedef struct CRoot {
         bool locked;
 } CRoot;
 
-/* One writable mount of a stopped container's overlay at a time (two would share its upper dir). */
-static pthread_mutex_t stopped_write_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One writable mount of a stopped container's overlay at a time (two would share its upper
+ * dir). A semaphore: a GET's stream thread releases what the request's thread took. */
+static sem_t stopped_write_lock;
+static pthread_once_t stopped_write_once = PTHREAD_ONCE_INIT;
+
+static void stopped_write_init(void)
+{
+        sem_init(&stopped_write_lock, 0, 1);
+}
 
 static void croot_done(CRoot *r)
 {
@@ -147,7 +192,7 @@ static void croot_done(CRoot *r)
                 r->mnt = NULL;
         }
         if (r->locked) {
-                pthread_mutex_unlock(&stopped_write_lock);
+                sem_post(&stopped_write_lock);
                 r->locked = false;
         }
 }
@@ -205,9 +250,15 @@ static void *mount_thread(void *p)
                 MountPoint *m = &j->mp[i];
                 if (!m->source)
                         continue; /* tmpfs: its content dies with the container; the rootfs shows */
+                if (j->upper) { /* as a start would: the mount point made where missing */
+                        struct stat sst;
+                        bool dir = stat(m->source, &sst) < 0 || S_ISDIR(sst.st_mode);
+                        if (mkpath_in_root(j->rootfd, m->destination, dir) < 0)
+                                continue;
+                }
                 _cleanup_close_ int dfd = open_in_root(j->rootfd, m->destination, O_PATH);
                 if (dfd < 0)
-                        continue; /* never mounted yet: the path is the rootfs's */
+                        continue; /* nothing to mount on in a read-only view: the path is the rootfs's */
                 char pp[64];
                 snprintf(pp, sizeof(pp), "/proc/self/fd/%d", dfd);
                 if (mount(m->source, pp, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -247,6 +298,15 @@ static int croot_open_stopped(Engine *e, Container *c, bool write, CRoot *r, Ber
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         _cleanup_free_ char *init = xasprintf("%s/init", dir);
         _cleanup_strv_free_ char **lowers = NULL; /* top first, as overlay wants them */
+        MountPoint *mp = NULL;
+        size_t n_mp = 0;
+        /* Binds and volumes need their mount points, which a start makes in the upper dir: such
+         * a view is writable even for reading. */
+        k = container_mount_points(e, c, &mp, &n_mp, err);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < n_mp && !write; i++)
+                write = mp[i].source != NULL;
         if (!write && access(upper, F_OK) == 0)
                 strv_extend(&lowers, upper);
         if (access(init, F_OK) == 0)
@@ -255,19 +315,20 @@ static int croot_open_stopped(Engine *e, Container *c, bool write, CRoot *r, Ber
                 strv_extend(&lowers, layers[i]);
         if (write) {
                 /* A created container gets them at its first start; the same directories. */
-                if ((k = mkdir_p(upper, 0755)) < 0 || (k = mkdir_p(work, 0755)) < 0)
+                if ((k = mkdir_p(upper, 0755)) < 0 || (k = mkdir_p(work, 0755)) < 0) {
+                        mount_points_free(mp, n_mp);
                         return berr_set(err, -k, "cannot create %s: %s", upper, strerror(-k));
+                }
         }
-        if (!lowers || !lowers[0])
+        if (!lowers || !lowers[0]) {
+                mount_points_free(mp, n_mp);
                 return berr_set(err, EIO, "container %s has no filesystem", c->id);
-        MountJob j = { .upper = write ? upper : NULL, .work = work };
+        }
+        MountJob j = { .upper = write ? upper : NULL, .work = work, .mp = mp, .n_mp = n_mp };
         _cleanup_free_ char *lower = lower_option(lowers);
         j.lower = lower;
         if (!write && !lowers[1])
                 j.single = lowers[0]; /* overlay needs two lower dirs without an upper one */
-        k = container_mount_points(e, c, &j.mp, &j.n_mp, err);
-        if (k < 0)
-                return k;
         _cleanup_free_ char *tmp = xasprintf("%s/tmp", e->cfg.data_root);
         mkdir_p(tmp, 0700);
         char *mnt = xasprintf("%s/archive-XXXXXX", tmp);
@@ -278,8 +339,10 @@ static int croot_open_stopped(Engine *e, Container *c, bool write, CRoot *r, Ber
                 return k;
         }
         j.mnt = mnt;
-        if (write) {
-                pthread_mutex_lock(&stopped_write_lock);
+        if (j.upper) {
+                pthread_once(&stopped_write_once, stopped_write_init);
+                while (sem_wait(&stopped_write_lock) < 0 && errno == EINTR)
+                        ;
                 r->locked = true;
         }
         r->mnt = mnt;
@@ -730,27 +793,10 @@ static int parent_open(Extract *x, const char *rel)
         int fd = open_in_root(x->rootfd, full, O_RDONLY | O_DIRECTORY);
         if (fd != -ENOENT)
                 return fd;
-        int cur = fcntl(x->destfd, F_DUPFD_CLOEXEC, 3);
-        if (cur < 0)
-                return -errno;
-        for (char *p = dir; *p;) {
-                size_t n = strcspn(p, "/");
-                _cleanup_free_ char *comp = xstrndup(p, n);
-                if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST) {
-                        int k = -errno;
-                        safe_close(cur);
-                        return k;
-                }
-                _cleanup_free_ char *prefix = xasprintf("%s/%.*s", x->dest, (int) (p - dir + n), dir);
-                safe_close(cur);
-                cur = open_in_root(x->rootfd, prefix, O_RDONLY | O_DIRECTORY);
-                if (cur < 0)
-                        return cur;
-                p += n;
-                if (*p == '/')
-                        p++;
-        }
-        return cur;
+        int k = mkpath_in_root(x->rootfd, full, true);
+        if (k < 0)
+                return k;
+        return open_in_root(x->rootfd, full, O_RDONLY | O_DIRECTORY);
 }
 
 /* Refuses writing below a symlink this archive made: tar entries never leave the
