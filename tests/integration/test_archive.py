@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from berthtest import busybox_tar
+from berthtest import BERTH, busybox_tar
 
 
 def stat_of(hdrs):
@@ -317,3 +317,41 @@ def test_attack_symlinks_to_host(busybox, evil_image, tmp_path):
         assert st == 200
         assert sorted(os.listdir(canary)) == before
     d.docker("rm", "-f", "ev")
+
+
+def test_berth_cp(busybox, tmp_path):
+    d = busybox
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a").write_text("A")
+    (src / "sub" / "b").write_text("B")
+    d.docker("run", "-d", "--name", "bcp", "busybox", "sleep", "1000")
+    d.berth("cp", str(src), "bcp:/root/")
+    d.berth("cp", str(src), "bcp:/renamed")
+    d.berth("cp", str(src) + "/.", "bcp:/content")
+    d.berth("cp", str(src / "a"), "bcp:/file")
+    out = d.docker("exec", "bcp", "sh", "-c", "cat /root/src/sub/b /renamed/sub/b /content/a /file").stdout
+    assert out == b"BBAA"
+    d.docker("stop", "-t", "0", "bcp")
+    d.berth("cp", "bcp:/renamed", str(tmp_path / "back"))
+    assert (tmp_path / "back" / "sub" / "b").read_text() == "B"
+    d.berth("cp", "bcp:/file", str(tmp_path))
+    assert (tmp_path / "file").read_text() == "A"
+    d.berth("cp", "bcp:/content/.", str(tmp_path / "c2"))
+    assert sorted(os.listdir(tmp_path / "c2")) == ["a", "sub"]
+    assert names_of(d.berth("cp", "bcp:/file", "-").stdout) == ["file"]
+    d.berth("cp", "-", "bcp:/tmp", input=tar_bytes([("viastdin", "f", b"S", 0o644, 0)]))
+    assert names_of(d.curl("/containers/bcp/archive?path=/tmp/viastdin")[2]) == ["viastdin"]
+    r = d.berth("cp", "bcp:/nonexist", str(tmp_path), check=False)
+    assert r.returncode == 1
+    assert r.stderr.decode() == "Error response from daemon: Could not find the file /nonexist in container bcp\n"
+    r = d.berth("cp", str(tmp_path / "missing"), "bcp:/tmp", check=False)
+    assert r.returncode == 1 and r.stderr.decode() == f"lstat {tmp_path / 'missing'}: no such file or directory\n"
+    r = d.berth("cp", "-", "bcp:/file", input=b"", check=False)
+    assert r.returncode == 1 and r.stderr.decode() == 'destination "bcp:/file" must be a directory\n'
+    # the size line goes only to a terminal, as docker's does
+    assert d.berth("cp", "bcp:/file", str(tmp_path / "quiet")).stderr == b""
+    r = subprocess.run(["script", "-qc", f"{BERTH} -H {d.host} cp bcp:/file {tmp_path / 'tty'}", "/dev/null"],
+                       capture_output=True, env=d.env(), timeout=60)
+    assert r.stdout.decode().strip() == f"Successfully copied 2.05kB to {tmp_path / 'tty'}", r.stdout
+    d.docker("rm", "-f", "bcp")
