@@ -10,7 +10,6 @@
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -169,17 +168,49 @@ typedef struct CRoot {
         int nsfd;  /* the private mount namespace holding a stopped container's mounts, or -1 */
         char *mnt; /* where they hang (an empty directory on the host), or NULL */
         bool live; /* /proc/<pid>/root of a running container */
-        bool locked;
+        char busy_id[65]; /* the container whose writable view this is (busy_take), or "" */
 } CRoot;
 
-/* One writable mount of a stopped container's overlay at a time (two would share its upper
- * dir). A semaphore: a GET's stream thread releases what the request's thread took. */
-static sem_t stopped_write_lock;
-static pthread_once_t stopped_write_once = PTHREAD_ONCE_INIT;
+/* One writable view of a stopped container at a time: two would share its upper dir. Held
+ * from the mount to the end of the operation, which for a GET ends on its stream's thread:
+ * a table under a mutex rather than a lock owned by one thread. */
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
+static char **busy_ids;
 
-static void stopped_write_init(void)
+static bool busy_has(const char *id)
 {
-        sem_init(&stopped_write_lock, 0, 1);
+        for (char **p = busy_ids; p && *p; p++)
+                if (streq(*p, id))
+                        return true;
+        return false;
+}
+
+static void busy_take(const char *id)
+{
+        pthread_mutex_lock(&busy_lock);
+        while (busy_has(id))
+                pthread_cond_wait(&busy_cond, &busy_lock);
+        strv_extend(&busy_ids, id);
+        pthread_mutex_unlock(&busy_lock);
+}
+
+static void busy_release(const char *id)
+{
+        pthread_mutex_lock(&busy_lock);
+        size_t n = strv_length(busy_ids), w = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (streq(busy_ids[i], id)) {
+                        free(busy_ids[i]);
+                        busy_ids[i] = NULL;
+                        continue;
+                }
+                busy_ids[w++] = busy_ids[i];
+        }
+        if (busy_ids)
+                busy_ids[w] = NULL;
+        pthread_cond_broadcast(&busy_cond);
+        pthread_mutex_unlock(&busy_lock);
 }
 
 static void croot_done(CRoot *r)
@@ -191,9 +222,9 @@ static void croot_done(CRoot *r)
                 free(r->mnt);
                 r->mnt = NULL;
         }
-        if (r->locked) {
-                sem_post(&stopped_write_lock);
-                r->locked = false;
+        if (r->busy_id[0]) {
+                busy_release(r->busy_id);
+                r->busy_id[0] = 0;
         }
 }
 
@@ -340,10 +371,8 @@ static int croot_open_stopped(Engine *e, Container *c, bool write, CRoot *r, Ber
         }
         j.mnt = mnt;
         if (j.upper) {
-                pthread_once(&stopped_write_once, stopped_write_init);
-                while (sem_wait(&stopped_write_lock) < 0 && errno == EINTR)
-                        ;
-                r->locked = true;
+                busy_take(c->id);
+                snprintf(r->busy_id, sizeof(r->busy_id), "%s", c->id);
         }
         r->mnt = mnt;
         pthread_t t;
@@ -639,6 +668,8 @@ static int tar_file(ContainerArchive *a, int dirfd, const char *name, const char
                 archive_entry_set_symlink(ae, target);
         } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
                 archive_entry_set_rdev(ae, st.st_rdev);
+        } else if (S_ISREG(st.st_mode) && pseudo_fs(fd)) {
+                /* /proc/kcore and the like: their size is not their content; named, not read */
         } else if (S_ISREG(st.st_mode)) {
                 const char *first = NULL;
                 if (st.st_nlink > 1) {
