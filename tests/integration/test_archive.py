@@ -355,3 +355,29 @@ def test_berth_cp(busybox, tmp_path):
                        capture_output=True, env=d.env(), timeout=60)
     assert r.stdout.decode().strip() == f"Successfully copied 2.05kB to {tmp_path / 'tty'}", r.stdout
     d.docker("rm", "-f", "bcp")
+
+
+def test_no_leaks_after_stopped_copies(busybox, tmp_path):
+    """The private mounts of a stopped container's view go with the operation: nothing stays
+    mounted in berthd's namespace or the host's, no temporary directory stays, and the
+    container starts afterwards (its upper dir is free)."""
+    d = busybox
+    bind = tmp_path / "b"
+    bind.mkdir()
+    d.docker("create", "--name", "lk", "-v", f"{bind}:/data", "busybox", "sh", "-c", "cat /data/f /x")
+    for _ in range(3):
+        assert put(d, "lk", "/data", tar_bytes([("f", "f", b"F", 0o644, 0)]))[0] == 200
+        assert put(d, "lk", "/", tar_bytes([("x", "f", b"X", 0o644, 0)]))[0] == 200
+        assert d.curl("/containers/lk/archive?path=/data/f")[0] == 200
+        # a GET whose client leaves early
+        subprocess.run(["curl", "-s", "--max-time", "5", "--unix-socket", d.sock,
+                        "http://x/containers/lk/archive?path=/bin"], stdout=subprocess.PIPE).stdout[:10]
+    time.sleep(0.5)
+    pid = open(d.pidfile).read().strip()
+    for mi in (f"/proc/{pid}/mountinfo", "/proc/self/mountinfo"):
+        with open(mi) as f:
+            text = f.read()
+        assert d.data_root not in text, text
+    assert [n for n in os.listdir(os.path.join(d.data_root, "tmp")) if n.startswith("archive-")] == []
+    d.docker("start", "-a", "lk")
+    assert d.docker("logs", "lk").stdout == b"FX"
