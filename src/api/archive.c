@@ -86,7 +86,23 @@ static void archive_put(ApiRequest *ar)
         api_reply_empty(ar, 200);
 }
 
+/* The old copy endpoint, gone from API 1.24 on as in Docker. */
+static void copy_post(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        if (ar->ver >= 24)
+                return api_reply_errorf(ar, ENOENT, "page not found");
+        _cleanup_json_ json_t *body = NULL;
+        if (api_body_json(ar, &body, &err) < 0)
+                return api_reply_error(ar, err);
+        ContainerArchive *a = NULL;
+        if (container_archive_copy_open(ar->engine, ar->params[0], json_str(body, "Resource"), &a, &err) < 0)
+                return api_reply_error(ar, err);
+        http_respond_stream(ar->http, 200, "application/x-tar", archive_stream, a, archive_stream_free);
+}
+
 const ApiRoute api_routes_archive[] = {
+        { "POST", "/containers/{id}/copy", copy_post },
         { "HEAD", "/containers/{id}/archive", archive_head },
         { "GET", "/containers/{id}/archive", archive_get },
         { "PUT", "/containers/{id}/archive", archive_put, API_UPLOAD_BODY_MAX },

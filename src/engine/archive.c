@@ -530,7 +530,7 @@ typedef struct HardLink {
 struct ContainerArchive {
         CRoot root;
         Target t;
-        char *rebase; /* the name the resource gets in the tar */
+        char *rebase; /* the name the resource gets in the tar; NULL: only what is below it, by relative names */
         /* the writer */
         struct archive *a;
         int (*fn)(void *, const void *, size_t);
@@ -580,6 +580,40 @@ int container_archive_open(Engine *e, const char *ref, const char *path, Contain
         }
         a->rebase = archive_base(a->t.abs);
         events_container(e, c, "archive-path", NULL);
+        *ret = a;
+        return 0;
+}
+
+int container_archive_copy_open(Engine *e, const char *ref, const char *resource, ContainerArchive **ret,
+                                BerthError **err)
+{
+        if (!resource || !*resource)
+                return berr_set(err, EINVAL, "Path cannot be empty");
+        _cleanup_container_ Container *c = NULL;
+        int k = container_get(e, ref, &c, err);
+        if (k < 0)
+                return k;
+        ContainerArchive *a = xcalloc(1, sizeof(*a));
+        a->t.parentfd = -1;
+        if ((k = croot_open(e, c, false, &a->root, err)) < 0) {
+                free(a);
+                return k;
+        }
+        _cleanup_free_ char *abs = archive_abs_path(resource), *resolved = NULL;
+        if ((k = resolve_in_root(a->root.fd, abs, true, &resolved)) < 0) {
+                k = berr_set(err, -k, "cannot resolve %s: %s", abs, strerror(-k));
+                container_archive_free(a);
+                return k;
+        }
+        if ((k = target_open(a->root.fd, resolved, ref, &a->t, err)) < 0) {
+                if (k == -ENOENT) /* named as the client named it */
+                        k = not_found(resource, ref, err);
+                container_archive_free(a);
+                return k;
+        }
+        /* A directory's content with names relative to it and no entry of its own, as dockerd did. */
+        a->rebase = S_ISDIR(a->t.st.st_mode) ? NULL : archive_base(resolved);
+        events_container(e, c, "copy", NULL);
         *ret = a;
         return 0;
 }
@@ -651,7 +685,9 @@ static int tar_file(ContainerArchive *a, int dirfd, const char *name, const char
                         return 0; /* replaced meanwhile */
                 st = st2;
         }
-        _cleanup_free_ char *arcname = archive_entry_name(a->rebase, rel, S_ISDIR(st.st_mode));
+        bool skip = !a->rebase && !*rel;
+        _cleanup_free_ char *arcname = a->rebase ? archive_entry_name(a->rebase, rel, S_ISDIR(st.st_mode))
+                                 : xasprintf("%s%s", rel, S_ISDIR(st.st_mode) ? "/" : "");
         _cleanup_(archive_entry_freep) struct archive_entry *ae = archive_entry_new();
         archive_entry_set_pathname(ae, arcname);
         archive_entry_set_mode(ae, st.st_mode);
@@ -687,7 +723,7 @@ static int tar_file(ContainerArchive *a, int dirfd, const char *name, const char
                 else
                         archive_entry_set_size(ae, st.st_size);
         }
-        int k = tar_write_header(a, ae);
+        int k = skip ? 0 : tar_write_header(a, ae);
         if (k < 0)
                 return k;
         if (S_ISREG(st.st_mode) && archive_entry_size(ae) > 0) {
@@ -703,7 +739,7 @@ static int tar_file(ContainerArchive *a, int dirfd, const char *name, const char
                         left -= n;
                 }
         }
-        if (archive_write_finish_entry(a->a) < ARCHIVE_WARN)
+        if (!skip && archive_write_finish_entry(a->a) < ARCHIVE_WARN)
                 return -EIO;
         if (!S_ISDIR(st.st_mode) || pseudo_fs(fd))
                 return 0;

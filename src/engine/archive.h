@@ -33,6 +33,10 @@ int container_archive_stat(Engine *e, const char *ref, const char *path, Archive
 typedef struct ContainerArchive ContainerArchive;
 int container_archive_open(Engine *e, const char *ref, const char *path, ContainerArchive **ret,
                            ArchivePathStat *ret_stat, BerthError **err);
+/* The old POST /containers/{id}/copy (API < 1.24): the tar of resource with every symlink
+ * followed, the last one too, named from what it resolved to; a "copy" event. */
+int container_archive_copy_open(Engine *e, const char *ref, const char *resource, ContainerArchive **ret,
+                                BerthError **err);
 /* fn returns <0 to stop (the client left). */
 int container_archive_write(ContainerArchive *a, int (*fn)(void *cls, const void *buf, size_t len), void *cls,
                             BerthError **err);

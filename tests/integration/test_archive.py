@@ -381,3 +381,25 @@ def test_no_leaks_after_stopped_copies(busybox, tmp_path):
     assert [n for n in os.listdir(os.path.join(d.data_root, "tmp")) if n.startswith("archive-")] == []
     d.docker("start", "-a", "lk")
     assert d.docker("logs", "lk").stdout == b"FX"
+
+
+def test_legacy_copy_endpoint(busybox):
+    """POST /containers/{id}/copy until API 1.23: symlinks followed, a directory's content by
+    relative names; a "copy" event; gone from 1.24 on."""
+    d = busybox
+    d.docker("create", "--name", "lc", "busybox", "true")
+    st, _, data = d.curl("/v1.23/containers/lc/copy", method="POST", data={"Resource": "/bin/sh"})
+    assert st == 200
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        m = t.getmembers()
+        assert [x.name for x in m] == ["busybox"] and m[0].isfile()
+    st, _, data = d.curl("/v1.23/containers/lc/copy", method="POST", data={"Resource": "/etc"})
+    n = names_of(data)
+    assert st == 200 and "passwd" in n and "etc" not in n and not any(x.startswith("etc/") for x in n)
+    st, body = d.curl_json("/v1.23/containers/lc/copy", method="POST", data={"Resource": "/nonexist"})
+    assert st == 404 and body["message"] == "Could not find the file /nonexist in container lc"
+    st, body = d.curl_json("/v1.23/containers/lc/copy", method="POST", data={"Resource": ""})
+    assert st == 400
+    st, _ = d.curl_json("/v1.24/containers/lc/copy", method="POST", data={"Resource": "/etc"})
+    assert st == 404
+    assert actions(d, "lc").count("copy") == 2
