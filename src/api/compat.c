@@ -2,8 +2,15 @@
 
 #include <string.h>
 
+#include "engine/config-fields.h"
+
 void compat_shape_info(json_t *info, int ver)
 {
+        /* Kernel memory limits (berth has none): false before 1.42, omitted since when unsupported */
+        if (ver < 42) {
+                json_object_set_new(info, "KernelMemory", json_false());
+                json_object_set_new(info, "KernelMemoryTCP", json_false());
+        }
         /* ContainerdCommit/RuncCommit/InitCommit.Expected: omitted since 1.49 */
         static const char *const commits[] = { "ContainerdCommit", "RuncCommit", "InitCommit" };
         for (size_t i = 0; ver < 49 && i < sizeof(commits) / sizeof(commits[0]); i++) {
@@ -15,7 +22,11 @@ void compat_shape_info(json_t *info, int ver)
 void compat_shape_df(json_t *df, int ver)
 {
         size_t i;
-        json_t *img;
+        json_t *img, *c;
+        /* BuilderSize (always 0 since 1.40) was removed in 1.42 */
+        if (ver < 42)
+                json_object_set_new(df, "BuilderSize", json_integer(0));
+        json_array_foreach(json_object_get(df, "Containers"), i, c) compat_shape_container_summary(c, ver);
         /* Images in df always count their containers; only VirtualSize (gone in 1.44) differs. */
         json_array_foreach(json_object_get(df, "Images"), i, img) if (ver < 44)
                 json_object_set(img, "VirtualSize", json_object_get(img, "Size"));
@@ -106,4 +117,38 @@ void compat_shape_event(json_t *ev, int ver)
                 json_object_set_new(ev, "from", json_string(from));
         json_object_update(ev, rest);
         json_decref(rest);
+}
+
+/* An endpoint of NetworkSettings.Networks: DNSNames came in 1.44, GwPriority in 1.48. */
+static void shape_endpoints(json_t *networks, int ver)
+{
+        const char *name;
+        json_t *ep;
+        json_object_foreach(networks, name, ep) {
+                if (ver < 44)
+                        json_object_del(ep, "DNSNames");
+                if (ver < 48)
+                        json_object_del(ep, "GwPriority");
+        }
+}
+
+void compat_shape_container_inspect(json_t *c, int ver)
+{
+        config_fields_shape(json_object_get(c, "HostConfig"), CONFIG_SECTION_HOST, ver);
+        config_fields_shape(json_object_get(c, "Config"), CONFIG_SECTION_CONFIG, ver);
+        json_t *ns = json_object_get(c, "NetworkSettings");
+        shape_endpoints(json_object_get(ns, "Networks"), ver);
+        /* The default network's copy at the top of NetworkSettings (deprecated in 1.21) went in 1.52. */
+        static const char *const legacy[] = { "Bridge", "HairpinMode", "LinkLocalIPv6Address",
+                                              "LinkLocalIPv6PrefixLen", "SecondaryIPAddresses",
+                                              "SecondaryIPv6Addresses", "EndpointID", "Gateway", "GlobalIPv6Address",
+                                              "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen", "IPv6Gateway",
+                                              "MacAddress" };
+        for (size_t i = 0; ver >= 52 && i < sizeof(legacy) / sizeof(legacy[0]); i++)
+                json_object_del(ns, legacy[i]);
+}
+
+void compat_shape_container_summary(json_t *c, int ver)
+{
+        shape_endpoints(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), ver);
 }

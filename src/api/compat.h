@@ -10,3 +10,5 @@ void compat_shape_df(json_t *df, int ver);
 void compat_shape_image_summary(json_t *img, int ver);
 void compat_shape_image_inspect(json_t *img, int ver);
 void compat_shape_event(json_t *ev, int ver);
+void compat_shape_container_inspect(json_t *c, int ver);
+void compat_shape_container_summary(json_t *c, int ver);
