@@ -268,3 +268,17 @@ def test_invalid_cgroupns_mode(busybox):
 def test_record_script_is_executable():
     assert os.access(os.path.join(SHAPES, "record.sh"), os.X_OK)
     subprocess.run(["sh", "-n", os.path.join(SHAPES, "record.sh")], check=True)
+
+
+def test_console_size_honoured(busybox):
+    """HostConfig.ConsoleSize is the tty's size when the process starts (API 1.42+)."""
+    d = busybox
+    cid = post(d, "/containers/create",
+               {"Image": "busybox", "Tty": True, "Cmd": ["stty", "size"], "HostConfig": {"ConsoleSize": [33, 77]}},
+               version="v1.43")["Id"]
+    try:
+        post(d, f"/containers/{cid}/start", version="v1.43")
+        d.docker("wait", cid)
+        assert d.docker("logs", cid).stdout.strip() == b"33 77"
+    finally:
+        d.docker("rm", "-f", cid, check=False)
