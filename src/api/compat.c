@@ -136,16 +136,10 @@ void compat_shape_container_inspect(json_t *c, int ver)
 {
         config_fields_shape(json_object_get(c, "HostConfig"), CONFIG_SECTION_HOST, ver);
         config_fields_shape(json_object_get(c, "Config"), CONFIG_SECTION_CONFIG, ver);
-        json_t *ns = json_object_get(c, "NetworkSettings");
-        shape_endpoints(json_object_get(ns, "Networks"), ver);
-        /* The default network's copy at the top of NetworkSettings (deprecated in 1.21) went in 1.52. */
-        static const char *const legacy[] = { "Bridge", "HairpinMode", "LinkLocalIPv6Address",
-                                              "LinkLocalIPv6PrefixLen", "SecondaryIPAddresses",
-                                              "SecondaryIPv6Addresses", "EndpointID", "Gateway", "GlobalIPv6Address",
-                                              "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen", "IPv6Gateway",
-                                              "MacAddress" };
-        for (size_t i = 0; ver >= 52 && i < sizeof(legacy) / sizeof(legacy[0]); i++)
-                json_object_del(ns, legacy[i]);
+        /* The default network's copy at the top of NetworkSettings (deprecated in 1.21) is gone from
+         * dockerd's 1.52 answers; berth keeps it at every version, as docker-py's own tests still read
+         * NetworkSettings.MacAddress and IPAddress at the newest version. */
+        shape_endpoints(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), ver);
 }
 
 void compat_shape_container_summary(json_t *c, int ver)

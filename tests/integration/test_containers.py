@@ -107,11 +107,8 @@ def test_curl_create_start_wait_inspect(busybox):
     assert "FOO=bar" in ins["Config"]["Env"] and ins["Config"]["Labels"] == {"a": "b"}
     assert ins["Config"]["Hostname"] == cid[:12]
     assert ins["Path"] == "sh" and ins["Args"] == ["-c", "echo out; echo err >&2; exit 5"]
-    for k in ("Networks", "Ports"):
+    for k in ("Networks", "Ports", "IPAddress"):
         assert k in ins["NetworkSettings"]
-    # the default network's copy at the top (deprecated since 1.21) is gone in 1.52
-    assert "IPAddress" not in ins["NetworkSettings"]
-    assert "IPAddress" in busybox.curl_json("/v1.51/containers/cw/json")[1]["NetworkSettings"]
     st, _, _ = busybox.curl(f"/containers/{cid[:10]}/start", "POST")
     assert st == 204
     st, w = busybox.curl_json(f"/containers/{cid}/wait", "POST")
