@@ -25,8 +25,8 @@ static const ConfigField host_fields[] = {
         { "Annotations", SM, NULL, .refused = true, .since = 43 },
         { "CapAdd", SV, "null" },
         { "CapDrop", SV, "null" },
-        /* berth gives every container its own cgroup namespace */
-        { "CgroupnsMode", S, "\"private\"", .since = 40 },
+        /* berth gives every container its own cgroup namespace; dockerd shows the key at every version */
+        { "CgroupnsMode", S, "\"private\"" },
         { "Dns", SV, "null" },
         { "DnsOptions", SV, "null" },
         { "DnsSearch", SV, "null" },

@@ -112,6 +112,12 @@ def test_container_inspect_created(objs):
     assert_shape("container-inspect-created", get(objs["d"], f"/containers/{objs['created']}/json"))
 
 
+@pytest.mark.parametrize("version", ["v1.12", "v1.20"])
+def test_container_inspect_old_versions(objs, version):
+    assert_shape(f"container-inspect-created-{version}",
+                 get(objs["d"], f"/containers/{objs['created']}/json", version))
+
+
 def test_container_inspect_running(objs):
     assert_shape("container-inspect-running", get(objs["d"], f"/containers/{objs['running']}/json"))
 
@@ -194,7 +200,7 @@ def test_inspect_keys_at_1_52(objs):
 def test_versioned_keys(objs):
     d = objs["d"]
     old = get(d, f"/containers/{objs['created']}/json", "v1.39")["HostConfig"]
-    assert "CgroupnsMode" not in old  # 1.40+
+    assert "CgroupnsMode" in old  # added in 1.40, but dockerd shows it at every version
     hc41 = get(d, f"/containers/{objs['created']}/json", "v1.41")["HostConfig"]
     assert hc41["KernelMemory"] == 0 and hc41["ConsoleSize"] == [0, 0]
     assert "KernelMemory" not in get(d, f"/containers/{objs['created']}/json", "v1.42")["HostConfig"]

@@ -57,7 +57,7 @@ TEST(shape_per_version)
         config_fields_shape(v41, CONFIG_SECTION_HOST, 41);
         config_fields_shape(v42, CONFIG_SECTION_HOST, 42);
         config_fields_shape(v52, CONFIG_SECTION_HOST, 52);
-        ASSERT_TRUE(!json_object_get(v39, "CgroupnsMode") && json_object_get(v41, "CgroupnsMode"));
+        ASSERT_TRUE(json_object_get(v39, "CgroupnsMode") && json_object_get(v41, "CgroupnsMode"));
         ASSERT_TRUE(json_object_get(v41, "KernelMemory") && !json_object_get(v42, "KernelMemory"));
         ASSERT_TRUE(!json_object_get(v41, "Annotations") && json_object_get(v52, "Annotations"));
         ASSERT_TRUE(!json_object_get(v52, "KernelMemoryTCP"));

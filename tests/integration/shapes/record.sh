@@ -24,6 +24,10 @@ trap cleanup EXIT
 # The smallest body a client can send: every other key is the daemon's default.
 post "/containers/create?name=$P-created" '{"Image":"busybox"}' >/dev/null
 get "/containers/$P-created/json" | save container-inspect-created
+# Before 1.21 and 1.20 the shape differs (Networks, Mounts, Volumes/VolumesRW, resources in Config).
+for OLD in v1.12 v1.20; do
+        curl -sf --unix-socket "$SOCK" "http://x/$OLD/containers/$P-created/json" | save container-inspect-created-$OLD
+done
 post /networks/create "{\"Name\":\"$P-net\"}" >/dev/null
 post "/containers/create?name=$P-running" \
         "{\"Image\":\"busybox\",\"Cmd\":[\"sleep\",\"300\"],\"HostConfig\":{\"NetworkMode\":\"$P-net\"}}" >/dev/null
