@@ -54,7 +54,8 @@ static const ConfigField host_fields[] = {
         { "CpuShares", I, "0" },
         { "Memory", I, "0" },
         { "NanoCpus", I, "0" },
-        { "CgroupParent", S, "\"\"" },
+        /* every container's cgroup is berth/<id> */
+        { "CgroupParent", S, "\"\"", .refused = true },
         { "BlkioWeight", I, "0" },
         { "BlkioWeightDevice", A, "null" },
         { "BlkioDeviceReadBps", A, "null" },
@@ -69,7 +70,8 @@ static const ConfigField host_fields[] = {
         { "CpusetMems", S, "\"\"" },
         { "Devices", A, "null" },
         { "DeviceCgroupRules", SV, "null" },
-        { "DeviceRequests", A, "null" },
+        /* device drivers (GPUs, CDI) */
+        { "DeviceRequests", A, "null", .refused = true },
         { "KernelMemory", I, "0", .until = 52, .omitempty_since = 42 },
         { "KernelMemoryTCP", I, "0", .until = 52, .omitempty_since = 42 },
         { "MemoryReservation", I, "0" },
@@ -78,11 +80,12 @@ static const ConfigField host_fields[] = {
         { "OomKillDisable", B, "false" },
         { "PidsLimit", I, "null" },
         { "Ulimits", A, "null" },
-        { "CpuCount", I, "0" },
+        /* Windows only, like CpuPercent (which the resource checks discard with dockerd's warning) */
+        { "CpuCount", I, "0", .refused = true },
         { "CpuPercent", I, "0" },
-        /* Windows only */
-        { "IOMaximumIOps", I, "0", .refused = true },
-        { "IOMaximumBandwidth", I, "0", .refused = true },
+        /* Windows only: the resource checks refuse them with dockerd's "Invalid QoS settings" */
+        { "IOMaximumIOps", I, "0" },
+        { "IOMaximumBandwidth", I, "0" },
         /* the rest of HostConfig */
         { "Mounts", A, NULL },
         { "MaskedPaths", SV, "null" },

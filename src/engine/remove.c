@@ -5,7 +5,6 @@
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
-#include "config-fields.h"
 #include "container.h"
 #include "engine/mountpoints.h"
 #include "state/events.h"
@@ -201,9 +200,7 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         if (bad)
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
                                 json_kind(json_object_get(in, bad->key)), where, bad->key);
-        int r = config_fields_refuse(body, CONFIG_SECTION_HOST, "HostConfig", err);
-        if (r == 0)
-                r = container_get(e, ref, &c, err);
+        int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
         json_t *rp = json_object_get(body, "RestartPolicy");

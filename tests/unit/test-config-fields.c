@@ -72,7 +72,7 @@ TEST(refusals)
                 "{\"Bogus\":{\"x\":1}}",
         };
         static const char *const refused[] = {
-                "{\"Isolation\":\"hyperv\"}", "{\"StorageOpt\":{\"size\":\"1G\"}}", "{\"IOMaximumBandwidth\":1}",
+                "{\"Isolation\":\"hyperv\"}", "{\"StorageOpt\":{\"size\":\"1G\"}}",
                 "{\"Cgroup\":\"container:x\"}", "{\"Annotations\":{\"a\":\"b\"}}",
         };
         for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
