@@ -6,6 +6,19 @@
 
 void compat_shape_info(json_t *info, int ver)
 {
+        /* CDISpecDirs came in 1.44. The bridge-nf flags (kept with the host's values for older clients)
+         * left in 1.50, the non-distributable artifact lists of RegistryConfig in 1.47. */
+        if (ver < 44)
+                json_object_del(info, "CDISpecDirs");
+        if (ver >= 50) {
+                json_object_del(info, "BridgeNfIptables");
+                json_object_del(info, "BridgeNfIp6tables");
+        }
+        if (ver >= 47) {
+                json_t *rc = json_object_get(info, "RegistryConfig");
+                json_object_del(rc, "AllowNondistributableArtifactsCIDRs");
+                json_object_del(rc, "AllowNondistributableArtifactsHostnames");
+        }
         /* Kernel memory limits (berth has none): false before 1.42, omitted since when unsupported */
         if (ver < 42) {
                 json_object_set_new(info, "KernelMemory", json_false());

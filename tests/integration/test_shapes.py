@@ -197,6 +197,16 @@ def test_inspect_keys_at_1_52(objs):
         assert set(ep) <= spec_properties("EndpointSettings")
 
 
+def test_info_and_list_keys_at_1_52(objs):
+    d = objs["d"]
+    info = get(d, "/info", "v1.52")
+    assert set(info) <= spec_properties("SystemInfo"), sorted(set(info) - spec_properties("SystemInfo"))
+    assert info["CDISpecDirs"] == [] and "BridgeNfIptables" not in info
+    assert "AllowNondistributableArtifactsCIDRs" not in info["RegistryConfig"]
+    item = one(get(d, "/containers/json", "v1.52"), lambda x: x["Id"] == objs["running"])
+    assert set(item) <= spec_properties("ContainerSummary"), sorted(set(item) - spec_properties("ContainerSummary"))
+
+
 def test_versioned_keys(objs):
     d = objs["d"]
     old = get(d, f"/containers/{objs['created']}/json", "v1.39")["HostConfig"]
