@@ -207,6 +207,32 @@ def test_info_and_list_keys_at_1_52(objs):
     assert set(item) <= spec_properties("ContainerSummary"), sorted(set(item) - spec_properties("ContainerSummary"))
 
 
+def test_other_objects_at_1_52(objs):
+    """Image, network, exec, version: no key the v1.52 spec does not have."""
+    d = objs["d"]
+    for name, path in (("ImageInspect", "/images/busybox/json"), ("NetworkInspect", "/networks/shape-net"),
+                       ("ExecInspect", f"/exec/{objs['exec']}/json"), ("SystemVersion", "/version")):
+        j = get(d, path, "v1.52")
+        # dockerd still shows the deprecated DockerVersion and Parent of an image when they are set
+        extra = {"DockerVersion", "Parent"} if name == "ImageInspect" else set()
+        assert set(j) - extra <= spec_properties(name), (name, sorted(set(j) - spec_properties(name)))
+    for name, path in (("ImageSummary", "/images/json"), ("NetworkSummary", "/networks")):
+        for j in get(d, path, "v1.52"):
+            assert set(j) <= spec_properties(name), (name, sorted(set(j) - spec_properties(name)))
+    assert get(d, "/networks/shape-net", "v1.52")["EnableIPv4"] is True
+    assert "EnableIPv4" not in get(d, "/networks/shape-net", "v1.47")
+
+
+def test_network_without_ipv4_refused(busybox):
+    st, j = busybox.curl_json("/v1.52/networks/create", "POST", {"Name": "nov4", "EnableIPv4": False})
+    assert st == 400 and "EnableIPv4=false is not supported by berth" in j["message"]
+    assert busybox.curl_json("/v1.52/networks/nov4")[0] == 404
+    # before 1.48 the field is not Docker's: ignored, as dockerd does
+    st, j = busybox.curl_json("/v1.47/networks/create", "POST", {"Name": "oldv4", "EnableIPv4": False})
+    assert st == 201
+    busybox.curl("/networks/oldv4", "DELETE")
+
+
 def test_versioned_keys(objs):
     d = objs["d"]
     old = get(d, f"/containers/{objs['created']}/json", "v1.39")["HostConfig"]

@@ -68,8 +68,13 @@ def props(name):
     out.update(x.get("properties", {}))
     return out
 names = ["HostConfig", "ContainerConfig", "ContainerInspectResponse", "NetworkSettings", "EndpointSettings",
-         "ContainerSummary", "SystemInfo"]
-json.dump({n: sorted(props(n)) for n in names}, sys.stdout, indent=1)
+         "ContainerSummary", "SystemInfo", "ImageInspect", "ImageSummary", "NetworkInspect", "NetworkSummary",
+         "SystemVersion"]
+out = {n: sorted(props(n)) for n in names}
+for path, name in (("/exec/{id}/json", "ExecInspect"), ("/system/df", "SystemDataUsage")):
+    resp = yaml.safe_load(open(sys.argv[1]))["paths"][path]["get"]["responses"]
+    out[name] = sorted(resp.get(200, resp.get("200"))["schema"]["properties"])
+json.dump(out, sys.stdout, indent=1)
 PY
         echo "recorded spec-v1.52-keys"
 fi
