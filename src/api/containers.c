@@ -10,10 +10,13 @@
 #include "api.h"
 #include "api/compat.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/mountpoints.h"
 #include "engine/health.h"
 #include "engine/system.h"
 #include "image/image.h"
@@ -60,27 +63,11 @@ static json_t *network_settings(Engine *e, Container *c)
 }
 
 /* The container's mount points (its -v binds), as inspect and the list show them. */
+/* Called with e->lock held. */
 static json_t *mounts_json(Container *c)
 {
-        json_t *mounts = json_array();
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s || s[0] != '/')
-                        continue;
-                _cleanup_free_ char *copy = strdup(s);
-                char *save = NULL;
-                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
-                char *mode = strtok_r(NULL, ":", &save);
-                if (!dst)
-                        continue;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
-        }
-        return mounts;
+        _cleanup_json_ json_t *mps = mountpoints_of_locked(c);
+        return mountpoints_api_json(mps);
 }
 
 /* Called with e->lock held. */
@@ -579,7 +566,7 @@ static int stop_signal_param(ApiRequest *ar, int *sig, BerthError **err)
         *sig = 0;
         if (!v || !*v)
                 return 0;
-        *sig = parse_signal(v);
+        *sig = signal_from_string(v);
         if (*sig <= 0)
                 return berr_set(err, EINVAL, "Invalid signal: %s", v);
         return 0;
@@ -770,10 +757,9 @@ static int log_write(void *arg, int stream, const char *data, size_t len)
 {
         LogSink *k = arg;
         if (!k->tty) {
-                unsigned char h[8] = { (unsigned char) stream, 0, 0, 0 };
-                uint32_t be = htonl((uint32_t) len);
-                memcpy(h + 4, &be, 4);
-                if (http_stream_write(k->s, h, 8) < 0)
+                unsigned char h[STDCOPY_HEADER_LEN];
+                stdcopy_header(h, stream, len);
+                if (http_stream_write(k->s, h, sizeof(h)) < 0)
                         return -EPIPE;
         }
         return http_stream_write(k->s, data, len);

@@ -37,7 +37,6 @@ json_t *exec_ids_json_locked(Engine *e, Container *c);
 
 /* The environment of a process started in c: dockerd's CreateDaemonEnvironment (PATH, HOSTNAME, TERM for
  * a TTY, link variables, the container's Env), then extra. Call without e->lock. */
-json_t *exec_env(Engine *e, Container *c, bool tty, json_t *extra);
 /* The command as exec events name it ("exec_start: sh -c true"). */
 char *exec_cmdline(json_t *cmd);
 /* The monitor's "exec" op (docs/monitor.md). */

@@ -176,7 +176,7 @@ static bool job_begin(Engine *e, Job *j)
                 job_finish(e, j, msg);
                 return true;
         }
-        _cleanup_json_ json_t *env = exec_env(e, c, false, NULL);
+        _cleanup_json_ json_t *env = container_process_env(e, c, false);
         _cleanup_json_ json_t *req = exec_monitor_request(argv, env, user, cwd, false, false, true, true, false);
         _cleanup_free_ char *line = json_dump(req);
         j->cmdline = exec_cmdline(argv);
