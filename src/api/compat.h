@@ -10,3 +10,5 @@ void compat_shape_df(json_t *df, int ver);
 void compat_shape_image_summary(json_t *img, int ver);
 void compat_shape_image_inspect(json_t *img, int ver);
 void compat_shape_event(json_t *ev, int ver);
+/* < 1.21: one "network" object summed over the interfaces instead of "networks", no name or id. */
+void compat_shape_stats(json_t *stats, int ver);

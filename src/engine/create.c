@@ -11,6 +11,7 @@
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
+#include "engine/resources.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "runtime/runtime.h"
@@ -42,7 +43,13 @@ static const FieldType host_fields[] = {
         { "Init", T_BOOL }, { "MaskedPaths", T_STRV }, { "ReadonlyPaths", T_STRV }, { "Mounts", T_ARR },
         { "Tmpfs", T_OBJ }, { "Sysctls", T_OBJ }, { "Ulimits", T_ARR }, { "ConsoleSize", T_ARR },
         { "CgroupnsMode", T_STR }, { "CgroupParent", T_STR }, { "MemorySwap", T_INT },
-        { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV },
+        { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV }, { "MemoryReservation", T_INT },
+        { "KernelMemory", T_INT }, { "MemorySwappiness", T_INT }, { "OomKillDisable", T_BOOL },
+        { "CpuPeriod", T_INT }, { "CpuQuota", T_INT }, { "CpuRealtimePeriod", T_INT },
+        { "CpuRealtimeRuntime", T_INT }, { "CpusetCpus", T_STR }, { "CpusetMems", T_STR },
+        { "BlkioWeight", T_INT }, { "BlkioWeightDevice", T_ARR }, { "BlkioDeviceReadBps", T_ARR },
+        { "BlkioDeviceWriteBps", T_ARR }, { "BlkioDeviceReadIOps", T_ARR }, { "BlkioDeviceWriteIOps", T_ARR },
+        { "CpuPercent", T_INT }, { "IOMaximumIOps", T_INT }, { "IOMaximumBandwidth", T_INT },
 };
 
 static int check_types(json_t *obj, const FieldType *f, size_t n, const char *structname, BerthError **err)
@@ -602,8 +609,12 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 r = validate_ulimits(hc, err);
         if (r == 0)
                 r = validate_mounts(hc, err);
+        _cleanup_json_ json_t *warnings = json_array();
+        if (r == 0)
+                r = container_resources_verify(hc, false, warnings, err);
         if (r < 0)
                 return r;
+        container_resources_defaults(hc);
         set_default(hc, "NetworkMode", json_string("default"));
         json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
         if (shm <= 0)
@@ -700,6 +711,6 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         }
         *ret_id = strdup(id);
         if (ret_warnings)
-                *ret_warnings = json_array();
+                *ret_warnings = TAKE_PTR(warnings);
         return 0;
 }
