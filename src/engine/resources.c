@@ -319,7 +319,7 @@ int container_resources_spec(json_t *hc, json_t **ret, BerthError **err)
         long long pids = json_is_integer(pl) ? (json_integer_value(pl) > 0 ? json_integer_value(pl) : -1) : 0;
         json_t *sw = json_object_get(hc, "MemorySwappiness");
         json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:I}", "memory",
-                              (json_int_t) geti(hc, "Memory"), "memory_swap", (json_int_t) geti(hc, "MemorySwap"),
+                              (json_int_t) geti(hc, "Memory"), "memory_swap", (json_int_t) (geti(hc, "Memory") > 0 ? geti(hc, "MemorySwap") : 0),
                               "memory_reservation", (json_int_t) geti(hc, "MemoryReservation"), "kernel_memory",
                               (json_int_t) geti(hc, "KernelMemory"), "memory_swappiness",
                               (json_int_t) (json_is_integer(sw) ? json_integer_value(sw) : -1), "oom_kill_disable",
