@@ -240,3 +240,24 @@ void compat_shape_network(json_t *net, int ver, bool list_item)
         if (list_item && ver >= 52)
                 json_object_del(net, "Containers");
 }
+
+void compat_shape_stats(json_t *st, int ver)
+{
+        json_t *nets = json_object_get(st, "networks");
+        if (ver >= 21 || !nets)
+                return;
+        static const char *const keys[] = { "rx_bytes", "rx_packets", "rx_errors", "rx_dropped",
+                                            "tx_bytes", "tx_packets", "tx_errors", "tx_dropped" };
+        json_t *sum = json_object();
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                json_int_t total = 0;
+                const char *k;
+                json_t *v;
+                json_object_foreach(nets, k, v) total += json_integer_value(json_object_get(v, keys[i]));
+                json_object_set_new(sum, keys[i], json_integer(total));
+        }
+        json_object_set_new(st, "network", sum);
+        json_object_del(st, "networks");
+        json_object_del(st, "name");
+        json_object_del(st, "id");
+}

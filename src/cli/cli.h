@@ -89,6 +89,8 @@ int cmd_rename(Cli *cli, int argc, char **argv);
 int cmd_ps(Cli *cli, int argc, char **argv);
 int cmd_logs(Cli *cli, int argc, char **argv);
 int cmd_top(Cli *cli, int argc, char **argv);
+int cmd_stats(Cli *cli, int argc, char **argv);
+int cmd_update(Cli *cli, int argc, char **argv);
 
 /* Shared by run and start -a: attach + wait + start. */
 int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, const char *wait_condition,
