@@ -39,6 +39,7 @@ struct Build {
         char *target;
         bool nocache, pull, rm, forcerm, quiet;
         char **cachefrom_ids;
+        bool cachefrom; /* --cache-from given: only its images' ancestors are the cache */
         char **extrahosts;
         char *networkmode, *cpusetcpus;
         int64_t shmsize, memory, memswap, cpushares, cpuperiod, cpuquota;
@@ -231,6 +232,7 @@ int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthEr
                 strv_push(&b->tags, image_ref_full(ref));
                 strv_push(&b->tags_familiar, image_ref_familiar(ref));
         }
+        b->cachefrom = o->cachefrom && o->cachefrom[0];
         for (size_t i = 0; o->cachefrom && o->cachefrom[i]; i++) {
                 char *id = NULL;
                 if (image_resolve(e->images, o->cachefrom[i], &id, NULL) == 0)
@@ -548,10 +550,10 @@ static char *probe_cache(Build *b, Stage *s, json_t *ccfg)
                         continue;
                 if (!cfg_equal(json_object_get(cfg, "container_config"), ccfg))
                         continue;
-                if (b->cachefrom_ids) {
+                if (b->cachefrom) {
                         /* with --cache-from, only images the given ones descend from */
                         bool ok = false;
-                        for (size_t k = 0; !ok && b->cachefrom_ids[k]; k++)
+                        for (size_t k = 0; !ok && b->cachefrom_ids && b->cachefrom_ids[k]; k++)
                                 ok = is_ancestor(b, kids[i], b->cachefrom_ids[k]);
                         if (!ok)
                                 continue;
