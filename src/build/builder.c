@@ -193,6 +193,42 @@ static int check_instr(DfInstr *in, BerthError **err)
         return 0;
 }
 
+/* The docker CLI sends a context whose last entry ends without its padding and the end-of-archive
+ * blocks when it puts a Dockerfile from outside the context in (dockerd reads such a tar). An
+ * uncompressed context that does not end on a block gets them here, in a copy; -1 when it needs none. */
+static int pad_context(Build *b, int fd)
+{
+        struct stat st;
+        unsigned char magic[6] = { 0 };
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size % 512 == 0 ||
+            pread(fd, magic, sizeof(magic), 0) != (ssize_t) sizeof(magic))
+                return -1;
+        if ((magic[0] == 0x1f && magic[1] == 0x8b) || memcmp(magic, "BZh", 3) == 0 ||
+            memcmp(magic, "\xfd" "7zXZ", 5) == 0 || memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0)
+                return -1;
+        _cleanup_free_ char *p = xasprintf("%s/context.tar", b->dir);
+        int out = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0)
+                return -1;
+        unlink(p);
+        char buf[65536];
+        for (off_t off = 0; off < st.st_size;) {
+                ssize_t n = pread(fd, buf, sizeof(buf), off);
+                if (n <= 0 || loop_write(out, buf, (size_t) n) < 0) {
+                        close(out);
+                        return -1;
+                }
+                off += n;
+        }
+        static const char zeros[1536];
+        size_t pad = 512 - (size_t) (st.st_size % 512) + 1024;
+        if (loop_write(out, zeros, pad) < 0 || lseek(out, 0, SEEK_SET) < 0) {
+                close(out);
+                return -1;
+        }
+        return out;
+}
+
 int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthError **err)
 {
         int r;
@@ -256,7 +292,8 @@ int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthEr
                              .max_size = e->images->layer_max_size,
                              .min_free = e->images->min_free_space };
         LayerUnpackInfo info;
-        r = image_unpack_fd_tee(fd, b->ctx, -1, &lim, &info, err);
+        _cleanup_close_ int padded = pad_context(b, fd);
+        r = image_unpack_fd_tee(padded >= 0 ? padded : fd, b->ctx, -1, &lim, &info, err);
         if (r < 0) {
                 berr_prefix(err, "failed to read the build context");
                 build_free(b);
@@ -372,8 +409,9 @@ int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthEr
                 }
         }
         if (!target_found) {
+                r = berr_set(err, EINVAL, "failed to reach build target %s in Dockerfile", b->target);
                 build_free(b);
-                return berr_set(err, EINVAL, "failed to reach build target %s in Dockerfile", b->target);
+                return r;
         }
         b->first_stage_end = end;
         b->total_steps = end;
