@@ -623,6 +623,9 @@ static json_t *create_body(Build *b, Stage *s, json_t *config)
         json_object_set_new(body, "Image", json_string(s->image_id));
         json_object_del(body, "Hostname");
         json_object_del(body, "Shell");
+        /* a step's container is no service: no health probes while it runs */
+        if (json_object_get(body, "Healthcheck"))
+                json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
         json_t *hc = json_object();
         if (b->networkmode && *b->networkmode)
                 json_object_set_new(hc, "NetworkMode", json_string(b->networkmode));
@@ -691,7 +694,7 @@ static int meta_step(Build *b, Stage *s, const char *comment, const char *upper,
         json_object_set_new(ccfg, "Hostname", json_string(cid ? short_id(cid) : ""));
         r = commit_step(b, s, cid, upper ? upper : none, ccfg, err);
         if (cid) {
-                container_remove(b->e, cid, true, false, NULL);
+                container_remove(b->e, cid, true, true, NULL); /* with its anonymous volumes, as dockerd */
                 say(b, "Removing intermediate container %s\n", short_id(cid));
         }
         if (r < 0)
@@ -813,7 +816,7 @@ static int run_step(Build *b, Stage *s, DfInstr *in, int *ret_code, BerthError *
         }
         if (r < 0) {
                 if (b->forcerm) {
-                        container_remove(b->e, cid, true, false, NULL);
+                        container_remove(b->e, cid, true, true, NULL); /* with its anonymous volumes, as dockerd */
                         say(b, "Removing intermediate container %s\n", short_id(cid));
                 }
                 return r;
@@ -823,7 +826,7 @@ static int run_step(Build *b, Stage *s, DfInstr *in, int *ret_code, BerthError *
         json_object_set_new(ccfg, "Hostname", json_string(short_id(cid)));
         r = commit_step(b, s, cid, upper, ccfg, err);
         if (b->rm) {
-                container_remove(b->e, cid, true, false, NULL);
+                container_remove(b->e, cid, true, true, NULL); /* with its anonymous volumes, as dockerd */
                 say(b, "Removing intermediate container %s\n", short_id(cid));
         }
         if (r < 0)

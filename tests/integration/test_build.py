@@ -4,6 +4,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -437,6 +438,13 @@ def test_prune(busybox):
     assert d.docker("image", "inspect", iid, check=False).returncode != 0
     st, res = d.curl_json("/build/prune?all=1", method="POST")
     assert st == 400
+    # what a failed build leaves (its last good step, untagged) goes with docker image prune
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV LEFT=1\nRUN exit 1\n"}, forcerm="1")
+    left = [m["stream"].split()[-1] for m in msgs if re.fullmatch(r" ---> [0-9a-f]{12}\n", m.get("stream", ""))][-1]
+    assert "LEFT=1" in inspect(d, left)["Config"]["Env"]
+    d.docker("image", "prune", "-f")
+    assert d.docker("image", "inspect", left, check=False).returncode != 0
+    assert d.docker("image", "inspect", "busybox", check=False).returncode == 0
 
 
 def test_berth_build(busybox, tmp_path):
