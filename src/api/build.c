@@ -26,13 +26,18 @@ static void build_out(void *cls, json_t *msg)
         http_stream_write_json(cls, msg);
 }
 
+static bool build_gone(void *cls)
+{
+        return http_stream_client_gone(cls);
+}
+
 static void build_stream(HttpStream *s, void *p)
 {
         BuildCtx *c = p;
         _cleanup_berr_ BerthError *err = NULL;
         _cleanup_free_ char *id = NULL;
         int code = 0;
-        if (build_run(c->b, build_out, s, &id, &code, &err) < 0) {
+        if (build_run(c->b, build_out, build_gone, s, &id, &code, &err) < 0) {
                 const char *m = err ? err->msg : "build failed";
                 _cleanup_json_ json_t *j = code ? json_pack("{s:{s:i,s:s},s:s}", "errorDetail", "code", code, "message", m,
                                                             "error", m)

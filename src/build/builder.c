@@ -51,6 +51,7 @@ struct Build {
         char **used_args; /* build args a stage declared */
         /* the run */
         BuildOutFn out;
+        BuildGoneFn gone;
         void *cls;
         size_t step;
         FsRoot ctxroot;
@@ -705,6 +706,13 @@ static int meta_step(Build *b, Stage *s, const char *comment, const char *upper,
 
 /* ---- RUN ---- */
 
+static bool client_gone(void *p)
+{
+        Build *b = p;
+        return b->gone && b->gone(b->cls);
+}
+
+
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *) a, *(char *const *) b);
@@ -792,15 +800,24 @@ static int run_step(Build *b, Stage *s, DfInstr *in, int *ret_code, BerthError *
                 }
         }
         int code = 0;
+        bool cancelled = false;
         if (r == 0) {
                 _cleanup_container_ Container *c = NULL;
                 if (container_get(b->e, cid, &c, NULL) == 0) {
                         LogOptions lo = { .stdout_ = true, .stderr_ = true, .follow = true, .tail = -1 };
                         LogCtx lc = { .b = b };
-                        container_logs(b->e, c, &lo, run_log, &lc, NULL, NULL);
+                        if (container_logs(b->e, c, &lo, run_log, &lc, client_gone, b) == -EPIPE) {
+                                /* the client has gone: the step stops, its container goes */
+                                container_kill(b->e, cid, "KILL", NULL);
+                                cancelled = true;
+                        }
                 }
                 _cleanup_free_ char *cerr = NULL;
                 container_wait_finish(b->e, &w, NULL, NULL, &code, &cerr);
+                if (cancelled) {
+                        container_remove(b->e, cid, true, true, NULL);
+                        return berr_set(err, ECANCELED, "the build was cancelled: the client has gone");
+                }
                 if (cerr && *cerr)
                         r = berr_set(err, EIO, "%s", cerr);
         }
@@ -1504,9 +1521,10 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
 
 /* ---- the build ---- */
 
-int build_run(Build *b, BuildOutFn out, void *cls, char **ret_id, int *ret_code, BerthError **err)
+int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code, BerthError **err)
 {
         b->out = out;
+        b->gone = gone;
         b->cls = cls;
         *ret_code = 0;
         for (size_t i = 0; b->df->warnings && b->df->warnings[i]; i++)
@@ -1519,6 +1537,10 @@ int build_run(Build *b, BuildOutFn out, void *cls, char **ret_id, int *ret_code,
         for (size_t i = 0; i < b->first_stage_end && r == 0; i++) {
                 DfInstr *in = &b->df->v[i];
                 b->step = i + 1;
+                if (client_gone(b)) {
+                        r = berr_set(err, ECANCELED, "the build was cancelled: the client has gone");
+                        break;
+                }
                 say(b, "Step %zu/%zu : %s\n", i + 1, b->total_steps, in->original);
                 if (streq(in->cmd, "from")) {
                         Stage *ns = xrealloc(stages, (nstages + 1) * sizeof(Stage));

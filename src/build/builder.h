@@ -34,10 +34,12 @@ typedef void (*BuildOutFn)(void *cls, json_t *msg);
 /* Reads the context tar (plain or compressed) from fd into a private directory, finds and parses the
  * Dockerfile, checks the options. Errors: Docker's wording and class (EINVAL for a parse error). */
 int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthError **err);
+/* Says whether the client has gone: the build then stops (a running step's container is killed). */
+typedef bool (*BuildGoneFn)(void *cls);
 /* Runs the build. Progress and the result go through out; *ret_id is the final image id. An error
  * after the first message is returned here and the caller reports it in-band. code: the failing
  * RUN's exit status (0 otherwise), Docker's errorDetail.code. */
-int build_run(Build *b, BuildOutFn out, void *cls, char **ret_id, int *ret_code, BerthError **err);
+int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code, BerthError **err);
 /* Removes the context directory and what the build still holds. */
 void build_free(Build *b);
 

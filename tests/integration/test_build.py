@@ -462,3 +462,21 @@ def test_berth_build(busybox, tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 2\n")
     r = d.berth("build", str(tmp_path), check=False)
     assert r.returncode != 0 and "returned a non-zero code: 2" in r.stderr.decode()
+
+
+def test_client_gone_cancels(busybox):
+    """A client that leaves stops the build: the running step's container is killed and removed."""
+    import time
+    d = busybox
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        f.write(make_tar({"Dockerfile": "FROM busybox\nRUN sleep 300\n"}))
+    try:
+        d.curl("/build?t=cancelled:1", method="POST", data_file=f.name, timeout=3)
+    finally:
+        os.unlink(f.name)
+    for _ in range(300):
+        if d.docker("ps", "-aq").stdout.decode().strip() == "":
+            break
+        time.sleep(0.1)
+    assert d.docker("ps", "-aq").stdout.decode().strip() == ""
+    assert d.docker("image", "inspect", "cancelled:1", check=False).returncode != 0
