@@ -468,6 +468,7 @@ def test_client_gone_cancels(busybox):
     """A client that leaves stops the build: the running step's container is killed and removed."""
     import time
     d = busybox
+    before = set(d.docker("ps", "-aq").stdout.decode().split())
     with tempfile.NamedTemporaryFile(delete=False) as f:
         f.write(make_tar({"Dockerfile": "FROM busybox\nRUN sleep 300\n"}))
     try:
@@ -475,8 +476,8 @@ def test_client_gone_cancels(busybox):
     finally:
         os.unlink(f.name)
     for _ in range(300):
-        if d.docker("ps", "-aq").stdout.decode().strip() == "":
+        if set(d.docker("ps", "-aq").stdout.decode().split()) == before:
             break
         time.sleep(0.1)
-    assert d.docker("ps", "-aq").stdout.decode().strip() == ""
+    assert set(d.docker("ps", "-aq").stdout.decode().split()) == before
     assert d.docker("image", "inspect", "cancelled:1", check=False).returncode != 0
