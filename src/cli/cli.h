@@ -68,6 +68,7 @@ int cmd_version(Cli *cli, int argc, char **argv);
 int cmd_info(Cli *cli, int argc, char **argv);
 int cmd_images(Cli *cli, int argc, char **argv);
 int cmd_import(Cli *cli, int argc, char **argv);
+int cmd_build(Cli *cli, int argc, char **argv);
 int cmd_tag(Cli *cli, int argc, char **argv);
 int cmd_rmi(Cli *cli, int argc, char **argv);
 int cmd_history(Cli *cli, int argc, char **argv);

@@ -9,6 +9,7 @@
 static const Command commands[] = {
         { "attach", cmd_attach, "attach [OPTIONS] CONTAINER",
           "Attach local standard input, output, and error streams to a running container" },
+        { "build", cmd_build, "build [OPTIONS] PATH", "Build an image from a Dockerfile" },
         { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
           "Copy files/folders between a container and the local filesystem" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
@@ -48,6 +49,7 @@ static const Command commands[] = {
 };
 
 static const Command image_commands[] = {
+        { "build", cmd_build, "image build [OPTIONS] PATH", "Build an image from a Dockerfile" },
         { "history", cmd_history, "image history [OPTIONS] IMAGE", "Show the history of an image" },
         { "import", cmd_import, "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import a tarball" },
         { "inspect", cmd_image_inspect, "image inspect [OPTIONS] IMAGE [IMAGE...]",
