@@ -331,12 +331,13 @@ static int croot_open_stopped(Engine *e, Container *c, bool write, CRoot *r, Ber
         _cleanup_strv_free_ char **lowers = NULL; /* top first, as overlay wants them */
         MountPoint *mp = NULL;
         size_t n_mp = 0;
-        /* Binds and volumes need their mount points, which a start makes in the upper dir: such
-         * a view is writable even for reading. */
+        /* Binds and volumes need their mount points, which the first start makes in the upper
+         * dir (with the init layer): before it, a view with any is writable even for reading. */
         k = container_mount_points(e, c, &mp, &n_mp, err);
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < n_mp && !write; i++)
+        bool started = access(init, F_OK) == 0;
+        for (size_t i = 0; i < n_mp && !write && !started; i++)
                 write = mp[i].source != NULL;
         if (!write && access(upper, F_OK) == 0)
                 strv_extend(&lowers, upper);
