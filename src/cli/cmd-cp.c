@@ -108,7 +108,14 @@ static int make_tar(const char *src, const char *name, int *ret_fd)
                 base = ".";
         }
         _cleanup_free_ char *tr = transform_expr(base, name);
-        int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) { /* a filesystem without O_TMPFILE */
+                _cleanup_free_ char *t = xasprintf("%s/berth-cp-XXXXXX", tmpdir);
+                fd = mkostemp(t, O_CLOEXEC);
+                if (fd >= 0)
+                        unlink(t);
+        }
         if (fd < 0) {
                 fprintf(stderr, "berth: cannot create a temporary file: %s\n", strerror(errno));
                 return -1;
