@@ -1107,10 +1107,10 @@ static int extract_owner(Engine *e, Container *c, int rootfd, Extract *x, BerthE
                 *out[i] = buf;
         }
         RtExecUser u = { 0 };
-        _cleanup_free_ char *msg = NULL;
-        int k = rt_user_resolve(user, passwd, group, &u, &msg);
+        _cleanup_berr_ BerthError *uerr = NULL;
+        int k = rt_user_resolve(user, passwd, group, &u, &uerr);
         if (k < 0)
-                return berr_set(err, EIO, "%s", msg ?: "cannot resolve the container's user");
+                return berr_set(err, EIO, "%s", uerr ? uerr->msg : "cannot resolve the container's user");
         x->chown_to = true;
         x->uid = u.uid;
         x->gid = u.gid;

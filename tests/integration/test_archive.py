@@ -403,3 +403,31 @@ def test_legacy_copy_endpoint(busybox):
     st, _ = d.curl_json("/v1.24/containers/lc/copy", method="POST", data={"Resource": "/etc"})
     assert st == 404
     assert actions(d, "lc").count("copy") == 2
+
+
+def test_attack_volume_subpath_symlink_on_stopped_container(busybox, tmp_path):
+    """A container writes a symlink into a shared volume; another container mounts that name as its
+    volume subpath. docker cp on the second, stopped, must not follow the link out of the volume."""
+    d = busybox
+    canary = tmp_path / "canary"
+    canary.write_text("host secret")
+    d.docker("volume", "create", "subatk")
+    try:
+        d.docker("run", "--rm", "-v", "subatk:/v", "busybox", "sh", "-c",
+                 f"mkdir /v/ok && echo fine > /v/ok/f && ln -s {tmp_path} /v/evil")
+        c = d.client()
+        good = c.api.create_container("busybox", "true", host_config=c.api.create_host_config(mounts=[
+            {"Type": "volume", "Source": "subatk", "Target": "/data", "VolumeOptions": {"Subpath": "ok"}}]))["Id"]
+        r = d.docker("cp", f"{good}:/data/f", "-")
+        assert names_of(r.stdout) == ["f"]
+        bad = c.api.create_container("busybox", "true", host_config=c.api.create_host_config(mounts=[
+            {"Type": "volume", "Source": "subatk", "Target": "/data", "VolumeOptions": {"Subpath": "evil"}}]))["Id"]
+        r = d.docker("cp", f"{bad}:/data/canary", "-", check=False)
+        assert r.returncode != 0 and b"host secret" not in r.stdout
+        r = d.docker("cp", "-", f"{bad}:/data", input=tar_bytes([("planted", "f", b"x", 0o644, 0)]), check=False)
+        assert r.returncode != 0
+        assert not (tmp_path / "planted").exists() and canary.read_text() == "host secret"
+        c.api.remove_container(good)
+        c.api.remove_container(bad)
+    finally:
+        d.docker("volume", "rm", "-f", "subatk", check=False)
