@@ -15,9 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "basic/json-util.h"
@@ -167,7 +165,6 @@ typedef struct CRoot {
         int fd;    /* O_PATH directory: the container's "/" */
         int nsfd;  /* the private mount namespace holding a stopped container's mounts, or -1 */
         char *mnt; /* where they hang (an empty directory on the host), or NULL */
-        bool live; /* /proc/<pid>/root of a running container */
         char busy_id[65]; /* the container whose writable view this is (busy_take), or "" */
 } CRoot;
 
@@ -420,7 +417,6 @@ static int croot_open(Engine *e, Container *c, bool write, CRoot *r, BerthError 
                 pthread_mutex_unlock(&e->lock);
                 if (fd >= 0 && same) {
                         r->fd = fd;
-                        r->live = true;
                         return 0;
                 }
                 safe_close(fd);
