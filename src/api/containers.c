@@ -9,6 +9,8 @@
 
 #include "api.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/engine.h"
@@ -556,7 +558,7 @@ static int stop_signal_param(ApiRequest *ar, int *sig, BerthError **err)
         *sig = 0;
         if (!v || !*v)
                 return 0;
-        *sig = parse_signal(v);
+        *sig = signal_from_string(v);
         if (*sig <= 0)
                 return berr_set(err, EINVAL, "Invalid signal: %s", v);
         return 0;
@@ -747,10 +749,9 @@ static int log_write(void *arg, int stream, const char *data, size_t len)
 {
         LogSink *k = arg;
         if (!k->tty) {
-                unsigned char h[8] = { (unsigned char) stream, 0, 0, 0 };
-                uint32_t be = htonl((uint32_t) len);
-                memcpy(h + 4, &be, 4);
-                if (http_stream_write(k->s, h, 8) < 0)
+                unsigned char h[STDCOPY_HEADER_LEN];
+                stdcopy_header(h, stream, len);
+                if (http_stream_write(k->s, h, sizeof(h)) < 0)
                         return -EPIPE;
         }
         return http_stream_write(k->s, data, len);

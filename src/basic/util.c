@@ -565,3 +565,15 @@ const char *go_strerror(int e)
                 buf[0] = (char) tolower((unsigned char) buf[0]);
         return buf;
 }
+
+int go_parse_bool(const char *s)
+{
+        const char *t[] = { "1", "t", "T", "TRUE", "true", "True" }, *f[] = { "0", "f", "F", "FALSE", "false", "False" };
+        for (size_t i = 0; s && i < ELEMENTSOF(t); i++) {
+                if (streq(s, t[i]))
+                        return 1;
+                if (streq(s, f[i]))
+                        return 0;
+        }
+        return -EINVAL;
+}

@@ -28,6 +28,10 @@ int strv_push(char ***l, char *owned);
 int strv_extend(char ***l, const char *s);
 char **strv_copy(char *const *l);
 bool strv_contains(char **l, const char *s);
+/* Go's strconv.ParseBool, which Docker's options go through: 1, 0 or -EINVAL. */
+int go_parse_bool(const char *s);
+/* Docker's PATH for a process whose image and container set none. */
+#define DEFAULT_PATH_ENV "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* The value of KEY in a KEY=VALUE environment, or NULL. */
 char *strv_env_get(char **env, const char *key);
 

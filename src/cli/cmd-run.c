@@ -10,7 +10,7 @@
 #include "basic/util.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
-#include "cli/stdcopy.h"
+#include "basic/stdcopy.h"
 #include "basic/detachkeys.h"
 #include <fcntl.h>
 

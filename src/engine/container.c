@@ -8,6 +8,7 @@
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "links.h"
 
 static const char *const status_names[] = {
         [CSTATUS_CREATED] = "created",       [CSTATUS_RUNNING] = "running", [CSTATUS_PAUSED] = "paused",
@@ -393,4 +394,20 @@ void container_list_free(Container **all, size_t n)
         for (size_t i = 0; i < n; i++)
                 container_unref(all[i]);
         free(all);
+}
+
+json_t *container_process_env(Engine *e, Container *c, bool tty)
+{
+        json_t *cfg = container_cfg(c);
+        json_t *env = json_array();
+        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH_ENV));
+        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname") ?: "");
+        json_env_set(env, hn);
+        if (tty)
+                json_env_set(env, "TERM=xterm");
+        links_env(e, c, env); /* before the container's own Env, which wins */
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(cfg, "Env"), i, v) if (json_is_string(v)) json_env_set(env, json_string_value(v));
+        return env;
 }

@@ -7,6 +7,7 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
@@ -187,9 +188,8 @@ static int validate_log_config(json_t *hc, BerthError **err)
                 return berr_set(err, EINVAL, "LogConfig.Config must be an object of strings");
         if (!type || !*type)
                 type = "json-file";
-        static const char *const json_file_opts[] = { "max-size", "max-file", NULL };
-        static const char *const unsupported_opts[] = { "compress", "labels", "labels-regex", "env", "env-regex",
-                                                        "tag", NULL };
+        static const char *const json_file_opts[] = { "max-size", "max-file", "compress", NULL };
+        static const char *const unsupported_opts[] = { "labels", "labels-regex", "env", "env-regex", "tag", NULL };
         bool none = streq(type, "none");
         if (!none && !streq(type, "json-file") && !streq(type, "local"))
                 return berr_set(err, EINVAL, "error looking up logging plugin %s: plugin \"%s\" not found", type, type);
@@ -219,17 +219,30 @@ static int validate_log_config(json_t *hc, BerthError **err)
                         if (n < 1)
                                 return berr_set(err, EINVAL, "failed to initialize logging driver: max-file cannot be "
                                                 "less than 1");
+                } else if (streq(k, "compress")) {
+                        if (go_parse_bool(s) < 0)
+                                return berr_set(err, EINVAL, "failed to initialize logging driver: strconv.ParseBool: "
+                                                "parsing \"%s\": invalid syntax", s);
                 } else if (parse_ram_bytes(s) < 0)
                         return berr_set(err, EINVAL, "failed to initialize logging driver: invalid value for max-size: "
                                         "%s: invalid size: '%s'", s, s);
         }
         json_t *cfg = json_is_object(opts) ? json_deep_copy(opts) : json_object();
         if (streq(type, "local")) {
-                /* Docker's local driver keeps 5 files of 20 MB unless told otherwise */
+                /* Docker's local driver keeps 5 compressed files of 20 MB unless told otherwise */
                 if (!json_object_get(cfg, "max-size"))
                         json_object_set_new(cfg, "max-size", json_string("20m"));
                 if (!json_object_get(cfg, "max-file"))
                         json_object_set_new(cfg, "max-file", json_string("5"));
+                if (!json_object_get(cfg, "compress"))
+                        json_object_set_new(cfg, "compress", json_string("true"));
+        }
+        /* dockerd says this when the container starts; berth as soon as it can know */
+        const char *compress = json_str(cfg, "compress"), *max_file = json_str(cfg, "max-file");
+        if (compress && go_parse_bool(compress) == 1 && (!json_str(cfg, "max-size") || !max_file || atoll(max_file) < 2)) {
+                json_decref(cfg);
+                return berr_set(err, EINVAL, "failed to initialize logging driver: compress cannot be true when "
+                                "max-file is less than 2 or max-size is not set");
         }
         json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", type, "Config", cfg));
         return 0;
@@ -335,10 +348,10 @@ static int validate_security_opts(json_t *hc, BerthError **err)
                 } else if (streq(key, "seccomp")) {
                         if (streq(val, "unconfined") || streq(val, "builtin"))
                                 continue;
-                        _cleanup_free_ char *msg = NULL;
-                        if (rt_seccomp_check_profile(val, &msg) < 0)
+                        _cleanup_berr_ BerthError *perr = NULL;
+                        if (rt_seccomp_check_profile(val, &perr) < 0)
                                 return berr_set(err, EINVAL, "Decoding seccomp profile failed: %s",
-                                                msg ? msg : "invalid profile");
+                                                perr ? perr->msg : "invalid profile");
                 } else if (streq(key, "label")) {
                         if (!streq(val, "disable"))
                                 return berr_set(err, EINVAL,
@@ -467,6 +480,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         r = check_types(body, config_fields, ELEMENTSOF(config_fields), "ContainerConfigWrapper", err);
         if (r < 0)
                 return r;
+        const char *stopsig = json_str(body, "StopSignal");
+        if (stopsig && *stopsig && signal_from_string(stopsig) < 0)
+                return berr_set(err, EINVAL, "Invalid signal: %s", stopsig);
         json_t *hcin = json_object_get(body, "HostConfig");
         if (hcin && !json_is_null(hcin) && !json_is_object(hcin))
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field "

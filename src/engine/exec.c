@@ -8,13 +8,13 @@
 #include "basic/detachkeys.h"
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
 
 #define EXEC_KEEP_NS (5LL * 60 * 1000000000) /* ended instances are forgotten after this */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct Exec {
         char id[65];
@@ -100,21 +100,6 @@ bool exec_tty(Exec *x)
         return x->tty;
 }
 
-static void env_set(json_t *env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        size_t i;
-        json_t *v;
-        json_array_foreach(env, i, v) {
-                const char *s = json_string_value(v);
-                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
-}
-
 static int running_check_locked(Container *c, BerthError **err)
 {
         if (c->status == CSTATUS_PAUSED)
@@ -162,17 +147,9 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
                 return berr_set(err, EINVAL, "Invalid escape keys (%s) provided", keys);
 
         /* dockerd's CreateDaemonEnvironment, then the exec's own variables. */
-        json_t *cfg = container_cfg(c);
         bool tty = json_bool(body, "Tty");
-        json_t *env = json_array();
-        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname") ? json_str(cfg, "Hostname") : "");
-        env_set(env, hn);
-        if (tty)
-                env_set(env, "TERM=xterm");
-        links_env(e, c, env);
-        json_array_foreach(json_object_get(cfg, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
-        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
+        json_t *env = container_process_env(e, c, tty);
+        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) json_env_set(env, json_string_value(v));
 
         Exec *x = calloc(1, sizeof(*x));
         if (!x) {
@@ -280,7 +257,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
         if (detach_keys_parse(x->detach_keys, &dk) < 0)
                 dk.n = 0;
         bool client_in = client >= 0 && x->in;
-        unsigned char hdr[8];
+        unsigned char hdr[STDCOPY_HEADER_LEN];
         size_t have = 0, left = 0;
         int stream = 0;
         char exitbuf[128];
@@ -334,13 +311,12 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                 for (size_t i = 0; i < (size_t) got;) {
                         if (left == 0) {
                                 hdr[have++] = (unsigned char) buf[i++];
-                                if (have < 8)
+                                if (have < sizeof(hdr))
                                         continue;
                                 have = 0;
                                 stream = hdr[0];
-                                left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) | ((size_t) hdr[6] << 8) |
-                                       hdr[7];
-                                if (stream != 3 && x->framed && client >= 0 && left > 0 &&
+                                left = stdcopy_header_len(hdr);
+                                if (stream != STDCOPY_SYSTEMERR && x->framed && client >= 0 && left > 0 &&
                                     loop_send(client, hdr, 8) < 0)
                                         client = -1;
                                 continue;
@@ -456,9 +432,9 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 _cleanup_free_ char *text = xasprintf("%s\r\n", msg);
                 size_t n = strlen(text);
                 if (x->framed) {
-                        unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
-                                                 (unsigned char) (n >> 8), (unsigned char) n };
-                        (void) loop_send(client_fd, hdr, 8);
+                        unsigned char hdr[STDCOPY_HEADER_LEN];
+                        stdcopy_header(hdr, STDCOPY_STDOUT, n);
+                        (void) loop_send(client_fd, hdr, sizeof(hdr));
                 }
                 (void) loop_send(client_fd, text, n);
                 return 0;

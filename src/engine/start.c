@@ -18,7 +18,6 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
-#include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
@@ -33,7 +32,6 @@
 /* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
 #define BERTH_LOG_MAX_SIZE (10LL * 1024 * 1024)
 #define BERTH_LOG_MAX_FILE 10
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- monitor socket ---- */
 
@@ -123,12 +121,6 @@ static int write_text(const char *path, const char *s)
         return write_file_replace(path, s, strlen(s), 0644);
 }
 
-static int write_resolv_conf(const char *path)
-{
-        _cleanup_free_ char *out = resolv_conf_from_host(RESOLV_ALL);
-        return write_text(path, out);
-}
-
 /* The init layer sits between the image and the upper dir and holds the
  * mount points berth itself needs, so they are never created in the upper
  * dir and never show up in commit, export or changes (Docker's "-init" layer). */
@@ -165,45 +157,17 @@ static int prepare_files(Engine *e, Container *c, BerthError **err)
         int ri = prepare_init_layer(dir, err);
         if (ri < 0)
                 return ri;
-        json_t *cfg = container_cfg(c);
-        const char *hostname = json_str(cfg, "Hostname");
-        const char *domain = json_str(cfg, "Domainname");
+        /* hosts and resolv.conf depend on the networks: network_container_prepare writes them */
+        const char *hostname = json_str(container_cfg(c), "Hostname");
         _cleanup_free_ char *hp = xasprintf("%s/hostname", dir);
         _cleanup_free_ char *hs = xasprintf("%s\n", hostname ? hostname : c->id);
-        _cleanup_free_ char *hostsp = xasprintf("%s/hosts", dir);
-        _cleanup_free_ char *fqdn = domain && *domain ? xasprintf("%s.%s %s", hostname, domain, hostname)
-                                                      : xasprintf("%s", hostname);
-        _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                                               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t%s\n",
-                                               fqdn);
-        _cleanup_free_ char *rp = xasprintf("%s/resolv.conf", dir);
         int r = write_text(hp, hs);
-        if (r == 0)
-                r = write_text(hostsp, hosts);
-        if (r == 0)
-                r = write_resolv_conf(rp);
         if (r < 0)
                 return berr_set(err, -r, "cannot write container files in %s: %s", dir, strerror(-r));
         return 0;
 }
 
 /* ---- spec.json ---- */
-
-static void env_set(json_t *env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        size_t i;
-        json_t *x;
-        json_array_foreach(env, i, x) {
-                const char *s = json_string_value(x);
-                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
-}
 
 static char *cap_name(const char *s)
 {
@@ -399,16 +363,8 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         json_t *args = json_array();
         json_array_append(args, json_object_get(conf, "Path"));
         json_array_extend(args, json_object_get(conf, "Args"));
-        json_t *env = json_array();
-        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname"));
-        env_set(env, hn);
-        if (json_bool(cfg, "Tty"))
-                env_set(env, "TERM=xterm");
-        links_env(e, c, env); /* before the container's own Env, which wins */
+        json_t *env = container_process_env(e, c, json_bool(cfg, "Tty"));
         size_t i;
-        json_t *x;
-        json_array_foreach(json_object_get(cfg, "Env"), i, x) if (json_is_string(x)) env_set(env, json_string_value(x));
         json_t *jl = json_array();
         for (i = 0; layers && layers[i]; i++)
                 json_array_append_new(jl, json_string(layers[i]));
@@ -479,6 +435,9 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 device_rules);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
+        /* compress: checked at create (it needs max-size and max-file >= 2); the local driver's default */
+        const char *cs = json_str(lcfg, "compress");
+        json_object_set_new(spec, "log_compress", json_boolean(cs ? go_parse_bool(cs) == 1 : false));
         json_t *group_add = json_object_get(hc, "GroupAdd");
         if (json_is_array(group_add))
                 json_object_set(spec, "group_add", group_add);

@@ -81,17 +81,7 @@ static void env_set(json_t *cfg, const char *key, const char *val)
                 json_object_set_new(cfg, "Env", env);
         }
         _cleanup_free_ char *kv = xasprintf("%s=%s", key, val);
-        size_t kl = strlen(key), i;
-        json_t *v;
-        json_array_foreach(env, i, v)
-        {
-                const char *s = json_string_value(v);
-                if (s && strneq(s, key, kl) && s[kl] == '=') {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
+        json_env_set(env, kv);
 }
 
 /* k=v pairs (ENV, LABEL), or the legacy "KEY value with spaces" form. */

@@ -754,20 +754,21 @@ static _noreturn_ void child_main(Child *ch)
         umask(022);
 
         /* User, working dir, command: all looked up inside the container's root. */
-        _cleanup_free_ char *passwd = NULL, *group = NULL, *uerr = NULL;
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_berr_ BerthError *uerr = NULL;
         (void) read_file("/etc/passwd", &passwd, NULL);
         (void) read_file("/etc/group", &group, NULL);
         RtExecUser u;
         if (rt_user_resolve(s->user, passwd, group, &u, &uerr) < 0) {
                 /* Docker reports this from the daemon, without the runtime's prefix. */
                 char m[1024];
-                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr : "unable to resolve the user");
+                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr->msg : "unable to resolve the user");
                 (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(125);
         }
         if (rt_user_add_groups(&u, s->group_add, group, &uerr) < 0) {
                 char m[1024];
-                snprintf(m, sizeof(m), "U125 %s", uerr);
+                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr->msg : "unable to resolve the groups");
                 (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(125);
         }
@@ -779,10 +780,11 @@ static _noreturn_ void child_main(Child *ch)
         if (chdir(s->cwd) < 0)
                 child_fail(ch, 125, "error during container init: chdir to cwd (\"%s\") set in config.json failed: %s",
                            s->cwd, go_strerror(errno));
-        _cleanup_free_ char *exe = NULL, *lerr = NULL;
+        _cleanup_free_ char *exe = NULL;
+        _cleanup_berr_ BerthError *lerr = NULL;
         int r = rt_lookup_path(s->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
-                child_fail(ch, exit_code_for_errno(-r), "%s", lerr ? lerr : "exec: lookup failed");
+                child_fail(ch, exit_code_for_errno(-r), "%s", lerr ? lerr->msg : "exec: lookup failed");
         char **argv = s->args;
         if (s->init && ch->init_path) {
                 size_t n = strv_length(s->args);
@@ -821,10 +823,10 @@ static _noreturn_ void child_main(Child *ch)
         if ((r = rt_spec_apply_rlimits(s)) < 0)
                 child_fail(ch, 125, "error during container init: setting rlimits: %s", go_strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
-        _cleanup_free_ char *scerr = NULL;
+        _cleanup_berr_ BerthError *scerr = NULL;
         if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr)) < 0)
                 child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
-                           scerr ? scerr : go_strerror(-r));
+                           scerr ? scerr->msg : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, s->privileged || s->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
@@ -843,7 +845,9 @@ static _noreturn_ void child_main(Child *ch)
         child_fail(ch, exit_code_for_errno(e), "exec: \"%s\": %s", s->args[0], go_strerror(e));
 }
 
-static int parse_error(const char *msg, int *exit_code, char **errmsg)
+/* The child's report ("E125 text", "U125 text": U is the daemon's own wording, without the
+ * runtime's prefix) as Docker words it. */
+static int parse_error(const char *msg, int *exit_code, BerthError **err)
 {
         int code = 125;
         const char *text = msg;
@@ -854,10 +858,8 @@ static int parse_error(const char *msg, int *exit_code, char **errmsg)
         }
         *exit_code = code > 0 ? code : 125;
         if (msg[0] == 'U')
-                *errmsg = strdup(text);
-        else
-                *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
-        return -EIO;
+                return berr_set(err, EIO, "%s", text);
+        return berr_set(err, EIO, RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
 }
 
 static void reap(pid_t pid)
@@ -867,23 +869,18 @@ static void reap(pid_t pid)
 }
 
 int rt_container_create(const RtSpec *spec, const char *rundir, const char *init_path, const RtCgroupOps *cg,
-                        RtContainer *c, int *exit_code, char **errmsg)
+                        RtContainer *c, int *exit_code, BerthError **err)
 {
         *c = (RtContainer){ .pid = -1, .sync_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
         *exit_code = 125;
-        *errmsg = NULL;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", rundir);
         _cleanup_free_ char *empty = xasprintf("%s/empty", rundir);
-        if ((mkdir(rootfs, 0755) < 0 && errno != EEXIST) || (mkdir(empty, 0755) < 0 && errno != EEXIST)) {
-                *errmsg = xasprintf(RT_ERROR_PREFIX "error creating %s: %s" RT_ERROR_SUFFIX,
-                                    rootfs, go_strerror(errno));
-                return -errno;
-        }
+        if ((mkdir(rootfs, 0755) < 0 && errno != EEXIST) || (mkdir(empty, 0755) < 0 && errno != EEXIST))
+                return berr_set(err, errno, RT_ERROR_PREFIX "error creating %s: %s" RT_ERROR_SUFFIX, rootfs,
+                                go_strerror(errno));
         int sp[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-                *errmsg = xasprintf(RT_ERROR_PREFIX "socketpair: %s" RT_ERROR_SUFFIX, go_strerror(errno));
-                return -errno;
-        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return berr_set(err, errno, RT_ERROR_PREFIX "socketpair: %s" RT_ERROR_SUFFIX, go_strerror(errno));
         _cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
         int p[2];
         if (!spec->tty) {
@@ -930,9 +927,8 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
                 kill(pid, SIGKILL);
                 reap(pid);
                 safe_close(sp[0]);
-                *errmsg = xasprintf(RT_ERROR_PREFIX "error joining cgroup %s: %s" RT_ERROR_SUFFIX, spec->cgroup,
-                                    go_strerror(-r));
-                return r;
+                return berr_set(err, -r, RT_ERROR_PREFIX "error joining cgroup %s: %s" RT_ERROR_SUFFIX,
+                                spec->cgroup, go_strerror(-r));
         }
         char buf[2048];
         int master = -1;
@@ -945,14 +941,14 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
                 reap(pid);
                 safe_close(sp[0]);
                 safe_close(master);
-                return parse_error(buf, exit_code, errmsg);
+                return parse_error(buf, exit_code, err);
         }
         if (spec->tty) {
                 if (master < 0) {
                         kill(pid, SIGKILL);
                         reap(pid);
                         safe_close(sp[0]);
-                        return parse_error("E125 error during container init: no pty received", exit_code, errmsg);
+                        return parse_error("E125 error during container init: no pty received", exit_code, err);
                 }
                 c->stdout_fd = master;
                 c->stdin_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
@@ -967,14 +963,12 @@ fail_errno:
         r = -errno;
         safe_close(sp[0]);
         safe_close(sp[1]);
-        *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
-        return r;
+        return berr_set(err, -r, RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
 }
 
-int rt_container_start(RtContainer *c, int *exit_code, char **errmsg)
+int rt_container_start(RtContainer *c, int *exit_code, BerthError **err)
 {
         *exit_code = 0;
-        *errmsg = NULL;
         if (c->sync_fd < 0)
                 return -EALREADY;
         char buf[2048];
@@ -986,5 +980,5 @@ int rt_container_start(RtContainer *c, int *exit_code, char **errmsg)
                 return 0; /* close-on-exec closed the socket: execve worked */
         if (n < 0)
                 snprintf(buf, sizeof(buf), "E125 error during container init: setup process died");
-        return parse_error(buf, exit_code, errmsg);
+        return parse_error(buf, exit_code, err);
 }
