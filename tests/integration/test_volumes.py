@@ -443,3 +443,22 @@ def test_subpath_and_its_escape(busybox):
                      "ls", "/s", check=False)
         assert r.returncode != 0 and b"subpath leaves the volume" in r.stderr, r.stderr
     d.docker("volume", "rm", "sub-v")
+
+
+@pytest.mark.parametrize("point", ["volume-create-before-record", "volume-remove-after-delete"])
+def test_crash_leaves_no_volume_directory(fresh_berthd, point):
+    d = fresh_berthd
+    if point == "volume-remove-after-delete":
+        d.start()
+        d.docker("volume", "create", "cv")
+        d.stop()
+    d.start(env={"BERTH_CRASH_AT": point})
+    cmd = ["volume", "create", "cv"] if point.startswith("volume-create") else ["volume", "rm", "cv"]
+    d.docker(*cmd, check=False)
+    assert d.proc.wait(60) == -9
+    d.proc = None
+    assert os.path.isdir(os.path.join(vroot(d), "cv"))  # the directory a crash left
+    d.start()
+    assert not os.path.exists(os.path.join(vroot(d), "cv"))
+    assert d.curl_json("/volumes/cv")[0] == 404
+    assert "removed volume directory cv: no record" in d.logtail(200)
