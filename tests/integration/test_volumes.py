@@ -358,13 +358,16 @@ def test_berth_volume_cli(busybox):
     d.berth("volume", "create", "--label", "x=1", "cli-v")
     assert d.berth("volume", "create", "cli-v").stdout == b"cli-v\n"
     for args in (["volume", "ls"], ["volume", "ls", "-q"], ["volume", "ls", "--filter", "label=x"],
-                 ["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]):
+                 ["volume", "ls", "--format", "{{.Name}} {{.Driver}}"], ["volume", "ls", "--format", "json"]):
         assert d.berth(*args).stdout == d.docker(*args).stdout, args
     bi = json.loads(d.berth("volume", "inspect", "cli-v").stdout)
     di = json.loads(d.docker("volume", "inspect", "cli-v").stdout)
     assert bi == di
     assert d.berth("volume", "inspect", "-f", "{{.Mountpoint}}", "cli-v").stdout == \
         d.docker("volume", "inspect", "-f", "{{.Mountpoint}}", "cli-v").stdout
+    for args in (["volume", "inspect", "cli-v", "nosuch-v"], ["volume", "create", "--opt", "bad", "cli-x"]):
+        b, k = d.berth(*args, check=False), d.docker(*args, check=False)
+        assert (b.returncode, b.stdout, b.stderr) == (k.returncode, k.stdout, k.stderr), args
     r = d.berth("volume", "rm", "nosuch-v", check=False)
     assert r.returncode == 1 and b"no such volume" in r.stderr
     d.berth("volume", "create", "cli-w")
