@@ -407,9 +407,8 @@ def test_compose_named_volume_volumes_from_tmpfs_bind(busybox, tmp_path):
     (tmp_path / "docker-compose.yml").write_text(COMPOSE)
     (tmp_path / "hostdir").mkdir()
     (tmp_path / "hostdir" / "h").write_text("from host")
-    # compose 1.29 reads the image's ContainerConfig on every recreate, which left image inspect in API 1.45
-    # (it fails the same way against dockerd 25 and later): it is pinned to the API it was written for.
-    env = dict(d.env(), COMPOSE_PROJECT_NAME="vproj", COMPOSE_API_VERSION="1.41")
+    # compose 1.29 negotiates API 1.52 and reads the image's ContainerConfig on every recreate
+    env = dict(d.env(), COMPOSE_PROJECT_NAME="vproj")
 
     def compose(*args):
         r = subprocess.run(["docker-compose", *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
