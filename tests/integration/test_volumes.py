@@ -464,3 +464,26 @@ def test_crash_leaves_no_volume_directory(fresh_berthd, point):
     assert not os.path.exists(os.path.join(vroot(d), "cv"))
     assert d.curl_json("/volumes/cv")[0] == 404
     assert "removed volume directory cv: no record" in d.logtail(200)
+
+
+def test_berth_run_mount_flags_match_docker(busybox, tmp_path):
+    d = busybox
+    args = ["-v", "rf-n:/n:ro", "-v", "/anon", "--mount", f"type=bind,src={tmp_path},dst=/b,readonly",
+            "--mount", "type=volume,src=rf-m,dst=/m,volume-nocopy,volume-label=k=v",
+            "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770", "--tmpfs", "/tf:size=64k",
+            "--volumes-from", "rf-src:ro"]
+    d.docker("create", "--name", "rf-src", "-v", "rf-s:/s", "busybox")
+    ids = [tool("create", *args, "busybox").stdout.decode().strip() for tool in (d.docker, d.berth)]
+    shapes = []
+    for cid in ids:
+        c = d.curl_json(f"/containers/{cid}/json")[1]
+        hc = c["HostConfig"]
+        mounts = sorted((m["Type"], m["Destination"], m["RW"], m["Mode"], m["Propagation"],
+                         "" if len(m.get("Name", "")) == 64 else m.get("Name")) for m in c["Mounts"])
+        shapes.append((hc["Binds"], hc["Mounts"], hc["Tmpfs"], hc["VolumesFrom"], c["Config"]["Volumes"], mounts))
+    assert shapes[0] == shapes[1]
+    r = d.berth("run", "--rm", "--mount", "type=volume,dst=/x,bind-propagation=shared", "busybox", "true",
+                check=False)
+    assert r.returncode == 125 and b"cannot mix 'bind-*' options with mount type 'volume'" in r.stderr
+    d.docker("rm", "-v", *ids, "rf-src")
+    d.docker("volume", "rm", "rf-n", "rf-m", "rf-s")
