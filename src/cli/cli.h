@@ -68,6 +68,7 @@ int cmd_version(Cli *cli, int argc, char **argv);
 int cmd_info(Cli *cli, int argc, char **argv);
 int cmd_images(Cli *cli, int argc, char **argv);
 int cmd_import(Cli *cli, int argc, char **argv);
+int cmd_build(Cli *cli, int argc, char **argv);
 int cmd_tag(Cli *cli, int argc, char **argv);
 int cmd_rmi(Cli *cli, int argc, char **argv);
 int cmd_history(Cli *cli, int argc, char **argv);
@@ -75,6 +76,7 @@ int cmd_image_inspect(Cli *cli, int argc, char **argv);
 int cmd_container_inspect(Cli *cli, int argc, char **argv);
 int cmd_inspect(Cli *cli, int argc, char **argv);
 int cmd_run(Cli *cli, int argc, char **argv);
+int cmd_cp(Cli *cli, int argc, char **argv);
 int cmd_create(Cli *cli, int argc, char **argv);
 int cmd_start(Cli *cli, int argc, char **argv);
 int cmd_stop(Cli *cli, int argc, char **argv);
@@ -88,6 +90,8 @@ int cmd_rename(Cli *cli, int argc, char **argv);
 int cmd_ps(Cli *cli, int argc, char **argv);
 int cmd_logs(Cli *cli, int argc, char **argv);
 int cmd_top(Cli *cli, int argc, char **argv);
+int cmd_stats(Cli *cli, int argc, char **argv);
+int cmd_update(Cli *cli, int argc, char **argv);
 
 /* Shared by run and start -a: attach + wait + start. */
 int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, const char *wait_condition,

@@ -199,6 +199,7 @@ static void progress_line(ProgressCtx *p, const char *line, size_t n)
         const char *s = json_str(j, "stream");
         if (s) {
                 fputs(s, p->out);
+                fflush(p->out); /* build output as it comes */
                 return;
         }
         const char *status = json_str(j, "status");

@@ -6,6 +6,7 @@
 
 #include "basic/crashpoint.h"
 #include "basic/util.h"
+#include "engine/health.h"
 #include "engine/netglue.h"
 #include "image/image.h"
 #include "state/events.h"
@@ -106,6 +107,7 @@ void engine_free(Engine *e)
 {
         if (!e)
                 return;
+        health_sched_free(e);
         free(e->images);
         free(e->net);
         volume_store_free(e->volumes);

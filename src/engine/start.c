@@ -21,10 +21,12 @@
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
+#include "engine/health.h"
 #include "engine/links.h"
 #include "engine/mountpoints.h"
 #include "image/image.h"
 #include "engine/netglue.h"
+#include "engine/resources.h"
 #include "engine/system.h"
 #include "network/network.h"
 #include "runtime/runtime.h"
@@ -391,6 +393,17 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_decref(device_rules);
                 return r;
         }
+        json_t *cgres = NULL;
+        r = container_resources_spec(hc, &cgres, err);
+        if (r < 0) {
+                json_decref(args);
+                json_decref(env);
+                json_decref(jl);
+                json_decref(mounts);
+                json_decref(devices);
+                json_decref(device_rules);
+                return r;
+        }
         _cleanup_free_ char *dir = container_dir(e, c->id);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         _cleanup_free_ char *logp = container_log_path(e, c->id), *exitp = xasprintf("%s/exit.json", dir);
@@ -417,7 +430,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         free(netns_path);
         json_t *spec = json_pack(
                 "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:o,s:o,s:I,s:s,"
-                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
+                "s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
                 "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
@@ -426,9 +439,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 work, "mounts", mounts, "readonly_rootfs", json_bool(hc, "ReadonlyRootfs"), "masked_paths",
                 json_is_array(masked) && !priv ? json_incref(masked) : json_array(), "readonly_paths",
                 json_is_array(ro) && !priv ? json_incref(ro) : json_array(), "shm_size",
-                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
-                (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
-                "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
+                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", cgres, "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
                 priv, "seccomp", !priv, "log_path", log_none ? "" : logp, "log_max_size", (json_int_t) max_size,
                 "log_max_file", (json_int_t) max_file, "exit_file", exitp, "devices", devices, "device_rules",
@@ -443,6 +454,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_object_set(spec, "group_add", group_add);
         _cleanup_json_ json_t *spec_owner = spec;
         spec_add_security(hc, spec, priv);
+        json_object_set_new(spec, "oom_score_adj", json_integer(json_int(hc, "OomScoreAdj", 0)));
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         r = mkdir_p(rdir, 0700);
@@ -666,6 +678,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EALREADY, "container already started");
         }
+        /* dockerd verifies the settings again at start: an image's healthcheck was not checked at create */
+        r = health_config_validate(json_object_get(container_cfg(c), "Healthcheck"), err);
+        if (r < 0) {
+                pthread_mutex_unlock(&e->lock);
+                return r;
+        }
         /* The intent first: whatever a crash leaves of this start (files, addresses, a monitor, a
          * cgroup) belongs to a row that says "Starting", which the reconciler rolls back. */
         c->starting = true;
@@ -720,6 +738,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
 
         /* Attaches made before start see everything the process prints. */
         container_connect_pending_attaches(e, c);
+        container_initial_console_size(e, c);
         _cleanup_free_ char *reply = NULL;
         r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
         if (r < 0) {
@@ -745,6 +764,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         c->oom_killed = false;
         c->starting = false;
         c->start_seq++;
+        /* State.Health starts over with each run, its log kept (dockerd's initHealthMonitor) */
+        if (health_settings(json_object_get(container_cfg(c), "Healthcheck")).kind != HEALTH_PROBE_NONE) {
+                if (!c->health)
+                        c->health = health_new();
+                health_reset(c->health);
+        }
         if (container_save_state(e, c) < 0) {
                 /* Never running in memory only: the process goes, the start fails. */
                 c->started_at = prev_started;
@@ -759,6 +784,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         events_container(e, c, "start", NULL);
         links_update_parents(e, c);
         container_start_watcher(e, c);
+        health_schedule(e, c);
         return 0;
 }
 
@@ -819,6 +845,9 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         int64_t ran_ns = c->finished_at - c->started_at;
         if (restart)
                 c->status = CSTATUS_RESTARTING;
+        /* the probes stop; dockerd reports a stopped schedule as unhealthy */
+        if (c->health)
+                c->health->status = HEALTH_UNHEALTHY;
         container_save_fact(e, c, "an exit");
         /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
         if (c->oom_killed)
@@ -827,6 +856,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         broadcast(c);
         int count = c->restart_count;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_remove_cgroup(c->id);
         network_container_release(e->net, c->id);
 

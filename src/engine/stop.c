@@ -9,6 +9,7 @@
 #include "basic/signal.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/health.h"
 #include "state/events.h"
 #include "runtime/cgroup.h"
 
@@ -245,6 +246,9 @@ int container_pause(Engine *e, const char *ref, bool pause, BerthError **err)
                 return berr_set(err, EIO, "Cannot %s container %s: cannot record it in the state store",
                                 pause ? "pause" : "unpause", c->id);
         }
+        /* no probes while paused; dockerd reports that as unhealthy until the next result */
+        if (pause && c->health)
+                c->health->status = HEALTH_UNHEALTHY;
         pthread_cond_broadcast(&c->cond);
         pthread_mutex_unlock(&e->lock);
         events_container(e, c, pause ? "pause" : "unpause", NULL);
