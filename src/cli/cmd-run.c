@@ -18,8 +18,9 @@ typedef struct RunOpts {
         bool detach, rm, interactive, tty, init, privileged;
         const char *name, *workdir, *user, *entrypoint, *restart, *hostname, *network, *stop_signal;
         bool entrypoint_set;
-        char **env, **binds, **links;
-        json_t *labels, *exposed, *bindings;
+        char **env, **binds, **links, **volumes_from;
+        const char *volume_driver;
+        json_t *labels, *exposed, *bindings, *mounts, *tmpfs, *volumes;
         /* --health-*: the values, and whether any was given */
         const char *health_cmd;
         int64_t health_interval, health_timeout, health_start_period, health_start_interval;
@@ -32,6 +33,10 @@ static void run_opts_free(RunOpts *o)
         strv_free(o->env);
         strv_free(o->binds);
         strv_free(o->links);
+        strv_free(o->volumes_from);
+        json_decref(o->mounts);
+        json_decref(o->tmpfs);
+        json_decref(o->volumes);
         json_decref(o->labels);
         json_decref(o->exposed);
         json_decref(o->bindings);
@@ -48,7 +53,8 @@ static int run_error(Cli *cli, int code, const char *msg)
 static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
 {
         enum { O_RM = 0x100, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_INIT, O_NETWORK, O_LINK, O_PRIV,
-               O_STOPSIG, O_DKEYS, O_HCMD, O_HINTERVAL, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC };
+               O_STOPSIG, O_DKEYS, O_HCMD, O_HINTERVAL, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC,
+               O_MOUNT, O_VFROM, O_TMPFS, O_VDRIVER };
         static const struct option opts[] = {
                 { "detach", no_argument, NULL, 'd' },
                 { "rm", no_argument, NULL, O_RM },
@@ -72,6 +78,10 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 { "privileged", no_argument, NULL, O_PRIV },
                 { "stop-signal", required_argument, NULL, O_STOPSIG },
                 { "detach-keys", required_argument, NULL, O_DKEYS },
+                { "mount", required_argument, NULL, O_MOUNT },
+                { "volumes-from", required_argument, NULL, O_VFROM },
+                { "tmpfs", required_argument, NULL, O_TMPFS },
+                { "volume-driver", required_argument, NULL, O_VDRIVER },
                 { "health-cmd", required_argument, NULL, O_HCMD },
                 { "health-interval", required_argument, NULL, O_HINTERVAL },
                 { "health-timeout", required_argument, NULL, O_HTIMEOUT },
@@ -85,6 +95,9 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
         o->labels = json_object();
         o->exposed = json_object();
         o->bindings = json_object();
+        o->mounts = json_array();
+        o->tmpfs = json_object();
+        o->volumes = json_object();
         int c;
         while ((c = cli_getopt(cli, argc, argv, is_run ? "+de:w:u:l:h:itp:v:" : "+e:w:u:l:h:itp:v:", opts)) != -1) {
                 switch (c) {
@@ -114,7 +127,32 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                                 return 125;
                         }
                         break;
-                case 'v': strv_extend(&o->binds, optarg); break;
+                case 'v':
+                        /* a container path alone is an anonymous volume: Config.Volumes, as docker sends it */
+                        if (!strchr(optarg, ':') && optarg[0] == '/')
+                                json_object_set_new(o->volumes, optarg, json_object());
+                        else
+                                strv_extend(&o->binds, optarg);
+                        break;
+                case O_MOUNT: {
+                        json_t *m = NULL;
+                        _cleanup_free_ char *merr = NULL;
+                        if (opts_mount(optarg, &m, &merr) < 0) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"--mount\" flag: %s\n", optarg, merr);
+                                return 125;
+                        }
+                        json_array_append_new(o->mounts, m);
+                        break;
+                }
+                case O_VFROM: strv_extend(&o->volumes_from, optarg); break;
+                case O_TMPFS: {
+                        const char *colon = strchr(optarg, ':');
+                        _cleanup_free_ char *path = colon ? xstrndup(optarg, (size_t) (colon - optarg))
+                                                          : xstrdup(optarg);
+                        json_object_set_new(o->tmpfs, path, json_string(colon ? colon + 1 : ""));
+                        break;
+                }
+                case O_VDRIVER: o->volume_driver = optarg; break;
                 case O_NETWORK: o->network = optarg; break;
                 case O_LINK: strv_extend(&o->links, optarg); break;
                 case O_PRIV: o->privileged = true; break;
@@ -198,6 +236,14 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                                  opts_strv_json(o->links));
         if (o->init)
                 json_object_set_new(host, "Init", json_true());
+        if (json_array_size(o->mounts))
+                json_object_set(host, "Mounts", o->mounts);
+        if (json_object_size(o->tmpfs))
+                json_object_set(host, "Tmpfs", o->tmpfs);
+        if (o->volumes_from)
+                json_object_set_new(host, "VolumesFrom", opts_strv_json(o->volumes_from));
+        if (o->volume_driver)
+                json_object_set_new(host, "VolumeDriver", json_string(o->volume_driver));
         json_t *endpoints = json_object();
         if (!o->network)
                 json_object_set_new(endpoints, "default", json_object());
@@ -211,6 +257,8 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                                  "EndpointsConfig", endpoints);
         if (o->stop_signal)
                 json_object_set_new(body, "StopSignal", json_string(o->stop_signal));
+        if (json_object_size(o->volumes))
+                json_object_set(body, "Volumes", o->volumes);
         if (o->no_healthcheck)
                 json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
         else if (o->health_cmd || o->health_interval || o->health_timeout || o->health_start_period ||

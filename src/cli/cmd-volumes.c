@@ -11,12 +11,8 @@
 /* "k=v" of --label and --opt into obj; 125 after docker's message when there is no value. */
 static int kv_flag(json_t *obj, const char *arg, const char *flag)
 {
+        (void) flag; /* docker sends a key without '=' with an empty value; the daemon judges it */
         const char *eq = strchr(arg, '=');
-        if (!eq && streq(flag, "--opt")) {
-                fprintf(stderr, "invalid argument \"%s\" for \"-o, --opt\" flag: bad format for opts: %s\n", arg,
-                        arg);
-                return 125;
-        }
         _cleanup_free_ char *k = eq ? xstrndup(arg, (size_t) (eq - arg)) : xstrdup(arg);
         json_object_set_new(obj, k, json_string(eq ? eq + 1 : ""));
         return 0;
@@ -139,11 +135,12 @@ int cmd_volume_ls(Cli *cli, int argc, char **argv)
         json_t *v;
         json_array_foreach(vols, i, v) {
                 _cleanup_free_ char *labels = labels_string(json_object_get(v, "Labels"));
-                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Name", json_str(v, "Name") ?: "",
-                                                      "Driver", json_str(v, "Driver") ?: "", "Scope",
-                                                      json_str(v, "Scope") ?: "", "Mountpoint",
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Name",
+                                                      json_str(v, "Name") ?: "", "Driver", json_str(v, "Driver") ?: "",
+                                                      "Scope", json_str(v, "Scope") ?: "", "Mountpoint",
                                                       json_str(v, "Mountpoint") ?: "", "Labels", labels, "Links",
-                                                      "N/A", "Size", "N/A"));
+                                                      "N/A", "Size", "N/A", "Availability", "N/A", "Group", "N/A",
+                                                      "Status", "N/A"));
         }
         /* docker lists them by name */
         size_t n = json_array_size(rows);
@@ -156,6 +153,13 @@ int cmd_volume_ls(Cli *cli, int argc, char **argv)
                 }
         if (quiet)
                 format = "{{.Name}}";
+        if (format && streq(format, "json")) {
+                json_array_foreach(rows, i, v) {
+                        _cleanup_free_ char *line = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
+                        printf("%s\n", line);
+                }
+                return 0;
+        }
         _cleanup_json_ json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Name", "VOLUME NAME", "Driver",
                                                "DRIVER", "Scope", "SCOPE", "Mountpoint", "MOUNTPOINT", "Labels",
                                                "LABELS", "Links", "LINKS", "Size", "SIZE");
@@ -193,13 +197,13 @@ int cmd_volume_inspect(Cli *cli, int argc, char **argv)
                 if (st != 200) {
                         json_decref(obj);
                         _cleanup_free_ char *m = client_error_message(resp.body);
-                        strv_push(&errors, st == 404 ? xasprintf("Error: No such volume: %s", argv[i])
-                                                     : xasprintf("Error response from daemon: %s", m));
+                        strv_push(&errors, xasprintf("Error response from daemon: %s", m));
                         continue;
                 }
                 json_array_append_new(found, obj);
         }
         ret = cli_print_inspect(found, format);
+        fflush(stdout);
         for (char **e = errors; e && *e; e++)
                 fprintf(stderr, "%s\n", *e);
         return errors ? 1 : ret;

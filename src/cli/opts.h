@@ -15,3 +15,6 @@ int opts_publish(const char *s, json_t *exposed, json_t *bindings);
 void opts_label(json_t *labels, const char *s);
 /* A string vector (-e, --link, a command) as a JSON array; NULL as null, the flag's absence. */
 json_t *opts_strv_json(char **l);
+/* --mount: docker's key=value CSV (type, src, dst, readonly, bind-*, volume-*, tmpfs-*) as a
+ * HostConfig.Mounts entry; -EINVAL with docker's text in *ret_err (caller frees). */
+int opts_mount(const char *spec, json_t **ret, char **ret_err);

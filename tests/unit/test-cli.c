@@ -171,4 +171,47 @@ TEST(run_flag_parsers)
         ASSERT_STREQ(json_str(labels, "flag"), "");
 }
 
+TEST(mount_flag)
+{
+        json_t *m = NULL;
+        char *err = NULL;
+        ASSERT_OK(opts_mount("type=bind,src=/a,dst=/b,readonly,bind-propagation=rslave", &m, &err));
+        char *s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+        ASSERT_STREQ(s, "{\"BindOptions\":{\"Propagation\":\"rslave\"},\"ReadOnly\":true,\"Source\":\"/a\","
+                        "\"Target\":\"/b\",\"Type\":\"bind\"}");
+        free(s);
+        json_decref(m);
+        ASSERT_OK(opts_mount("dst=/v,volume-nocopy", &m, &err));
+        s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+        ASSERT_STREQ(s, "{\"Target\":\"/v\",\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":{},"
+                        "\"NoCopy\":true}}");
+        free(s);
+        json_decref(m);
+        ASSERT_OK(opts_mount("dst=/v,volume-nocopy,volume-label=a=b,volume-opt=type=tmpfs,volume-subpath=x", &m, &err));
+        s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+        ASSERT_STREQ(s, "{\"Target\":\"/v\",\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":{\"Options\":"
+                        "{\"type\":\"tmpfs\"}},\"Labels\":{\"a\":\"b\"},\"NoCopy\":true,\"Subpath\":\"x\"}}");
+        free(s);
+        json_decref(m);
+        ASSERT_OK(opts_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770", &m, &err));
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(m, "TmpfsOptions"), "SizeBytes")), 1048576);
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(m, "TmpfsOptions"), "Mode")), 01770);
+        json_decref(m);
+        static const char *const bad[][2] = {
+                { "type=tmpfs,dst=/x,volume-nocopy", "cannot mix 'volume-*' options with mount type 'tmpfs'" },
+                { "type=volume,src=v,dst=/x,bind-propagation=shared",
+                  "cannot mix 'bind-*' options with mount type 'volume'" },
+                { "type=bind,src=/a,dst=/x,tmpfs-size=1m", "cannot mix 'tmpfs-*' options with mount type 'bind'" },
+                { "type=bind,src=/a", "target is required" },
+                { "dst=/x,bogus=1", "unexpected key 'bogus' in 'dst=/x,bogus=1'" },
+                { "dst=/x,src", "invalid field 'src' must be a key=value pair" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                ASSERT_TRUE(opts_mount(bad[i][0], &m, &err) < 0);
+                ASSERT_STREQ(err, bad[i][1]);
+                free(err);
+                err = NULL;
+        }
+}
+
 TEST_MAIN
