@@ -94,17 +94,30 @@ int cli_filter_flag(json_t *filters, const char *arg)
         return 0;
 }
 
-int cli_print_rows(const char *format, const char *default_table, json_t *header, json_t *rows, size_t minwidth)
+int cli_print_rows(const char *format, const char *default_table, const char *type, json_t *header, json_t *rows,
+                   size_t minwidth)
 {
+        /* docker 28's ps words its template errors differently from the other formatters */
+        bool ps = type && streq(type, "*formatter.ContainerContext");
+        bool table;
+        _cleanup_free_ char *text = fmt_prepare(format && *format ? format : default_table, &table);
         Template t;
-        tmpl_parse(format && *format ? format : default_table, &t);
+        char *err = NULL;
+        if (tmpl_parse(text, "", &t, &err) < 0) {
+                fprintf(stderr, "%s: %s\n", ps ? "failed to parse template" : "template parsing error", err);
+                free(err);
+                return 1;
+        }
+        t.type = type;
         TabWriter tw;
         tab_init(&tw, minwidth);
+        char *out = NULL;
+        size_t outlen = 0;
+        FILE *f = open_memstream(&out, &outlen);
         int r = 0;
-        char *err = NULL;
-        if (t.table) {
+        if (table) {
                 _cleanup_free_ char *s = NULL;
-                r = tmpl_render(&t, header, &s, &err);
+                r = tmpl_exec(&t, header, true, &s, &err);
                 if (r >= 0)
                         tab_add(&tw, s);
         }
@@ -114,24 +127,50 @@ int cli_print_rows(const char *format, const char *default_table, json_t *header
                 if (r < 0)
                         break;
                 _cleanup_free_ char *s = NULL;
-                r = tmpl_render(&t, row, &s, &err);
+                r = tmpl_exec(&t, row, false, &s, &err);
                 if (r < 0)
                         break;
-                if (t.table)
+                if (table)
                         tab_add(&tw, s);
                 else
-                        printf("%s\n", s);
+                        fprintf(f, "%s\n", s);
         }
+        fclose(f);
+        _cleanup_free_ char *plain = out;
+        tmpl_free(&t);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", ps ? "failed to execute template" : "template parsing error", err);
+                free(err);
+                free(tab_render(&tw));
+                return 1;
+        }
+        if (table)
+                tab_flush(&tw, stdout);
+        else
+                fputs(plain, stdout);
+        return 0;
+}
+
+int cli_format_one(const char *format, const char *name, const char *type, json_t *dot)
+{
+        Template t;
+        char *err = NULL;
+        const char *text = streq(format, "json") ? "{{json .}}" : format;
+        if (tmpl_parse(text, name, &t, &err) < 0) {
+                fprintf(stderr, "template parsing error: %s\n", err);
+                free(err);
+                return 64;
+        }
+        t.type = type;
+        _cleanup_free_ char *out = NULL;
+        int r = tmpl_exec(&t, dot, false, &out, &err);
+        tmpl_free(&t);
         if (r < 0) {
                 fprintf(stderr, "%s\n", err);
                 free(err);
-                free(tab_render(&tw));
-                tmpl_free(&t);
                 return 1;
         }
-        if (t.table)
-                tab_flush(&tw, stdout);
-        tmpl_free(&t);
+        printf("%s\n", out);
         return 0;
 }
 

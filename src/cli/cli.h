@@ -49,8 +49,12 @@ int cli_get_json(Cli *cli, const char *path, json_t **ret);
 /* -f/--filter k=v into filters; 0, or 125 after docker's message for a malformed one. */
 int cli_filter_flag(json_t *filters, const char *arg);
 
-/* A parsed --format; NULL format means the default table given. */
-int cli_print_rows(const char *format, const char *default_table, json_t *header, json_t *rows, size_t minwidth);
+/* Rows of a docker formatter context (ps, images, ...) through --format; NULL format means the default
+ * table given; type is the Go type named in "can't evaluate field" errors. Returns the exit code. */
+int cli_print_rows(const char *format, const char *default_table, const char *type, json_t *header, json_t *rows,
+                   size_t minwidth);
+/* One value through a template as version and info do ("json" is {{json .}}); returns the exit code. */
+int cli_format_one(const char *format, const char *name, const char *type, json_t *dot);
 
 /* Seconds since a unix timestamp as docker's "X ago". */
 char *cli_since(long long unix_secs);

@@ -183,8 +183,10 @@ int cmd_ps(Cli *cli, int argc, char **argv)
                 _cleanup_free_ char *sz = NULL;
                 long long rw = json_int(ct, "SizeRw", 0), rootfs = json_int(ct, "SizeRootFs", 0);
                 {
-                        _cleanup_free_ char *a = human_size((double) rw), *b = human_size((double) rootfs);
-                        sz = xasprintf("%s (virtual %s)", a, b);
+                        /* docker names the virtual size only when the daemon counted it */
+                        _cleanup_free_ char *a = fmt_human_size((double) rw, 3);
+                        _cleanup_free_ char *b = fmt_human_size((double) rootfs, 3);
+                        sz = rootfs > 0 ? xasprintf("%s (virtual %s)", a, b) : xstrdup(a);
                 }
                 char *nets = NULL;
                 size_t nlen = 0;
@@ -197,26 +199,36 @@ int cmd_ps(Cli *cli, int argc, char **argv)
                         first = false;
                 }
                 fclose(nf);
-                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
-                                                      "ID", sid, "Image", image, "Command", cmdq, "RunningFor",
-                                                      since, "CreatedAt", at, "Status", json_str(ct, "Status") ?: "",
-                                                      "State", json_str(ct, "State") ?: "", "Ports", ports, "Names",
-                                                      names, "Labels", labels, "Size", sz, "Networks", nets,
-                                                      "Mounts", ""));
+                /* docker's ContainerContext, keys sorted as its JSON; "@Label" is its Label method */
+                size_t nvol = 0, mi;
+                json_t *m;
+                json_array_foreach(json_object_get(ct, "Mounts"), mi, m)
+                        if (streq(json_str(m, "Type") ?: "", "volume"))
+                                nvol++;
+                _cleanup_free_ char *vols = xasprintf("%zu", nvol);
+                json_t *l = json_object_get(ct, "Labels");
+                _cleanup_json_ json_t *lab = json_is_object(l) ? json_incref(l) : json_object();
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:s,s:s,s:s,s:s,s:s,s:O}",
+                                                      "Command", cmdq, "CreatedAt", at, "ID", sid, "Image", image,
+                                                      "Labels", labels, "LocalVolumes", vols, "Mounts", "", "Names",
+                                                      names, "Networks", nets, "Platform", "Ports", ports,
+                                                      "RunningFor", since, "Size", sz, "State",
+                                                      json_str(ct, "State") ?: "", "Status",
+                                                      json_str(ct, "Status") ?: "", "@Label", lab));
                 free(nets);
         }
         if (quiet)
                 format = "{{.ID}}";
         _cleanup_json_ json_t *hdr = json_pack(
-                "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "CONTAINER ID", "Image", "IMAGE",
+                "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "CONTAINER ID", "Image", "IMAGE",
                 "Command", "COMMAND", "RunningFor", "CREATED", "CreatedAt", "CREATED AT", "Status", "STATUS", "State",
                 "STATE", "Ports", "PORTS", "Names", "NAMES", "Labels", "LABELS", "Size", "SIZE", "Networks",
-                "NETWORKS", "Mounts", "MOUNTS");
+                "NETWORKS", "Mounts", "MOUNTS", "LocalVolumes", "LOCAL VOLUMES");
         const char *deflt = size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
                                    "\t{{.Names}}\t{{.Size}}"
                                  : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
                                    "\t{{.Names}}";
-        return cli_print_rows(format, deflt, hdr, rows, 10);
+        return cli_print_rows(format, deflt, "*formatter.ContainerContext", hdr, rows, 10);
 }
 
 /* One POST per container; prints each name on success. */

@@ -9,15 +9,10 @@
 #include "cli/format.h"
 
 /* units.HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits. */
+/* docker's units.HumanSizeWithPrecision(size, 3) */
 static char *size3(double b)
 {
-        static const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-        size_t i = 0;
-        while (b >= 1000.0 && i < ELEMENTSOF(units) - 1) {
-                b /= 1000.0;
-                i++;
-        }
-        return xasprintf("%.3g%s", b, units[i]);
+        return fmt_human_size(b, 3);
 }
 
 static char *created_at(long long secs)
@@ -59,15 +54,16 @@ static json_t *image_row(json_t *img, const char *repo, const char *tag, const c
         _cleanup_free_ char *since = cli_since(created);
         _cleanup_free_ char *at = created_at(created);
         long long size = json_int(img, "Size", 0);
-        _cleanup_free_ char *hs = size3((double) size);
+        _cleanup_free_ char *hs = size3((double) size), *hv = fmt_human_size((double) size, 4);
         long long shared = json_int(img, "SharedSize", -1);
         _cleanup_free_ char *hshared = shared < 0 ? strdup("N/A") : size3((double) shared);
         _cleanup_free_ char *huniq = shared < 0 ? strdup("N/A") : size3((double) (size - shared));
         long long ncont = json_int(img, "Containers", -1);
         _cleanup_free_ char *cont = ncont < 0 ? strdup("N/A") : xasprintf("%lld", ncont);
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", sid, "Repository", repo, "Tag", tag,
-                         "Digest", digest, "CreatedSince", since, "CreatedAt", at, "Size", hs, "VirtualSize", hs,
-                         "SharedSize", hshared, "UniqueSize", huniq, "Containers", cont);
+        /* docker's imageContext, keys sorted as its JSON */
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Containers", cont, "CreatedAt", at,
+                         "CreatedSince", since, "Digest", digest, "ID", sid, "Repository", repo, "SharedSize", hshared,
+                         "Size", hs, "Tag", tag, "UniqueSize", huniq, "VirtualSize", hv);
 }
 
 int cmd_images(Cli *cli, int argc, char **argv)
@@ -174,7 +170,7 @@ int cmd_images(Cli *cli, int argc, char **argv)
                 "TAG", "Digest", "DIGEST", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "Size", "SIZE",
                 "VirtualSize", "VIRTUAL SIZE", "SharedSize", "SHARED SIZE", "UniqueSize", "UNIQUE SIZE", "Containers",
                 "CONTAINERS");
-        return cli_print_rows(format, deflt, hdr, rows, 10);
+        return cli_print_rows(format, deflt, "*formatter.imageContext", hdr, rows, 10);
 }
 
 typedef struct ProgressCtx {
@@ -445,33 +441,46 @@ int cmd_history(Cli *cli, int argc, char **argv)
                 _cleanup_free_ char *byt = trunc ? fmt_ellipsis(by, 45) : strdup(by);
                 long long size = json_int(h, "Size", 0);
                 _cleanup_free_ char *hs = human ? size3((double) size) : xasprintf("%lld", size);
-                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", sid, "CreatedSince", since,
-                                                      "CreatedBy", byt, "Size", hs, "Comment",
-                                                      json_str(h, "Comment") ?: ""));
+                _cleanup_free_ char *at = format_rfc3339(created * 1000000000LL, true);
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Comment",
+                                                      json_str(h, "Comment") ?: "", "CreatedAt", at, "CreatedBy", byt,
+                                                      "CreatedSince", since, "ID", sid, "Size", hs));
         }
         if (quiet)
                 format = "{{.ID}}";
-        _cleanup_json_ json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
-                                               "CreatedBy", "CREATED BY", "Size", "SIZE", "Comment", "COMMENT");
+        _cleanup_json_ json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
+                                               "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
+                                               "Comment", "COMMENT");
         return cli_print_rows(format, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-                              hdr, rows, 10);
+                              "*image.historyContext", hdr, rows, 10);
 }
 
 /* ---- inspect ---- */
 
+/* docker's inspect: "json" is the array on one line; a template runs per object with missingkey=error. */
 static int print_inspect(json_t *found, const char *format)
 {
+        if (format && streq(format, "json")) {
+                _cleanup_free_ char *s = fmt_json(found);
+                printf("%s\n", s);
+                return 0;
+        }
         if (format) {
                 Template t;
-                tmpl_parse(format, &t);
+                char *err = NULL;
+                if (tmpl_parse(format, "", &t, &err) < 0) {
+                        fprintf(stderr, "template parsing error: %s\n", err);
+                        free(err);
+                        return 64;
+                }
+                t.missing_error = true;
                 size_t i;
                 json_t *o;
                 int ret = 0;
                 json_array_foreach(found, i, o) {
                         _cleanup_free_ char *s = NULL;
-                        char *err = NULL;
-                        if (tmpl_render(&t, o, &s, &err) < 0) {
-                                fprintf(stderr, "%s\n", err);
+                        if (tmpl_exec(&t, o, false, &s, &err) < 0) {
+                                fprintf(stderr, "template parsing error: %s\n", err);
                                 free(err);
                                 ret = 1;
                                 break;

@@ -7,23 +7,6 @@
 #include "cli/cli.h"
 #include "cli/format.h"
 
-static int render_format(const char *format, json_t *ctx)
-{
-        Template t;
-        tmpl_parse(format, &t);
-        _cleanup_free_ char *out = NULL;
-        char *err = NULL;
-        int r = tmpl_render(&t, ctx, &out, &err);
-        tmpl_free(&t);
-        if (r < 0) {
-                fprintf(stderr, "%s\n", err);
-                free(err);
-                return 1;
-        }
-        printf("%s\n", out);
-        return 0;
-}
-
 int cmd_version(Cli *cli, int argc, char **argv)
 {
         static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, CLI_HELP_OPTION, {} };
@@ -47,7 +30,7 @@ int cmd_version(Cli *cli, int argc, char **argv)
         if (format) {
                 _cleanup_json_ json_t *ctx = json_pack("{s:O,s:O}", "Client", client, "Server",
                                                        server ?: json_null());
-                int r = render_format(format, ctx);
+                int r = cli_format_one(format, "version", "system.versionInfo", ctx);
                 return r ?: (st == 200 ? 0 : 1);
         }
         bool downgraded = cli->client->negotiated && !streq(apiver, CLIENT_MAX_API);
@@ -133,7 +116,7 @@ int cmd_info(Cli *cli, int argc, char **argv)
         if (cli_get_json(cli, "/info", &info) != 0)
                 return 1;
         if (format)
-                return render_format(format, info);
+                return cli_format_one(format, "", "system.dockerInfo", info);
 
         printf("Client:\n Version:    0.1.0\n Context:    default\n Debug Mode: %s\n\nServer:\n",
                cli->client->debug ? "true" : "false");

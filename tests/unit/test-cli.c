@@ -45,40 +45,6 @@ TEST(ellipsis_and_quote)
         ASSERT_STREQ(id, "c557530e1da1");
 }
 
-TEST(template_fields_functions_table)
-{
-        _cleanup_json_ json_t *ctx = json_loads(
-                "{\"Name\":\"web\",\"State\":{\"Running\":true,\"Pid\":42},\"Env\":[\"A=1\",\"B=2\"],"
-                "\"Labels\":{\"z\":\"1\",\"a\":\"2\"}}", 0, NULL);
-        ASSERT_TRUE(ctx);
-        Template t;
-        ASSERT_OK(tmpl_parse("{{.Name}} {{.State.Running}} {{.State.Pid}} {{json .Env}} {{join .Env \",\"}} "
-                             "{{index .Labels \"a\"}} {{.Labels}} {{upper .Name}} {{.Missing}}", &t));
-        ASSERT_TRUE(!t.table);
-        _cleanup_free_ char *out = NULL;
-        char *err = NULL;
-        ASSERT_OK(tmpl_render(&t, ctx, &out, &err));
-        ASSERT_STREQ(out, "web true 42 [\"A=1\",\"B=2\"] A=1,B=2 2 map[a:2 z:1] WEB <no value>");
-        tmpl_free(&t);
-
-        ASSERT_OK(tmpl_parse("table {{.Name}}\\t{{.Name}}", &t));
-        ASSERT_TRUE(t.table);
-        ASSERT_STREQ(t.text, "{{.Name}}\t{{.Name}}");
-        tmpl_free(&t);
-
-        ASSERT_OK(tmpl_parse("{{.Name", &t));
-        ASSERT_TRUE(tmpl_render(&t, ctx, &out, &err) < 0);
-        ASSERT_TRUE(err != NULL);
-        free(err);
-        tmpl_free(&t);
-        ASSERT_OK(tmpl_parse("{{nosuchfunc .Name}}", &t));
-        err = NULL;
-        ASSERT_TRUE(tmpl_render(&t, ctx, &out, &err) < 0);
-        ASSERT_TRUE(err && strstr(err, "nosuchfunc"));
-        free(err);
-        tmpl_free(&t);
-}
-
 typedef struct Collected {
         char out[64], errs[64];
 } Collected;
