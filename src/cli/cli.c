@@ -1,7 +1,10 @@
 /* Helpers shared by the command handlers: flag errors, usage, tables. */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,13 +18,126 @@ static void print_usage_tail(Cli *cli)
                 cli->cmd_name);
 }
 
-int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts)
+/* pflag's wrapN: the text up to the last space before i, unless all of it fits within i + slop. */
+static size_t wrap_cut(const char *s, size_t i, size_t slop, size_t *next)
 {
+        size_t len = strlen(s);
+        if (i + slop > len) {
+                *next = len;
+                return len;
+        }
+        size_t w = 0, nl = 0;
+        for (size_t k = 0; k < i; k++) {
+                if (s[k] == ' ' || s[k] == '\t' || s[k] == '\n')
+                        w = k;
+                if (s[k] == '\n')
+                        nl = k;
+        }
+        if (w == 0) {
+                *next = len;
+                return len;
+        }
+        if (nl > 0 && nl < w) {
+                *next = nl + 1;
+                return nl;
+        }
+        *next = w + 1;
+        return w;
+}
+
+/* pflag's wrap: text from column indent to width, continuation lines indented. */
+static void wrap_text(FILE *f, size_t indent, size_t width, const char *s)
+{
+        size_t wrap = width > indent ? width - indent : 0;
+        if (wrap < 24) {
+                indent = 16;
+                wrap = width > indent ? width - indent : 0;
+                fprintf(f, "\n%*s", (int) indent, "");
+        }
+        wrap -= 5;
+        bool first = true;
+        while (*s) {
+                size_t next, l = wrap_cut(s, wrap, 5, &next);
+                if (!first)
+                        fprintf(f, "\n%*s", (int) indent, "");
+                first = false;
+                for (size_t k = 0; k < l; k++) {
+                        fputc(s[k], f);
+                        if (s[k] == '\n')
+                                fprintf(f, "%*s", (int) indent, "");
+                }
+                s += next;
+        }
+}
+
+static int cmp_opt(const void *a, const void *b)
+{
+        return strcmp((*(const CliOption *const *) a)->name, (*(const CliOption *const *) b)->name);
+}
+
+void cli_print_help(FILE *f, const Command *cmd, const char *shortopts, const CliOption *opts)
+{
+        fprintf(f, "Usage:  berth %s\n\n%s\n", cmd->usage, cmd->summary);
+        size_t n = 0;
+        for (const CliOption *o = opts; o && o->name; o++)
+                if (o->help)
+                        n++;
+        if (!n)
+                return;
+        _cleanup_free_ const CliOption **v = xcalloc(n, sizeof(CliOption *));
+        _cleanup_strv_free_ char **heads = NULL;
+        n = 0;
+        for (const CliOption *o = opts; o->name; o++)
+                if (o->help)
+                        v[n++] = o;
+        qsort(v, n, sizeof(CliOption *), cmp_opt);
+        size_t maxlen = 0;
+        for (size_t i = 0; i < n; i++) {
+                const CliOption *o = v[i];
+                bool shortform = o->val > 0 && o->val < 128 && isalnum(o->val) && shortopts &&
+                                 strchr(shortopts, o->val);
+                const char *type = o->has_arg == no_argument ? NULL : o->arg ? o->arg : "string";
+                char *h = shortform ? xasprintf("  -%c, --%s%s%s", o->val, o->name, type ? " " : "", type ?: "")
+                                    : xasprintf("      --%s%s%s", o->name, type ? " " : "", type ?: "");
+                if (strlen(h) > maxlen)
+                        maxlen = strlen(h);
+                strv_push(&heads, h);
+        }
+        size_t width = 80;
+        struct winsize ws;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                width = ws.ws_col;
+        fputs("\nOptions:\n", f);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *text = v[i]->def ? xasprintf("%s (default %s)", v[i]->help, v[i]->def)
+                                                      : xstrdup(v[i]->help);
+                fprintf(f, "%-*s", (int) (maxlen + 3), heads[i]);
+                wrap_text(f, maxlen + 3, width - 1, text);
+                fputc('\n', f);
+        }
+}
+
+int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const CliOption *longopts)
+{
+        /* getopt_long's own table, built once: a process runs one command */
+        static const CliOption *built;
+        static struct option *gopts;
+        if (built != longopts) {
+                size_t n = 0;
+                while (longopts[n].name)
+                        n++;
+                free(gopts);
+                gopts = xcalloc(n + 1, sizeof(struct option));
+                for (size_t i = 0; i < n; i++)
+                        gopts[i] = (struct option){ longopts[i].name, longopts[i].has_arg, longopts[i].flag,
+                                                    longopts[i].val };
+                built = longopts;
+        }
         opterr = 0;
         int idx = 0;
-        int c = getopt_long(argc, argv, shortopts, longopts, &idx);
+        int c = getopt_long(argc, argv, shortopts, gopts, &idx);
         if (c == CLI_OPT_HELP) {
-                printf("\nUsage:  berth %s\n\n%s\n", cli->cmd->usage, cli->cmd->summary);
+                cli_print_help(stdout, cli->cmd, shortopts, longopts);
                 return CLI_OPT_HELP;
         }
         if (c == '?' || c == ':') {
@@ -31,7 +147,7 @@ int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const str
                 else if (startswith(arg, "--")) {
                         bool known = false;
                         size_t l = strcspn(arg + 2, "=");
-                        for (const struct option *o = longopts; o && o->name; o++)
+                        for (const CliOption *o = longopts; o && o->name; o++)
                                 if (strlen(o->name) == l && strneq(o->name, arg + 2, l))
                                         known = true;
                         if (known)

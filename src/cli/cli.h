@@ -25,16 +25,42 @@ struct Cli {
         const char *detach_keys; /* --detach-keys of run/start/attach/exec, NULL for the default */
 };
 
+/* A command's flag: getopt_long's four fields, then what --help (and the man pages) print. A flag's short
+ * form is its val when that letter is in the command's short option string. */
+typedef struct CliOption {
+        const char *name;
+        int has_arg;
+        int *flag;
+        int val;
+        const char *help; /* one-line description ("\n" starts another line); NULL: a hidden alias */
+        const char *arg;  /* the value's type in --help: "string" (NULL), "list", "int", "duration", ... */
+        const char *def;  /* printed as " (default DEF)" */
+} CliOption;
+
 #define CLI_OPT_HELP 0x1000
 #define CLI_OPT_BAD (-2)
-#define CLI_HELP_OPTION { "help", no_argument, NULL, CLI_OPT_HELP }
+#define CLI_HELP_OPTION { "help", no_argument, NULL, CLI_OPT_HELP, NULL, NULL, NULL }
+#define CLI_HELP_FORMAT                                                                                  \
+        "Format output using a custom template:\n"                                                       \
+        "'json':             Print in JSON format\n"                                                     \
+        "'TEMPLATE':         Print output using the given Go template.\n"                                \
+        "See 'man 1 berth' for the functions templates can use"
+#define CLI_HELP_FORMAT_TABLE                                                                            \
+        "Format output using a custom template:\n"                                                       \
+        "'table':            Print output in table format with column headers (default)\n"               \
+        "'table TEMPLATE':   Print output in table format using the given Go template\n"                 \
+        "'json':             Print in JSON format\n"                                                     \
+        "'TEMPLATE':         Print output using the given Go template.\n"                                \
+        "See 'man 1 berth' for the functions templates can use"
 /* Ends a handler's option switch: --help exits 0, bad flags 125 like docker. */
 #define CLI_OPT_DEFAULT \
         default:        \
                 return c == CLI_OPT_HELP ? 0 : 125
 
 /* getopt_long with docker's messages for unknown flags and --help. */
-int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts);
+int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const CliOption *longopts);
+/* docker's help of a command: usage, summary, and every visible option sorted, wrapped like pflag does. */
+void cli_print_help(FILE *f, const Command *cmd, const char *shortopts, const CliOption *opts);
 /* "berth: 'berth rm' requires at least 1 argument" + usage; returns 1. */
 int cli_args_error(Cli *cli, const char *what);
 int cli_usage_error(Cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -95,15 +95,15 @@ static char *labels_string(json_t *labels)
 
 int cmd_ps(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "filter", required_argument, NULL, 'f' },
-                { "format", required_argument, NULL, 'F' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "last", required_argument, NULL, 'n' },
-                { "latest", no_argument, NULL, 'l' },
-                { "size", no_argument, NULL, 's' },
+        static const CliOption opts[] = {
+                { "all", no_argument, NULL, 'a', "Show all containers (default shows just running)" },
+                { "quiet", no_argument, NULL, 'q', "Only display container IDs" },
+                { "filter", required_argument, NULL, 'f', "Filter output based on conditions provided", "filter" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
+                { "no-trunc", no_argument, NULL, 'T', "Don't truncate output" },
+                { "last", required_argument, NULL, 'n', "Show n last created containers (includes all states)", "int", "-1" },
+                { "latest", no_argument, NULL, 'l', "Show the latest created container (includes all states)" },
+                { "size", no_argument, NULL, 's', "Display total file sizes" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -256,10 +256,10 @@ static int simple_verb(Cli *cli, int argc, char **argv, int first, const char *v
 
 static int stop_like(Cli *cli, int argc, char **argv, const char *verb)
 {
-        static const struct option opts[] = {
-                { "time", required_argument, NULL, 't' },
-                { "timeout", required_argument, NULL, 't' },
-                { "signal", required_argument, NULL, 's' },
+        static const CliOption opts[] = {
+                { "time", required_argument, NULL, 't', "Seconds to wait before killing the container", "int" },
+                { "timeout", required_argument, NULL, 't', NULL, "int" },
+                { "signal", required_argument, NULL, 's', "Signal to send to the container" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -295,7 +295,11 @@ int cmd_restart(Cli *cli, int argc, char **argv)
 
 int cmd_kill(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "signal", required_argument, NULL, 's' }, CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = {
+                { "signal", required_argument, NULL, 's', "Signal to send to the container", NULL, "\"KILL\"" },
+                CLI_HELP_OPTION,
+                {},
+        };
         const char *sig = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "s:", opts)) != -1) {
@@ -311,7 +315,7 @@ int cmd_kill(Cli *cli, int argc, char **argv)
 
 static int no_flags(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = { CLI_HELP_OPTION, {} };
         int c;
         while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
                 switch (c) { CLI_OPT_DEFAULT; }
@@ -333,10 +337,10 @@ int cmd_unpause(Cli *cli, int argc, char **argv)
 
 int cmd_rm(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' },
-                { "volumes", no_argument, NULL, 'v' },
-                { "link", no_argument, NULL, 'l' },
+        static const CliOption opts[] = {
+                { "force", no_argument, NULL, 'f', "Force the removal of a running container (uses SIGKILL)" },
+                { "volumes", no_argument, NULL, 'v', "Remove anonymous volumes associated with the container" },
+                { "link", no_argument, NULL, 'l', "Remove the specified link" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -488,13 +492,13 @@ static char *time_param(const char *v)
 
 int cmd_logs(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "follow", no_argument, NULL, 'f' },
-                { "tail", required_argument, NULL, 'n' },
-                { "timestamps", no_argument, NULL, 't' },
-                { "since", required_argument, NULL, 'S' },
-                { "until", required_argument, NULL, 'U' },
-                { "details", no_argument, NULL, 'd' },
+        static const CliOption opts[] = {
+                { "follow", no_argument, NULL, 'f', "Follow log output" },
+                { "tail", required_argument, NULL, 'n', "Number of lines to show from the end of the logs", NULL, "\"all\"" },
+                { "timestamps", no_argument, NULL, 't', "Show timestamps" },
+                { "since", required_argument, NULL, 'S', "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)" },
+                { "until", required_argument, NULL, 'U', "Show logs before a timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)" },
+                { "details", no_argument, NULL, 'd', "Show extra details provided to logs" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -544,7 +548,7 @@ int cmd_logs(Cli *cli, int argc, char **argv)
 
 int cmd_top(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = { CLI_HELP_OPTION, {} };
         int c;
         /* "+": everything after the container is ps options */
         while ((c = cli_getopt(cli, argc, argv, "+", opts)) != -1) {

@@ -68,13 +68,13 @@ static json_t *image_row(json_t *img, const char *repo, const char *tag, const c
 
 int cmd_images(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "filter", required_argument, NULL, 'f' },
-                { "format", required_argument, NULL, 'F' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "digests", no_argument, NULL, 'd' },
+        static const CliOption opts[] = {
+                { "all", no_argument, NULL, 'a', "Show all images (default hides intermediate images)" },
+                { "quiet", no_argument, NULL, 'q', "Only show image IDs" },
+                { "filter", required_argument, NULL, 'f', "Filter output based on conditions provided", "filter" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
+                { "no-trunc", no_argument, NULL, 'T', "Don't truncate output" },
+                { "digests", no_argument, NULL, 'd', "Show digests" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -247,10 +247,10 @@ int cli_progress_request(Cli *cli, const char *path, int upload_fd, const char *
 
 int cmd_import(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "change", required_argument, NULL, 'c' },
-                { "message", required_argument, NULL, 'm' },
-                { "platform", required_argument, NULL, 'p' },
+        static const CliOption opts[] = {
+                { "change", required_argument, NULL, 'c', "Apply Dockerfile instruction to the created image", "list" },
+                { "message", required_argument, NULL, 'm', "Set commit message for imported image" },
+                { "platform", required_argument, NULL, 'p', "Set platform if server is multi-platform capable" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -308,7 +308,7 @@ int cmd_import(Cli *cli, int argc, char **argv)
 
 int cmd_tag(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = { CLI_HELP_OPTION, {} };
         int c;
         while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
                 switch (c) { CLI_OPT_DEFAULT; }
@@ -338,9 +338,9 @@ int cmd_tag(Cli *cli, int argc, char **argv)
 
 int cmd_rmi(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' },
-                { "no-prune", no_argument, NULL, 'n' },
+        static const CliOption opts[] = {
+                { "force", no_argument, NULL, 'f', "Force removal of the image" },
+                { "no-prune", no_argument, NULL, 'n', "Do not delete untagged parents" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -384,11 +384,11 @@ int cmd_rmi(Cli *cli, int argc, char **argv)
 
 int cmd_history(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "human", optional_argument, NULL, 'H' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "format", required_argument, NULL, 'F' },
+        static const CliOption opts[] = {
+                { "human", optional_argument, NULL, 'H', "Print sizes and dates in human readable format", NULL, "true" },
+                { "no-trunc", no_argument, NULL, 'T', "Don't truncate output" },
+                { "quiet", no_argument, NULL, 'q', "Only show image IDs" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -498,10 +498,10 @@ static int print_inspect(json_t *found, const char *format)
 /* kind: "container", "image" or NULL for both. */
 static int inspect_common(Cli *cli, int argc, char **argv, const char *kind)
 {
-        static const struct option opts[] = {
-                { "format", required_argument, NULL, 'f' },
-                { "size", no_argument, NULL, 's' },
-                { "type", required_argument, NULL, 't' },
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
+                { "size", no_argument, NULL, 's', "Display total file sizes if the type is container" },
+                { "type", required_argument, NULL, 't', "Only inspect objects of the given type" },
                 CLI_HELP_OPTION,
                 {},
         };

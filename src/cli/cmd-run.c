@@ -44,7 +44,7 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
 {
         enum { O_RM = 0x100, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_INIT, O_NETWORK, O_LINK, O_PRIV,
                O_STOPSIG, O_DKEYS };
-        static const struct option opts[] = {
+        static const CliOption opts[] = {
                 { "detach", no_argument, NULL, 'd' },
                 { "rm", no_argument, NULL, O_RM },
                 { "name", required_argument, NULL, O_NAME },
@@ -487,10 +487,10 @@ int cmd_create(Cli *cli, int argc, char **argv)
 
 int cmd_start(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "attach", no_argument, NULL, 'a' },
-                { "interactive", no_argument, NULL, 'i' },
-                { "detach-keys", required_argument, NULL, 0x100 },
+        static const CliOption opts[] = {
+                { "attach", no_argument, NULL, 'a', "Attach STDOUT/STDERR and forward signals" },
+                { "interactive", no_argument, NULL, 'i', "Attach container's STDIN" },
+                { "detach-keys", required_argument, NULL, 0x100, "Override the key sequence for detaching a container" },
                 CLI_HELP_OPTION,
                 {},
         };

@@ -9,7 +9,11 @@
 
 int cmd_version(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
+                CLI_HELP_OPTION,
+                {},
+        };
         const char *format = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
@@ -101,7 +105,11 @@ static void print_strings(const char *indent, const char *label, json_t *arr)
 
 int cmd_info(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
+                CLI_HELP_OPTION,
+                {},
+        };
         const char *format = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "f:", opts)) != -1) {

@@ -92,6 +92,12 @@ static const struct {
         { "system", system_commands, "Manage berth" },
 };
 
+/* docker's command groups that berth leaves out on purpose */
+static const char *const unsupported[] = {
+        "swarm", "plugin", "context", "trust", "manifest", "secret", "config", "service", "stack", "node",
+        "checkpoint", "buildx", "compose", "scout", "sbom", "init",
+};
+
 static void print_table(FILE *f, const Command *t)
 {
         for (; t->name; t++)
@@ -172,7 +178,36 @@ int main(int argc, char **argv)
         if (!host || !*host)
                 host = CLIENT_DEFAULT_HOST;
 
+        /* "berth help CMD [SUB]" is "berth CMD [SUB] --help" */
+        _cleanup_free_ char **help_argv = NULL;
+        if (streq(argv[optind], "help")) {
+                if (optind + 1 >= argc) {
+                        usage(stdout);
+                        return 0;
+                }
+                int n = argc - optind - 1;
+                help_argv = xcalloc((size_t) n + 2, sizeof(char *));
+                for (int i = 0; i < n; i++)
+                        help_argv[i] = argv[optind + 1 + i];
+                help_argv[n] = (char *) "--help";
+                bool known = find(commands, help_argv[0]) != NULL;
+                for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                        known |= streq(groups[i].name, help_argv[0]);
+                if (!known) {
+                        fprintf(stderr, "unknown help topic: %s\n", help_argv[0]);
+                        return 1;
+                }
+                argv = help_argv;
+                argc = n + 1;
+                optind = 0;
+        }
         const char *name = argv[optind];
+        for (size_t i = 0; i < ELEMENTSOF(unsupported); i++)
+                if (streq(unsupported[i], name)) {
+                        fprintf(stderr, "berth: '%s' is not supported by berth%s\n", name,
+                                streq(name, "context") ? "; choose the daemon with -H or DOCKER_HOST" : "");
+                        return 1;
+                }
         const Command *cmd = find(commands, name);
         char *cmd_name = NULL;
         int sub_argc = argc - optind;
@@ -182,7 +217,7 @@ int main(int argc, char **argv)
                         if (!streq(groups[i].name, name))
                                 continue;
                         if (sub_argc < 2 || streq(sub_argv[1], "--help")) {
-                                printf("\nUsage:  berth %s COMMAND\n\n%s\n\nCommands:\n", name, groups[i].summary);
+                                printf("Usage:  berth %s COMMAND\n\n%s\n\nCommands:\n", name, groups[i].summary);
                                 print_table(stdout, groups[i].table);
                                 return 0;
                         }
