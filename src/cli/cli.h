@@ -23,6 +23,8 @@ struct Cli {
         const Command *cmd;
         const char *cmd_name; /* "rm", "image ls" */
         const char *detach_keys; /* --detach-keys of run/start/attach/exec, NULL for the default */
+        bool sig_proxy;          /* attached without a TTY: signals are sent on to the container */
+        bool no_stdout, no_stderr; /* run -a left these streams out */
 };
 
 /* A command's flag: getopt_long's four fields, then what --help (and the man pages) print. A flag's short

@@ -114,11 +114,20 @@ int cmd_attach(Cli *cli, int argc, char **argv)
         };
         bool no_stdin = false;
         int c;
+        cli->sig_proxy = true;
         while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
                 switch (c) {
                 case O_NOSTDIN: no_stdin = true; break;
                 case O_DKEYS: cli->detach_keys = optarg; break;
-                case O_SIGPROXY: break; /* accepted; signals are not proxied */
+                case O_SIGPROXY:
+                        if (!optarg)
+                                cli->sig_proxy = true;
+                        else if (opts_parse_bool(optarg, &cli->sig_proxy) < 0) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"--sig-proxy\" flag: "
+                                        "strconv.ParseBool: parsing \"%s\": invalid syntax\n", optarg, optarg);
+                                return 125;
+                        }
+                        break;
                 CLI_OPT_DEFAULT;
                 }
         }
