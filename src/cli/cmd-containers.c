@@ -257,8 +257,8 @@ static int simple_verb(Cli *cli, int argc, char **argv, int first, const char *v
 static int stop_like(Cli *cli, int argc, char **argv, const char *verb)
 {
         static const CliOption opts[] = {
-                { "time", required_argument, NULL, 't', "Seconds to wait before killing the container", "int" },
-                { "timeout", required_argument, NULL, 't', NULL, "int" },
+                { "time", required_argument, NULL, 't', NULL, "int" },
+                { "timeout", required_argument, NULL, 't', "Seconds to wait before killing the container", "int" },
                 { "signal", required_argument, NULL, 's', "Signal to send to the container" },
                 CLI_HELP_OPTION,
                 {},

@@ -477,16 +477,22 @@ static int print_inspect(json_t *found, const char *format)
                 size_t i;
                 json_t *o;
                 int ret = 0;
+                bool printed = false;
+                /* an object the template fails on is reported and skipped; docker prints an empty line
+                 * when nothing else was printed */
                 json_array_foreach(found, i, o) {
                         _cleanup_free_ char *s = NULL;
                         if (tmpl_exec(&t, o, false, &s, &err) < 0) {
                                 fprintf(stderr, "template parsing error: %s\n", err);
                                 free(err);
                                 ret = 1;
-                                break;
+                                continue;
                         }
                         printf("%s\n", s);
+                        printed = true;
                 }
+                if (!printed)
+                        putchar('\n');
                 tmpl_free(&t);
                 return ret;
         }

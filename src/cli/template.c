@@ -1649,7 +1649,13 @@ static int eval_cmd(Exec *x, Cmd *cmd, json_t *dot, json_t *final, bool has_fina
                                 else
                                         key = final ? json_incref(final) : NULL;
                                 if (r >= 0 && x->header) {
-                                        *ret = json_string(last);
+                                        /* docker's header of {{.Label "com.x-y"}}: "x y" */
+                                        const char *k = str_arg(key) ?: last, *seg = strrchr(k, '.');
+                                        _cleanup_free_ char *h = xstrdup(seg ? seg + 1 : k);
+                                        for (char *q = h; *q; q++)
+                                                if (*q == '-' || *q == '_')
+                                                        *q = ' ';
+                                        *ret = json_string(h);
                                 } else if (r >= 0 && str_arg(key)) {
                                         json_t *v = json_object_get(m, json_string_value(key));
                                         *ret = json_string(v && json_is_string(v) ? json_string_value(v) : "");

@@ -1,0 +1,260 @@
+"""berth's --format engine, --help, unsupported commands and the run/create flags, each compared with
+what the docker CLI prints or creates against the same daemon."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from berthtest import BERTH
+
+
+def out(r):
+    return r.stdout.decode(errors="replace")
+
+
+def err(r):
+    return r.stderr.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def cli(busybox):
+    busybox.berth("run", "-d", "--name", "fmt1", "-l", "tier=web", "-l", "zone=a", "-p", "127.0.0.1:8181:80",
+                  "busybox", "sleep", "300")
+    busybox.berth("create", "--name", "fmt2", "-l", "tier=db", "busybox", "true")
+    return busybox
+
+
+def same(cli, *args):
+    """berth and docker print the same thing with the same exit code."""
+    b, d = cli.berth(*args, check=False), cli.docker(*args, check=False)
+    assert (out(b), b.returncode) == (out(d), d.returncode), (args, err(b), err(d))
+    return out(b)
+
+
+PS_TEMPLATES = [
+    "{{.Names}} {{.Image}} {{.State}} {{.Ports}} {{.Label \"tier\"}}|{{.Label \"nope\"}}",
+    "{{.ID}} {{.Command}} {{.Networks}} {{.LocalVolumes}} {{.Mounts}}",
+    "{{range $i, $l := split .Labels \",\"}}{{if $i}};{{end}}{{upper $l}}{{end}}",
+    "{{if eq .State \"running\"}}up{{else}}{{printf \"%-8s|\" .State}}{{end}} {{len .Names}} {{title .Names}}",
+    "{{.Names | printf \"%q\"}} {{pad .Image 1 2}}| {{truncate .ID 4}} {{json .Names}} {{lower \"ABC\"}}",
+    "table {{.Names}}\\t{{.Image}}\\t{{.State}}",
+    "table {{.Names}}\\t{{.Label \"tier\" | json}}\\t{{upper .State}}",
+    "  {{.Names}}\\n{{/* a comment */}}",
+]
+
+
+@pytest.mark.parametrize("tmpl", PS_TEMPLATES)
+def test_ps_templates_match_docker(cli, tmpl):
+    assert same(cli, "ps", "-a", "--filter", "name=fmt", "--format", tmpl).strip()
+
+
+def test_ps_json_lines_match_docker(cli):
+    b = out(cli.berth("ps", "-a", "--filter", "name=fmt2", "--format", "json")).splitlines()
+    d = out(cli.docker("ps", "-a", "--filter", "name=fmt2", "--format", "json")).splitlines()
+    assert len(b) == len(d) == 1
+    bj, dj = json.loads(b[0]), json.loads(d[0])
+    # docker 28 knows the same fields; the time-relative ones may tick between the two calls
+    assert sorted(bj) == sorted(dj)
+    for k in ("ID", "Image", "Names", "State", "Labels", "Command", "Ports", "Networks", "LocalVolumes"):
+        assert bj[k] == dj[k], k
+
+
+IMAGE_TEMPLATES = [
+    "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}} {{.Digest}}",
+    "{{json .Repository}} {{.VirtualSize}} {{.SharedSize}} {{.UniqueSize}}",
+    "table {{.Repository}}\\t{{.Tag}}\\t{{.Size}}",
+]
+
+
+@pytest.mark.parametrize("tmpl", IMAGE_TEMPLATES)
+def test_images_templates_match_docker(cli, tmpl):
+    assert "busybox" in same(cli, "images", "--format", tmpl)
+
+
+INSPECT_TEMPLATES = [
+    "{{.Name}} {{.State.Status}} {{.State.Running}} {{.Config.Image}} {{json .Config.Cmd}}",
+    "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}",
+    "{{range $p, $b := .HostConfig.PortBindings}}{{$p}}->{{(index $b 0).HostPort}}{{end}}",
+    "{{with .State}}{{if gt .Pid 0}}pid{{else}}nopid{{end}}{{end}} {{len .Config.Cmd}}",
+    "{{index .Config.Labels \"tier\"}} {{join .Config.Cmd \"+\"}} {{.HostConfig.RestartPolicy.Name}}",
+    "{{$n := .Name}}{{$n}}{{range .Config.Cmd}}/{{$n}}:{{.}}{{end}}",
+    "{{.Config.Labels}} {{.Config.Cmd}}",
+]
+
+
+@pytest.mark.parametrize("tmpl", INSPECT_TEMPLATES)
+def test_inspect_templates_match_docker(cli, tmpl):
+    assert same(cli, "inspect", "--format", tmpl, "fmt1", "fmt2").strip()
+
+
+def test_inspect_json_and_missing_keys(cli):
+    b = json.loads(out(cli.berth("inspect", "--format", "json", "fmt1")))
+    d = json.loads(out(cli.docker("inspect", "--format", "json", "fmt1")))
+    assert isinstance(b, list) and b[0]["Id"] == d[0]["Id"]
+    assert len(out(cli.berth("inspect", "--format", "json", "fmt1")).splitlines()) == 1
+    same(cli, "inspect", "--format", "{{.Nope}}", "fmt1", "fmt2")
+    # an object the template fails on is skipped, the others printed
+    tmpl = '{{if eq .Name "/fmt1"}}{{.Nope}}{{else}}ok{{end}}'
+    assert same(cli, "inspect", "--format", tmpl, "fmt2", "fmt1", "fmt2") == "ok\nok\n"
+
+
+def test_version_info_templates_match_docker(cli):
+    # docker's version context is a Go struct: its field names, not the JSON keys (APIVersion)
+    same(cli, "version", "--format", "{{.Server.Version}} {{.Server.Os}}/{{.Server.Arch}} {{.Server.GitCommit}}")
+    same(cli, "version", "--format", "{{range .Server.Components}}{{.Name}}={{.Version}} {{end}}")
+    same(cli, "info", "--format", "{{.Containers}} {{.ContainersRunning}} {{.Images}} {{.Driver}} {{.OSType}}")
+    same(cli, "info", "--format", "{{json .Labels}} {{len .Name}} {{if .Debug}}debug{{else}}quiet{{end}}")
+    v = json.loads(out(cli.berth("version", "--format", "json")))
+    assert v["Server"]["ApiVersion"] == "1.52"
+    i = json.loads(out(cli.berth("info", "--format", "json")))
+    assert i["Containers"] >= 2
+
+
+@pytest.mark.parametrize("cmd", [["ps"], ["images"], ["version"], ["info"], ["inspect", "fmt1"],
+                                 ["history", "busybox"]])
+@pytest.mark.parametrize("tmpl", ["{{foo .ID}}", "{{.ID", "{{if .X}}", "{{.Nope.X}}", "{{end}}"])
+def test_template_errors_match_docker(cli, cmd, tmpl):
+    b = cli.berth(*cmd, "--format", tmpl, check=False)
+    d = cli.docker(*cmd, "--format", tmpl, check=False)
+    assert b.returncode == d.returncode != 0
+    # docker names its struct types; berth names the same ones
+    assert err(b).replace("berth", "docker") == err(d), (err(b), err(d))
+
+
+def test_help_lists_options_like_docker(cli):
+    for cmd in (["ps"], ["images"], ["logs"], ["stop"], ["exec"], ["rm"]):
+        b = out(cli.berth(*cmd, "--help"))
+        d = out(cli.docker(*cmd, "--help"))
+        assert b.startswith(f"Usage:  berth {cmd[0]} ")
+        assert "\nOptions:\n" in b
+        flags = lambda t: re.findall(r"^ +(?:-\w, )?(--[\w-]+)", t, re.M)
+        bf = flags(b)
+        assert bf and bf == sorted(bf)
+        assert set(bf) <= set(flags(d)), set(bf) - set(flags(d))
+    # the same text for the first lines of the option list
+    b = out(cli.berth("ps", "--help")).split("Options:\n")[1].splitlines()
+    d = out(cli.docker("ps", "--help")).split("Options:\n")[1].splitlines()
+    assert b[:2] == d[:2]
+    assert out(cli.berth("help", "ps")) == out(cli.berth("ps", "--help"))
+    r = cli.berth("help", "nosuch", check=False)
+    assert r.returncode == 1 and err(r) == "unknown help topic: nosuch\n"
+    run = out(cli.berth("run", "--help"))
+    for flag in ("--cap-add list", "--read-only", "-P, --publish-all", "--ulimit ulimit", "--network network",
+                 "-a, --attach list", "--pull string", "--sig-proxy"):
+        assert flag in run, flag
+    assert "--sig-proxy" not in out(cli.berth("create", "--help"))
+
+
+def test_unknown_flag_exit_125(cli):
+    for cmd in ("run", "create", "ps"):
+        b = cli.berth(cmd, "--foo", check=False)
+        d = cli.docker(cmd, "--foo", check=False)
+        assert b.returncode == d.returncode == 125
+        assert err(b).replace("berth", "docker") == err(d)
+
+
+@pytest.mark.parametrize("group", ["swarm", "plugin", "context", "trust", "manifest", "secret", "config",
+                                   "service", "stack", "node"])
+def test_unsupported_groups(group):
+    r = subprocess.run([BERTH, group, "ls"], capture_output=True)
+    assert r.returncode == 1
+    assert err(r).startswith(f"berth: '{group}' is not supported by berth")
+
+
+RUN_FLAGS = [
+    ["--read-only", "--cap-drop", "ALL", "--cap-add", "net_bind_service", "--cap-add", "CAP_CHOWN",
+     "--security-opt", "no-new-privileges", "--group-add", "10", "--init"],
+    ["--dns", "1.1.1.1", "--dns-search", "example.com", "--dns-option", "ndots:2", "--add-host", "db:10.0.0.5",
+     "--add-host", "v6=[::1]", "--hostname", "h1", "--domainname", "example.com"],
+    ["--ipc", "private", "--pid", "host", "--uts", "host", "--cgroupns", "private", "--sysctl",
+     "net.ipv4.ip_forward=1", "--ulimit", "nofile=1024:2048", "--ulimit", "nproc=50", "--shm-size", "32m"],
+    ["-l", "a=b", "--entrypoint", "sh", "-w", "/tmp", "-u", "1000:10", "--restart", "on-failure:2", "--log-driver",
+     "json-file", "--log-opt", "max-size=1m", "--stop-signal", "SIGUSR1", "--stop-timeout", "7", "-e", "X=1"],
+    ["--expose", "8080-8081/udp", "-P", "-p", "127.0.0.1:9090:90", "--privileged", "--device",
+     "/dev/null:/dev/xnull:rw", "--device-cgroup-rule", "c 1:3 rwm", "--cgroup-parent", "cfpar",
+     "--security-opt", "seccomp=unconfined", "--read-only=false", "--init=false"],
+    ["-i", "-t", "-a", "stdout", "-a", "STDERR", "--rm"],
+]
+
+
+def settings(cli, name):
+    j = json.loads(out(cli.berth("inspect", name)))[0]
+    return j["HostConfig"], j["Config"], j["NetworkSettings"]["Networks"]
+
+
+@pytest.mark.parametrize("flags", RUN_FLAGS, ids=lambda f: f[0].lstrip("-"))
+def test_create_flags_match_docker(cli, flags):
+    name = "rf" + re.sub(r"\W", "", flags[0])
+    cli.berth("create", "--name", "b" + name, *flags, "busybox", "true")
+    cli.docker("create", "--name", "d" + name, *flags, "busybox", "true")
+    bh, bc, bn = settings(cli, "b" + name)
+    dh, dc, dn = settings(cli, "d" + name)
+    # the docker CLI also sends every resource field at its zero value; compare what berth sent
+    diff = {k: (bh[k], dh.get(k)) for k in bh if bh[k] != dh.get(k)}
+    assert diff == {}
+    for k in ("Domainname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "Labels", "StopSignal",
+              "StopTimeout", "ExposedPorts", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
+              "StdinOnce"):
+        assert bc.get(k) == dc.get(k), k
+    assert bn.keys() == dn.keys()
+    cli.berth("rm", "-f", "b" + name, "d" + name)
+
+
+def test_network_flags_match_docker(cli):
+    cli.berth("run", "-d", "--name", "nf0", "busybox", "sleep", "300")
+    cli.docker("network", "create", "--subnet", "172.29.0.0/16", "cfnet")
+    flags = ["--network", "cfnet", "--network-alias", "web", "--ip", "172.29.0.9", "--mac-address",
+             "02:42:ac:11:00:09", "--link", "nf0:al"]
+    cli.berth("create", "--name", "bnf", *flags, "busybox", "true")
+    flags[5] = "172.29.0.10"
+    flags[7] = "02:42:ac:11:00:0a"
+    cli.docker("create", "--name", "dnf", *flags, "busybox", "true")
+    bh, _, bn = settings(cli, "bnf")
+    dh, _, dn = settings(cli, "dnf")
+    assert bh["NetworkMode"] == dh["NetworkMode"] == "cfnet"
+    for k in ("Aliases", "Links", "DriverOpts"):
+        assert bn["cfnet"].get(k) == dn["cfnet"].get(k), k
+    assert bn["cfnet"]["IPAMConfig"] == {"IPv4Address": "172.29.0.9"} or \
+        bn["cfnet"]["IPAMConfig"]["IPv4Address"] == "172.29.0.9"
+    assert bn["cfnet"]["MacAddress"] == "02:42:ac:11:00:09"
+    r = cli.berth("create", "--network-alias", "x", "busybox", check=False)
+    assert r.returncode == 125 and "network-scoped aliases are only supported for user-defined networks" in err(r)
+    cli.berth("rm", "-f", "bnf", "dnf", "nf0")
+    cli.docker("network", "rm", "cfnet")
+
+
+def test_run_flags_take_effect(cli):
+    r = cli.berth("run", "--rm", "--read-only", "--cap-drop", "ALL", "busybox", "touch", "/x", check=False)
+    assert r.returncode == 1 and "Read-only file system" in err(r)
+    r = cli.berth("run", "--rm", "--ulimit", "nofile=99:99", "--sysctl", "net.ipv4.ip_forward=1", "--add-host",
+                  "h1:1.2.3.4", "--shm-size", "8m", "busybox", "sh", "-c",
+                  "ulimit -n; cat /proc/sys/net/ipv4/ip_forward; grep h1 /etc/hosts; df -k /dev/shm | tail -1")
+    lines = out(r).splitlines()
+    assert lines[0] == "99" and lines[1] == "1" and lines[2].split() == ["1.2.3.4", "h1"]
+    assert lines[3].split()[1] == "8192"
+    r = cli.berth("run", "--rm", "-a", "stdout", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert out(r) == "out\n" and err(r) == ""
+    r = cli.berth("run", "--rm", "-e", "A=1", "--env-file", "/dev/null", "busybox", "sh", "-c", "echo $A")
+    assert out(r) == "1\n"
+
+
+def test_bad_run_flag_values(cli, tmp_path):
+    for flags, text in ((["--ulimit", "bogus=1"], 'invalid argument "bogus=1" for "--ulimit" flag'),
+                        (["--shm-size", "lots"], "invalid size: 'lots'"),
+                        (["--pid", "weird"], "--pid: invalid PID mode"),
+                        (["--pull", "sometimes"], "invalid pull option: 'sometimes'"),
+                        (["--init=maybe"], 'invalid argument "maybe" for "--init" flag'),
+                        (["--rm", "--restart", "always"], "conflicting options: cannot specify both --restart and --rm"),
+                        (["-d", "-a", "stdout"], "conflicting options: cannot specify both --attach and --detach"),
+                        (["--mac-address", "nope"], "nope is not a valid mac address")):
+        r = cli.berth("run", *flags, "busybox", "true", check=False)
+        assert r.returncode == 125 and text in err(r), (flags, err(r))
+    cid = tmp_path / "cid"
+    cli.berth("create", "--cidfile", str(cid), "busybox")
+    ident = cid.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", ident)
+    r = cli.berth("create", "--cidfile", str(cid), "busybox", check=False)
+    assert r.returncode == 125 and "container ID file found" in err(r)
+    assert cid.read_text() == ident
+    cli.berth("rm", ident)
