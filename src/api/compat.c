@@ -107,3 +107,11 @@ void compat_shape_event(json_t *ev, int ver)
         json_object_update(ev, rest);
         json_decref(rest);
 }
+
+void compat_container_create_body(json_t *body, int ver)
+{
+        /* Healthcheck.StartInterval came with 1.44; dockerd zeroes it for older clients */
+        json_t *hc = json_object_get(body, "Healthcheck");
+        if (ver < 44 && json_is_object(hc))
+                json_object_del(hc, "StartInterval");
+}

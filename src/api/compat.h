@@ -10,3 +10,5 @@ void compat_shape_df(json_t *df, int ver);
 void compat_shape_image_summary(json_t *img, int ver);
 void compat_shape_image_inspect(json_t *img, int ver);
 void compat_shape_event(json_t *ev, int ver);
+/* A create request of an older client, read as dockerd reads it (fields its version did not have dropped). */
+void compat_container_create_body(json_t *body, int ver);

@@ -8,12 +8,16 @@
 #include <sys/socket.h>
 
 #include "api.h"
+#include "api/compat.h"
 #include "basic/json-util.h"
 #include "basic/stdcopy.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/mountpoints.h"
+#include "engine/health.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "engine/netglue.h"
@@ -37,6 +41,7 @@ static void create(ApiRequest *ar)
         _cleanup_json_ json_t *body = NULL;
         if (api_body_json(ar, &body, &err) < 0)
                 return api_reply_error(ar, err);
+        compat_container_create_body(body, ar->ver);
         _cleanup_free_ char *id = NULL;
         json_t *warnings = NULL;
         if (container_create(ar->engine, api_query(ar, "name"), body, &id, &warnings, &err) < 0)
@@ -58,27 +63,11 @@ static json_t *network_settings(Engine *e, Container *c)
 }
 
 /* The container's mount points (its -v binds), as inspect and the list show them. */
+/* Called with e->lock held. */
 static json_t *mounts_json(Container *c)
 {
-        json_t *mounts = json_array();
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s || s[0] != '/')
-                        continue;
-                _cleanup_free_ char *copy = strdup(s);
-                char *save = NULL;
-                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
-                char *mode = strtok_r(NULL, ":", &save);
-                if (!dst)
-                        continue;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
-        }
-        return mounts;
+        _cleanup_json_ json_t *mps = mountpoints_of_locked(c);
+        return mountpoints_api_json(mps);
 }
 
 /* Called with e->lock held. */
@@ -94,6 +83,8 @@ static json_t *inspect_json(Engine *e, Container *c)
                                   "Restarting", c->status == CSTATUS_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
                                   c->status == CSTATUS_DEAD, "Pid", running ? c->pid : 0, "ExitCode", c->exit_code,
                                   "Error", c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
+        if (c->health)
+                json_object_set_new(state, "Health", health_json(c->health));
         json_t *args = json_object_get(c->config, "Args");
         json_t *path = json_object_get(c->config, "Path");
         json_t *j = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:s++,s:s++,s:s++,s:s,s:s+,s:i,s:s,s:s,s:s,s:s,s:s,s:n}",
@@ -158,6 +149,9 @@ static char *status_text(Container *c)
         case CSTATUS_RUNNING:
         case CSTATUS_PAUSED: {
                 _cleanup_free_ char *d = human_duration((now - c->started_at) / 1000000000LL);
+                if (c->status == CSTATUS_RUNNING && c->health)
+                        return xasprintf("Up %s (%s%s)", d, c->health->status == HEALTH_STARTING ? "health: " : "",
+                                         health_status_string(c->health->status));
                 return xasprintf("Up %s%s", d, c->status == CSTATUS_PAUSED ? " (Paused)" : "");
         }
         case CSTATUS_RESTARTING: {
@@ -382,7 +376,6 @@ static void list(ApiRequest *ar)
                                                 "removing, exited, dead", json_string_value(x),
                                                 json_string_value(x));
         }
-        /* berth runs no healthchecks: every container's health is "none" */
         json_t *fhealth = json_object_get(filters, "health");
         json_array_foreach(fhealth, i, x) {
                 const char *h = json_string_value(x);
@@ -470,7 +463,8 @@ static void list(ApiRequest *ar)
                         continue;
                 if (ftask && want_task)
                         continue;
-                if (json_array_size(fhealth) && !any_eq(fhealth, "none"))
+                const char *health = c->health ? health_status_string(c->health->status) : "none";
+                if (json_array_size(fhealth) && !any_eq(fhealth, health))
                         continue;
                 json_t *f;
                 if ((f = json_object_get(filters, "id")) && json_array_size(f)) {
@@ -507,9 +501,9 @@ static void list(ApiRequest *ar)
                         json_decref(s);
                         continue;
                 }
-                /* 1.52 lists health; berth runs no healthchecks, so every container's is "none" */
                 if (ar->ver >= 52)
-                        json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", "none", "FailingStreak", 0));
+                        json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", health, "FailingStreak",
+                                                                   c->health ? c->health->failing_streak : 0));
                 json_array_append_new(out, s);
                 if (limit > 0 && (long long) json_array_size(out) >= limit)
                         break;
@@ -572,7 +566,7 @@ static int stop_signal_param(ApiRequest *ar, int *sig, BerthError **err)
         *sig = 0;
         if (!v || !*v)
                 return 0;
-        *sig = parse_signal(v);
+        *sig = signal_from_string(v);
         if (*sig <= 0)
                 return berr_set(err, EINVAL, "Invalid signal: %s", v);
         return 0;

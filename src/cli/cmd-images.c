@@ -458,7 +458,7 @@ int cmd_history(Cli *cli, int argc, char **argv)
 /* ---- inspect ---- */
 
 /* docker's inspect: "json" is the array on one line; a template runs per object with missingkey=error. */
-static int print_inspect(json_t *found, const char *format)
+int cli_print_inspect(json_t *found, const char *format)
 {
         if (format && streq(format, "json")) {
                 _cleanup_free_ char *s = fmt_json(found);
@@ -571,7 +571,7 @@ static int inspect_common(Cli *cli, int argc, char **argv, const char *kind)
                 else
                         strv_push(&errors, xasprintf("Error: No such object: %s", name));
         }
-        int ret = print_inspect(found, format);
+        int ret = cli_print_inspect(found, format);
         for (char **e = errors; e && *e; e++)
                 fprintf(stderr, "%s\n", *e);
         return errors ? 1 : ret;

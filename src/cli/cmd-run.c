@@ -28,6 +28,11 @@ typedef struct RunOpts {
         json_t *labels, *exposed, *bindings;
         json_t *host;   /* HostConfig fields of the flags that map one to one */
         json_t *log_opts;
+        /* --health-*: the values, and whether any was given */
+        const char *health_cmd;
+        int64_t health_interval, health_timeout, health_start_period, health_start_interval;
+        long long health_retries;
+        bool no_healthcheck;
 } RunOpts;
 
 static void run_opts_free(RunOpts *o)
@@ -101,7 +106,7 @@ enum {
         O_DNSOPT, O_ADDHOST, O_DOMAINNAME, O_IPC, O_PID, O_UTS, O_USERNS, O_SYSCTL, O_ULIMIT, O_SHMSIZE,
         O_LABELFILE, O_LOGDRIVER, O_LOGOPT, O_STOPTIMEOUT, O_ALIAS, O_IP, O_IP6, O_MAC, O_EXPOSE, O_CGROUPNS,
         O_CGROUPPARENT, O_RUNTIME, O_PLATFORM, O_PULL, O_CIDFILE, O_SIGPROXY, O_DETACH, O_PUBALL, O_INTERACTIVE,
-        O_TTY,
+        O_TTY, O_HCMD, O_HINTERVAL, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC,
 };
 
 /* The flags of docker run that berthd implements; create takes the same but the attach-time ones. */
@@ -129,6 +134,17 @@ enum {
         { "env-file", required_argument, NULL, O_ENVFILE, "Read in a file of environment variables", "list" },    \
         { "expose", required_argument, NULL, O_EXPOSE, "Expose a port or a range of ports", "list" },             \
         { "group-add", required_argument, NULL, O_GROUPADD, "Add additional groups to join", "list" },            \
+        { "health-cmd", required_argument, NULL, O_HCMD, "Command to run to check health" },                     \
+        { "health-interval", required_argument, NULL, O_HINTERVAL,                                               \
+          "Time between running the check (ms|s|m|h)", "duration", "0s" },                                      \
+        { "health-retries", required_argument, NULL, O_HRETRIES,                                                 \
+          "Consecutive failures needed to report unhealthy", "int" },                                           \
+        { "health-start-interval", required_argument, NULL, O_HSTARTINT,                                         \
+          "Time between running the check during the start period (ms|s|m|h)", "duration", "0s" },              \
+        { "health-start-period", required_argument, NULL, O_HSTART, "Start period for the container to "         \
+          "initialize before starting health-retries countdown (ms|s|m|h)", "duration", "0s" },                 \
+        { "health-timeout", required_argument, NULL, O_HTIMEOUT,                                                 \
+          "Maximum time to allow one check to run (ms|s|m|h)", "duration", "0s" },                              \
         { "hostname", required_argument, NULL, 'h', "Container host name" },                                     \
         { "init", optional_argument, NULL, O_INIT,                                                               \
           "Run an init inside the container that forwards signals and reaps processes" },                       \
@@ -147,6 +163,7 @@ enum {
         { "net-alias", required_argument, NULL, O_ALIAS, NULL, "list" },                                          \
         { "network", required_argument, NULL, O_NETWORK, "Connect a container to a network", "network" },        \
         { "network-alias", required_argument, NULL, O_ALIAS, "Add network-scoped alias for the container", "list" }, \
+        { "no-healthcheck", optional_argument, NULL, O_NOHC, "Disable any container-specified HEALTHCHECK" },    \
         { "pid", required_argument, NULL, O_PID, "PID namespace to use" },                                       \
         { "platform", required_argument, NULL, O_PLATFORM, "Set platform if server is multi-platform capable" },  \
         { "privileged", optional_argument, NULL, O_PRIV, "Give extended privileges to this container" },          \
@@ -428,6 +445,42 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 case O_LOGOPT: opts_label(o->log_opts, optarg); break;
                 case O_CIDFILE: o->cidfile = optarg; break;
                 case O_PLATFORM: o->platform = optarg; break;
+                case O_HCMD: o->health_cmd = optarg; break;
+                case O_HINTERVAL:
+                case O_HTIMEOUT:
+                case O_HSTART:
+                case O_HSTARTINT: {
+                        static const char *const names[] = { "--health-interval", "--health-timeout",
+                                                             "--health-start-period", "--health-start-interval" };
+                        int k = c == O_HINTERVAL ? 0 : c == O_HTIMEOUT ? 1 : c == O_HSTART ? 2 : 3;
+                        int64_t *dst[] = { &o->health_interval, &o->health_timeout, &o->health_start_period,
+                                           &o->health_start_interval };
+                        bool neg = optarg[0] == '-';
+                        if (parse_go_duration(optarg + (neg || optarg[0] == '+'), dst[k]) < 0) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: time: invalid duration "
+                                        "\"%s\"\nSee 'berth %s --help'.\n", optarg, names[k], optarg, cli->cmd_name);
+                                return 125;
+                        }
+                        if (neg)
+                                *dst[k] = -*dst[k];
+                        break;
+                }
+                case O_HRETRIES: {
+                        char *end;
+                        errno = 0;
+                        o->health_retries = strtoll(optarg, &end, 0);
+                        if (!*optarg || *end || errno) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"--health-retries\" flag: strconv.ParseInt: "
+                                        "parsing \"%s\": invalid syntax\nSee 'berth %s --help'.\n", optarg, optarg,
+                                        cli->cmd_name);
+                                return 125;
+                        }
+                        break;
+                }
+                case O_NOHC:
+                        if (bool_arg("--no-healthcheck", &o->no_healthcheck))
+                                return 125;
+                        break;
                 case O_PULL:
                         if (!streq(optarg, "always") && !streq(optarg, "missing") && !streq(optarg, "never")) {
                                 fprintf(stderr, "berth: invalid pull option: '%s': must be one of \"always\", "
@@ -447,6 +500,20 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
         }
         if (o->rm && o->restart && !streq(o->restart, "no"))
                 return run_error(cli, 125, "conflicting options: cannot specify both --restart and --rm");
+        /* the docker CLI's health checks, in its order */
+        bool any_health = o->health_cmd || o->health_interval || o->health_timeout || o->health_start_period ||
+                          o->health_start_interval || o->health_retries;
+        if (o->no_healthcheck && any_health)
+                return run_error(cli, 125, "--no-healthcheck conflicts with --health-* options");
+        static const char *const neg[] = { "--health-interval", "--health-timeout", "--health-retries",
+                                           "--health-start-period", "--health-start-interval" };
+        long long vals[] = { o->health_interval, o->health_timeout, o->health_retries, o->health_start_period,
+                             o->health_start_interval };
+        for (size_t i = 0; i < ELEMENTSOF(vals); i++)
+                if (vals[i] < 0) {
+                        _cleanup_free_ char *m = xasprintf("%s cannot be negative", neg[i]);
+                        return run_error(cli, 125, m);
+                }
         if (o->detach && o->attach)
                 return run_error(cli, 125, "conflicting options: cannot specify both --attach and --detach");
         if (o->log_driver && streq(o->log_driver, "none") && json_object_size(o->log_opts)) {
@@ -565,6 +632,19 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                 json_object_set_new(body, "ExposedPorts", json_null()); /* docker omits an empty set */
         if (o->stop_signal)
                 json_object_set_new(body, "StopSignal", json_string(o->stop_signal));
+        if (o->no_healthcheck)
+                json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+        else if (o->health_cmd || o->health_interval || o->health_timeout || o->health_start_period ||
+                 o->health_start_interval || o->health_retries) {
+                json_t *hc = json_pack("{s:I,s:I,s:I,s:I,s:I}", "Interval", (json_int_t) o->health_interval, "Timeout",
+                                       (json_int_t) o->health_timeout, "StartPeriod",
+                                       (json_int_t) o->health_start_period, "StartInterval",
+                                       (json_int_t) o->health_start_interval, "Retries",
+                                       (json_int_t) o->health_retries);
+                if (o->health_cmd)
+                        json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", o->health_cmd));
+                json_object_set_new(body, "Healthcheck", hc);
+        }
         if (o->stop_timeout_set)
                 json_object_set_new(body, "StopTimeout", json_integer(o->stop_timeout));
         *ret = body;

@@ -82,6 +82,18 @@ static const Command system_commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
+static const Command volume_commands[] = {
+        { "create", cmd_volume_create, "volume create [OPTIONS] [VOLUME]", "Create a volume" },
+        { "inspect", cmd_volume_inspect, "volume inspect [OPTIONS] VOLUME [VOLUME...]",
+          "Display detailed information on one or more volumes" },
+        { "ls", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
+        { "list", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
+        { "prune", cmd_volume_prune, "volume prune [OPTIONS]", "Remove unused local volumes" },
+        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { "remove", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { NULL, NULL, NULL, NULL },
+};
+
 static const struct {
         const char *name;
         const Command *table;
@@ -90,6 +102,7 @@ static const struct {
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
+        { "volume", volume_commands, "Manage volumes" },
 };
 
 /* docker's command groups that berth leaves out on purpose */

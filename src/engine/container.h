@@ -56,6 +56,7 @@ typedef struct Container {
         uint64_t start_seq;    /* bumped on every successful start */
         PendingAttach *attaches;
         int watcher_fd;        /* the exit watcher's connection to monitor.sock */
+        struct Health *health; /* State.Health (engine/health.h); NULL without a healthcheck */
 } Container;
 
 struct ContainerTable {
@@ -133,7 +134,6 @@ int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
 int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long *ret_reclaimed, BerthError **err);
 int container_changes(Engine *e, const char *ref, json_t **ret, BerthError **err);
 int container_top(Engine *e, const char *ref, const char *ps_args, json_t **ret, BerthError **err);
-int parse_signal(const char *s);
 
 /* wait.c: condition "not-running", "next-exit", "removed". */
 typedef struct ContainerWaiter {

@@ -12,6 +12,7 @@
 
 #include "basic/util.h"
 #include "engine/container.h"
+#include "engine/volumes.h"
 #include "image/image.h"
 
 static long long count(Engine *e, const char *sql)
@@ -219,7 +220,12 @@ int engine_disk_usage(Engine *e, json_t **ret, BerthError **err)
         json_object_set_new(j, "LayersSize", json_integer(layers));
         json_object_set_new(j, "Images", images);
         json_object_set_new(j, "Containers", json_array());
-        json_object_set_new(j, "Volumes", json_array());
+        json_t *vols = NULL;
+        if (engine_volume_list(e, NULL, true, &vols, err) < 0) {
+                json_decref(j);
+                return -EIO;
+        }
+        json_object_set_new(j, "Volumes", vols);
         json_object_set_new(j, "BuildCache", json_array());
         *ret = j;
         return 0;

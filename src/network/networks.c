@@ -184,7 +184,7 @@ static int check_options(json_t *opts, bool *ipv6, BerthError **err)
                                 return berr_set(err, EINVAL, "invalid MTU number: %ld", m);
                 } else if (streq(k, "com.docker.network.bridge.enable_ip_masquerade") ||
                            streq(k, "com.docker.network.bridge.enable_icc") || streq(k, "com.docker.network.enable_ipv6")) {
-                        int b = net_parse_bool(s);
+                        int b = go_parse_bool(s);
                         if (b < 0)
                                 return berr_set(err, EINVAL, "failed to parse %s value: %s (strconv.ParseBool: parsing "
                                                              "\"%s\": invalid syntax)", k, s, s);
