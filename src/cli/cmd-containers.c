@@ -188,34 +188,35 @@ int cmd_ps(Cli *cli, int argc, char **argv)
                         _cleanup_free_ char *b = fmt_human_size((double) rootfs, 3);
                         sz = rootfs > 0 ? xasprintf("%s (virtual %s)", a, b) : xstrdup(a);
                 }
-                char *nets = NULL;
-                size_t nlen = 0;
-                FILE *nf = open_memstream(&nets, &nlen);
+                /* docker's ContainerContext, keys sorted as its JSON; "@Label" is its Label method */
+                _cleanup_strv_free_ char **netv = NULL, **mountv = NULL;
                 const char *k;
                 json_t *v;
-                bool first = true;
-                json_object_foreach(json_object_get(json_object_get(ct, "NetworkSettings"), "Networks"), k, v) {
-                        fprintf(nf, "%s%s", first ? "" : ",", k);
-                        first = false;
-                }
-                fclose(nf);
-                /* docker's ContainerContext, keys sorted as its JSON; "@Label" is its Label method */
+                json_object_foreach(json_object_get(json_object_get(ct, "NetworkSettings"), "Networks"), k, v)
+                        strv_extend(&netv, k);
+                fmt_strv_sort(netv);
+                _cleanup_free_ char *nets = fmt_strv_join(netv, ",");
                 size_t nvol = 0, mi;
                 json_t *m;
-                json_array_foreach(json_object_get(ct, "Mounts"), mi, m)
-                        if (streq(json_str(m, "Type") ?: "", "volume"))
+                json_array_foreach(json_object_get(ct, "Mounts"), mi, m) {
+                        const char *mname = json_str(m, "Name");
+                        if (!mname || !*mname)
+                                mname = json_str(m, "Source") ?: "";
+                        strv_push(&mountv, trunc ? fmt_ellipsis(mname, 15) : xstrdup(mname));
+                        if (streq(json_str(m, "Driver") ?: "", "local"))
                                 nvol++;
+                }
+                _cleanup_free_ char *mounts = fmt_strv_join(mountv, ",");
                 _cleanup_free_ char *vols = xasprintf("%zu", nvol);
                 json_t *l = json_object_get(ct, "Labels");
                 _cleanup_json_ json_t *lab = json_is_object(l) ? json_incref(l) : json_object();
                 json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:s,s:s,s:s,s:s,s:s,s:O}",
                                                       "Command", cmdq, "CreatedAt", at, "ID", sid, "Image", image,
-                                                      "Labels", labels, "LocalVolumes", vols, "Mounts", "", "Names",
+                                                      "Labels", labels, "LocalVolumes", vols, "Mounts", mounts, "Names",
                                                       names, "Networks", nets, "Platform", "Ports", ports,
                                                       "RunningFor", since, "Size", sz, "State",
                                                       json_str(ct, "State") ?: "", "Status",
                                                       json_str(ct, "Status") ?: "", "@Label", lab));
-                free(nets);
         }
         if (quiet)
                 format = "{{.ID}}";

@@ -233,3 +233,25 @@ char *fmt_human_size(double b, int prec)
         }
         return xasprintf("%.*g%s", prec, b, units[i]);
 }
+
+static int cmp_strp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void fmt_strv_sort(char **l)
+{
+        if (l)
+                qsort(l, strv_length(l), sizeof(char *), cmp_strp);
+}
+
+char *fmt_strv_join(char **l, const char *sep)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        for (size_t i = 0; l && l[i]; i++)
+                fprintf(f, "%s%s", i ? sep : "", l[i]);
+        fclose(f);
+        return out;
+}

@@ -55,6 +55,10 @@ char *fmt_prepare(const char *format, bool *table);
 /* docker's units.HumanSizeWithPrecision: decimal units, prec significant digits. */
 char *fmt_human_size(double b, int prec);
 
+/* Sorts a string vector in place (Go's sort.Strings); joins one (strings.Join). */
+void fmt_strv_sort(char **l);
+char *fmt_strv_join(char **l, const char *sep);
+
 /* "key=value" into {"key":{"value":true}}; -EINVAL when there is no '='. */
 int filters_add(json_t *filters, const char *kv);
 /* "" when empty; else "filters=<urlencoded json>" (caller frees). */

@@ -20,7 +20,8 @@ def err(r):
 @pytest.fixture(scope="module")
 def cli(busybox):
     busybox.berth("run", "-d", "--name", "fmt1", "-l", "tier=web", "-l", "zone=a", "-p", "127.0.0.1:8181:80",
-                  "busybox", "sleep", "300")
+                  "-v", "fmtvol:/data", "-v", "/tmp:/hosttmp:ro", "busybox", "sleep", "300")
+    busybox.berth("volume", "create", "--label", "kind=cache", "fmtvol2")
     busybox.berth("create", "--name", "fmt2", "-l", "tier=db", "busybox", "true")
     return busybox
 
@@ -70,6 +71,19 @@ IMAGE_TEMPLATES = [
 @pytest.mark.parametrize("tmpl", IMAGE_TEMPLATES)
 def test_images_templates_match_docker(cli, tmpl):
     assert "busybox" in same(cli, "images", "--format", tmpl)
+
+
+VOLUME_TEMPLATES = [
+    "{{.Name}} {{.Driver}} {{.Scope}} {{.Mountpoint}} {{.Labels}} {{.Label \"kind\"}}",
+    "table {{.Name}}\\t{{.Driver}}\\t{{.Size}}",
+    "json",
+]
+
+
+@pytest.mark.parametrize("tmpl", VOLUME_TEMPLATES)
+def test_volume_templates_match_docker(cli, tmpl):
+    assert "fmtvol" in same(cli, "volume", "ls", "--format", tmpl)
+    same(cli, "volume", "inspect", "--format", "{{.Name}} {{.Driver}} {{json .Labels}}", "fmtvol", "fmtvol2")
 
 
 INSPECT_TEMPLATES = [
