@@ -1,6 +1,7 @@
 /* images, import, tag, rmi, history, image inspect, inspect */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "basic/json-util.h"
@@ -178,9 +179,63 @@ typedef struct ProgressCtx {
         char *pending;
         size_t len;
         bool failed;
+        bool tty;
+        char **ids; /* the layer lines drawn since the last line without an id, top to bottom */
 } ProgressCtx;
 
-/* One JSON object per line: print status/stream, remember errors. */
+/* docker's JSONProgress.String(): the bar from progressDetail, for the terminal's width. */
+static char *progress_string(json_t *detail, int width)
+{
+        long long cur = json_int(detail, "current", 0), total = json_int(detail, "total", 0);
+        long long start = json_int(detail, "start", 0);
+        const char *units = json_str(detail, "units");
+        bool bytes = !units || !*units;
+        if (cur <= 0 && total <= 0)
+                return xstrdup("");
+        _cleanup_free_ char *hc = fmt_human_size((double) cur, 4), *ht = fmt_human_size((double) total, 4);
+        if (total <= 0)
+                return bytes ? xasprintf("%8s", hc) : xasprintf("%lld %s", cur, units);
+        int pct = (int) ((double) cur / (double) total * 100) / 2;
+        if (pct > 50)
+                pct = 50;
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        if (width > 110) {
+                fputc('[', f);
+                for (int i = 0; i < pct; i++)
+                        fputc('=', f);
+                fputc('>', f);
+                for (int i = pct; i < 50; i++)
+                        fputc(' ', f);
+                fputs("] ", f);
+        }
+        if (json_bool(detail, "hidecounts"))
+                ;
+        else if (bytes && cur > total)
+                fprintf(f, "%8s", hc); /* no total when the current count is off */
+        else if (bytes)
+                fprintf(f, "%8s/%s", hc, ht);
+        else if (cur > total)
+                fprintf(f, "%lld %s", cur, units);
+        else
+                fprintf(f, "%lld/%lld %s", cur, total, units);
+        if (cur > 0 && start > 0 && pct < 50 && width > 50) {
+                long long left = (long long) ((double) (time(NULL) - start) / (double) cur * (double) (total - cur));
+                if (left >= 3600)
+                        fprintf(f, " %lldh%lldm%llds", left / 3600, left % 3600 / 60, left % 60);
+                else if (left >= 60)
+                        fprintf(f, " %lldm%llds", left / 60, left % 60);
+                else
+                        fprintf(f, " %llds", left);
+        }
+        fclose(f);
+        return out;
+}
+
+/* One JSON message per line, shown as docker's jsonmessage does: on a terminal each layer keeps its
+ * own line, redrawn in place with the cursor moved up to it; elsewhere progress updates are left out
+ * and every other message is a line of its own. */
 static void progress_line(ProgressCtx *p, const char *line, size_t n)
 {
         _cleanup_json_ json_t *j = json_loadb(line, n, 0, NULL);
@@ -193,19 +248,51 @@ static void progress_line(ProgressCtx *p, const char *line, size_t n)
                 return;
         }
         const char *s = json_str(j, "stream");
-        if (s) {
-                fputs(s, p->out);
-                return;
-        }
-        const char *status = json_str(j, "status");
+        const char *status = json_str(j, "status") ?: "";
         const char *id = json_str(j, "id");
         const char *prog = json_str(j, "progress");
-        if (!status)
+        bool has_progress = json_object_get(j, "progressDetail") != NULL || prog;
+        if (!s && !json_str(j, "status"))
                 return;
+        size_t diff = 0;
+        if (id && *id && has_progress) {
+                size_t n_ids = strv_length(p->ids), line_no = n_ids;
+                for (size_t i = 0; i < n_ids; i++)
+                        if (streq(p->ids[i], id))
+                                line_no = i;
+                if (line_no == n_ids) {
+                        strv_extend(&p->ids, id);
+                        if (p->tty)
+                                fputc('\n', p->out);
+                        n_ids++;
+                }
+                diff = n_ids - line_no;
+                if (p->tty)
+                        fprintf(p->out, "\x1b[%zuA", diff);
+        } else {
+                p->ids = strv_free(p->ids);
+        }
+        const char *endl = "";
+        if (p->tty && !s && has_progress) {
+                fputs("\x1b[2K\r", p->out);
+                endl = "\r";
+        } else if (prog && *prog && !s) {
+                return; /* no bars off a terminal */
+        }
         if (id && *id)
-                fprintf(p->out, "%s: %s%s%s\n", id, status, prog ? " " : "", prog ? prog : "");
+                fprintf(p->out, "%s: ", id);
+        if (p->tty && has_progress && !s) {
+                struct winsize ws;
+                int width = ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 200;
+                _cleanup_free_ char *bar = progress_string(json_object_get(j, "progressDetail"), width);
+                fprintf(p->out, "%s %s%s", status, bar, endl);
+        }
+        else if (s)
+                fputs(s, p->out);
         else
-                fprintf(p->out, "%s\n", status);
+                fprintf(p->out, "%s%s\n", status, endl);
+        if (id && *id && p->tty && diff)
+                fprintf(p->out, "\x1b[%zuB", diff);
         fflush(p->out);
 }
 
@@ -229,12 +316,13 @@ static int progress_cb(const char *buf, size_t len, void *ud)
 int cli_progress_request(Cli *cli, const char *path, int upload_fd, const char *ctype, const char *err_prefix,
                          FILE *out)
 {
-        ProgressCtx p = { .out = out };
+        ProgressCtx p = { .out = out, .tty = isatty(fileno(out)) };
         _cleanup_free_ char *errbody = NULL;
         int st = client_stream(cli->client, "POST", path, ctype, upload_fd, progress_cb, &p, &errbody);
         if (p.len > 0)
                 progress_line(&p, p.pending, p.len);
         free(p.pending);
+        strv_free(p.ids);
         if (st < 0)
                 return 1;
         if (st >= 400) {

@@ -272,3 +272,95 @@ def test_bad_run_flag_values(cli, tmp_path):
     assert r.returncode == 125 and "container ID file found" in err(r)
     assert cid.read_text() == ident
     cli.berth("rm", ident)
+
+
+def run_in_pty(argv, env, cols=120):
+    """Runs argv on a terminal of cols columns; returns what it wrote."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+    m, s = pty.openpty()
+    fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
+    p = subprocess.Popen(argv, stdout=s, stderr=s, stdin=s, env=env)
+    os.close(s)
+    data = b""
+    while True:
+        try:
+            d = os.read(m, 65536)
+        except OSError:
+            break
+        if not d:
+            break
+        data += d
+    p.wait(60)
+    os.close(m)
+    return data.decode(errors="replace")
+
+
+def screen(text):
+    """The lines a terminal shows after text: newlines, carriage returns, cursor up/down, erase line."""
+    lines, row, col, i = [""], 0, 0, 0
+    while i < len(text):
+        m = re.match(r"\x1b\[(\d*)([ABK])", text[i:])
+        if m:
+            n = int(m.group(1) or 1)
+            if m.group(2) == "A":
+                row = max(0, row - n)
+            elif m.group(2) == "B":
+                row += n
+            else:
+                lines[row], col = "", 0
+            lines += [""] * (row + 1 - len(lines))
+            i += m.end()
+            continue
+        c = text[i]
+        if c == "\n":
+            row, col = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif c == "\r":
+            col = 0
+        else:
+            lines[row] = lines[row][:col] + c + lines[row][col + 1:]
+            col += 1
+        i += 1
+    return [l.rstrip() for l in lines if l.strip()]
+
+
+def test_pull_progress_like_docker(cli):
+    reg = pytest.importorskip("test_registry")
+    if not __import__("os").path.exists(reg.REGISTRY):
+        pytest.skip("docker-registry not installed")
+    r = reg.Registry(cli, 5077)
+    try:
+        # a layer of its own, so that the pull downloads something
+        cli.berth("run", "--name", "bigc", "busybox", "dd", "if=/dev/urandom", "of=/big", "bs=1M", "count=8")
+        ref = f"{r.host}/big:1"
+        cli.docker("commit", "bigc", ref)
+        cli.berth("rm", "bigc")
+        cli.docker("push", ref)
+        shown = {}
+        for who in ("berth", "docker"):
+            cli.berth("rmi", ref)
+            argv = [BERTH, "-H", cli.host] if who == "berth" else ["docker"]
+            raw = run_in_pty(argv + ["run", "--rm", ref, "true"], cli.env())
+            assert "\x1b[2K\r" in raw and re.search(r"\x1b\[\dA", raw), raw[:400]
+            shown[who] = screen(raw)
+        assert shown["berth"] == shown["docker"]
+        assert any(l.endswith(": Pull complete") for l in shown["berth"])
+        # bars are drawn on a wide terminal
+        cli.berth("rmi", ref)
+        raw = run_in_pty([BERTH, "-H", cli.host, "run", "--rm", ref, "true"], cli.env(), cols=150)
+        assert re.search(r"Downloading \[=*>\s*\]\s+[\d.]+[kM]B/[\d.]+MB", raw)
+        # off a terminal: one line per message, no bars, as docker prints
+        plain = {}
+        for who in ("berth", "docker"):
+            cli.berth("rmi", ref)
+            p = (cli.berth if who == "berth" else cli.docker)("run", "--rm", ref, "true")
+            plain[who] = err(p)
+        assert plain["berth"] == plain["docker"]
+        assert "Pull complete\n" in plain["berth"] and "[=" not in plain["berth"]
+        cli.berth("rmi", ref)
+    finally:
+        r.stop()
