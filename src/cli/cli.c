@@ -96,7 +96,8 @@ void cli_print_help(FILE *f, const Command *cmd, const char *shortopts, const Cl
                 const CliOption *o = v[i];
                 bool shortform = o->val > 0 && o->val < 128 && isalnum(o->val) && shortopts &&
                                  strchr(shortopts, o->val);
-                const char *type = o->has_arg == no_argument ? NULL : o->arg ? o->arg : "string";
+                /* an optional argument is a boolean's "=false" */
+                const char *type = o->arg ? o->arg : o->has_arg == required_argument ? "string" : NULL;
                 char *h = shortform ? xasprintf("  -%c, --%s%s%s", o->val, o->name, type ? " " : "", type ?: "")
                                     : xasprintf("      --%s%s%s", o->name, type ? " " : "", type ?: "");
                 if (strlen(h) > maxlen)

@@ -343,13 +343,13 @@ int cmd_import(Cli *cli, int argc, char **argv)
                 {},
         };
         _cleanup_strv_free_ char **changes = NULL;
-        const char *message = NULL;
+        const char *message = NULL, *platform = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "c:m:", opts)) != -1) {
                 switch (c) {
                 case 'c': strv_extend(&changes, optarg); break;
                 case 'm': message = optarg; break;
-                case 'p': break;
+                case 'p': platform = optarg; break;
                 CLI_OPT_DEFAULT;
                 }
         }
@@ -388,6 +388,10 @@ int cmd_import(Cli *cli, int argc, char **argv)
         if (message) {
                 _cleanup_free_ char *e = client_escape(message);
                 fprintf(f, "&message=%s", e);
+        }
+        if (platform) {
+                _cleanup_free_ char *e = client_escape(platform);
+                fprintf(f, "&platform=%s", e);
         }
         fclose(f);
         _cleanup_free_ char *path = q;

@@ -118,7 +118,7 @@ enum {
         { "cgroup-parent", required_argument, NULL, O_CGROUPPARENT, "Optional parent cgroup for the container" }, \
         { "cgroupns", required_argument, NULL, O_CGROUPNS,                                                       \
           "Cgroup namespace to use (host|private)\n'host':    Run the container in the host's cgroup namespace\n" \
-          "'private': Run the container in its own private cgroup namespace\n''         Use the cgroup "        \
+          "'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup "        \
           "namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)" },  \
         { "cidfile", required_argument, NULL, O_CIDFILE, "Write the container ID to the file" },                 \
         { "device", required_argument, NULL, O_DEVICE, "Add a host device to the container", "list" },           \
