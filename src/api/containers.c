@@ -13,6 +13,7 @@
 #include "basic/stdcopy.h"
 #include "basic/signal.h"
 #include "basic/util.h"
+#include "engine/config-fields.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
@@ -95,12 +96,16 @@ static json_t *inspect_json(Engine *e, Container *c)
                               c->restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
                               "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
         json_object_set_new(j, "ExecIDs", exec_ids_json_locked(e, c));
-        json_object_set(j, "HostConfig", container_hostcfg(c));
+        json_object_set_new(j, "HostConfig", config_fields_filled(container_hostcfg(c), CONFIG_SECTION_HOST));
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
-        json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s},s:s}", "Data", "UpperDir", upper, "WorkDir",
-                                                        work, "Name", "overlay2"));
+        _cleanup_free_ char *rdir = container_run_dir(e, c->id);
+        _cleanup_free_ char *merged = xasprintf("%s/rootfs", rdir), *init = xasprintf("%s/init", dir);
+        /* LowerDir (the image's layers) is added by the caller, outside Engine.lock */
+        json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s,s:s,s:s},s:s}", "Data", "LowerDir", init,
+                                                        "MergedDir", merged, "UpperDir", upper, "WorkDir", work,
+                                                        "Name", "overlay2"));
         json_object_set_new(j, "Mounts", mounts_json(c));
-        json_object_set(j, "Config", container_cfg(c));
+        json_object_set_new(j, "Config", config_fields_filled(container_cfg(c), CONFIG_SECTION_CONFIG));
         json_object_set_new(j, "NetworkSettings", network_settings(e, c));
         return j;
 }
@@ -114,6 +119,19 @@ static void inspect(ApiRequest *ar)
         pthread_mutex_lock(&ar->engine->lock);
         json_t *j = inspect_json(ar->engine, c);
         pthread_mutex_unlock(&ar->engine->lock);
+        /* overlayfs' lowerdir order: the init layer, then the image's layers from the top */
+        _cleanup_strv_free_ char **layers = NULL;
+        json_t *data = json_object_get(json_object_get(j, "GraphDriver"), "Data");
+        if (image_layer_dirs(ar->engine->images, c->image_id, &layers, NULL) == 0) {
+                _cleanup_free_ char *lower = xstrdup(json_str(data, "LowerDir") ?: "");
+                for (size_t i = strv_length(layers); i-- > 0;) {
+                        char *n = xasprintf("%s:%s", lower, layers[i]);
+                        free(lower);
+                        lower = n;
+                }
+                json_object_set_new(data, "LowerDir", json_string(lower));
+        }
+        compat_shape_container_inspect(j, ar->ver);
         if (api_query_bool(ar, "size", false)) {
                 long long rw, rootfs;
                 engine_container_size(ar->engine, c->id, c->image_id, &rw, &rootfs);
@@ -336,8 +354,11 @@ static void add_sizes(Engine *e, json_t *summaries)
         json_array_foreach(summaries, i, s) {
                 long long rw, rootfs;
                 engine_container_size(e, json_str(s, "Id"), json_str(s, "ImageID"), &rw, &rootfs);
-                json_object_set_new(s, "SizeRw", json_integer(rw));
-                json_object_set_new(s, "SizeRootFs", json_integer(rootfs));
+                /* omitted when 0, as Go's omitempty does in Docker's list entries */
+                if (rw)
+                        json_object_set_new(s, "SizeRw", json_integer(rw));
+                if (rootfs)
+                        json_object_set_new(s, "SizeRootFs", json_integer(rootfs));
         }
 }
 
@@ -504,6 +525,7 @@ static void list(ApiRequest *ar)
                 if (ar->ver >= 52)
                         json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", health, "FailingStreak",
                                                                    c->health ? c->health->failing_streak : 0));
+                compat_shape_container_summary(s, ar->ver);
                 json_array_append_new(out, s);
                 if (limit > 0 && (long long) json_array_size(out) >= limit)
                         break;

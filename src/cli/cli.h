@@ -107,6 +107,7 @@ int cmd_image_inspect(Cli *cli, int argc, char **argv);
 int cmd_container_inspect(Cli *cli, int argc, char **argv);
 int cmd_inspect(Cli *cli, int argc, char **argv);
 int cmd_run(Cli *cli, int argc, char **argv);
+int cmd_cp(Cli *cli, int argc, char **argv);
 int cmd_create(Cli *cli, int argc, char **argv);
 int cmd_start(Cli *cli, int argc, char **argv);
 int cmd_stop(Cli *cli, int argc, char **argv);

@@ -590,10 +590,14 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                                  "Privileged", o->privileged, "Links", opts_strv_json(o->links), "CapAdd", cap_add,
                                  "CapDrop", cap_drop, "ReadonlyRootfs", o->read_only, "PublishAllPorts",
                                  o->publish_all, "LogConfig", "Type", o->log_driver ?: "", "Config", o->log_opts);
-        /* docker never sends the DNS lists as null */
-        json_object_set_new(host, "Dns", json_array());
-        json_object_set_new(host, "DnsOptions", json_array());
-        json_object_set_new(host, "DnsSearch", json_array());
+        /* what the docker CLI sends for flags not given, so that both make the same container */
+        static const char *const empty_lists[] = { "Dns", "DnsOptions", "DnsSearch", "Devices", "Ulimits",
+                                                   "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+                                                   "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps" };
+        for (size_t i = 0; i < ELEMENTSOF(empty_lists); i++)
+                json_object_set_new(host, empty_lists[i], json_array());
+        json_object_set_new(host, "MemorySwappiness", json_integer(-1));
+        json_object_set_new(host, "PidsLimit", json_integer(0));
         json_object_update(host, o->host);
         if (o->init_set)
                 json_object_set_new(host, "Init", json_boolean(o->init));
@@ -630,6 +634,8 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                                  "NetworkingConfig", "EndpointsConfig", endpoints);
         if (!json_object_size(o->exposed))
                 json_object_set_new(body, "ExposedPorts", json_null()); /* docker omits an empty set */
+        if (!json_object_get(body, "Volumes"))
+                json_object_set_new(body, "Volumes", json_object());
         if (o->stop_signal)
                 json_object_set_new(body, "StopSignal", json_string(o->stop_signal));
         if (o->no_healthcheck)
@@ -680,7 +686,11 @@ static int pull_image(Cli *cli, RunOpts *o, const char *image)
         _cleanup_free_ char *ppath = xasprintf("/images/create?fromImage=%s&tag=%s%s%s", er, et,
                                                ep ? "&platform=" : "", ep ?: "");
         _cleanup_fclose_ FILE *devnull = o->quiet ? fopen("/dev/null", "we") : NULL;
-        if (cli_progress_request(cli, ppath, -1, NULL, "berth: ", devnull ?: stderr) != 0) {
+        bool run = cli->cmd->fn == cmd_run;
+        if (cli_progress_request(cli, ppath, -1, NULL, run ? "berth: " : NULL, devnull ?: stderr) != 0) {
+                /* docker run words a failure as a usage error (125); create just reports it (1) */
+                if (!run)
+                        return 1;
                 fprintf(stderr, "\nRun 'berth %s --help' for more information\n", cli->cmd_name);
                 return 125;
         }
@@ -742,7 +752,12 @@ static char *create_container(Cli *cli, RunOpts *o, const char *image, char **cm
                 if (st >= 300 || !out) {
                         _cleanup_free_ char *m = client_error_message(resp.body);
                         _cleanup_free_ char *full = xasprintf("Error response from daemon: %s", m);
-                        *ret_code = run_error(cli, 125, full);
+                        if (cli->cmd->fn == cmd_run)
+                                *ret_code = run_error(cli, 125, full);
+                        else {
+                                fprintf(stderr, "%s\n", full);
+                                *ret_code = 1;
+                        }
                         return cidfile_drop(o);
                 }
                 size_t i;

@@ -9,6 +9,8 @@
 static const Command commands[] = {
         { "attach", cmd_attach, "attach [OPTIONS] CONTAINER",
           "Attach local standard input, output, and error streams to a running container" },
+        { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+          "Copy files/folders between a container and the local filesystem" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
           "Execute a command in a running container" },
@@ -56,6 +58,7 @@ static const Command image_commands[] = {
 static const Command container_commands[] = {
         { "attach", cmd_attach, "container attach [OPTIONS] CONTAINER", "Attach to a running container" },
         { "exec", cmd_exec, "container exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a container" },
+        { "cp", cmd_cp, "container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-", "Copy files/folders" },
         { "create", cmd_create, "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "inspect", cmd_container_inspect, "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
           "Display detailed information on one or more containers" },

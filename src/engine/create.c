@@ -9,6 +9,7 @@
 #include "basic/json-util.h"
 #include "basic/signal.h"
 #include "basic/util.h"
+#include "config-fields.h"
 #include "container.h"
 #include "state/events.h"
 #include "engine/health.h"
@@ -18,44 +19,6 @@
 #include "image/image.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
-
-enum { T_STR = JT_STR, T_BOOL = JT_BOOL, T_INT = JT_INT, T_OBJ = JT_OBJ, T_STRV = JT_STRV, T_ARR = JT_ARR };
-
-typedef JsonFieldType FieldType;
-
-static const FieldType config_fields[] = {
-        { "Hostname", T_STR }, { "Domainname", T_STR }, { "User", T_STR }, { "AttachStdin", T_BOOL },
-        { "AttachStdout", T_BOOL }, { "AttachStderr", T_BOOL }, { "Tty", T_BOOL }, { "OpenStdin", T_BOOL },
-        { "StdinOnce", T_BOOL }, { "Env", T_STRV }, { "Cmd", T_STRV | T_STR }, { "Entrypoint", T_STRV | T_STR },
-        { "Image", T_STR }, { "Volumes", T_OBJ }, { "WorkingDir", T_STR }, { "Labels", T_OBJ },
-        { "StopSignal", T_STR }, { "StopTimeout", T_INT }, { "ExposedPorts", T_OBJ }, { "NetworkDisabled", T_BOOL },
-        { "MacAddress", T_STR }, { "OnBuild", T_STRV }, { "Shell", T_STRV }, { "Healthcheck", T_OBJ },
-        { "ArgsEscaped", T_BOOL },
-};
-
-static const FieldType host_fields[] = {
-        { "Binds", T_STRV }, { "ContainerIDFile", T_STR }, { "LogConfig", T_OBJ }, { "NetworkMode", T_STR },
-        { "PortBindings", T_OBJ }, { "RestartPolicy", T_OBJ }, { "AutoRemove", T_BOOL }, { "VolumeDriver", T_STR },
-        { "VolumesFrom", T_STRV }, { "CapAdd", T_STRV }, { "CapDrop", T_STRV }, { "Dns", T_STRV },
-        { "DnsOptions", T_STRV }, { "DnsSearch", T_STRV }, { "ExtraHosts", T_STRV }, { "GroupAdd", T_STRV },
-        { "IpcMode", T_STR }, { "Links", T_STRV }, { "OomScoreAdj", T_INT }, { "PidMode", T_STR },
-        { "Privileged", T_BOOL }, { "PublishAllPorts", T_BOOL }, { "ReadonlyRootfs", T_BOOL },
-        { "SecurityOpt", T_STRV }, { "UTSMode", T_STR }, { "UsernsMode", T_STR }, { "ShmSize", T_INT },
-        { "Memory", T_INT }, { "CpuShares", T_INT }, { "NanoCpus", T_INT }, { "PidsLimit", T_INT },
-        { "Init", T_BOOL }, { "MaskedPaths", T_STRV }, { "ReadonlyPaths", T_STRV }, { "Mounts", T_ARR },
-        { "Tmpfs", T_OBJ }, { "Sysctls", T_OBJ }, { "Ulimits", T_ARR }, { "ConsoleSize", T_ARR },
-        { "CgroupnsMode", T_STR }, { "CgroupParent", T_STR }, { "MemorySwap", T_INT },
-        { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV },
-};
-
-static int check_types(json_t *obj, const FieldType *f, size_t n, const char *structname, BerthError **err)
-{
-        const FieldType *bad = json_check_fields(obj, f, n);
-        if (bad)
-                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
-                                json_kind(json_object_get(obj, bad->key)), structname, bad->key);
-        return 0;
-}
 
 /* Cmd/Entrypoint as Docker's StrSlice decodes them: a plain string (shell form, old clients) is one argv
  * element, null or absent is nil (NULL here), [] stays an empty list. */
@@ -478,7 +441,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                                 "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
         if (!body)
                 return berr_set(err, EINVAL, "Config cannot be empty in order to create a container");
-        r = check_types(body, config_fields, ELEMENTSOF(config_fields), "ContainerConfigWrapper", err);
+        r = config_fields_check(body, CONFIG_SECTION_CONFIG, "ContainerConfigWrapper", err);
+        if (r == 0)
+                r = config_fields_refuse(body, CONFIG_SECTION_CONFIG, "Config", err);
         if (r < 0)
                 return r;
         const char *stopsig = json_str(body, "StopSignal");
@@ -489,7 +454,9 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field "
                                 "ContainerConfigWrapper.HostConfig of type container.HostConfig", json_kind(hcin));
         if (json_is_object(hcin)) {
-                r = check_types(hcin, host_fields, ELEMENTSOF(host_fields), "HostConfig", err);
+                r = config_fields_check(hcin, CONFIG_SECTION_HOST, "HostConfig", err);
+                if (r == 0)
+                        r = config_fields_refuse(hcin, CONFIG_SECTION_HOST, "HostConfig", err);
                 if (r < 0)
                         return r;
         }
@@ -585,12 +552,19 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 r = validate_mounts(hc, err);
         if (r < 0)
                 return r;
-        set_default(hc, "NetworkMode", json_string("default"));
+        /* the keys the engine acts on are recorded with their defaults (config-fields.c); inspect fills the rest */
+        set_default(hc, "NetworkMode", config_field_default(CONFIG_SECTION_HOST, "NetworkMode"));
         json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
         if (shm <= 0)
-                json_object_set_new(hc, "ShmSize", json_integer(67108864));
-        set_default(hc, "IpcMode", json_string("private"));
-        set_default(hc, "CgroupnsMode", json_string("host"));
+                json_object_set_new(hc, "ShmSize", config_field_default(CONFIG_SECTION_HOST, "ShmSize"));
+        set_default(hc, "IpcMode", config_field_default(CONFIG_SECTION_HOST, "IpcMode"));
+        const char *cgns = json_str(hc, "CgroupnsMode");
+        if (cgns && streq(cgns, "host"))
+                return berr_set(err, EINVAL, "HostConfig.CgroupnsMode=host is not supported by berth: every container "
+                                "has its own cgroup namespace");
+        if (cgns && *cgns && !streq(cgns, "private"))
+                return berr_set(err, EINVAL, "invalid cgroup namespace mode: %s", cgns);
+        set_default(hc, "CgroupnsMode", config_field_default(CONFIG_SECTION_HOST, "CgroupnsMode"));
         /* as dockerd: the daemon's default runtime when none is named, an unknown name refused */
         set_default(hc, "Runtime", json_string("runc")); /* Docker's default name; berth-monitor runs it */
         if (!engine_runtime_known(json_str(hc, "Runtime") ?: ""))

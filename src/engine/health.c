@@ -21,6 +21,7 @@
 
 #define START_TIMEOUT_NS (30LL * 1000000000LL) /* dockerd's bound on starting the probe's exec */
 #define KILL_GRACE_NS (5LL * 1000000000LL)     /* after the kill of a probe that timed out */
+#define SAVE_EVERY_NS (1LL * 1000000000LL)     /* results that change no status are written at most this often */
 
 typedef enum JobState {
         JOB_IDLE,     /* waiting for the next probe */
@@ -38,6 +39,7 @@ typedef struct Job {
         HealthSettings s;
         JobState st;
         int64_t due; /* IDLE: the next probe; otherwise the deadline of the current step */
+        int64_t saved_at; /* when a result was last written to the store */
         int fd, pidfd, pid;
         int64_t probe_start;
         char exec_id[65];
@@ -120,7 +122,12 @@ static void job_finish(Engine *e, Job *j, const char *error)
          * schedule was stopped meanwhile. */
         if (!c->removed && c->status == CSTATUS_RUNNING && c->start_seq == j->start_seq && c->health) {
                 bool changed = health_record(c->health, &j->s, c->started_at, &res);
-                container_save_fact(e, c, "a health check result");
+                /* A 1 ms interval must not mean a write per millisecond: a new status is written at
+                 * once, other results at most once a second (an exit or stop writes the rest). */
+                if (changed || end - j->saved_at >= SAVE_EVERY_NS) {
+                        container_save_fact(e, c, "a health check result");
+                        j->saved_at = end;
+                }
                 if (changed) {
                         _cleanup_free_ char *action =
                                 xasprintf("health_status: %s", health_status_string(c->health->status));

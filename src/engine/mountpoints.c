@@ -501,7 +501,6 @@ void mountpoints_reconcile(Engine *e)
 
 int container_mount_points(Engine *e, Container *c, MountPoint **ret, size_t *n, BerthError **err)
 {
-        (void) err;
         pthread_mutex_lock(&e->lock);
         _cleanup_json_ json_t *mps = mountpoints_of_locked(c);
         pthread_mutex_unlock(&e->lock);
@@ -514,10 +513,20 @@ int container_mount_points(Engine *e, Container *c, MountPoint **ret, size_t *n,
                 const char *src = json_str(m, "Source") ?: "";
                 const char *sub = json_str(m, "Subpath");
                 v[i].destination = xstrdup(json_str(m, "Destination") ?: "");
-                v[i].source = sub && *sub ? xasprintf("%s/%s", src, sub) : xstrdup(src);
                 v[i].type = xstrdup(type);
                 v[i].name = xstrdup(json_str(m, "Name") ?: "");
                 v[i].rw = json_bool(m, "RW");
+                if (streq(type, "tmpfs") || !*src)
+                        continue; /* nothing on the host: source stays NULL */
+                /* a subpath is resolved beneath its volume, as a start does: the volume's symlinks are
+                 * the containers' to write */
+                int r = sub && *sub ? subpath_resolve(src, sub, &v[i].source, err) : 0;
+                if (r < 0) {
+                        mount_points_free(v, i + 1);
+                        return r;
+                }
+                if (!v[i].source)
+                        v[i].source = xstrdup(src);
         }
         *ret = v;
         *n = k;

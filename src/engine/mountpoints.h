@@ -18,7 +18,8 @@ typedef struct MountPoint {
         bool rw;
 } MountPoint;
 
-/* The mount points of c with their host paths (a tmpfs has none: source ""). The caller holds no lock. */
+/* The mount points of c with their host paths (NULL for a tmpfs; a volume subpath resolved beneath its
+ * volume). The caller holds no lock. */
 int container_mount_points(Engine *e, Container *c, MountPoint **ret, size_t *n, BerthError **err);
 void mount_points_free(MountPoint *m, size_t n);
 

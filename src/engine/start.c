@@ -727,6 +727,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
 
         /* Attaches made before start see everything the process prints. */
         container_connect_pending_attaches(e, c);
+        container_initial_console_size(e, c);
         _cleanup_free_ char *reply = NULL;
         r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
         if (r < 0) {

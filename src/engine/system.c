@@ -194,6 +194,7 @@ int engine_info(Engine *e, json_t **ret, BerthError **err _unused_)
         json_object_set_new(j, "LiveRestoreEnabled", json_true());
         json_object_set_new(j, "Isolation", json_string(""));
         json_object_set_new(j, "InitBinary", json_string("berth-init"));
+        json_object_set_new(j, "CDISpecDirs", json_array()); /* berth has no CDI devices */
         /* berthd, berth-monitor and berth-init stand where containerd, runc and docker-init do, all built
          * from one tree (Expected left the response in 1.49: compat.c adds it back) */
         json_object_set_new(j, "ContainerdCommit", json_pack("{s:s}", "ID", BERTH_GIT_COMMIT));

@@ -186,7 +186,7 @@ RUN_FLAGS = [
     ["-l", "a=b", "--entrypoint", "sh", "-w", "/tmp", "-u", "1000:10", "--restart", "on-failure:2", "--log-driver",
      "json-file", "--log-opt", "max-size=1m", "--stop-signal", "SIGUSR1", "--stop-timeout", "7", "-e", "X=1"],
     ["--expose", "8080-8081/udp", "-P", "-p", "127.0.0.1:9090:90", "--privileged", "--device",
-     "/dev/null:/dev/xnull:rw", "--device-cgroup-rule", "c 1:3 rwm", "--cgroup-parent", "cfpar",
+     "/dev/null:/dev/xnull:rw", "--device-cgroup-rule", "c 1:3 rwm",
      "--security-opt", "seccomp=unconfined", "--read-only=false", "--init=false"],
     ["-i", "-t", "-a", "stdout", "-a", "STDERR", "--rm"],
 ]
@@ -204,15 +204,26 @@ def test_create_flags_match_docker(cli, flags):
     cli.docker("create", "--name", "d" + name, *flags, "busybox", "true")
     bh, bc, bn = settings(cli, "b" + name)
     dh, dc, dn = settings(cli, "d" + name)
-    # the docker CLI also sends every resource field at its zero value; compare what berth sent
-    diff = {k: (bh[k], dh.get(k)) for k in bh if bh[k] != dh.get(k)}
-    assert diff == {}
+    assert bh == dh
     for k in ("Domainname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "Labels", "StopSignal",
               "StopTimeout", "ExposedPorts", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
               "StdinOnce"):
         assert bc.get(k) == dc.get(k), k
     assert bn.keys() == dn.keys()
     cli.berth("rm", "-f", "b" + name, "d" + name)
+
+
+def test_refusals_come_from_the_daemon(cli):
+    # flags berth parses but berthd does not implement: the daemon's refusal, as the docker CLI gets it
+    for flags in (["--cgroup-parent", "cfpar"], ["--userns", "host"], ["--runtime", "nosuch"]):
+        b = cli.berth("create", *flags, "busybox", "true", check=False)
+        d = cli.docker("create", *flags, "busybox", "true", check=False)
+        assert b.returncode == d.returncode
+        if d.returncode == 0:
+            cli.berth("rm", out(b).strip(), out(d).strip())
+        else:
+            assert "Error response from daemon: " in err(b)
+            assert err(d).split("Error response from daemon: ")[1].splitlines()[0] in err(b)
 
 
 def test_network_flags_match_docker(cli):
