@@ -132,6 +132,13 @@ int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool
 int cmd_exec(Cli *cli, int argc, char **argv);
 int cmd_attach(Cli *cli, int argc, char **argv);
 /* cmd-volumes.c */
+int cmd_network_create(Cli *cli, int argc, char **argv);
+int cmd_network_ls(Cli *cli, int argc, char **argv);
+int cmd_network_inspect(Cli *cli, int argc, char **argv);
+int cmd_network_rm(Cli *cli, int argc, char **argv);
+int cmd_network_connect(Cli *cli, int argc, char **argv);
+int cmd_network_disconnect(Cli *cli, int argc, char **argv);
+int cmd_network_prune(Cli *cli, int argc, char **argv);
 int cmd_volume_create(Cli *cli, int argc, char **argv);
 int cmd_volume_ls(Cli *cli, int argc, char **argv);
 int cmd_volume_inspect(Cli *cli, int argc, char **argv);

@@ -85,6 +85,22 @@ static const Command system_commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
+static const Command network_commands[] = {
+        { "connect", cmd_network_connect, "network connect [OPTIONS] NETWORK CONTAINER",
+          "Connect a container to a network" },
+        { "create", cmd_network_create, "network create [OPTIONS] NETWORK", "Create a network" },
+        { "disconnect", cmd_network_disconnect, "network disconnect [OPTIONS] NETWORK CONTAINER",
+          "Disconnect a container from a network" },
+        { "inspect", cmd_network_inspect, "network inspect [OPTIONS] NETWORK [NETWORK...]",
+          "Display detailed information on one or more networks" },
+        { "ls", cmd_network_ls, "network ls [OPTIONS]", "List networks" },
+        { "list", cmd_network_ls, "network ls [OPTIONS]", "List networks" },
+        { "prune", cmd_network_prune, "network prune [OPTIONS]", "Remove all unused networks" },
+        { "rm", cmd_network_rm, "network rm NETWORK [NETWORK...]", "Remove one or more networks" },
+        { "remove", cmd_network_rm, "network rm NETWORK [NETWORK...]", "Remove one or more networks" },
+        { NULL, NULL, NULL, NULL },
+};
+
 static const Command volume_commands[] = {
         { "create", cmd_volume_create, "volume create [OPTIONS] [VOLUME]", "Create a volume" },
         { "inspect", cmd_volume_inspect, "volume inspect [OPTIONS] VOLUME [VOLUME...]",
@@ -105,6 +121,7 @@ static const struct {
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
+        { "network", network_commands, "Manage networks" },
         { "volume", volume_commands, "Manage volumes" },
 };
 

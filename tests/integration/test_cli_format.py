@@ -375,3 +375,42 @@ def test_pull_progress_like_docker(cli):
         cli.berth("rmi", ref)
     finally:
         r.stop()
+
+
+NETWORK_TEMPLATES = [
+    "table {{.Name}}\\t{{.Driver}}\\t{{.Scope}}",
+    "{{.Name}} {{.IPv4}} {{.IPv6}} {{.Internal}} {{.Labels}} {{.Label \"x\"}} {{len .ID}}",
+    "json",
+    "",
+]
+
+
+def test_network_commands_match_docker(cli):
+    flags = ["--subnet", "10.77.0.0/16", "--gateway", "10.77.0.1", "--ip-range", "10.77.5.0/24", "--label", "x=y",
+             "--aux-address", "r=10.77.0.9", "--internal", "-o", "com.docker.network.bridge.name=bfmt0"]
+    cli.berth("network", "create", *flags, "bfmt")
+    flags = [f.replace("10.77.", "10.78.").replace("bfmt0", "dfmt0") for f in flags]
+    cli.docker("network", "create", *flags, "dfmt")
+    for tmpl in NETWORK_TEMPLATES:
+        assert "fmt" in same(cli, "network", "ls", "--format", tmpl)
+    assert "bfmt" in same(cli, "network", "ls")
+    assert same(cli, "network", "ls", "-q", "--filter", "name=fmt").count("\n") == 2
+    b = json.loads(out(cli.berth("network", "inspect", "bfmt")))[0]
+    d = json.loads(out(cli.docker("network", "inspect", "dfmt")))[0]
+    for k in ("Driver", "Internal", "Attachable", "Labels", "EnableIPv6", "Scope"):
+        assert b[k] == d[k], k
+    assert b["IPAM"]["Config"] == json.loads(json.dumps(d["IPAM"]["Config"]).replace("10.78.", "10.77."))
+    same(cli, "network", "inspect", "--format", "{{.Name}} {{json .Labels}} {{.Driver}}", "bfmt", "dfmt")
+    cli.berth("run", "-d", "--name", "netc", "busybox", "sleep", "300")
+    cli.berth("network", "connect", "--alias", "a1", "bfmt", "netc")
+    assert out(cli.berth("inspect", "-f", "{{json (index .NetworkSettings.Networks \"bfmt\").Aliases}}",
+                         "netc")).startswith('["a1"')
+    cli.berth("network", "disconnect", "bfmt", "netc")
+    cli.berth("rm", "-f", "netc")
+    b = cli.berth("network", "rm", "bfmt", "nosuchnet", check=False)
+    d = cli.docker("network", "rm", "dfmt", "nosuchnet", check=False)
+    assert (out(b), b.returncode) == ("bfmt\n", d.returncode) and out(d) == "dfmt\n"
+    # docker 28 adds a line "exit status 1" of its own
+    assert err(b) == err(d).replace("exit status 1\n", "")
+    r = cli.berth("network", "create", "--subnet", "10.79.0.0/16", "--gateway", "10.80.0.1", "bad", check=False)
+    assert r.returncode == 1 and "no matching subnet for gateway 10.80.0.1" in err(r)
