@@ -132,6 +132,7 @@ int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool
 int cmd_exec(Cli *cli, int argc, char **argv);
 int cmd_attach(Cli *cli, int argc, char **argv);
 /* cmd-volumes.c */
+int cmd_events(Cli *cli, int argc, char **argv);
 int cmd_network_create(Cli *cli, int argc, char **argv);
 int cmd_network_ls(Cli *cli, int argc, char **argv);
 int cmd_network_inspect(Cli *cli, int argc, char **argv);

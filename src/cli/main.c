@@ -12,6 +12,7 @@ static const Command commands[] = {
         { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
           "Copy files/folders between a container and the local filesystem" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+        { "events", cmd_events, "events [OPTIONS]", "Get real time events from the server" },
         { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
           "Execute a command in a running container" },
         { "history", cmd_history, "history [OPTIONS] IMAGE", "Show the history of an image" },
@@ -81,6 +82,7 @@ static const Command container_commands[] = {
 };
 
 static const Command system_commands[] = {
+        { "events", cmd_events, "system events [OPTIONS]", "Get real time events from the server" },
         { "info", cmd_info, "system info [OPTIONS]", "Display system-wide information" },
         { NULL, NULL, NULL, NULL },
 };

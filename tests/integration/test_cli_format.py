@@ -414,3 +414,22 @@ def test_network_commands_match_docker(cli):
     assert err(b) == err(d).replace("exit status 1\n", "")
     r = cli.berth("network", "create", "--subnet", "10.79.0.0/16", "--gateway", "10.80.0.1", "bad", check=False)
     assert r.returncode == 1 and "no matching subnet for gateway 10.80.0.1" in err(r)
+
+
+def test_events_match_docker(cli):
+    import time
+    since = str(int(time.time()))
+    cli.berth("run", "--rm", "--name", "evfmt", "busybox", "true")
+    until = str(int(time.time()) + 1)
+    time.sleep(1.1)  # until must have passed for the stream to end by itself
+    args = ["events", "--since", since, "--until", until, "--filter", "container=evfmt"]
+    text = same(cli, *args)
+    assert re.search(r"^\S+Z container create [0-9a-f]{64} \(image=busybox, name=evfmt\)$", text, re.M)
+    for tmpl in ('{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Scope}} {{.Actor.Attributes}}',
+                 '{{if eq .Action "die"}}{{index .Actor.Attributes "exitCode"}}{{end}}', '{{json .Actor}}'):
+        assert same(cli, *args, "--format", tmpl).strip()
+    for tmpl in ("{{.Nope}}", "{{foo}}"):
+        b, d = cli.berth(*args, "--format", tmpl, check=False), cli.docker(*args, "--format", tmpl, check=False)
+        assert b.returncode == d.returncode == 64 and err(b) == err(d)
+    lines = out(cli.berth(*args, "--format", "json")).splitlines()
+    assert [json.loads(l)["Action"] for l in lines][:2] == ["create", "attach"]
