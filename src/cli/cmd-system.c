@@ -27,10 +27,11 @@ int cmd_version(Cli *cli, int argc, char **argv)
         _cleanup_json_ json_t *server = NULL;
         int st = client_json(cli->client, "GET", "/version", NULL, &server, NULL);
         const char *apiver = cli->client->negotiated ? cli->client->version : CLIENT_MAX_API;
-        _cleanup_json_ json_t *client = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Version", "0.1.0",
+        _cleanup_json_ json_t *client = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Version", "0.1.0",
                                                   "ApiVersion", apiver, "DefaultAPIVersion", CLIENT_MAX_API,
                                                   "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a", "Os", "linux",
-                                                  "Arch", go_arch(), "BuildTime", BERTH_BUILD_TIME);
+                                                  "Arch", go_arch(), "BuildTime", BERTH_BUILD_TIME, "Context",
+                                                  "default");
         if (format) {
                 _cleanup_json_ json_t *ctx = json_pack("{s:O,s:O}", "Client", client, "Server",
                                                        server ?: json_null());
@@ -123,8 +124,16 @@ int cmd_info(Cli *cli, int argc, char **argv)
         _cleanup_json_ json_t *info = NULL;
         if (cli_get_json(cli, "/info", &info) != 0)
                 return 1;
-        if (format)
+        if (format) {
+                /* docker's dockerInfo: the daemon's info with the client's beside it */
+                json_object_set_new(info, "ClientInfo",
+                                    json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[],s:n}", "Debug",
+                                              cli->client->debug, "Version", "0.1.0", "DefaultAPIVersion",
+                                              CLIENT_MAX_API, "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a", "Os",
+                                              "linux", "Arch", go_arch(), "BuildTime", BERTH_BUILD_TIME, "Context",
+                                              "default", "Plugins", "Warnings"));
                 return cli_format_one(format, "", "system.dockerInfo", info);
+        }
 
         printf("Client:\n Version:    0.1.0\n Context:    default\n Debug Mode: %s\n\nServer:\n",
                cli->client->debug ? "true" : "false");
