@@ -135,14 +135,27 @@ int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const Cli
                 built = longopts;
         }
         opterr = 0;
-        int idx = 0;
+        int idx = -1, prev = optind ? optind : 1;
         int c = getopt_long(argc, argv, shortopts, gopts, &idx);
+        /* getopt takes a unique prefix of a long name; docker's flags must be spelled out */
+        if (idx >= 0 && c != '?' && prev < argc && startswith(argv[prev], "--")) {
+                size_t l = strcspn(argv[prev] + 2, "=");
+                if (strlen(longopts[idx].name) != l) {
+                        fprintf(stderr, "unknown flag: %.*s\n", (int) (l + 2), argv[prev]);
+                        print_usage_tail(cli);
+                        return CLI_OPT_BAD;
+                }
+        }
         if (c == CLI_OPT_HELP) {
                 cli_print_help(stdout, cli->cmd, shortopts, longopts);
                 return CLI_OPT_HELP;
         }
         if (c == '?' || c == ':') {
                 const char *arg = argv[optind - 1];
+                /* getopt stays on a cluster of short flags ("-it=x") until its last letter */
+                if (optopt && optind < argc && (startswith(arg, "--") || !strchr(arg, optopt)) &&
+                    strchr(argv[optind], optopt))
+                        arg = argv[optind];
                 if (c == ':' || (optopt && strchr(shortopts, optopt) && !startswith(arg, "--")))
                         fprintf(stderr, "flag needs an argument: '%c' in -%c\n", optopt, optopt);
                 else if (startswith(arg, "--")) {
