@@ -75,9 +75,11 @@ static int cmp_opt(const void *a, const void *b)
         return strcmp((*(const CliOption *const *) a)->name, (*(const CliOption *const *) b)->name);
 }
 
-void cli_print_help(FILE *f, const Command *cmd, const char *shortopts, const CliOption *opts)
+void cli_print_help(FILE *f, const Command *cmd, const char *aliases, const char *shortopts, const CliOption *opts)
 {
         fprintf(f, "Usage:  berth %s\n\n%s\n", cmd->usage, cmd->summary);
+        if (aliases)
+                fprintf(f, "\nAliases:\n  %s\n", aliases);
         size_t n = 0;
         for (const CliOption *o = opts; o && o->name; o++)
                 if (o->help)
@@ -147,7 +149,7 @@ int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const Cli
                 }
         }
         if (c == CLI_OPT_HELP) {
-                cli_print_help(stdout, cli->cmd, shortopts, longopts);
+                cli_print_help(stdout, cli->cmd, cli->aliases, shortopts, longopts);
                 return CLI_OPT_HELP;
         }
         if (c == '?' || c == ':') {

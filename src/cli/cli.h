@@ -25,6 +25,7 @@ struct Cli {
         const char *detach_keys; /* --detach-keys of run/start/attach/exec, NULL for the default */
         bool sig_proxy;          /* attached without a TTY: signals are sent on to the container */
         bool no_stdout, no_stderr; /* run -a left these streams out */
+        const char *aliases;     /* "berth container ls, berth ps" for --help; NULL when it has none */
 };
 
 /* A command's flag: getopt_long's four fields, then what --help (and the man pages) print. A flag's short
@@ -62,7 +63,7 @@ typedef struct CliOption {
 /* getopt_long with docker's messages for unknown flags and --help. */
 int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const CliOption *longopts);
 /* docker's help of a command: usage, summary, and every visible option sorted, wrapped like pflag does. */
-void cli_print_help(FILE *f, const Command *cmd, const char *shortopts, const CliOption *opts);
+void cli_print_help(FILE *f, const Command *cmd, const char *aliases, const char *shortopts, const CliOption *opts);
 /* "berth: 'berth rm' requires at least 1 argument" + usage; returns 1. */
 int cli_args_error(Cli *cli, const char *what);
 int cli_usage_error(Cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

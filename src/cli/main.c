@@ -52,6 +52,7 @@ static const Command image_commands[] = {
         { "ls", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "list", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "rm", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
+        { "remove", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
         { "tag", cmd_tag, "image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Tag an image" },
         { NULL, NULL, NULL, NULL },
 };
@@ -72,6 +73,7 @@ static const Command container_commands[] = {
         { "rename", cmd_rename, "container rename CONTAINER NEW_NAME", "Rename a container" },
         { "restart", cmd_restart, "container restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart containers" },
         { "rm", cmd_rm, "container rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove containers" },
+        { "remove", cmd_rm, "container rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove containers" },
         { "run", cmd_run, "container run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a container" },
         { "start", cmd_start, "container start [OPTIONS] CONTAINER [CONTAINER...]", "Start containers" },
         { "stop", cmd_stop, "container stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop containers" },
@@ -110,7 +112,8 @@ static const Command volume_commands[] = {
         { "ls", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
         { "list", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
         { "prune", cmd_volume_prune, "volume prune [OPTIONS]", "Remove unused local volumes" },
-        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]",
+          "Remove one or more volumes. You cannot remove a volume that is in use by a container." },
         { "remove", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
         { NULL, NULL, NULL, NULL },
 };
@@ -155,6 +158,28 @@ static void usage(FILE *f)
               "  -v, --version            Print version information and quit\n"
               "      --help               Print usage\n"
               "\nRun 'berth COMMAND --help' for more information on a command.\n", f);
+}
+
+/* docker's "Aliases:" of a command: every name that runs the same handler, groups first. */
+static char *find_aliases(CmdFn fn)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        int n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                for (const Command *t = groups[i].table; t->name; t++)
+                        if (t->fn == fn)
+                                fprintf(f, "%sberth %s %s", n++ ? ", " : "", groups[i].name, t->name);
+        for (const Command *t = commands; t->name; t++)
+                if (t->fn == fn)
+                        fprintf(f, "%sberth %s", n++ ? ", " : "", t->name);
+        fclose(f);
+        if (n < 2) {
+                free(out);
+                return NULL;
+        }
+        return out;
 }
 
 static const Command *find(const Command *t, const char *name)
@@ -273,6 +298,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         Cli cli = { .cmd = cmd, .cmd_name = cmd_name ?: cmd->name };
+        _cleanup_free_ char *aliases = find_aliases(cmd->fn);
+        cli.aliases = aliases;
         if (client_new(host, debug, &cli.client) < 0)
                 return 1;
         optind = 0;

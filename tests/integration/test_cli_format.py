@@ -151,6 +151,9 @@ def test_help_lists_options_like_docker(cli):
     d = out(cli.docker("ps", "--help")).split("Options:\n")[1].splitlines()
     assert b[:2] == d[:2]
     assert out(cli.berth("help", "ps")) == out(cli.berth("ps", "--help"))
+    for cmd in (["ps"], ["network", "ls"], ["rm"], ["images"], ["volume", "rm"]):
+        b, d = out(cli.berth(*cmd, "--help")), out(cli.docker(*cmd, "--help"))
+        assert b.split("\nOptions:")[0] == d.split("\nOptions:")[0].replace("docker", "berth"), cmd
     r = cli.berth("help", "nosuch", check=False)
     assert r.returncode == 1 and err(r) == "unknown help topic: nosuch\n"
     run = out(cli.berth("run", "--help"))
