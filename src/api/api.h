@@ -53,6 +53,7 @@ extern const ApiRoute api_routes_exec[];
 extern const ApiRoute api_routes_events[];
 extern const ApiRoute api_routes_links[];
 extern const ApiRoute api_routes_networks[];
+extern const ApiRoute api_routes_build[];   /* POST /build, /build/prune */
 extern const ApiRoute api_routes_volumes[]; /* volumes and the build cache, which berth has none of */
 extern const ApiRoute api_routes_swarm[]; /* swarm, nodes, services, tasks, secrets, configs, plugins */
 

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "api.h"
 #include "basic/json-util.h"
+#include "basic/base64.h"
 #include "basic/util.h"
 #include "engine/archive-path.h"
 #include "engine/archive.h"
@@ -21,9 +21,7 @@ static void add_stat_header(ApiRequest *ar, const ArchivePathStat *s)
         _cleanup_free_ char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!txt)
                 return;
-        size_t n = strlen(txt);
-        _cleanup_free_ char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
-        EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) txt, (int) n);
+        _cleanup_free_ char *b64 = base64_encode(txt, strlen(txt));
         http_add_header(ar->http, "X-Docker-Container-Path-Stat", b64);
 }
 

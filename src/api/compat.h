@@ -16,3 +16,5 @@ void compat_container_create_body(json_t *body, int ver);
 void compat_shape_container_inspect(json_t *c, int ver);
 void compat_shape_container_summary(json_t *c, int ver);
 void compat_shape_network(json_t *net, int ver, bool list_item);
+/* < 1.21: one "network" object summed over the interfaces instead of "networks", no name or id. */
+void compat_shape_stats(json_t *stats, int ver);

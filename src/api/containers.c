@@ -22,6 +22,7 @@
 #include "engine/system.h"
 #include "image/image.h"
 #include "engine/netglue.h"
+#include "engine/resources.h"
 #include "network/network.h"
 
 #define ID(ar) ((ar)->params[0])
@@ -713,6 +714,86 @@ static void top(ApiRequest *ar)
         api_reply_json(ar, 200, j);
 }
 
+/* ---- stats ---- */
+
+typedef struct {
+        Engine *e;
+        Container *c;
+        bool stream, one_shot;
+        int ver;
+} StatsCtx;
+
+/* Sleeps ms in short steps; true as soon as the client has gone. */
+static bool stats_wait(HttpStream *s, int ms)
+{
+        for (int i = 0; i < ms / 100; i++) {
+                if (http_stream_client_gone(s))
+                        return true;
+                struct timespec ts = { 0, 100 * 1000000L };
+                nanosleep(&ts, NULL);
+        }
+        return http_stream_client_gone(s);
+}
+
+static int stats_send(HttpStream *s, StatsCtx *x, json_t *j)
+{
+        _cleanup_json_ json_t *out = json_deep_copy(j);
+        compat_shape_stats(out, x->ver);
+        return http_stream_write_json(s, out);
+}
+
+/* No lock is held between samples: each sample takes Engine.lock only to read the container's state. */
+static void stats_stream(HttpStream *s, void *p)
+{
+        StatsCtx *x = p;
+        bool running = false;
+        _cleanup_json_ json_t *prev = container_stats_sample(x->e, x->c, NULL, &running);
+        if (!x->stream) {
+                /* stream=false waits for a second sample so precpu_stats is filled; one-shot does not */
+                if (running && !x->one_shot) {
+                        if (stats_wait(s, 1000))
+                                return;
+                        json_t *j = container_stats_sample(x->e, x->c, prev, &running);
+                        json_decref(prev);
+                        prev = j;
+                }
+                (void) stats_send(s, x, prev);
+                return;
+        }
+        for (;;) {
+                if (stats_send(s, x, prev) < 0 || !running || stats_wait(s, 1000))
+                        return;
+                json_t *j = container_stats_sample(x->e, x->c, prev, &running);
+                json_decref(prev);
+                prev = j;
+                if (!running)
+                        return; /* stopped since the last sample: the stream ends */
+        }
+}
+
+static void stats_free(void *p)
+{
+        StatsCtx *x = p;
+        container_unref(x->c);
+        free(x);
+}
+
+static void stats(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        Container *c = NULL;
+        if (container_get(ar->engine, ID(ar), &c, &err) < 0)
+                return api_reply_error(ar, err);
+        StatsCtx *x = xcalloc(1, sizeof(*x));
+        *x = (StatsCtx){ ar->engine, c, api_query_bool(ar, "stream", true), ar->ver >= 41 && api_query_bool(ar, "one-shot", false),
+                         ar->ver };
+        if (x->one_shot && x->stream) {
+                stats_free(x);
+                return api_reply_errorf(ar, EINVAL, "cannot have stream=true and one-shot=true");
+        }
+        http_respond_stream(ar->http, 200, "application/json", stats_stream, x, stats_free);
+}
+
 /* ---- wait ---- */
 
 typedef struct {
@@ -903,6 +984,7 @@ const ApiRoute api_routes_containers[] = {
         { "POST", "/containers/{id}/update", update },
         { "GET", "/containers/{id}/logs", logs },
         { "GET", "/containers/{id}/top", top },
+        { "GET", "/containers/{id}/stats", stats },
         { "GET", "/containers/{id}/changes", changes },
         { "DELETE", "/containers/{id}", remove_ },
         { NULL, NULL, NULL },

@@ -258,8 +258,18 @@ int cli_print_rows(const char *format, const char *default_table, const char *ty
         json_array_foreach(rows, i, row) {
                 if (r < 0)
                         break;
+                /* docker marshals a formatter context as a map: {{json .}} has its keys in order */
+                _cleanup_strv_free_ char **keys = NULL;
+                const char *k;
+                json_t *v;
+                json_object_foreach(row, k, v)
+                        strv_extend(&keys, k);
+                fmt_strv_sort(keys);
+                _cleanup_json_ json_t *sorted = json_object();
+                for (size_t n = 0; keys && keys[n]; n++)
+                        json_object_set(sorted, keys[n], json_object_get(row, keys[n]));
                 _cleanup_free_ char *s = NULL;
-                r = tmpl_exec(&t, row, false, &s, &err);
+                r = tmpl_exec(&t, sorted, false, &s, &err);
                 if (r < 0)
                         break;
                 if (table)

@@ -101,6 +101,7 @@ int cmd_version(Cli *cli, int argc, char **argv);
 int cmd_info(Cli *cli, int argc, char **argv);
 int cmd_images(Cli *cli, int argc, char **argv);
 int cmd_import(Cli *cli, int argc, char **argv);
+int cmd_build(Cli *cli, int argc, char **argv);
 int cmd_tag(Cli *cli, int argc, char **argv);
 int cmd_rmi(Cli *cli, int argc, char **argv);
 int cmd_history(Cli *cli, int argc, char **argv);
@@ -122,6 +123,8 @@ int cmd_rename(Cli *cli, int argc, char **argv);
 int cmd_ps(Cli *cli, int argc, char **argv);
 int cmd_logs(Cli *cli, int argc, char **argv);
 int cmd_top(Cli *cli, int argc, char **argv);
+int cmd_stats(Cli *cli, int argc, char **argv);
+int cmd_update(Cli *cli, int argc, char **argv);
 
 /* Shared by run and start -a: attach + wait + start. */
 int cli_attach_and_wait(Cli *cli, const char *id, bool attach_stdin, bool tty, const char *wait_condition,

@@ -15,6 +15,7 @@
 #include "engine/health.h"
 #include "engine/links.h"
 #include "engine/mountpoints.h"
+#include "engine/resources.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "runtime/runtime.h"
@@ -550,8 +551,12 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 r = validate_ulimits(hc, err);
         if (r == 0)
                 r = validate_mounts(hc, err);
+        _cleanup_json_ json_t *warnings = json_array();
+        if (r == 0)
+                r = container_resources_verify(hc, false, warnings, err);
         if (r < 0)
                 return r;
+        container_resources_defaults(hc);
         /* the keys the engine acts on are recorded with their defaults (config-fields.c); inspect fills the rest */
         set_default(hc, "NetworkMode", config_field_default(CONFIG_SECTION_HOST, "NetworkMode"));
         json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
@@ -667,6 +672,6 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         }
         *ret_id = strdup(id);
         if (ret_warnings)
-                *ret_warnings = json_array();
+                *ret_warnings = TAKE_PTR(warnings);
         return 0;
 }

@@ -26,6 +26,7 @@
 #include "engine/mountpoints.h"
 #include "image/image.h"
 #include "engine/netglue.h"
+#include "engine/resources.h"
 #include "engine/system.h"
 #include "network/network.h"
 #include "runtime/runtime.h"
@@ -392,6 +393,17 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_decref(device_rules);
                 return r;
         }
+        json_t *cgres = NULL;
+        r = container_resources_spec(hc, &cgres, err);
+        if (r < 0) {
+                json_decref(args);
+                json_decref(env);
+                json_decref(jl);
+                json_decref(mounts);
+                json_decref(devices);
+                json_decref(device_rules);
+                return r;
+        }
         _cleanup_free_ char *dir = container_dir(e, c->id);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         _cleanup_free_ char *logp = container_log_path(e, c->id), *exitp = xasprintf("%s/exit.json", dir);
@@ -418,7 +430,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         free(netns_path);
         json_t *spec = json_pack(
                 "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:o,s:o,s:I,s:s,"
-                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
+                "s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
                 "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
@@ -427,9 +439,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 work, "mounts", mounts, "readonly_rootfs", json_bool(hc, "ReadonlyRootfs"), "masked_paths",
                 json_is_array(masked) && !priv ? json_incref(masked) : json_array(), "readonly_paths",
                 json_is_array(ro) && !priv ? json_incref(ro) : json_array(), "shm_size",
-                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
-                (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
-                "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
+                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", cgres, "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
                 priv, "seccomp", !priv, "log_path", log_none ? "" : logp, "log_max_size", (json_int_t) max_size,
                 "log_max_file", (json_int_t) max_file, "exit_file", exitp, "devices", devices, "device_rules",
@@ -444,6 +454,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_object_set(spec, "group_add", group_add);
         _cleanup_json_ json_t *spec_owner = spec;
         spec_add_security(hc, spec, priv);
+        json_object_set_new(spec, "oom_score_adj", json_integer(json_int(hc, "OomScoreAdj", 0)));
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         r = mkdir_p(rdir, 0700);

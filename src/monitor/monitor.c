@@ -1014,9 +1014,8 @@ int main(int argc, char **argv)
         _cleanup_free_ char *emsg = NULL;
         if (s->cgroup && *s->cgroup) {
                 m->cg = rt_cgroup_ops();
-                RtCgroupResources res = { s->memory, s->pids_limit, s->cpu_shares };
                 _cleanup_strv_free_ char **devrules = rt_spec_device_rules(s);
-                if ((r = m->cg->create(s->cgroup)) < 0 || (r = m->cg->set_resources(s->cgroup, &res)) < 0 ||
+                if ((r = m->cg->create(s->cgroup)) < 0 || (r = m->cg->set_resources(s->cgroup, &s->resources)) < 0 ||
                     (r = m->cg->set_devices(s->cgroup, devrules)) < 0) {
                         emsg = xasprintf(RT_ERROR_PREFIX "error setting cgroup config for procHooks process: %s" RT_ERROR_SUFFIX,
                                          strerror(-r));

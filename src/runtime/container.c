@@ -50,6 +50,15 @@ typedef struct Child {
         int stdio[3]; /* non-tty: what becomes 0, 1, 2 */
 } Child;
 
+static int write_all_to(const char *path, const char *s)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = write(fd, s, strlen(s));
+        return n < 0 ? -errno : (size_t) n == strlen(s) ? 0 : -EIO;
+}
+
 static _noreturn_ _printf_(3, 4) void child_fail(Child *ch, int code, const char *fmt, ...)
 {
         char buf[2048];
@@ -820,6 +829,11 @@ static _noreturn_ void child_main(Child *ch)
         if (rt_recv_msg(ch->sock, buf, sizeof(buf), NULL, -1) <= 0 || buf[0] != 'S')
                 _exit(125);
 
+        /* as runc: the container's own score, whatever the monitor's is */
+        char adj[16];
+        snprintf(adj, sizeof(adj), "%d", s->oom_score_adj);
+        if ((r = write_all_to("/proc/self/oom_score_adj", adj)) < 0)
+                child_fail(ch, 125, "error during container init: write /proc/self/oom_score_adj: %s", go_strerror(-r));
         if ((r = rt_spec_apply_rlimits(s)) < 0)
                 child_fail(ch, 125, "error during container init: setting rlimits: %s", go_strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;

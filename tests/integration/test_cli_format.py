@@ -436,3 +436,16 @@ def test_events_match_docker(cli):
         assert b.returncode == d.returncode == 64 and err(b) == err(d)
     lines = out(cli.berth(*args, "--format", "json")).splitlines()
     assert [json.loads(l)["Action"] for l in lines][:2] == ["create", "attach"]
+
+
+def test_stats_format_matches_docker(cli):
+    args = ["stats", "--no-stream", "fmt1"]
+    b = json.loads(out(cli.berth(*args, "--format", "json")))
+    d = json.loads(out(cli.docker(*args, "--format", "json")))
+    assert list(b) == list(d) == sorted(d)
+    for k in ("Name", "ID", "Container", "PIDs"):
+        assert b[k] == d[k], k
+    assert same(cli, *args, "--format", "table {{.Name}}\\t{{.PIDs}}\\t{{len .ID}}") .startswith("NAME")
+    b, d = cli.berth(*args, "--format", "{{.Nope}}", check=False), cli.docker(*args, "--format", "{{.Nope}}",
+                                                                             check=False)
+    assert (b.returncode, err(b)) == (d.returncode, err(d))
