@@ -374,10 +374,11 @@ static int copy_from(Cli *cli, const char *ctr, const char *path, const char *de
 
 int cmd_cp(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "archive", no_argument, NULL, 'a' },
-                { "follow-link", no_argument, NULL, 'L' },
-                { "quiet", no_argument, NULL, 'q' },
+        static const CliOption opts[] = {
+                { "archive", no_argument, NULL, 'a', "Archive mode (copy all uid/gid information)" },
+                { "follow-link", no_argument, NULL, 'L', "Always follow symbol link in SRC_PATH" },
+                { "quiet", no_argument, NULL, 'q', "Suppress progress output during copy. Progress output is "
+                  "automatically suppressed if no terminal is attached" },
                 CLI_HELP_OPTION,
                 {},
         };
