@@ -330,7 +330,6 @@ int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthEr
         }
         r = dockerfile_parse(text, tlen, &b->df, err);
         if (r < 0) {
-                berr_prefix(err, "dockerfile parse error");
                 build_free(b);
                 return r;
         }

@@ -429,6 +429,10 @@ int dockerfile_parse(const char *text, size_t len, Dockerfile **ret, BerthError 
                 r = dockerfile_parse_line(joined, d->escape, &d->v[d->n], err);
                 if (r == 0)
                         d->v[d->n++].line = start;
+                else if (err && *err) {
+                        _cleanup_free_ char *m = (*err)->msg;
+                        (*err)->msg = xasprintf("dockerfile parse error line %d: %s", start, m);
+                }
         }
         if (r < 0) {
                 dockerfile_free(d);
