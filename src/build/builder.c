@@ -573,6 +573,88 @@ static bool is_ancestor(Build *b, const char *anc, const char *id)
         return false;
 }
 
+static char *join_cmd(json_t *cmd)
+{
+        char *out = xstrdup("");
+        size_t i;
+        json_t *a;
+        json_array_foreach(cmd, i, a)
+        {
+                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a) ?: "");
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+/* The --cache-from images that carry no local parent chain (pulled, loaded): as dockerd, a step
+ * matches when a source's history continues the current image's (same entries, same layers) with an
+ * entry made by the step's command. The source itself is the hit at its last entry; before that an
+ * image with the source's next layer is made above the current one. The build then keeps to that
+ * source. */
+static char *probe_sources(Build *b, Stage *s, json_t *ccfg)
+{
+        _cleanup_json_ json_t *pcfg = NULL;
+        if (s->image_id && image_get_config(b->e->images, s->image_id, &pcfg, NULL) < 0)
+                return NULL;
+        json_t *phist = json_object_get(pcfg, "history");
+        json_t *pdiffs = json_object_get(json_object_get(pcfg, "rootfs"), "diff_ids");
+        size_t lh = json_array_size(phist), ld = json_array_size(pdiffs);
+        _cleanup_free_ char *created_by = join_cmd(json_object_get(ccfg, "Cmd"));
+        for (size_t k = 0; b->cachefrom_ids && b->cachefrom_ids[k]; k++) {
+                const char *src = b->cachefrom_ids[k];
+                _cleanup_json_ json_t *cfg = NULL;
+                if (image_get_config(b->e->images, src, &cfg, NULL) < 0)
+                        continue;
+                json_t *hist = json_object_get(cfg, "history");
+                json_t *diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+                size_t nh = json_array_size(hist), nd = json_array_size(diffs);
+                if (nh <= lh || ld > nd)
+                        continue;
+                bool valid = true;
+                for (size_t i = 0; valid && i < lh; i++)
+                        valid = json_equal(json_array_get(phist, i), json_array_get(hist, i));
+                for (size_t i = 0; valid && i < ld; i++)
+                        valid = json_equal(json_array_get(pdiffs, i), json_array_get(diffs, i));
+                json_t *h = json_array_get(hist, lh);
+                if (!valid || !streq(json_str(h, "created_by") ?: "", created_by))
+                        continue;
+                char *hit = NULL;
+                if (nh - 1 == lh) {
+                        if (s->image_id)
+                                image_set_parent(b->e->images, src, s->image_id, NULL);
+                        hit = xstrdup(src);
+                } else {
+                        /* the layer of history entry lh: the entries before it that have one */
+                        size_t layer = 0;
+                        for (size_t i = 0; i < lh; i++)
+                                if (!json_is_true(json_object_get(json_array_get(hist, i), "empty_layer")))
+                                        layer++;
+                        json_t *nhist = phist ? json_deep_copy(phist) : json_array();
+                        json_array_append(nhist, h);
+                        json_t *ndiffs = pdiffs ? json_deep_copy(pdiffs) : json_array();
+                        if (!json_is_true(json_object_get(h, "empty_layer")) && layer < nd)
+                                json_array_append(ndiffs, json_array_get(diffs, layer));
+                        _cleanup_json_ json_t *img = json_pack(
+                                "{s:s,s:O,s:s,s:o,s:s,s:{s:s,s:o}}", "architecture", json_str(cfg, "architecture") ?: "amd64",
+                                "config", ccfg, "created", json_str(h, "created") ?: "", "history", nhist, "os",
+                                json_str(cfg, "os") ?: "linux", "rootfs", "type", "layers", "diff_ids", ndiffs);
+                        if (json_str(cfg, "author"))
+                                json_object_set(img, "author", json_object_get(cfg, "author"));
+                        _cleanup_free_ char *bytes = json_dumps(img, JSON_COMPACT | JSON_SORT_KEYS);
+                        if (image_create(b->e->images, bytes, strlen(bytes), s->image_id, &hit, NULL) < 0)
+                                continue;
+                }
+                /* from here on the build keeps to this source */
+                char *keep = xstrdup(src);
+                strv_free(b->cachefrom_ids);
+                b->cachefrom_ids = NULL;
+                strv_push(&b->cachefrom_ids, keep);
+                return hit;
+        }
+        return NULL;
+}
+
 /* A child of the current image whose container config matches: the cache. */
 static char *probe_cache(Build *b, Stage *s, json_t *ccfg)
 {
@@ -599,6 +681,8 @@ static char *probe_cache(Build *b, Stage *s, json_t *ccfg)
                 free(match);
                 match = xstrdup(kids[i]); /* the newest match wins */
         }
+        if (!match && b->cachefrom)
+                match = probe_sources(b, s, ccfg);
         return match;
 }
 

@@ -481,3 +481,28 @@ def test_client_gone_cancels(busybox):
         time.sleep(0.1)
     assert set(d.docker("ps", "-aq").stdout.decode().split()) == before
     assert d.docker("image", "inspect", "cancelled:1", check=False).returncode != 0
+
+
+def test_cache_from_loaded_image(busybox, tmp_path):
+    """--cache-from an image without a local parent chain (docker load): matched by its history."""
+    d = busybox
+    files = {"Dockerfile": "FROM busybox\nENV A=1\nCOPY f /f\nRUN echo built > /b\nCMD [\"cat\", \"/b\"]\n", "f": "data\n"}
+    st, msgs = build(d, files, t="cfl:1")
+    iid = image_id(msgs)
+    tar = tmp_path / "cfl.tar"
+    d.docker("save", "-o", str(tar), "cfl:1")
+    d.docker("rmi", "cfl:1")
+    assert d.docker("image", "inspect", iid, check=False).returncode != 0
+    d.docker("load", "-i", str(tar))
+    assert inspect(d, "cfl:1")["Parent"] == ""
+    st, msgs = build(d, files)
+    assert "Using cache" not in stream(msgs)
+    st, msgs = build(d, files, cachefrom='["cfl:1"]', t="cfl:2")
+    assert stream(msgs).count(" ---> Using cache\n") == 4, stream(msgs)
+    assert image_id(msgs) == iid
+    assert run(d, "cfl:2") == "built\n"
+    # a changed source ends the match from its step on
+    files["f"] = "other\n"
+    st, msgs = build(d, files, cachefrom='["cfl:1"]')
+    out = stream(msgs)
+    assert out.count(" ---> Using cache\n") == 1 and "Running in" in out.split("Step 4/5")[1]
