@@ -165,9 +165,27 @@ static bool known_cmd(const char *c)
 
 static int check_instr(DfInstr *in, BerthError **err)
 {
-        if (!known_cmd(in->cmd))
-                return berr_set(err, EINVAL, "dockerfile parse error line %d: unknown instruction: %s", in->line,
-                                in->original[0] ? strndupa(in->original, strcspn(in->original, " \t")) : in->cmd);
+        if (!known_cmd(in->cmd)) {
+                _cleanup_free_ char *up = xstrdup(in->cmd);
+                for (char *c = up; *c; c++)
+                        *c = (char) toupper((unsigned char) *c);
+                return berr_set(err, EINVAL, "dockerfile parse error line %d: unknown instruction: %s", in->line, up);
+        }
+        static const char *const copy_flags[] = { "from", "chown", "chmod", NULL };
+        static const char *const add_flags[] = { "chown", "chmod", NULL };
+        static const char *const hc_flags[] = { "interval", "timeout", "start-period", "retries", NULL };
+        static const char *const from_flags[] = { "platform", NULL };
+        const char *const *allowed = streq(in->cmd, "copy")          ? copy_flags
+                                     : streq(in->cmd, "add")         ? add_flags
+                                     : streq(in->cmd, "healthcheck") ? hc_flags
+                                     : streq(in->cmd, "from")        ? from_flags
+                                                                     : NULL;
+        if (dockerfile_check_flags(in, allowed, err) < 0)
+                return berr_prefix(err, "dockerfile parse error line %d", in->line);
+        if ((streq(in->cmd, "copy") || streq(in->cmd, "add")) && strv_length(in->args) == 1)
+                return berr_set(err, EINVAL, "dockerfile parse error line %d: %s requires at least two arguments, but only "
+                                             "one was provided. Destination could not be determined", in->line,
+                                streq(in->cmd, "copy") ? "COPY" : "ADD");
         if (!in->args) {
                 _cleanup_free_ char *up = xstrdup(in->cmd);
                 for (char *c = up; *c; c++)

@@ -431,7 +431,7 @@ int dockerfile_parse(const char *text, size_t len, Dockerfile **ret, BerthError 
                         d->v[d->n++].line = start;
                 else if (err && *err) {
                         _cleanup_free_ char *m = (*err)->msg;
-                        (*err)->msg = xasprintf("dockerfile parse error line %d: %s", start, m);
+                        (*err)->msg = xasprintf("failed to parse Dockerfile: %s", m);
                 }
         }
         if (r < 0) {

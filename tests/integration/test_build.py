@@ -333,6 +333,13 @@ def test_errors_and_refusals(busybox):
     assert d.docker("ps", "-aq").stdout.decode().strip() == ""
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nFOO bar\n"})
     assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: unknown instruction: FOO"
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nfoo bar\n"})
+    assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: unknown instruction: FOO"
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nCOPY --bogus=1 f /f\n"})
+    assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: Unknown flag: bogus"
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV A=1 B\n"})
+    assert st == 400 and msgs[0]["message"] == ("failed to parse Dockerfile: Syntax error - can't find = in \"B\". "
+                                                "Must be of the form: name=value")
     st, msgs = build(d, {"Dockerfile": "RUN true\n"})
     assert st == 400 and msgs[0]["message"] == "no build stage in current context"
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV\n"})

@@ -83,12 +83,12 @@ TEST(parse_errors)
         Dockerfile *d = NULL;
         BerthError *err = NULL;
         ASSERT_EQ(dockerfile_parse("ENV A=1 B\n", 10, &d, &err), -EINVAL);
-        ASSERT_STREQ(err->msg, "dockerfile parse error line 1: Syntax error - can't find = in \"B\". Must be of the form: "
+        ASSERT_STREQ(err->msg, "failed to parse Dockerfile: Syntax error - can't find = in \"B\". Must be of the form: "
                               "name=value");
         berr_free(err);
         err = NULL;
         ASSERT_EQ(dockerfile_parse("ENV A\n", 6, &d, &err), -EINVAL);
-        ASSERT_STREQ(err->msg, "dockerfile parse error line 1: ENV must have two arguments");
+        ASSERT_STREQ(err->msg, "failed to parse Dockerfile: ENV must have two arguments");
         berr_free(err);
 }
 
