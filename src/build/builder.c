@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,9 +231,9 @@ static int pad_context(Build *b, int fd)
         if (out < 0)
                 return -1;
         unlink(p);
-        char buf[65536];
+        _cleanup_free_ char *buf = xmalloc(65536);
         for (off_t off = 0; off < st.st_size;) {
-                ssize_t n = pread(fd, buf, sizeof(buf), off);
+                ssize_t n = pread(fd, buf, 65536, off);
                 if (n <= 0 || loop_write(out, buf, (size_t) n) < 0) {
                         close(out);
                         return -1;
@@ -1622,7 +1623,8 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
 
 /* ---- the build ---- */
 
-int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code, BerthError **err)
+static int build_run_inner(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code,
+                           BerthError **err)
 {
         b->out = out;
         b->gone = gone;
@@ -1734,6 +1736,49 @@ int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_
                 b->out(b->cls, j);
         }
         *ret_id = TAKE_PTR(final);
+        return 0;
+}
+
+typedef struct RunArgs {
+        Build *b;
+        BuildOutFn out;
+        BuildGoneFn gone;
+        void *cls;
+        char *id;
+        int code, r;
+        BerthError *err;
+} RunArgs;
+
+static void *run_thread(void *p)
+{
+        RunArgs *a = p;
+        a->r = build_run_inner(a->b, a->out, a->gone, a->cls, &a->id, &a->code, &a->err);
+        return NULL;
+}
+
+int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code, BerthError **err)
+{
+        /* Copying walks directory trees recursively: the build gets a thread with a stack of its own
+         * (the connection's is small), and the depth is bounded (BUILD_MAX_DEPTH). */
+        RunArgs a = { .b = b, .out = out, .gone = gone, .cls = cls };
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 8 << 20);
+        pthread_t t;
+        int k = pthread_create(&t, &attr, run_thread, &a);
+        pthread_attr_destroy(&attr);
+        if (k != 0)
+                return berr_set(err, k, "cannot start the build: %s", strerror(k));
+        pthread_join(t, NULL);
+        *ret_code = a.code;
+        if (a.r < 0) {
+                if (err)
+                        *err = a.err;
+                else
+                        berr_free(a.err);
+                return a.r;
+        }
+        *ret_id = a.id;
         return 0;
 }
 
