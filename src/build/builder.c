@@ -796,7 +796,7 @@ static int meta_step(Build *b, Stage *s, const char *comment, const char *upper,
         _cleanup_free_ char *none = xasprintf("%s/none", b->dir);
         json_object_set_new(ccfg, "Hostname", json_string(cid ? short_id(cid) : ""));
         r = commit_step(b, s, cid, upper ? upper : none, ccfg, err);
-        if (cid) {
+        if (cid && (b->rm || r < 0)) {
                 container_remove(b->e, cid, true, true, NULL); /* with its anonymous volumes, as dockerd */
                 say(b, "Removing intermediate container %s\n", short_id(cid));
         }

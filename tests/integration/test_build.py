@@ -331,6 +331,11 @@ def test_errors_and_refusals(busybox):
     d.docker("container", "prune", "-f")
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nRUN exit 4\n"}, forcerm="1")
     assert d.docker("ps", "-aq").stdout.decode().strip() == ""
+    # rm=0 keeps every step's container
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV K=1\nRUN true\n"}, rm="0", nocache="1")
+    assert "Removing intermediate container" not in stream(msgs)
+    assert len(d.docker("ps", "-aq").stdout.decode().split()) == 2
+    d.docker("container", "prune", "-f")
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nFOO bar\n"})
     assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: unknown instruction: FOO"
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nfoo bar\n"})
