@@ -518,3 +518,35 @@ def test_cache_from_loaded_image(busybox, tmp_path):
     st, msgs = build(d, files, cachefrom='["cfl:1"]')
     out = stream(msgs)
     assert out.count(" ---> Using cache\n") == 1 and "Running in" in out.split("Step 4/5")[1]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/docker-registry"), reason="docker-registry not installed")
+def test_base_image_pull_with_registry_config(busybox):
+    """A base image missing locally is pulled with X-Registry-Config's credentials for its registry."""
+    import base64
+    from test_registry import Registry
+    d = busybox
+    reg = Registry(d, 5002, htpasswd=("bob", "pw2"))
+    try:
+        auth = {"username": "bob", "password": "pw2", "serveraddress": reg.host}
+        name = f"{reg.host}/base:1"
+        d.docker("tag", "busybox", name)
+        xra = base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()
+        st, _, body = d.curl(f"/images/{reg.host}/base/push?tag=1", method="POST", headers=["X-Registry-Auth: " + xra])
+        assert st == 200 and b"error" not in body, body
+        d.docker("rmi", name)
+        files = {"Dockerfile": f"FROM {name}\nRUN echo pulled > /p\n"}
+        st, msgs = build(d, files)
+        assert "errorDetail" in msgs[-1]  # no credentials
+        cfg = base64.b64encode(json.dumps({reg.host: {"username": "bob", "password": "pw2"}}).encode()).decode()
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(make_tar(files))
+        st, _, body = d.curl("/build?t=pulledbase:1", method="POST", data_file=f.name,
+                             headers=["X-Registry-Config: " + cfg])
+        os.unlink(f.name)
+        msgs = [json.loads(x) for x in body.decode().splitlines() if x.strip()]
+        assert "errorDetail" not in msgs[-1], msgs[-1]
+        assert inspect(d, name)["Id"]
+        assert run(d, "pulledbase:1", "cat", "/p") == "pulled\n"
+    finally:
+        reg.stop()
