@@ -48,6 +48,7 @@ json_t *api_container_summaries(Engine *e, bool size);
 extern const ApiRoute api_routes_system[];
 extern const ApiRoute api_routes_images[];
 extern const ApiRoute api_routes_containers[];
+extern const ApiRoute api_routes_archive[]; /* /containers/{id}/archive: docker cp */
 extern const ApiRoute api_routes_exec[];
 extern const ApiRoute api_routes_events[];
 extern const ApiRoute api_routes_links[];

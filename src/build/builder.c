@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "basic/json-util.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "build/build-internal.h"
 #include "build/dockerfile.h"
@@ -726,9 +727,8 @@ static json_t *create_body(Build *b, Stage *s, json_t *config)
         json_object_set_new(body, "Image", json_string(s->image_id));
         json_object_del(body, "Hostname");
         json_object_del(body, "Shell");
-        /* a step's container is no service: no health probes while it runs */
-        if (json_object_get(body, "Healthcheck"))
-                json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+        /* a step's container is no service: no health probes while it runs, whatever the image says */
+        json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
         json_t *hc = json_object();
         if (b->networkmode && *b->networkmode)
                 json_object_set_new(hc, "NetworkMode", json_string(b->networkmode));
@@ -1550,7 +1550,7 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
                         json_object_set_new(s->config, "User", json_string(v));
                         comment = xasprintf("USER %s", v);
                 } else if (streq(c, "stopsignal")) {
-                        if (parse_signal(v) <= 0)
+                        if (signal_from_string(v) <= 0)
                                 return berr_set(err, EINVAL, "Invalid signal: %s", v);
                         json_object_set_new(s->config, "StopSignal", json_string(v));
                         comment = xasprintf("STOPSIGNAL %s", v);
