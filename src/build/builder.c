@@ -1782,9 +1782,10 @@ int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_
         return 0;
 }
 
-int build_prune(Engine *e, json_t **ret, BerthError **err)
+int build_prune(Engine *e, json_t *given, json_t **ret, BerthError **err)
 {
-        _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "dangling", "true");
+        _cleanup_json_ json_t *filters = given ? json_deep_copy(given) : json_object();
+        json_object_set_new(filters, "dangling", json_pack("[s]", "true"));
         _cleanup_json_ json_t *res = NULL;
         int r = image_prune(e->images, filters, &res, err);
         if (r < 0)
@@ -1799,6 +1800,8 @@ int build_prune(Engine *e, json_t **ret, BerthError **err)
                         json_array_append_new(ids, json_string(id));
         }
         json_t *sr = json_object_get(res, "SpaceReclaimed");
-        *ret = json_pack("{s:o,s:I}", "CachesDeleted", ids, "SpaceReclaimed", (json_int_t) json_integer_value(sr));
+        /* dockerd's nil slice when nothing went */
+        *ret = json_pack("{s:o,s:I}", "CachesDeleted", json_array_size(ids) ? ids : (json_decref(ids), json_null()),
+                         "SpaceReclaimed", (json_int_t) json_integer_value(sr));
         return 0;
 }
