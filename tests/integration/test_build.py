@@ -473,6 +473,11 @@ def test_berth_build(busybox, tmp_path):
     assert run(d, "bb:1", "sh", "-c", "cat /a /c/f; ls -A /c") == "5\nberth\n.dockerignore\nDockerfile\nf\n"
     r = d.berth("build", "-q", str(tmp_path))
     assert r.stdout.decode().strip().startswith("sha256:")
+    # a Dockerfile on stdin, and a tar context on stdin
+    r = d.berth("build", "-t", "bb:2", "-", input=b"FROM busybox\nRUN echo from-stdin > /s\n")
+    assert "from-stdin" in r.stdout.decode() and run(d, "bb:2", "cat", "/s") == "from-stdin\n"
+    r = d.berth("build", "-q", "-", input=make_tar({"Dockerfile": "FROM busybox\nCOPY x /x\n", "x": "tar\n"}))
+    assert run(d, r.stdout.decode().strip(), "cat", "/x") == "tar\n"
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 2\n")
     r = d.berth("build", str(tmp_path), check=False)
     assert r.returncode != 0 and "returned a non-zero code: 2" in r.stderr.decode()
