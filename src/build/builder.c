@@ -1475,11 +1475,13 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
         if (streq(c, "env") || streq(c, "label")) {
                 bool env = streq(c, "env");
                 comment = xstrdup(env ? "ENV" : "LABEL");
+                /* every pair sees the environment from before the instruction, as in dockerd */
+                _cleanup_strv_free_ char **xenv = expand_env(s);
                 for (size_t i = 0; in->args[i] && in->args[i + 1]; i += 2) {
                         _cleanup_free_ char *k = NULL, *v = NULL;
-                        r = expand(b, s, in->args[i], &k, err);
+                        r = dockerfile_word(in->args[i], b->df->escape, xenv, &k, err);
                         if (r == 0)
-                                r = expand(b, s, in->args[i + 1], &v, err);
+                                r = dockerfile_word(in->args[i + 1], b->df->escape, xenv, &v, err);
                         if (r < 0)
                                 return r;
                         if (!*k)

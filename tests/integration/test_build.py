@@ -169,6 +169,11 @@ CMD ["hello"]
     assert "# Executing 1 build trigger\n" in stream(msgs)
     assert run(d, "--entrypoint", "cat", "child:1", "/tmp/trigger") == "triggered\n"
     assert inspect(d, "child:1")["Config"]["OnBuild"] in (None, [])
+    # the pairs of one ENV see the environment from before it (dockerd's documented example)
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n"},
+                     t="envorder:1")
+    env = inspect(d, "envorder:1")["Config"]["Env"]
+    assert "abc=bye" in env and "def=hello" in env and "ghi=bye" in env, env
     # HEALTHCHECK NONE, an ENTRYPOINT that resets an inherited CMD
     st, msgs = build(d, {"Dockerfile": "FROM every:1\nHEALTHCHECK NONE\nENTRYPOINT [\"/bin/true\"]\n"}, t="hc:1")
     c = inspect(d, "hc:1")["Config"]
