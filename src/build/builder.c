@@ -536,6 +536,23 @@ static char *go_quote_list(json_t *arr)
         return n;
 }
 
+/* Go's %v of a []string: [a b]. */
+static char *go_plain_list(json_t *arr)
+{
+        char *out = xstrdup("[");
+        size_t i;
+        json_t *a;
+        json_array_foreach(arr, i, a)
+        {
+                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a) ?: "");
+                free(out);
+                out = n;
+        }
+        char *n = xasprintf("%s]", out);
+        free(out);
+        return n;
+}
+
 /* Cmd of a metadata step's container config: shell + "#(nop) " + the comment. */
 static json_t *nop_cmd(Stage *s, const char *comment, bool joined)
 {
@@ -776,7 +793,8 @@ static int commit_step(Build *b, Stage *s, const char *cid, const char *upper, j
  * written by berth (WORKDIR), or NULL. */
 static int meta_step(Build *b, Stage *s, const char *comment, const char *upper, BerthError **err)
 {
-        _cleanup_json_ json_t *ccfg = step_ccfg(s, nop_cmd(s, comment, false));
+        /* dockerd writes WORKDIR's comment as one word after the marker (like COPY's), the others as two */
+        _cleanup_json_ json_t *ccfg = step_ccfg(s, nop_cmd(s, comment, startswith(comment, "WORKDIR ")));
         _cleanup_free_ char *hit = probe_cache(b, s, ccfg);
         if (hit) {
                 say(b, " ---> Using cache\n");
@@ -1093,10 +1111,12 @@ static int copy_step(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nsta
         if (r == 0)
                 r = build_copy_checksum(&c, &sum, err);
         if (r == 0) {
-                _cleanup_free_ char *flags = xasprintf("%s%s%s%s%s", chown ? "--chown=" : "", chown ? chown_x : "",
-                                                       chown ? " " : "", chmod ? "--chmod=" : "",
-                                                       chmod ? chmod : "");
-                _cleanup_free_ char *comment = xasprintf("%s %s%s%s in %s ", CMD, flags, chmod ? " " : "", sum, dest);
+                /* dockerd writes "--chown=1:2file:<sum>", without a space: kept, so histories compare */
+                _cleanup_free_ char *flags = xasprintf("%s%s%s%s%s%s", chown ? "--chown=" : "",
+                                                       chown ? (chown_x ? chown_x : chown) : "",
+                                                       chown && chmod ? " " : "", chmod ? "--chmod=" : "",
+                                                       chmod ? chmod : "", chmod ? " " : "");
+                _cleanup_free_ char *comment = xasprintf("%s %s%s in %s ", CMD, flags, sum, dest);
                 _cleanup_json_ json_t *ccfg = step_ccfg(s, nop_cmd(s, comment, true));
                 _cleanup_free_ char *hit = probe_cache(b, s, ccfg);
                 if (hit) {
@@ -1515,7 +1535,7 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
                         json_object_set_new(s->config, "Cmd", json_null());
         } else if (streq(c, "shell")) {
                 json_t *val = strv_json(in->args);
-                _cleanup_free_ char *q = go_quote_list(val);
+                _cleanup_free_ char *q = go_plain_list(val);
                 comment = xasprintf("SHELL %s", q);
                 json_object_set_new(s->config, "Shell", val);
         } else if (streq(c, "workdir")) {
@@ -1602,7 +1622,7 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
                         obj_set_key(s->config, "Volumes", v, json_object());
                         json_array_append_new(list, json_string(v));
                 }
-                _cleanup_free_ char *q = go_quote_list(list);
+                _cleanup_free_ char *q = go_plain_list(list);
                 json_decref(list);
                 comment = xasprintf("VOLUME %s", q);
         } else if (streq(c, "onbuild")) {

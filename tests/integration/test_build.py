@@ -161,6 +161,15 @@ CMD ["hello"]
     assert c["Shell"] == ["/bin/sh", "-ec"] and c["OnBuild"] == ["RUN echo triggered > /tmp/trigger"]
     assert c["Entrypoint"] == ["/bin/echo"] and c["Cmd"] == ["hello"]
     assert run(d, "every:1") == "hello\n"
+    # history entries written as dockerd writes them
+    hist = d.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "every:1").stdout.decode().splitlines()
+    assert "/bin/sh -c #(nop) WORKDIR /opt/work" in hist
+    assert '/bin/sh -c #(nop)  VOLUME [/data]' in hist
+    assert '/bin/sh -ec #(nop)  ENTRYPOINT ["/bin/echo"]' in hist
+    assert "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]" in hist  # its own entry already uses it
+    assert "|1 V=7 /bin/sh -c echo \"$V:$Q\" > args" in hist
+    assert any(h.startswith("/bin/sh -c #(nop) COPY --chown=12:34 --chmod=640 file:") and h.endswith(" in /opt/work/sub/ ")
+               for h in hist), hist
     out = run(d, "--user", "0", "--entrypoint", "sh", "every:1", "-c",
               "cat made args /ext/pkg/inner.txt /plain; stat -c '%u:%g %a' sub/a.txt; ls /opt/work/sub")
     assert out == "exec-form\n7:x y\ninner\np\n12:34 640\na.txt\n", out
