@@ -164,6 +164,70 @@ static int make_context(const char *dir, const char *dockerfile_rel, const char 
         return 0;
 }
 
+/* berth build -: stdin is a tar (plain or compressed, as libarchive sees it) or a Dockerfile. */
+static int build_stdin(Cli *cli, const char *query, const char *file)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0, cap = 0;
+        for (;;) {
+                if (len + 65536 > cap) {
+                        cap = cap ? cap * 2 : 1 << 20;
+                        char *n = xrealloc(data, cap);
+                        data = n;
+                }
+                ssize_t k = read(STDIN_FILENO, data + len, cap - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        fprintf(stderr, "unable to read stdin: %s\n", strerror(errno));
+                        return 1;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        bool is_tar = false;
+        {
+                struct archive *a = archive_read_new();
+                archive_read_support_filter_all(a);
+                archive_read_support_format_tar(a);
+                struct archive_entry *en;
+                is_tar = archive_read_open_memory(a, data, len) == ARCHIVE_OK && archive_read_next_header(a, &en) == ARCHIVE_OK;
+                archive_read_free(a);
+        }
+        FILE *tmp = tmpfile();
+        if (!tmp)
+                return 1;
+        _cleanup_close_ int fd = dup(fileno(tmp));
+        fclose(tmp);
+        _cleanup_free_ char *path = NULL;
+        if (is_tar) {
+                if (loop_write(fd, data, len) < 0)
+                        return 1;
+                _cleanup_free_ char *e = file ? client_escape(file) : NULL;
+                path = e ? xasprintf("%s&dockerfile=%s", query, e) : xstrdup(query);
+        } else {
+                struct archive *a = archive_write_new();
+                archive_write_set_format_pax_restricted(a);
+                archive_write_open_fd(a, fd);
+                struct archive_entry *en = archive_entry_new();
+                archive_entry_set_pathname(en, "Dockerfile");
+                archive_entry_set_filetype(en, AE_IFREG);
+                archive_entry_set_perm(en, 0600);
+                archive_entry_set_size(en, (la_int64_t) len);
+                archive_entry_set_mtime(en, time(NULL), 0);
+                int ok = archive_write_header(a, en) == ARCHIVE_OK && archive_write_data(a, data, len) == (la_ssize_t) len;
+                archive_entry_free(en);
+                ok = archive_write_close(a) == ARCHIVE_OK && ok;
+                archive_write_free(a);
+                if (!ok)
+                        return 1;
+                path = xasprintf("%s&dockerfile=Dockerfile", query);
+        }
+        lseek(fd, 0, SEEK_SET);
+        return cli_progress_request(cli, path, fd, "application/x-tar", NULL, stdout);
+}
+
 static void add_query(FILE *f, const char *k, const char *v)
 {
         _cleanup_free_ char *e = client_escape(v);
@@ -275,6 +339,12 @@ int cmd_build(Cli *cli, int argc, char **argv)
         if (json_array_size(cache)) {
                 _cleanup_free_ char *s = json_dumps(cache, JSON_COMPACT);
                 add_query(f, "cachefrom", s);
+        }
+        if (streq(dir, "-")) {
+                /* stdin: a tar context as it is, or a Dockerfile alone (a context of just it) */
+                fclose(f);
+                _cleanup_free_ char *path = q;
+                return build_stdin(cli, path, file);
         }
         /* the Dockerfile: inside the context it is named by its relative path, outside it goes in */
         _cleanup_free_ char *rdir = realpath(dir, NULL);
