@@ -119,7 +119,12 @@ def test_container_inspect_old_versions(objs, version):
 
 
 def test_container_inspect_running(objs):
-    assert_shape("container-inspect-running", get(objs["d"], f"/containers/{objs['running']}/json"))
+    j = get(objs["d"], f"/containers/{objs['running']}/json")
+    assert_shape("container-inspect-running", j)
+    # overlayfs' lowerdir order: the container's init layer, then the image's layers, all present
+    lower = j["GraphDriver"]["Data"]["LowerDir"].split(":")
+    assert lower[0].endswith(f"/{objs['running']}/init") and len(lower) >= 2
+    assert all(os.path.isdir(p) for p in lower), lower
 
 
 def test_container_inspect_size(objs):
