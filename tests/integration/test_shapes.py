@@ -270,6 +270,7 @@ REFUSED = [
     ({"HostConfig": {"Annotations": {"a": "b"}}}, "HostConfig.Annotations is not supported by berth"),
     ({"HostConfig": {"CgroupParent": "/mine"}}, "HostConfig.CgroupParent is not supported by berth"),
     ({"HostConfig": {"CpuCount": 2}}, "HostConfig.CpuCount is not supported by berth"),
+    ({"HostConfig": {"KernelMemoryTCP": 1 << 24}}, "HostConfig.KernelMemoryTCP is not supported by berth"),
     ({"HostConfig": {"DeviceRequests": [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]}},
      "HostConfig.DeviceRequests is not supported by berth"),
     ({"HostConfig": {"CgroupnsMode": "host"}}, "HostConfig.CgroupnsMode=host is not supported by berth"),
@@ -285,6 +286,18 @@ def test_unimplemented_field_refused(busybox, body, msg):
     assert st == 400, j
     assert j["message"] == msg or j["message"].startswith(msg), j
     assert len(get(d, "/containers/json?all=1")) == len(before)
+
+
+def test_field_gone_from_a_version_is_ignored(busybox):
+    """KernelMemoryTCP is refused where the API has it, and unknown (so ignored) from 1.52 on."""
+    d = busybox
+    body = {"Image": "busybox", "HostConfig": {"KernelMemoryTCP": 1 << 24}}
+    assert d.curl_json("/v1.51/containers/create", "POST", body)[0] == 400
+    cid = post(d, "/containers/create", body, version="v1.52")["Id"]
+    try:
+        assert get(d, f"/containers/{cid}/json", "v1.41")["HostConfig"]["KernelMemoryTCP"] == 0
+    finally:
+        d.docker("rm", "-f", cid, check=False)
 
 
 def test_default_values_accepted(busybox):
