@@ -245,6 +245,8 @@ void compat_shape_network(json_t *net, int ver, bool list_item)
         /* EnableIPv4 came in 1.48; list items lost Containers (always {} in dockerd's lists) by 1.52 */
         if (ver < 48)
                 json_object_del(net, "EnableIPv4");
+        if (ver < 52)
+                json_object_del(net, "Status"); /* IPAM usage, 1.52 */
         if (list_item && ver >= 52)
                 json_object_del(net, "Containers");
 }

@@ -225,6 +225,12 @@ def test_other_objects_at_1_52(objs):
         for j in get(d, path, "v1.52"):
             assert set(j) <= spec_properties(name), (name, sorted(set(j) - spec_properties(name)))
     assert get(d, "/networks/shape-net", "v1.52")["EnableIPv4"] is True
+    # IPAM usage (1.52): the network and broadcast addresses, the gateway and the running container
+    sub = get(d, "/networks/shape-net", "v1.52")["IPAM"]["Config"][0]["Subnet"]
+    st = get(d, "/networks/shape-net", "v1.52")["Status"]["IPAM"]["Subnets"][sub]
+    size = 1 << (32 - int(sub.split("/")[1]))
+    assert st == {"IPsInUse": 4, "DynamicIPsAvailable": size - 4}, st
+    assert "Status" not in get(d, "/networks/shape-net", "v1.51")
     assert "EnableIPv4" not in get(d, "/networks/shape-net", "v1.47")
 
 
