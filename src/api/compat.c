@@ -138,6 +138,14 @@ void compat_container_create_body(json_t *body, int ver)
         json_t *hc = json_object_get(body, "Healthcheck");
         if (ver < 44 && json_is_object(hc))
                 json_object_del(hc, "StartInterval");
+        /* HostConfig keys a version no longer has are unknown to its decoder, so ignored, not refused
+         * (KernelMemoryTCP from 1.52) */
+        json_t *host = json_object_get(body, "HostConfig");
+        size_t n;
+        const ConfigField *f = config_fields(CONFIG_SECTION_HOST, &n);
+        for (size_t i = 0; json_is_object(host) && i < n; i++)
+                if (f[i].until && ver >= f[i].until && f[i].refused)
+                        json_object_del(host, f[i].key);
 }
 
 /* An endpoint of NetworkSettings.Networks: DNSNames came in 1.44, GwPriority in 1.48. */
@@ -213,6 +221,8 @@ void compat_shape_network(json_t *net, int ver, bool list_item)
         /* EnableIPv4 came in 1.48; list items lost Containers (always {} in dockerd's lists) by 1.52 */
         if (ver < 48)
                 json_object_del(net, "EnableIPv4");
+        if (ver < 52)
+                json_object_del(net, "Status"); /* IPAM usage, 1.52 */
         if (list_item && ver >= 52)
                 json_object_del(net, "Containers");
 }
