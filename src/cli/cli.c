@@ -20,6 +20,10 @@ int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const str
         opterr = 0;
         int idx = 0;
         int c = getopt_long(argc, argv, shortopts, longopts, &idx);
+        if (c == CLI_OPT_HELP && cli_list_flags) {
+                cli_print_flags(shortopts, longopts);
+                return CLI_OPT_HELP;
+        }
         if (c == CLI_OPT_HELP) {
                 printf("\nUsage:  berth %s\n\n%s\n", cli->cmd->usage, cli->cmd->summary);
                 return CLI_OPT_HELP;
