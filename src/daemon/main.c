@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "basic/json-util.h"
@@ -261,6 +262,13 @@ static int apply_config(json_t *cfg, char **ret_error)
 /* systemd's notification socket, taken from the environment at start so that
  * no child inherits it; "@name" is in the abstract namespace. */
 static char *notify_socket;
+
+static uint64_t monotonic_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
 
 /* sd_notify(3) in a few lines: one datagram, best effort. */
 static void notify_systemd(const char *state)
@@ -666,7 +674,10 @@ int main(int argc, char **argv)
                         continue;
                 }
                 if (sig == SIGHUP) {
-                        notify_systemd("RELOADING=1");
+                        /* systemd wants the time the reload started with RELOADING=1 */
+                        _cleanup_free_ char *msg = xasprintf("RELOADING=1\nMONOTONIC_USEC=%llu",
+                                                             (unsigned long long) (monotonic_ns() / 1000));
+                        notify_systemd(msg);
                         reload_config(engine);
                         notify_systemd("READY=1");
                         continue;

@@ -127,8 +127,8 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1].replace("@", "\\0", 1))
 print("bound", flush=True)
-for _ in range(2):
-    print(s.recv(4096).decode(), flush=True)
+for _ in range(4):
+    print(s.recv(4096).decode().replace("\\n", " "), flush=True)
 """
 
 
@@ -146,6 +146,10 @@ def test_sd_notify_ready(fresh_berthd, tmp_path, abstract):
         # ready means ready: the API answers now
         st, _, _ = d.curl("/_ping")
         assert st == 200
+        # a reload is announced, with the time systemd asks for
+        d.proc.send_signal(signal.SIGHUP)
+        assert rx.stdout.readline().startswith("RELOADING=1 MONOTONIC_USEC=")
+        assert rx.stdout.readline() == "READY=1\n"
         d.stop()
         assert rx.stdout.readline() == "STOPPING=1\n"
     finally:
