@@ -3,6 +3,7 @@ keys, --validate, SIGHUP reload; systemd readiness and socket activation; the
 docker-socket opt-in."""
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -174,6 +175,39 @@ def test_socket_activation(fresh_berthd):
     d.stop()
     # the socket belongs to the service manager: berthd leaves its path alone
     assert os.path.exists(d.sock)
+
+
+def test_socket_activation_one_fd(fresh_berthd):
+    """fd://N takes one of the passed sockets; one that was not passed is an error."""
+    if not shutil.which("systemd-socket-activate"):
+        pytest.skip("systemd-socket-activate not installed")
+    d = fresh_berthd
+    other = os.path.join(d.base, "other.sock")
+    argv = [a for a in d.argv() if a not in ("-H", d.host)]
+    p = subprocess.Popen(["systemd-socket-activate", "-l", other, "-l", d.sock] + argv + ["-H", "fd://9"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # systemd-socket-activate starts its program on the first connection
+    wait_for(lambda: os.path.exists(d.sock), "the socket")
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(d.sock)
+    out, _ = p.communicate(timeout=30)
+    c.close()
+    assert p.returncode == 1
+    assert "too few socket activated files passed in by systemd for fd://9" in out
+    logf = open(d.log, "ab")
+    d.proc = subprocess.Popen(["systemd-socket-activate", "-l", other, "-l", d.sock] + argv + ["-H", "fd://4"],
+                              stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    logf.close()
+    d.wait_ready(timeout=30)
+    log = d.logtail(200)
+    assert "API listen on fd://4" in log and "fd://3" not in log
+    # the socket not taken is not inherited by what berthd starts either
+    pid = d.proc.pid
+    fds = {os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")}
+    assert any("socket:" in f for f in fds)
+    flags = open(f"/proc/{pid}/fdinfo/3").read()
+    assert int(re.search(r"flags:\s+(\d+)", flags).group(1), 8) & 0o2000000  # O_CLOEXEC
+    d.stop()
 
 
 def test_fd_host_without_activation(fresh_berthd):
