@@ -3,7 +3,8 @@
  * and their flags come from the tables berth parses with, names of objects
  * from the daemon, so neither can drift.
  *
- *   berth __complete commands           name<TAB>usage<TAB>summary, groups as "group sub"
+ *   berth __complete commands           name<TAB>usage<TAB>summary, groups as "group sub"; a usage's
+ *                                       forms joined by a literal \n
  *   berth __complete flags CMD [SUB]    --long<TAB>-s<TAB>arg|"" for each flag of CMD
  *   berth __complete containers|running|images|networks|volumes */
 #include <string.h>
@@ -13,6 +14,21 @@
 #include "cli/cli.h"
 
 bool cli_list_flags;
+
+/* A usage with several forms (cp) is one line here, the forms joined by a literal "\n". */
+static void print_usage_field(const char *usage)
+{
+        for (const char *p = usage; *p; p++) {
+                if (*p != '\n') {
+                        putchar(*p);
+                        continue;
+                }
+                fputs("\\n", stdout);
+                p += strspn(p + 1, " \t");
+                if (startswith(p + 1, "berth "))
+                        p += strlen("berth ");
+        }
+}
 
 void cli_print_flags(const char *shortopts, const struct option *longopts)
 {
@@ -78,12 +94,18 @@ int cmd_complete(Cli *cli, int argc, char **argv, const Command *commands, const
         }
         const char *what = argv[1];
         if (streq(what, "commands")) {
-                for (const Command *c = commands; c->name; c++)
-                        printf("%s\t%s\t%s\n", c->name, c->usage, c->summary);
+                for (const Command *c = commands; c->name; c++) {
+                        printf("%s\t", c->name);
+                        print_usage_field(c->usage);
+                        printf("\t%s\n", c->summary);
+                }
                 for (size_t g = 0; g < n_groups; g++) {
                         printf("%s\t%s COMMAND\t%s\n", groups[g].name, groups[g].name, groups[g].summary);
-                        for (const Command *c = groups[g].table; c->name; c++)
-                                printf("%s %s\t%s\t%s\n", groups[g].name, c->name, c->usage, c->summary);
+                        for (const Command *c = groups[g].table; c->name; c++) {
+                                printf("%s %s\t", groups[g].name, c->name);
+                                print_usage_field(c->usage);
+                                printf("\t%s\n", c->summary);
+                        }
                 }
                 return 0;
         }

@@ -9,6 +9,9 @@
 static const Command commands[] = {
         { "attach", cmd_attach, "attach [OPTIONS] CONTAINER",
           "Attach local standard input, output, and error streams to a running container" },
+        { "build", cmd_build, "build [OPTIONS] PATH", "Build an image from a Dockerfile" },
+        { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+          "Copy files/folders between a container and the local filesystem" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
           "Execute a command in a running container" },
@@ -29,10 +32,14 @@ static const Command commands[] = {
         { "rmi", cmd_rmi, "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
         { "run", cmd_run, "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image" },
         { "start", cmd_start, "start [OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers" },
+        { "stats", cmd_stats, "stats [OPTIONS] [CONTAINER...]",
+          "Display a live stream of container(s) resource usage statistics" },
         { "stop", cmd_stop, "stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers" },
         { "tag", cmd_tag, "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
           "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
         { "top", cmd_top, "top CONTAINER [ps OPTIONS]", "Display the running processes of a container" },
+        { "update", cmd_update, "update [OPTIONS] CONTAINER [CONTAINER...]",
+          "Update configuration of one or more containers" },
         { "unpause", cmd_unpause, "unpause CONTAINER [CONTAINER...]",
           "Unpause all processes within one or more containers" },
         { "version", cmd_version, "version [OPTIONS]", "Show the berth version information" },
@@ -42,6 +49,7 @@ static const Command commands[] = {
 };
 
 static const Command image_commands[] = {
+        { "build", cmd_build, "image build [OPTIONS] PATH", "Build an image from a Dockerfile" },
         { "history", cmd_history, "image history [OPTIONS] IMAGE", "Show the history of an image" },
         { "import", cmd_import, "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import a tarball" },
         { "inspect", cmd_image_inspect, "image inspect [OPTIONS] IMAGE [IMAGE...]",
@@ -56,6 +64,7 @@ static const Command image_commands[] = {
 static const Command container_commands[] = {
         { "attach", cmd_attach, "container attach [OPTIONS] CONTAINER", "Attach to a running container" },
         { "exec", cmd_exec, "container exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a container" },
+        { "cp", cmd_cp, "container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-", "Copy files/folders" },
         { "create", cmd_create, "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "inspect", cmd_container_inspect, "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
           "Display detailed information on one or more containers" },
@@ -72,6 +81,9 @@ static const Command container_commands[] = {
         { "start", cmd_start, "container start [OPTIONS] CONTAINER [CONTAINER...]", "Start containers" },
         { "stop", cmd_stop, "container stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop containers" },
         { "top", cmd_top, "container top CONTAINER [ps OPTIONS]", "Display the running processes" },
+        { "stats", cmd_stats, "container stats [OPTIONS] [CONTAINER...]", "Display resource usage statistics" },
+        { "update", cmd_update, "container update [OPTIONS] CONTAINER [CONTAINER...]",
+          "Update configuration of one or more containers" },
         { "unpause", cmd_unpause, "container unpause CONTAINER [CONTAINER...]", "Unpause containers" },
         { "wait", cmd_wait, "container wait CONTAINER [CONTAINER...]", "Wait for containers to stop" },
         { NULL, NULL, NULL, NULL },
@@ -82,10 +94,23 @@ static const Command system_commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
+static const Command volume_commands[] = {
+        { "create", cmd_volume_create, "volume create [OPTIONS] [VOLUME]", "Create a volume" },
+        { "inspect", cmd_volume_inspect, "volume inspect [OPTIONS] VOLUME [VOLUME...]",
+          "Display detailed information on one or more volumes" },
+        { "ls", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
+        { "list", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
+        { "prune", cmd_volume_prune, "volume prune [OPTIONS]", "Remove unused local volumes" },
+        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { "remove", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { NULL, NULL, NULL, NULL },
+};
+
 static const CommandGroup groups[] = {
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
+        { "volume", volume_commands, "Manage volumes" },
 };
 
 static void print_table(FILE *f, const Command *t)

@@ -233,3 +233,18 @@ int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
                                                    json_sprintf("%d", w)));
         return 0;
 }
+
+void container_initial_console_size(Engine *e, Container *c)
+{
+        pthread_mutex_lock(&e->lock);
+        json_t *cs = json_object_get(container_hostcfg(c), "ConsoleSize");
+        long long h = json_integer_value(json_array_get(cs, 0)), w = json_integer_value(json_array_get(cs, 1));
+        bool tty = container_tty(c);
+        pthread_mutex_unlock(&e->lock);
+        if (!tty || h <= 0 || w <= 0 || h > 65535 || w > 65535)
+                return;
+        _cleanup_free_ char *req = xasprintf("{\"op\":\"resize\",\"h\":%lld,\"w\":%lld}", h, w);
+        _cleanup_free_ char *line = NULL;
+        /* a size the terminal cannot take leaves the default, as a failed resize does */
+        (void) container_monitor_request(e, c->id, req, &line);
+}

@@ -56,6 +56,7 @@ typedef struct Container {
         uint64_t start_seq;    /* bumped on every successful start */
         PendingAttach *attaches;
         int watcher_fd;        /* the exit watcher's connection to monitor.sock */
+        struct Health *health; /* State.Health (engine/health.h); NULL without a healthcheck */
 } Container;
 
 struct ContainerTable {
@@ -130,10 +131,11 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err);
 int container_rename(Engine *e, const char *ref, const char *newname, BerthError **err);
 int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warnings, BerthError **err);
 int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err);
+/* HostConfig.ConsoleSize ([height, width]) on a tty container's terminal, before its process runs. */
+void container_initial_console_size(Engine *e, Container *c);
 int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long *ret_reclaimed, BerthError **err);
 int container_changes(Engine *e, const char *ref, json_t **ret, BerthError **err);
 int container_top(Engine *e, const char *ref, const char *ps_args, json_t **ret, BerthError **err);
-int parse_signal(const char *s);
 
 /* wait.c: condition "not-running", "next-exit", "removed". */
 typedef struct ContainerWaiter {

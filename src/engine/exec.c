@@ -100,6 +100,27 @@ bool exec_tty(Exec *x)
         return x->tty;
 }
 
+char *exec_cmdline(json_t *cmd)
+{
+        char *s = xstrdup("");
+        size_t i;
+        json_t *v;
+        json_array_foreach(cmd, i, v) {
+                char *n = xasprintf("%s%s%s", s, i ? " " : "", json_string_value(v) ?: "");
+                free(s);
+                s = n;
+        }
+        return s;
+}
+
+json_t *exec_monitor_request(json_t *cmd, json_t *env, const char *user, const char *cwd, bool tty, bool in, bool out,
+                             bool err, bool privileged)
+{
+        return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "op", "exec", "args", cmd, "env", env, "user",
+                         user, "cwd", cwd, "tty", tty, "stdin", in, "stdout", out, "stderr", err, "privileged",
+                         privileged);
+}
+
 static int running_check_locked(Container *c, BerthError **err)
 {
         if (c->status == CSTATUS_PAUSED)
@@ -188,12 +209,7 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         table(e)->list = x;
         pthread_mutex_unlock(&e->lock);
 
-        _cleanup_free_ char *cmdline = NULL;
-        json_array_foreach(cmd, i, v) {
-                char *n = cmdline ? xasprintf("%s %s", cmdline, json_string_value(v)) : strdup(json_string_value(v));
-                free(cmdline);
-                cmdline = n;
-        }
+        _cleanup_free_ char *cmdline = exec_cmdline(cmd);
         _cleanup_free_ char *action = xasprintf("exec_create: %s", cmdline);
         events_container(e, c, action, json_pack("{s:s}", "execID", x->id));
         *ret_id = strdup(x->id);
@@ -397,10 +413,8 @@ static void *detached_thread(void *p)
 int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
 {
         x->framed = framed;
-        _cleanup_json_ json_t *req = json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "op", "exec", "args",
-                                               x->cmd, "env", x->env, "user", x->user, "cwd", x->workdir, "tty",
-                                               x->tty, "stdin", x->in && client_fd >= 0, "stdout", x->out, "stderr",
-                                               x->err, "privileged", x->privileged);
+        _cleanup_json_ json_t *req = exec_monitor_request(x->cmd, x->env, x->user, x->workdir, x->tty,
+                                                          x->in && client_fd >= 0, x->out, x->err, x->privileged);
         pthread_mutex_lock(&e->lock);
         int sent_h = x->h, sent_w = x->w;
         if (x->h > 0 && x->w > 0) {
@@ -454,15 +468,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 (void) container_monitor_request(e, x->c->id, rq, &rl);
         }
         {
-                _cleanup_free_ char *cmdline = NULL;
-                size_t i;
-                json_t *v;
-                json_array_foreach(x->cmd, i, v) {
-                        char *nl = cmdline ? xasprintf("%s %s", cmdline, json_string_value(v))
-                                           : strdup(json_string_value(v));
-                        free(cmdline);
-                        cmdline = nl;
-                }
+                _cleanup_free_ char *cmdline = exec_cmdline(x->cmd);
                 _cleanup_free_ char *action = xasprintf("exec_start: %s", cmdline);
                 events_container(e, x->c, action, json_pack("{s:s}", "execID", x->id));
         }

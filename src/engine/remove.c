@@ -6,8 +6,12 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/mountpoints.h"
+#include "engine/health.h"
 #include "state/events.h"
+#include "engine/resources.h"
 #include "network/network.h"
+#include "runtime/cgroup.h"
 
 /* The container's cgroup, run directory and data directory, in that order: the data directory
  * is what proves an id is this daemon's (docs/state-store.md), so it goes last. */
@@ -25,6 +29,7 @@ int container_remove_finish(Engine *e, Container *c, BerthError **err)
         pthread_mutex_lock(&e->lock);
         c->status = CSTATUS_REMOVING;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_cancel_pending_attaches(e, c);
         /* The processes, then their monitor, then what they used; the record last, so a crash
          * anywhere in between leaves a row that still says "Removing". */
@@ -32,6 +37,7 @@ int container_remove_finish(Engine *e, Container *c, BerthError **err)
         container_stop_monitors(e, c->id, 5000, NULL);
         crash_point("remove-after-stop");
         network_container_forget(e->net, c->id);
+        mountpoints_release(e, c);
         container_cleanup_files(e, c->id);
         crash_point("remove-before-delete");
         pthread_mutex_lock(&e->lock);
@@ -117,12 +123,14 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
 
 int container_remove(Engine *e, const char *ref, bool force, bool volumes, BerthError **err)
 {
-        (void) volumes; /* anonymous volumes arrive with the volumes issue */
         _cleanup_container_ Container *c = NULL;
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
-        return container_remove_obj(e, c, force, err);
+        r = container_remove_obj(e, c, force, err);
+        if (r == 0 && volumes)
+                mountpoints_remove_anonymous(e, c);
+        return r;
 }
 
 int container_rename(Engine *e, const char *ref, const char *newname, BerthError **err)
@@ -177,9 +185,53 @@ static const JsonFieldType update_fields[] = {
         { "MemorySwap", JT_INT }, { "MemorySwappiness", JT_INT }, { "NanoCpus", JT_INT }, { "OomKillDisable", JT_BOOL },
         { "Init", JT_BOOL }, { "PidsLimit", JT_INT }, { "Ulimits", JT_ARR }, { "CpuCount", JT_INT },
         { "CpuPercent", JT_INT }, { "IOMaximumIOps", JT_INT }, { "IOMaximumBandwidth", JT_INT },
-        { "RestartPolicy", JT_OBJ },
+        { "RestartPolicy", JT_OBJ }, { "KernelMemory", JT_INT },
 };
 static const JsonFieldType restart_policy_fields[] = { { "Name", JT_STR }, { "MaximumRetryCount", JT_INT } };
+
+/* The fields an update carries over onto the container's HostConfig when non-zero (dockerd's
+ * UpdateContainer); PidsLimit whenever given. */
+static const char *const update_resources[] = {
+        "BlkioWeight", "CpuShares", "NanoCpus", "CpuPeriod", "CpuQuota", "CpusetCpus", "CpusetMems", "Memory",
+        "MemorySwap", "MemoryReservation", "KernelMemory", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+};
+
+/* Fields of UpdateConfig dockerd accepts but never applies: refused rather than ignored. */
+static int refuse_unapplied(json_t *body, BerthError **err)
+{
+        static const char *const never[] = { "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+                                             "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices",
+                                             "DeviceCgroupRules", "DeviceRequests", "KernelMemoryTCP",
+                                             "MemorySwappiness", "OomKillDisable", "Ulimits", "CgroupParent",
+                                             "Init", "CpuCount" };
+        for (size_t i = 0; i < ELEMENTSOF(never); i++) {
+                json_t *v = json_object_get(body, never[i]);
+                if (!v || json_is_null(v) || json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0) ||
+                    (json_is_array(v) && json_array_size(v) == 0) || (json_is_string(v) && !*json_string_value(v)))
+                        continue;
+                return berr_set(err, EINVAL, "%s cannot be changed on an existing container: recreate it with the "
+                                "new value", never[i]);
+        }
+        return 0;
+}
+
+/* Writes the limits of hc to the running container's cgroup. */
+static int apply_live(const char *id, json_t *hc, BerthError **err)
+{
+        _cleanup_json_ json_t *spec = NULL;
+        int r = container_resources_spec(hc, &spec, err);
+        if (r < 0)
+                return r;
+        RtCgroupResources res;
+        rt_cgroup_resources_from_json(spec, &res);
+        _cleanup_free_ char *rel = xasprintf("berth/%s", id);
+        r = rt_cgroup_ops()->set_resources(rel, &res);
+        rt_cgroup_resources_done(&res);
+        if (r < 0)
+                return berr_set(err, EIO, "Cannot update container %s: failed to write the cgroup: %s", id,
+                                go_strerror(-r));
+        return 0;
+}
 
 int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warnings, BerthError **err)
 {
@@ -199,43 +251,82 @@ int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warn
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
-        json_t *rp = json_object_get(body, "RestartPolicy");
+        r = refuse_unapplied(body, err);
+        if (r < 0)
+                return r;
+        /* Docker's checks on the request alone; what the host cannot enforce is dropped with a warning */
+        _cleanup_json_ json_t *req = json_deep_copy(body);
+        _cleanup_json_ json_t *warnings = json_array();
+        r = container_resources_verify(req, true, warnings, err);
+        if (r < 0)
+                return r;
+        json_t *rp = json_object_get(req, "RestartPolicy");
         pthread_mutex_lock(&e->lock);
         json_t *hc = container_hostcfg(c);
-        _cleanup_json_ json_t *hc_before = json_deep_copy(hc);
-        if (json_is_object(rp) && json_str(rp, "Name") && *json_str(rp, "Name")) {
+        _cleanup_json_ json_t *merged = json_deep_copy(hc);
+        if (c->removing || c->removed || c->status == CSTATUS_DEAD || c->status == CSTATUS_REMOVING)
+                r = berr_set(err, EBUSY, "Cannot update container %s: container is marked for removal and cannot be "
+                             "\"update\"", c->id);
+        /* --cpus sets period and quota itself: the two ways exclude each other across updates too */
+        static const char *const conflicts[][3] = {
+                { "NanoCpus", "CpuPeriod", "Nano CPUs cannot be updated as CPU Period has already been set" },
+                { "NanoCpus", "CpuQuota", "Nano CPUs cannot be updated as CPU Quota has already been set" },
+                { "CpuPeriod", "NanoCpus", "CPU Period cannot be updated as NanoCPUs has already been set" },
+                { "CpuQuota", "NanoCpus", "CPU Quota cannot be updated as NanoCPUs has already been set" },
+        };
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(conflicts); i++)
+                if (json_int(req, conflicts[i][0], 0) > 0 && json_int(hc, conflicts[i][1], 0) > 0)
+                        r = berr_set(err, EEXIST, "Cannot update container %s: Conflicting options: %s", c->id,
+                                     conflicts[i][2]);
+        long long mem = json_int(req, "Memory", 0);
+        if (r == 0 && mem != 0 && mem > json_int(hc, "MemorySwap", 0) && json_int(req, "MemorySwap", 0) == 0)
+                r = berr_set(err, EEXIST, "Cannot update container %s: Memory limit should be smaller than already set "
+                             "memoryswap limit, update the memoryswap at the same time", c->id);
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(update_resources); i++) {
+                json_t *v = json_object_get(req, update_resources[i]);
+                if (v && !json_is_null(v) && !(json_is_integer(v) && json_integer_value(v) == 0) &&
+                    !(json_is_string(v) && !*json_string_value(v)))
+                        json_object_set(merged, update_resources[i], v);
+        }
+        json_t *pl = json_object_get(req, "PidsLimit");
+        if (r == 0 && json_is_integer(pl))
+                json_object_set(merged, "PidsLimit", pl);
+        if (r == 0 && json_is_object(rp) && json_str(rp, "Name") && *json_str(rp, "Name")) {
                 const char *name = json_str(rp, "Name");
                 if (!streq(name, "no") && !streq(name, "always") && !streq(name, "on-failure") &&
                     !streq(name, "unless-stopped"))
                         r = berr_set(err, EINVAL, "invalid restart policy '%s'", name);
                 else if (json_bool(hc, "AutoRemove") && !streq(name, "no"))
-                        r = berr_set(err, EINVAL, "Restart policy cannot be updated because AutoRemove is enabled "
-                                     "for the container");
+                        r = berr_set(err, EEXIST, "Cannot update container %s: Restart policy cannot be updated "
+                                     "because AutoRemove is enabled for the container", c->id);
                 else
-                        json_object_set_new(hc, "RestartPolicy",
+                        json_object_set_new(merged, "RestartPolicy",
                                             json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount",
                                                       (json_int_t) json_int(rp, "MaximumRetryCount", 0)));
         }
-        /* Resource limits are recorded; applying them live needs the runtime's cgroup setters. */
-        const char *res[] = { "Memory", "MemorySwap", "CpuShares", "NanoCpus", "PidsLimit", "CpuQuota", "CpuPeriod",
-                              "MemoryReservation", "BlkioWeight", "CpusetCpus", "CpusetMems" };
-        for (size_t i = 0; r == 0 && i < ELEMENTSOF(res); i++) {
-                json_t *v = json_object_get(body, res[i]);
-                if (v && !json_is_null(v) && !(json_is_integer(v) && json_integer_value(v) == 0) &&
-                    !(json_is_string(v) && !*json_string_value(v)))
-                        json_object_set(hc, res[i], v);
-        }
-        if (r == 0 && container_save_state(e, c) < 0) {
-                /* the store keeps the old settings: so does the container */
+        /* the cgroup first: if the kernel refuses, nothing is recorded; if the store then fails, the
+         * cgroup goes back to the recorded limits */
+        bool live = (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED) && c->pid > 0;
+        if (r == 0 && live && (r = apply_live(c->id, merged, err)) < 0)
+                (void) apply_live(c->id, hc, NULL);
+        if (r == 0) {
+                _cleanup_json_ json_t *before = json_deep_copy(hc);
                 json_object_clear(hc);
-                json_object_update(hc, hc_before);
-                r = berr_set(err, EIO, "Cannot update container %s: cannot record it in the state store", c->id);
+                json_object_update(hc, merged);
+                if (container_save_state(e, c) < 0) {
+                        json_object_clear(hc);
+                        json_object_update(hc, before);
+                        if (live)
+                                (void) apply_live(c->id, hc, NULL);
+                        r = berr_set(err, EIO, "Cannot update container %s: cannot record it in the state store",
+                                     c->id);
+                }
         }
         pthread_mutex_unlock(&e->lock);
         if (r < 0)
                 return r;
         events_container(e, c, "update", NULL);
-        *ret_warnings = json_array();
+        *ret_warnings = TAKE_PTR(warnings);
         return 0;
 }
 

@@ -21,9 +21,12 @@
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
+#include "engine/health.h"
 #include "engine/links.h"
+#include "engine/mountpoints.h"
 #include "image/image.h"
 #include "engine/netglue.h"
+#include "engine/resources.h"
 #include "engine/system.h"
 #include "network/network.h"
 #include "runtime/runtime.h"
@@ -219,6 +222,10 @@ static json_t *capabilities(json_t *hc)
 
 static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **err)
 {
+        int r = mountpoints_spec(e, c, mounts, err);
+        if (r < 0)
+                return r;
+        /* after the mount points, as in Docker: a volume on /etc does not hide them */
         _cleanup_free_ char *dir = container_dir(e, c->id);
         const char *files[][2] = { { "hostname", "/etc/hostname" }, { "hosts", "/etc/hosts" },
                                    { "resolv.conf", "/etc/resolv.conf" } };
@@ -226,32 +233,6 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                 json_array_append_new(mounts, json_pack("{s:s++,s:s,s:s,s:[ss]}", "source", dir, "/", files[i][0],
                                                         "destination", files[i][1], "type", "bind", "options",
                                                         "rbind", "rw"));
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s)
-                        continue;
-                _cleanup_strv_free_ char **parts = NULL;
-                int r = container_bind_parse(s, &parts, err); /* also for records made before create checked */
-                if (r < 0)
-                        return r;
-                size_t n = strv_length(parts);
-                /* -v (unlike --mount) creates a missing host directory at each start, as dockerd does;
-                 * a file in the way is left for the runtime's "not a directory" error. */
-                struct stat st;
-                if (stat(parts[0], &st) < 0 && errno == ENOENT) {
-                        int k = mkdir_p(parts[0], 0755);
-                        if (k < 0 && k != -ENOTDIR)
-                                return berr_set(err, EIO, "error while creating mount source path '%s': mkdir %s: %s",
-                                                parts[0], parts[0], go_strerror(k));
-                }
-                bool ro = n == 3 && strstr(parts[2], "ro") != NULL;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", parts[0], "destination",
-                                                        parts[1], "type", "bind", "options", "rbind",
-                                                        ro ? "ro" : "rw"));
-        }
         return 0;
 }
 
@@ -315,8 +296,8 @@ static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError 
         return 0;
 }
 
-/* SecurityOpt, namespaces, sysctls, ulimits, tmpfs and HostConfig.Mounts into spec.json (all
- * validated at create). */
+/* SecurityOpt, namespaces, sysctls, ulimits and HostConfig.Tmpfs into spec.json (all validated at
+ * create); the mount points are build_mounts'. */
 static void spec_add_security(json_t *hc, json_t *spec, bool priv)
 {
         size_t i;
@@ -367,28 +348,6 @@ static void spec_add_security(json_t *hc, json_t *spec, bool priv)
                 json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination", k,
                                                         "type", "tmpfs", "options", opts));
         }
-        json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
-                const char *type = json_str(v, "Type");
-                bool ro = json_bool(v, "ReadOnly");
-                if (type && streq(type, "bind")) {
-                        bool nonrec = json_bool(json_object_get(v, "BindOptions"), "NonRecursive");
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", json_str(v, "Source"),
-                                                                "destination", json_str(v, "Target"), "type", "bind",
-                                                                "options", nonrec ? "bind" : "rbind", ro ? "ro" : "rw"));
-                } else if (type && streq(type, "tmpfs")) {
-                        json_t *to = json_object_get(v, "TmpfsOptions");
-                        json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
-                        if (ro)
-                                json_array_append_new(opts, json_string("ro"));
-                        if (json_int(to, "SizeBytes", 0) > 0)
-                                json_array_append_new(opts, json_sprintf("size=%lld", json_int(to, "SizeBytes", 0)));
-                        if (json_int(to, "Mode", 0) > 0)
-                                json_array_append_new(opts, json_sprintf("mode=%llo", json_int(to, "Mode", 0)));
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination",
-                                                                json_str(v, "Target"), "type", "tmpfs", "options",
-                                                                opts));
-                }
-        }
 }
 
 static int write_spec(Engine *e, Container *c, BerthError **err)
@@ -434,6 +393,17 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 json_decref(device_rules);
                 return r;
         }
+        json_t *cgres = NULL;
+        r = container_resources_spec(hc, &cgres, err);
+        if (r < 0) {
+                json_decref(args);
+                json_decref(env);
+                json_decref(jl);
+                json_decref(mounts);
+                json_decref(devices);
+                json_decref(device_rules);
+                return r;
+        }
         _cleanup_free_ char *dir = container_dir(e, c->id);
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
         _cleanup_free_ char *logp = container_log_path(e, c->id), *exitp = xasprintf("%s/exit.json", dir);
@@ -460,7 +430,7 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         free(netns_path);
         json_t *spec = json_pack(
                 "{s:s,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:o,s:s,s:s,s:o,s:b,s:o,s:o,s:I,s:s,"
-                "s:{s:I,s:I,s:I},s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
+                "s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},s:o,s:b,s:b,s:s,s:I,s:I,s:s,s:o,s:o}",
                 "id", c->id, "args", args, "env", env, "cwd", cwd && *cwd ? cwd : "/", "user",
                 json_str(cfg, "User") ? json_str(cfg, "User") : "", "hostname", json_str(cfg, "Hostname"),
                 "domainname", json_str(cfg, "Domainname") ? json_str(cfg, "Domainname") : "", "tty",
@@ -469,20 +439,22 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 work, "mounts", mounts, "readonly_rootfs", json_bool(hc, "ReadonlyRootfs"), "masked_paths",
                 json_is_array(masked) && !priv ? json_incref(masked) : json_array(), "readonly_paths",
                 json_is_array(ro) && !priv ? json_incref(ro) : json_array(), "shm_size",
-                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", "memory",
-                (json_int_t) json_int(hc, "Memory", 0), "pids_limit", (json_int_t) json_int(hc, "PidsLimit", 0),
-                "cpu_shares", (json_int_t) json_int(hc, "CpuShares", 0), "netns", netns, "namespaces", "pid", true, "ipc",
+                (json_int_t) json_int(hc, "ShmSize", 67108864), "cgroup", cg, "cgroup_resources", cgres, "netns", netns, "namespaces", "pid", true, "ipc",
                 true, "uts", true, "net", !hostnet, "cgroup", true, "capabilities", capabilities(hc), "privileged",
                 priv, "seccomp", !priv, "log_path", log_none ? "" : logp, "log_max_size", (json_int_t) max_size,
                 "log_max_file", (json_int_t) max_file, "exit_file", exitp, "devices", devices, "device_rules",
                 device_rules);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
+        /* compress: checked at create (it needs max-size and max-file >= 2); the local driver's default */
+        const char *cs = json_str(lcfg, "compress");
+        json_object_set_new(spec, "log_compress", json_boolean(cs ? go_parse_bool(cs) == 1 : false));
         json_t *group_add = json_object_get(hc, "GroupAdd");
         if (json_is_array(group_add))
                 json_object_set(spec, "group_add", group_add);
         _cleanup_json_ json_t *spec_owner = spec;
         spec_add_security(hc, spec, priv);
+        json_object_set_new(spec, "oom_score_adj", json_integer(json_int(hc, "OomScoreAdj", 0)));
         _cleanup_free_ char *s = json_dumps(spec, JSON_INDENT(1));
         _cleanup_free_ char *rdir = container_run_dir(e, c->id);
         r = mkdir_p(rdir, 0700);
@@ -642,6 +614,7 @@ static void broadcast(Container *c)
 static void record_failed_start(Engine *e, Container *c, const char *msg, int exit_code)
 {
         network_container_release(e->net, c->id);
+        mountpoints_release(e, c);
         pthread_mutex_lock(&e->lock);
         /* Docker leaves a never-started container "created", with the exit code set. */
         c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
@@ -657,8 +630,8 @@ static void record_failed_start(Engine *e, Container *c, const char *msg, int ex
         bool autorm = json_bool(container_hostcfg(c), "AutoRemove");
         pthread_mutex_unlock(&e->lock);
         container_cancel_pending_attaches(e, c);
-        if (autorm)
-                container_remove_obj(e, c, true, NULL);
+        if (autorm && container_remove_obj(e, c, true, NULL) == 0)
+                mountpoints_remove_anonymous(e, c); /* --rm takes the anonymous volumes too */
 }
 
 /* A start that failed. A runtime's message (runtime) gets its exit code from its text as dockerd does
@@ -704,6 +677,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         if (c->status == CSTATUS_RUNNING || c->starting) {
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EALREADY, "container already started");
+        }
+        /* dockerd verifies the settings again at start: an image's healthcheck was not checked at create */
+        r = health_config_validate(json_object_get(container_cfg(c), "Healthcheck"), err);
+        if (r < 0) {
+                pthread_mutex_unlock(&e->lock);
+                return r;
         }
         /* The intent first: whatever a crash leaves of this start (files, addresses, a monitor, a
          * cgroup) belongs to a row that says "Starting", which the reconciler rolls back. */
@@ -759,6 +738,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
 
         /* Attaches made before start see everything the process prints. */
         container_connect_pending_attaches(e, c);
+        container_initial_console_size(e, c);
         _cleanup_free_ char *reply = NULL;
         r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
         if (r < 0) {
@@ -784,6 +764,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         c->oom_killed = false;
         c->starting = false;
         c->start_seq++;
+        /* State.Health starts over with each run, its log kept (dockerd's initHealthMonitor) */
+        if (health_settings(json_object_get(container_cfg(c), "Healthcheck")).kind != HEALTH_PROBE_NONE) {
+                if (!c->health)
+                        c->health = health_new();
+                health_reset(c->health);
+        }
         if (container_save_state(e, c) < 0) {
                 /* Never running in memory only: the process goes, the start fails. */
                 c->started_at = prev_started;
@@ -798,6 +784,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         events_container(e, c, "start", NULL);
         links_update_parents(e, c);
         container_start_watcher(e, c);
+        health_schedule(e, c);
         return 0;
 }
 
@@ -852,6 +839,9 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         int64_t ran_ns = c->finished_at - c->started_at;
         if (restart)
                 c->status = CSTATUS_RESTARTING;
+        /* the probes stop; dockerd reports a stopped schedule as unhealthy */
+        if (c->health)
+                c->health->status = HEALTH_UNHEALTHY;
         container_save_fact(e, c, "an exit");
         /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
         if (c->oom_killed)
@@ -860,11 +850,14 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         broadcast(c);
         int count = c->restart_count;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_remove_cgroup(c->id);
         network_container_release(e->net, c->id);
+        mountpoints_release(e, c);
 
         if (autorm) {
-                container_remove_obj(e, c, true, NULL);
+                if (container_remove_obj(e, c, true, NULL) == 0)
+                        mountpoints_remove_anonymous(e, c); /* --rm takes the anonymous volumes too */
                 return;
         }
         if (!restart)

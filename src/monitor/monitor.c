@@ -256,10 +256,10 @@ static void exec_begin(Monitor *m, Client *cl, MonRequest *req, size_t extra_off
                          .w = (int) req->w };
         RtExecProcess p;
         int code;
-        _cleanup_free_ char *msg = NULL;
-        if (rt_exec_create(m->spec, m->c.pid, m->cg, &x, &p, &code, &msg) < 0) {
-                log_debug("exec failed: %s", msg ? msg : "?");
-                _cleanup_free_ char *line = error_line(msg ? msg : "exec failed", code);
+        _cleanup_berr_ BerthError *xerr = NULL;
+        if (rt_exec_create(m->spec, m->c.pid, m->cg, &x, &p, &code, &xerr) < 0) {
+                log_debug("exec failed: %s", xerr ? xerr->msg : "?");
+                _cleanup_free_ char *line = error_line(xerr ? xerr->msg : "exec failed", code);
                 write_all_fd(cl->fd, line, strlen(line));
                 client_close(cl);
                 return;
@@ -385,12 +385,12 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                         reply = error_line("container already started", 125);
                 else {
                         int code;
-                        _cleanup_free_ char *msg = NULL;
+                        _cleanup_berr_ BerthError *serr = NULL;
                         m->started = true;
-                        int r = rt_container_start(&m->c, &code, &msg);
+                        int r = rt_container_start(&m->c, &code, &serr);
                         if (r < 0) {
                                 free(m->exit_error);
-                                m->exit_error = strdup(msg ? msg : "start failed");
+                                m->exit_error = xstrdup(serr ? serr->msg : "start failed");
                                 m->exit_code = code;
                                 reply = error_line(m->exit_error, code);
                                 log_info("start failed: %s", m->exit_error);
@@ -1014,9 +1014,8 @@ int main(int argc, char **argv)
         _cleanup_free_ char *emsg = NULL;
         if (s->cgroup && *s->cgroup) {
                 m->cg = rt_cgroup_ops();
-                RtCgroupResources res = { s->memory, s->pids_limit, s->cpu_shares };
                 _cleanup_strv_free_ char **devrules = rt_spec_device_rules(s);
-                if ((r = m->cg->create(s->cgroup)) < 0 || (r = m->cg->set_resources(s->cgroup, &res)) < 0 ||
+                if ((r = m->cg->create(s->cgroup)) < 0 || (r = m->cg->set_resources(s->cgroup, &s->resources)) < 0 ||
                     (r = m->cg->set_devices(s->cgroup, devrules)) < 0) {
                         emsg = xasprintf(RT_ERROR_PREFIX "error setting cgroup config for procHooks process: %s" RT_ERROR_SUFFIX,
                                          strerror(-r));
@@ -1029,7 +1028,12 @@ int main(int argc, char **argv)
                 emsg = strdup(RT_ERROR_PREFIX "berth-init not found" RT_ERROR_SUFFIX);
                 goto setup_failed_cg;
         }
-        r = rt_container_create(s, m->dir, init_path, m->cg, &m->c, &code, &emsg);
+        {
+                _cleanup_berr_ BerthError *cerr = NULL;
+                r = rt_container_create(s, m->dir, init_path, m->cg, &m->c, &code, &cerr);
+                if (r < 0)
+                        emsg = xstrdup(cerr ? cerr->msg : "setup failed");
+        }
         if (r < 0)
                 goto setup_failed_cg;
 
@@ -1046,7 +1050,7 @@ int main(int argc, char **argv)
         if (s->log_path && *s->log_path) {
                 int64_t max_size = s->log_max_size > 0 ? s->log_max_size : DEFAULT_LOG_MAX_SIZE;
                 int max_file = s->log_max_file > 0 ? (int) s->log_max_file : 1;
-                r = mon_log_open(&m->log, s->log_path, max_size, max_file);
+                r = mon_log_open(&m->log, s->log_path, max_size, max_file, s->log_compress);
                 if (r < 0)
                         log_warn("opening log %s: %s", s->log_path, strerror(-r));
                 m->have_log = r >= 0;

@@ -45,6 +45,22 @@ void registry_auth_from_header(const char *hdr, RegistryAuth *ret)
 #undef DUP
 }
 
+json_t *registry_config_from_header(const char *hdr)
+{
+        if (!hdr || !*hdr)
+                return NULL;
+        size_t len;
+        _cleanup_free_ char *raw = base64_decode(hdr, &len);
+        if (!raw)
+                return NULL;
+        json_t *j = json_loadb(raw, len, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
+}
+
 /* ---- WWW-Authenticate ---- */
 
 /* Value of key="v" in a WWW-Authenticate challenge. */

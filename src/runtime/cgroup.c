@@ -182,28 +182,115 @@ static int v1_add_pid(const char *rel, pid_t pid)
         return 0;
 }
 
-static int v1_set_resources(const char *rel, const RtCgroupResources *res)
+static int write_i64(const char *path, int64_t v)
 {
         char buf[32];
+        snprintf(buf, sizeof(buf), "%lld", (long long) v);
+        return write_str(path, buf);
+}
+
+static int v1_write(const char *ctl, const char *rel, const char *file, const char *val)
+{
+        _cleanup_free_ char *p = v1_path(ctl, rel, file);
+        return write_str(p, val);
+}
+
+static int v1_write_i64(const char *ctl, const char *rel, const char *file, int64_t v)
+{
+        _cleanup_free_ char *p = v1_path(ctl, rel, file);
+        return write_i64(p, v);
+}
+
+static bool v1_file_exists(const char *ctl, const char *rel, const char *file)
+{
+        _cleanup_free_ char *p = v1_path(ctl, rel, file);
+        return access(p, F_OK) == 0;
+}
+
+/* The blkio files take one "major:minor value" rule per write. */
+static int v1_write_lines(const char *rel, const char *file, char **lines)
+{
+        for (size_t i = 0; lines && lines[i]; i++) {
+                int r = v1_write("blkio", rel, file, lines[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes: raise swap first when
+ * growing, lower the memory first when shrinking (runc's order). */
+static int v1_set_memory(const char *rel, int64_t memory, int64_t swap)
+{
+        bool has_swap = v1_file_exists("memory", rel, "memory.memsw.limit_in_bytes");
+        if (!has_swap || swap == 0)
+                return memory ? v1_write_i64("memory", rel, "memory.limit_in_bytes", memory) : 0;
+        if (memory == 0)
+                return v1_write_i64("memory", rel, "memory.memsw.limit_in_bytes", swap);
+        char cur[64];
+        _cleanup_free_ char *p = v1_path("memory", rel, "memory.limit_in_bytes");
+        int r = read_small(p, cur, sizeof(cur));
+        if (r < 0)
+                return r;
+        int64_t cur_limit = strtoll(cur, NULL, 10);
+        if (swap < 0 || cur_limit < swap) {
+                if ((r = v1_write_i64("memory", rel, "memory.memsw.limit_in_bytes", swap)) < 0)
+                        return r;
+                return v1_write_i64("memory", rel, "memory.limit_in_bytes", memory);
+        }
+        if ((r = v1_write_i64("memory", rel, "memory.limit_in_bytes", memory)) < 0)
+                return r;
+        return v1_write_i64("memory", rel, "memory.memsw.limit_in_bytes", swap);
+}
+
+static int v1_set_resources(const char *rel, const RtCgroupResources *res)
+{
         int r;
-        if (res->memory > 0) {
-                _cleanup_free_ char *p = v1_path("memory", rel, "memory.limit_in_bytes");
-                snprintf(buf, sizeof(buf), "%lld", (long long) res->memory);
-                if ((r = write_str(p, buf)) < 0)
-                        return r;
-        }
-        if (res->pids_limit > 0) {
-                _cleanup_free_ char *p = v1_path("pids", rel, "pids.max");
-                snprintf(buf, sizeof(buf), "%lld", (long long) res->pids_limit);
-                if ((r = write_str(p, buf)) < 0)
-                        return r;
-        }
-        if (res->cpu_shares > 0) {
-                _cleanup_free_ char *p = v1_path("cpu", rel, "cpu.shares");
-                snprintf(buf, sizeof(buf), "%lld", (long long) res->cpu_shares);
-                if ((r = write_str(p, buf)) < 0)
-                        return r;
-        }
+        if ((r = v1_set_memory(rel, res->memory, res->memory_swap)) < 0)
+                return r;
+        if (res->memory_reservation > 0 &&
+            (r = v1_write_i64("memory", rel, "memory.soft_limit_in_bytes", res->memory_reservation)) < 0)
+                return r;
+        if (res->kernel_memory > 0 &&
+            (r = v1_write_i64("memory", rel, "memory.kmem.limit_in_bytes", res->kernel_memory)) < 0)
+                return r;
+        if (res->swappiness >= 0 && (r = v1_write_i64("memory", rel, "memory.swappiness", res->swappiness)) < 0)
+                return r;
+        if (res->oom_kill_disable && (r = v1_write("memory", rel, "memory.oom_control", "1")) < 0)
+                return r;
+        if (res->pids_limit != 0 &&
+            (r = res->pids_limit > 0 ? v1_write_i64("pids", rel, "pids.max", res->pids_limit)
+                                     : v1_write("pids", rel, "pids.max", "max")) < 0)
+                return r;
+        if (res->cpu_shares > 0 && (r = v1_write_i64("cpu", rel, "cpu.shares", res->cpu_shares)) < 0)
+                return r;
+        if (res->cpu_period > 0 && (r = v1_write_i64("cpu", rel, "cpu.cfs_period_us", res->cpu_period)) < 0)
+                return r;
+        if (res->cpu_quota != 0 &&
+            (r = v1_write_i64("cpu", rel, "cpu.cfs_quota_us", res->cpu_quota > 0 ? res->cpu_quota : -1)) < 0)
+                return r;
+        if (res->cpu_rt_period > 0 && (r = v1_write_i64("cpu", rel, "cpu.rt_period_us", res->cpu_rt_period)) < 0)
+                return r;
+        if (res->cpu_rt_runtime != 0 &&
+            (r = v1_write_i64("cpu", rel, "cpu.rt_runtime_us", res->cpu_rt_runtime)) < 0)
+                return r;
+        if (res->cpuset_cpus && *res->cpuset_cpus &&
+            (r = v1_write("cpuset", rel, "cpuset.cpus", res->cpuset_cpus)) < 0)
+                return r;
+        if (res->cpuset_mems && *res->cpuset_mems &&
+            (r = v1_write("cpuset", rel, "cpuset.mems", res->cpuset_mems)) < 0)
+                return r;
+        bool bfq = !v1_file_exists("blkio", rel, "blkio.weight") && v1_file_exists("blkio", rel, "blkio.bfq.weight");
+        if (res->blkio_weight > 0 &&
+            (r = v1_write_i64("blkio", rel, bfq ? "blkio.bfq.weight" : "blkio.weight", res->blkio_weight)) < 0)
+                return r;
+        if ((r = v1_write_lines(rel, bfq ? "blkio.bfq.weight_device" : "blkio.weight_device",
+                                res->blkio_weight_device)) < 0 ||
+            (r = v1_write_lines(rel, "blkio.throttle.read_bps_device", res->blkio_read_bps)) < 0 ||
+            (r = v1_write_lines(rel, "blkio.throttle.write_bps_device", res->blkio_write_bps)) < 0 ||
+            (r = v1_write_lines(rel, "blkio.throttle.read_iops_device", res->blkio_read_iops)) < 0 ||
+            (r = v1_write_lines(rel, "blkio.throttle.write_iops_device", res->blkio_write_iops)) < 0)
+                return r;
         return 0;
 }
 
@@ -358,30 +445,84 @@ static int v2_add_pid(const char *rel, pid_t pid)
         return write_str(p, buf);
 }
 
+static int v2_write(const char *rel, const char *file, const char *val)
+{
+        _cleanup_free_ char *p = v2_path(rel, file);
+        return write_str(p, val);
+}
+
+static int v2_write_i64(const char *rel, const char *file, int64_t v)
+{
+        _cleanup_free_ char *p = v2_path(rel, file);
+        return write_i64(p, v);
+}
+
+static int v2_write_io_max(const char *rel, char **lines, const char *key)
+{
+        for (size_t i = 0; lines && lines[i]; i++) {
+                _cleanup_free_ char *l = rt_cgroup_v2_io_max_line(lines[i], key);
+                if (!l)
+                        return -EINVAL;
+                int r = v2_write(rel, "io.max", l);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int v2_set_resources(const char *rel, const RtCgroupResources *res)
 {
-        char buf[32];
         int r;
-        if (res->memory > 0) {
-                _cleanup_free_ char *p = v2_path(rel, "memory.max");
-                snprintf(buf, sizeof(buf), "%lld", (long long) res->memory);
-                if ((r = write_str(p, buf)) < 0)
+        /* Nothing of v1 without a v2 equivalent is dropped here: berthd refuses or warns first. */
+        if (res->kernel_memory > 0 || res->oom_kill_disable || res->swappiness >= 0 || res->cpu_rt_period > 0 ||
+            res->cpu_rt_runtime != 0)
+                return -EOPNOTSUPP;
+        if (res->memory > 0 && (r = v2_write_i64(rel, "memory.max", res->memory)) < 0)
+                return r;
+        if (res->memory_swap != 0) {
+                _cleanup_free_ char *v = rt_cgroup_v2_swap_max(res->memory_swap, res->memory);
+                if ((r = v2_write(rel, "memory.swap.max", v)) < 0)
                         return r;
         }
-        if (res->pids_limit > 0) {
-                _cleanup_free_ char *p = v2_path(rel, "pids.max");
-                snprintf(buf, sizeof(buf), "%lld", (long long) res->pids_limit);
-                if ((r = write_str(p, buf)) < 0)
+        if (res->memory_reservation > 0 && (r = v2_write_i64(rel, "memory.low", res->memory_reservation)) < 0)
+                return r;
+        if (res->pids_limit != 0 &&
+            (r = res->pids_limit > 0 ? v2_write_i64(rel, "pids.max", res->pids_limit)
+                                     : v2_write(rel, "pids.max", "max")) < 0)
+                return r;
+        if (res->cpu_shares > 0 &&
+            (r = v2_write_i64(rel, "cpu.weight", (int64_t) rt_cgroup_v2_cpu_weight((uint64_t) res->cpu_shares))) < 0)
+                return r;
+        if (res->cpu_quota != 0 || res->cpu_period > 0) {
+                _cleanup_free_ char *v = rt_cgroup_v2_cpu_max(res->cpu_quota, res->cpu_period);
+                if ((r = v2_write(rel, "cpu.max", v)) < 0)
                         return r;
         }
-        if (res->cpu_shares > 0) {
-                /* runc's conversion of shares [2, 262144] to weight [1, 10000]. */
-                long long s = res->cpu_shares < 2 ? 2 : res->cpu_shares > 262144 ? 262144 : res->cpu_shares;
-                _cleanup_free_ char *p = v2_path(rel, "cpu.weight");
-                snprintf(buf, sizeof(buf), "%lld", 1 + ((s - 2) * 9999) / 262142);
-                if ((r = write_str(p, buf)) < 0)
+        if (res->cpuset_cpus && *res->cpuset_cpus && (r = v2_write(rel, "cpuset.cpus", res->cpuset_cpus)) < 0)
+                return r;
+        if (res->cpuset_mems && *res->cpuset_mems && (r = v2_write(rel, "cpuset.mems", res->cpuset_mems)) < 0)
+                return r;
+        if (res->blkio_weight > 0) {
+                _cleanup_free_ char *v = xasprintf("default %llu",
+                                                   (unsigned long long) rt_cgroup_v2_io_weight((uint64_t) res->blkio_weight));
+                if ((r = v2_write(rel, "io.weight", v)) < 0)
                         return r;
         }
+        for (size_t i = 0; res->blkio_weight_device && res->blkio_weight_device[i]; i++) {
+                unsigned maj, min;
+                unsigned long long w;
+                if (sscanf(res->blkio_weight_device[i], "%u:%u %llu", &maj, &min, &w) != 3)
+                        return -EINVAL;
+                _cleanup_free_ char *v = xasprintf("%u:%u %llu", maj, min,
+                                                   (unsigned long long) rt_cgroup_v2_io_weight(w));
+                if ((r = v2_write(rel, "io.weight", v)) < 0)
+                        return r;
+        }
+        if ((r = v2_write_io_max(rel, res->blkio_read_bps, "rbps")) < 0 ||
+            (r = v2_write_io_max(rel, res->blkio_write_bps, "wbps")) < 0 ||
+            (r = v2_write_io_max(rel, res->blkio_read_iops, "riops")) < 0 ||
+            (r = v2_write_io_max(rel, res->blkio_write_iops, "wiops")) < 0)
+                return r;
         return 0;
 }
 

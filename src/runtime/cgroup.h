@@ -6,12 +6,60 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <jansson.h>
 
+/* The limits of one container, as written to its cgroup. A zero (or NULL) field is left as the
+ * kernel has it, except where noted; berthd's HostConfig fields map onto these in the engine. */
 typedef struct RtCgroupResources {
-        int64_t memory;     /* bytes, 0 = unlimited */
-        int64_t pids_limit; /* 0 = unlimited, -1 = unlimited */
-        int64_t cpu_shares; /* 0 = default */
+        int64_t memory;             /* bytes; 0 = unchanged */
+        int64_t memory_swap;        /* memory + swap in bytes (Docker's MemorySwap); -1 = unlimited */
+        int64_t memory_reservation; /* soft limit, bytes */
+        int64_t kernel_memory;      /* v1 only */
+        int64_t swappiness;         /* 0..100; -1 = unchanged */
+        bool oom_kill_disable;
+        int64_t pids_limit;         /* > 0 a limit; < 0 unlimited ("max"); 0 unchanged */
+        int64_t cpu_shares;         /* v1 shares; v2 gets the converted weight */
+        int64_t cpu_period;         /* µs; 0 = the kernel's default (100000) */
+        int64_t cpu_quota;          /* µs per period; < 0 unlimited; 0 unchanged */
+        int64_t cpu_rt_period, cpu_rt_runtime; /* v1 only */
+        char *cpuset_cpus, *cpuset_mems;
+        int64_t blkio_weight;       /* 10..1000 */
+        /* "major:minor value" lines */
+        char **blkio_weight_device, **blkio_read_bps, **blkio_write_bps, **blkio_read_iops, **blkio_write_iops;
 } RtCgroupResources;
+
+/* spec.json's "cgroup_resources" object (docs/monitor.md) to the struct and back. */
+void rt_cgroup_resources_from_json(const json_t *j, RtCgroupResources *ret);
+void rt_cgroup_resources_done(RtCgroupResources *r);
+
+/* What the host's cgroups can enforce (Docker's sysinfo), probed from the files of the root. */
+typedef struct RtCgroupInfo {
+        bool memory, swap, memory_reservation, kernel_memory, swappiness, oom_kill_disable;
+        bool pids, cpu_shares, cpu_cfs, cpu_realtime, cpuset;
+        bool blkio_weight, blkio_weight_device, blkio_read_bps, blkio_write_bps, blkio_read_iops, blkio_write_iops;
+        char cpus[256], mems[256]; /* the root's cpuset.cpus / cpuset.mems (else from sysconf) */
+} RtCgroupInfo;
+void rt_cgroup_info(RtCgroupInfo *ret);
+
+/* Pure translations from v1 values to v2 files (unit-tested). */
+uint64_t rt_cgroup_v2_cpu_weight(uint64_t shares);         /* runc's shares -> cpu.weight */
+uint64_t rt_cgroup_v2_io_weight(uint64_t blkio_weight);    /* [10,1000] -> io.weight [1,10000] */
+/* cpu.max content: "max 100000", "50000 100000". */
+char *rt_cgroup_v2_cpu_max(int64_t quota, int64_t period);
+/* memory.swap.max from Docker's MemorySwap (memory + swap) and Memory: "max", or the swap part. */
+char *rt_cgroup_v2_swap_max(int64_t memory_swap, int64_t memory);
+/* An io.max line from "major:minor value" and the key (rbps, wbps, riops, wiops); NULL if malformed. */
+char *rt_cgroup_v2_io_max_line(const char *dev_value, const char *key);
+/* "key value" lines (memory.stat, cpu.stat, io.stat's fields) into a JSON object of integers. */
+json_t *rt_cgroup_parse_keyed(const char *text);
+
+/* Live figures for GET /containers/{id}/stats, in Docker's JSON shapes: cpu_stats (without
+ * system_cpu_usage and online_cpus, which are the host's), memory_stats, blkio_stats, pids_stats. */
+typedef struct RtCgroupStats {
+        json_t *cpu, *memory, *blkio, *pids;
+} RtCgroupStats;
+int rt_cgroup_stats(const char *rel, RtCgroupStats *ret);
+void rt_cgroup_stats_done(RtCgroupStats *s);
 
 typedef struct RtCgroupOps {
         const char *name; /* "v1" or "v2" */

@@ -90,10 +90,8 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         if (s->shm_size <= 0)
                 s->shm_size = 67108864;
         s->cgroup = dup_str(j, "cgroup");
-        json_t *res = json_object_get(j, "cgroup_resources");
-        s->memory = json_int(res, "memory", 0);
-        s->pids_limit = json_int(res, "pids_limit", 0);
-        s->cpu_shares = json_int(res, "cpu_shares", 0);
+        rt_cgroup_resources_from_json(json_object_get(j, "cgroup_resources"), &s->resources);
+        s->oom_score_adj = (int) json_int(j, "oom_score_adj", 0);
         s->netns = dup_str(j, "netns");
         json_t *ns = json_object_get(j, "namespaces");
         s->ns_pid = ns_flag(ns, "pid");
@@ -111,6 +109,7 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         s->log_path = dup_str(j, "log_path");
         s->log_max_size = json_int(j, "log_max_size", 0);
         s->log_max_file = json_int(j, "log_max_file", 0);
+        s->log_compress = json_bool(j, "log_compress");
         s->exit_file = dup_str(j, "exit_file");
 
         int r = 0;
@@ -303,6 +302,7 @@ RtSpec *rt_spec_free(RtSpec *s)
         free(s->seccomp_profile);
         strv_free(s->sysctls);
         free(s->rlimits);
+        rt_cgroup_resources_done(&s->resources);
         free(s->log_path);
         free(s->exit_file);
         free(s);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "basic/error.h"
+#include "runtime/cgroup.h"
 
 typedef struct RtMount {
         char *source;
@@ -44,7 +45,8 @@ typedef struct RtSpec {
         char **masked_paths, **readonly_paths;
         int64_t shm_size;
         char *cgroup;
-        int64_t memory, pids_limit, cpu_shares;
+        RtCgroupResources resources;
+        int oom_score_adj;
         char *netns; /* path to join, NULL for a new one */
         bool ns_pid, ns_ipc, ns_uts, ns_net, ns_cgroup;
         char **capabilities; /* NULL: Docker's default set */
@@ -60,6 +62,7 @@ typedef struct RtSpec {
         char **device_rules; /* allowed on top of Docker's defaults (runtime/devices.h) */
         char *log_path;
         int64_t log_max_size, log_max_file;
+        bool log_compress;
         char *exit_file;
 } RtSpec;
 
