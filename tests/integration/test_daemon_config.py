@@ -276,3 +276,7 @@ def test_systemd_units_verify(tmp_path):
     for line in ("Type=notify", "KillMode=process", "ExecStart=/usr/bin/berthd -H fd://"):
         assert line in service.splitlines()
     assert "ListenStream=/run/berth/berth.sock" in open(os.path.join(src, "berth.socket")).read().splitlines()
+    # the unit's command line and the packaged daemon.json go together
+    r = subprocess.run([BERTHD, "--validate", "--config-file", os.path.join(REPO, "debian", "daemon.json"), "-H",
+                        "fd://"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "configuration OK\n", r.stderr
