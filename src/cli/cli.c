@@ -148,6 +148,10 @@ int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const Cli
                         return CLI_OPT_BAD;
                 }
         }
+        if (c == CLI_OPT_HELP && cli_list_flags) {
+                cli_print_flags(shortopts, longopts);
+                return CLI_OPT_HELP;
+        }
         if (c == CLI_OPT_HELP) {
                 cli_print_help(stdout, cli->cmd, cli->aliases, shortopts, longopts);
                 return CLI_OPT_HELP;

@@ -18,6 +18,12 @@ typedef struct Command {
         const char *summary;
 } Command;
 
+typedef struct CommandGroup {
+        const char *name;
+        const Command *table;
+        const char *summary;
+} CommandGroup;
+
 struct Cli {
         Client *client;
         const Command *cmd;
@@ -59,6 +65,13 @@ typedef struct CliOption {
 #define CLI_OPT_DEFAULT \
         default:        \
                 return c == CLI_OPT_HELP ? 0 : 125
+
+/* berth __complete (cli/complete.c): set while a handler is asked for its flags; --help then lists
+ * the option table (cli_print_flags) instead of the usage. */
+extern bool cli_list_flags;
+void cli_print_flags(const char *shortopts, const CliOption *longopts);
+int cmd_complete(Cli *cli, int argc, char **argv, const Command *commands, const CommandGroup *groups,
+                 size_t n_groups);
 
 /* getopt_long with docker's messages for unknown flags and --help. */
 int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const CliOption *longopts);

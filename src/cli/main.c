@@ -127,11 +127,7 @@ static const Command volume_commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
-static const struct {
-        const char *name;
-        const Command *table;
-        const char *summary;
-} groups[] = {
+static const CommandGroup groups[] = {
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
@@ -277,6 +273,15 @@ int main(int argc, char **argv)
                                 streq(name, "context") ? "; choose the daemon with -H or DOCKER_HOST" : "");
                         return 1;
                 }
+        if (streq(name, "__complete")) {
+                Cli cli = { 0 };
+                if (client_new(host, debug, &cli.client) < 0)
+                        return 1;
+                int r = cmd_complete(&cli, argc - optind, argv + optind, commands, groups, ELEMENTSOF(groups));
+                fflush(stdout);
+                client_free(cli.client);
+                return r;
+        }
         const Command *cmd = find(commands, name);
         char *cmd_name = NULL;
         int sub_argc = argc - optind;

@@ -745,6 +745,31 @@ static int listen_tcp(const char *hostport, char **err)
         return fd;
 }
 
+/* fd://N: a listening stream socket handed over by systemd's socket
+ * activation; it stays the service manager's, so berth never unlinks its path. */
+static int listen_fd(const char *num, char **err)
+{
+        char *end;
+        errno = 0;
+        long fd = strtol(num, &end, 10);
+        int acc = 0, type = 0;
+        socklen_t l = sizeof(acc), tl = sizeof(type);
+        if (errno || end == num || *end || fd < 3 || fd > INT32_MAX) {
+                *err = xasprintf("invalid listen address fd://%s", num);
+                return -EINVAL;
+        }
+        if (getsockopt((int) fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) < 0 ||
+            getsockopt((int) fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || !acc || type != SOCK_STREAM) {
+                *err = xasprintf("fd://%s is not a listening stream socket", num);
+                return -EINVAL;
+        }
+        if (fcntl((int) fd, F_SETFD, FD_CLOEXEC) < 0) {
+                *err = xasprintf("fd://%s: %s", num, strerror(errno));
+                return -errno;
+        }
+        return (int) fd;
+}
+
 /* TLS 1.2 and 1.3 only, as Docker's server side. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -827,8 +852,10 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
                 fd = listen_tcp(addr + 6, &err);
         else if (addr[0] == '/')
                 fd = listen_unix(addr, cfg, &err);
+        else if (startswith(addr, "fd://"))
+                fd = listen_fd(addr + 5, &err);
         else {
-                *ret_error = xasprintf("invalid listen address %s (want unix:// or tcp://)", addr);
+                *ret_error = xasprintf("invalid listen address %s (want unix://, tcp:// or fd://)", addr);
                 return -EINVAL;
         }
         if (fd < 0) {

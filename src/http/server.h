@@ -40,7 +40,8 @@ typedef struct HttpListenerConfig {
 typedef uint64_t (*HttpBodyLimitFn)(const char *method, const char *url);
 
 HttpServer *http_server_new(HttpHandler handler, void *userdata, const char *spool_dir);
-/* addr: "unix:///run/x.sock", "tcp://host:port", "fd://" not supported. */
+/* addr: "unix:///run/x.sock", "tcp://host:port", or "fd://N", a listening socket passed
+ * by socket activation (the daemon expands a bare "fd://" into one per passed socket). */
 int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error);
 void http_server_free(HttpServer *s);
 /* What http_server_listen would say about cfg's TLS files, without listening:
