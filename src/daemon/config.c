@@ -131,19 +131,18 @@ static int parse_bool(const char *v, bool *ret)
 }
 
 /* A value against what berth has: a fixed-value key takes only that value. */
-static int check_fixed(const DaemonOption *o, json_t *v, const char *from, char **ret_error)
+static int check_fixed(const DaemonOption *o, json_t *v, const char *from, BerthError **err)
 {
         if (!o->fixed)
                 return 0;
         _cleanup_free_ char *s = daemon_config_value_string(v);
         if (streq(s, o->fixed))
                 return 0;
-        *ret_error = xasprintf("%s%s: %s is not supported by berth (only %s)", from, daemon_option_key(o), s,
-                               o->fixed);
-        return -EINVAL;
+        return berr_set(err, EINVAL, "%s%s: %s is not supported by berth (only %s)", from, daemon_option_key(o), s,
+                        o->fixed);
 }
 
-int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, char **ret_error)
+int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, BerthError **err)
 {
         const char *key = daemon_option_key(o);
         json_t *v = NULL;
@@ -151,8 +150,7 @@ int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, cha
         case DOPT_BOOL: {
                 bool b;
                 if (parse_bool(value, &b) < 0) {
-                        *ret_error = xasprintf("invalid boolean value \"%s\" for --%s", value, o->flag);
-                        return -EINVAL;
+                        return berr_set(err, EINVAL, "invalid boolean value \"%s\" for --%s", value, o->flag);
                 }
                 v = json_boolean(b);
                 break;
@@ -162,8 +160,7 @@ int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, cha
                 errno = 0;
                 unsigned long long n = value ? strtoull(value, &end, 10) : 0;
                 if (!value || errno || end == value || *end || *value == '-' || n > (unsigned long long) INT64_MAX) {
-                        *ret_error = xasprintf("invalid value \"%s\" for --%s", value ? value : "", o->flag);
-                        return -EINVAL;
+                        return berr_set(err, EINVAL, "invalid value \"%s\" for --%s", value ? value : "", o->flag);
                 }
                 v = json_integer((json_int_t) n);
                 break;
@@ -180,7 +177,7 @@ int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, cha
         default:
                 v = json_string(value);
         }
-        int r = check_fixed(o, v, "--", ret_error);
+        int r = check_fixed(o, v, "--", err);
         if (r < 0) {
                 json_decref(v);
                 return r;
@@ -228,7 +225,7 @@ static void list_add(char **list, const char *s)
         *list = n;
 }
 
-int daemon_config_parse(const char *text, json_t **ret, char **ret_error)
+int daemon_config_parse(const char *text, json_t **ret, BerthError **err)
 {
         json_error_t jerr;
         /* An empty file configures nothing, like "{}". */
@@ -238,12 +235,10 @@ int daemon_config_parse(const char *text, json_t **ret, char **ret_error)
         }
         _cleanup_json_ json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
         if (!j) {
-                *ret_error = xasprintf("invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
-                return -EINVAL;
+                return berr_set(err, EINVAL, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
         }
         if (!json_is_object(j)) {
-                *ret_error = xasprintf("the configuration must be a JSON object");
-                return -EINVAL;
+                return berr_set(err, EINVAL, "the configuration must be a JSON object");
         }
         _cleanup_free_ char *unknown = NULL, *unsupported = NULL;
         const char *key;
@@ -258,20 +253,18 @@ int daemon_config_parse(const char *text, json_t **ret, char **ret_error)
                 }
         }
         if (unknown) {
-                *ret_error = xasprintf("the following directives don't match any configuration option: %s", unknown);
-                return -EINVAL;
+                return berr_set(err, EINVAL, "the following directives don't match any configuration option: %s",
+                                unknown);
         }
         if (unsupported) {
-                *ret_error = xasprintf("the following directives are not supported by berth: %s", unsupported);
-                return -EINVAL;
+                return berr_set(err, EINVAL, "the following directives are not supported by berth: %s", unsupported);
         }
         json_object_foreach(j, key, v) {
                 const DaemonOption *o = daemon_option_by_key(key);
                 if (!type_ok(o, v)) {
-                        *ret_error = xasprintf("%s must be %s", key, type_name(o->type));
-                        return -EINVAL;
+                        return berr_set(err, EINVAL, "%s must be %s", key, type_name(o->type));
                 }
-                int r = check_fixed(o, v, "", ret_error);
+                int r = check_fixed(o, v, "", err);
                 if (r < 0)
                         return r;
         }
@@ -279,15 +272,14 @@ int daemon_config_parse(const char *text, json_t **ret, char **ret_error)
         return 0;
 }
 
-int daemon_config_load(const char *path, json_t **ret, char **ret_error)
+int daemon_config_load(const char *path, json_t **ret, BerthError **err)
 {
         _cleanup_free_ char *text = NULL;
         int r = read_file(path, &text, NULL);
         if (r < 0) {
-                *ret_error = xasprintf("open %s: %s", path, strerror(-r));
-                return r;
+                return berr_set(err, -r, "open %s: %s", path, strerror(-r));
         }
-        return daemon_config_parse(text, ret, ret_error);
+        return daemon_config_parse(text, ret, err);
 }
 
 char *daemon_config_value_string(json_t *v)
@@ -314,7 +306,7 @@ char *daemon_config_value_string(json_t *v)
         return s ? s : xstrdup("?");
 }
 
-int daemon_config_merge(json_t *flags, json_t *file, json_t **ret, char **ret_error)
+int daemon_config_merge(json_t *flags, json_t *file, json_t **ret, BerthError **err)
 {
         _cleanup_free_ char *conflicts = NULL;
         const char *key;
@@ -328,9 +320,8 @@ int daemon_config_merge(json_t *flags, json_t *file, json_t **ret, char **ret_er
                 list_add(&conflicts, s);
         }
         if (conflicts) {
-                *ret_error = xasprintf("the following directives are specified both as a flag and in the "
-                                       "configuration file: %s", conflicts);
-                return -EINVAL;
+                return berr_set(err, EINVAL, "the following directives are specified both as a flag and in the "
+                                "configuration file: %s", conflicts);
         }
         json_t *m = json_deep_copy(flags);
         json_object_update(m, file);

@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "basic/error.h"
+
 #define DAEMON_CONFIG_FILE "/etc/berth/daemon.json"
 
 typedef enum { DOPT_STRING, DOPT_BOOL, DOPT_UINT, DOPT_LIST, DOPT_ANY } DaemonOptType;
@@ -37,20 +39,20 @@ const char *daemon_option_key(const DaemonOption *o);
 
 /* One command-line value into flags (the JSON of what the command line set):
  * lists accumulate, booleans take "true"/"false"/"1"/"0" or none (true).
- * 0 or -EINVAL with *ret_error. */
-int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, char **ret_error);
+ * 0 or -EINVAL with err. */
+int daemon_flag_set(json_t *flags, const DaemonOption *o, const char *value, BerthError **err);
 
 /* Parses a daemon.json text: an object whose keys are all known, with values
  * of their type and berth's features. -EINVAL with dockerd's wording in
- * *ret_error ("the following directives don't match any configuration option: ..."). */
-int daemon_config_parse(const char *text, json_t **ret, char **ret_error);
+ * err ("the following directives don't match any configuration option: ..."). */
+int daemon_config_parse(const char *text, json_t **ret, BerthError **err);
 /* Reads and parses path; a missing file is -ENOENT (the caller decides whether that is fine). */
-int daemon_config_load(const char *path, json_t **ret, char **ret_error);
+int daemon_config_load(const char *path, json_t **ret, BerthError **err);
 
 /* flags and file into one object; a key in both is an error with dockerd's
  * wording ("the following directives are specified both as a flag and in the
  * configuration file: ..."). */
-int daemon_config_merge(json_t *flags, json_t *file, json_t **ret, char **ret_error);
+int daemon_config_merge(json_t *flags, json_t *file, json_t **ret, BerthError **err);
 
 /* "hosts: [a b]"-style rendering of a value, as dockerd prints it (%v). */
 char *daemon_config_value_string(json_t *v);

@@ -120,9 +120,9 @@ static int parse_args(int argc, char **argv)
                         arg_validate = !optarg || streq(optarg, "true") || streq(optarg, "1");
                         continue;
                 }
-                _cleanup_free_ char *msg = NULL;
-                if (daemon_flag_set(arg_flags, o, optarg, &msg) < 0) {
-                        fprintf(stderr, "berthd: %s\n", msg);
+                _cleanup_berr_ BerthError *ferr = NULL;
+                if (daemon_flag_set(arg_flags, o, optarg, &ferr) < 0) {
+                        fprintf(stderr, "berthd: %s\n", ferr->msg);
                         return -EINVAL;
                 }
         }
@@ -138,17 +138,17 @@ static int parse_args(int argc, char **argv)
 static int load_config(json_t **ret, char **ret_error)
 {
         _cleanup_json_ json_t *file = NULL;
-        _cleanup_free_ char *msg = NULL;
-        int r = daemon_config_load(arg_config_file, &file, &msg);
+        _cleanup_berr_ BerthError *lerr = NULL, *merr = NULL;
+        int r = daemon_config_load(arg_config_file, &file, &lerr);
         if (r == -ENOENT && !arg_config_file_explicit)
                 file = json_object();
         else if (r < 0) {
-                *ret_error = xasprintf("unable to configure the daemon with file %s: %s", arg_config_file, msg);
+                *ret_error = xasprintf("unable to configure the daemon with file %s: %s", arg_config_file, lerr->msg);
                 return r;
         }
-        r = daemon_config_merge(arg_flags, file, ret, &msg);
+        r = daemon_config_merge(arg_flags, file, ret, &merr);
         if (r < 0)
-                *ret_error = xasprintf("unable to configure the daemon with file %s: %s", arg_config_file, msg);
+                *ret_error = xasprintf("unable to configure the daemon with file %s: %s", arg_config_file, merr->msg);
         return r;
 }
 
@@ -564,9 +564,9 @@ int main(int argc, char **argv)
                 .max_conns_per_ip = arg_max_conns_per_ip,
         };
         for (size_t i = 0; arg_hosts[i]; i++) {
-                _cleanup_free_ char *msg = NULL;
-                if (startswith(arg_hosts[i], "tcp://") && http_listener_check(arg_hosts[i], &lcfg, &msg) < 0) {
-                        log_error("failed to load listeners: %s", msg);
+                _cleanup_berr_ BerthError *lerr = NULL;
+                if (startswith(arg_hosts[i], "tcp://") && http_listener_check(arg_hosts[i], &lcfg, &lerr) < 0) {
+                        log_error("failed to load listeners: %s", lerr->msg);
                         return 1;
                 }
         }
@@ -644,11 +644,10 @@ int main(int argc, char **argv)
                 .max_conns = arg_max_conns,
         };
         for (size_t i = 0; arg_hosts[i]; i++) {
-                char *msg = NULL;
+                _cleanup_berr_ BerthError *lerr = NULL;
                 bool tcp = host_is_tcp(arg_hosts[i]);
-                if (http_server_listen(srv, arg_hosts[i], tcp ? &lcfg : &ucfg, &msg) < 0) {
-                        log_error("%s", msg);
-                        free(msg);
+                if (http_server_listen(srv, arg_hosts[i], tcp ? &lcfg : &ucfg, &lerr) < 0) {
+                        log_error("%s", lerr->msg);
                         http_server_free(srv);
                         engine_free(engine);
                         unlink(pidfile);
