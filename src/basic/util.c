@@ -619,3 +619,45 @@ int go_parse_bool(const char *s)
         }
         return -EINVAL;
 }
+
+char *path_clean(const char *path)
+{
+        bool abs = path[0] == '/';
+        char **parts = NULL;
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *save = NULL;
+        for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+                if (streq(t, "."))
+                        continue;
+                size_t n = strv_length(parts);
+                if (streq(t, "..")) {
+                        if (n && !streq(parts[n - 1], "..")) {
+                                free(parts[n - 1]);
+                                parts[n - 1] = NULL;
+                                continue;
+                        }
+                        if (abs)
+                                continue;
+                }
+                strv_extend(&parts, t);
+        }
+        size_t len = 2;
+        for (size_t i = 0; parts && parts[i]; i++)
+                len += strlen(parts[i]) + 1;
+        char *out = xmalloc(len);
+        char *o = out;
+        if (abs)
+                *o++ = '/';
+        for (size_t i = 0; parts && parts[i]; i++) {
+                if (i)
+                        *o++ = '/';
+                size_t n = strlen(parts[i]);
+                memcpy(o, parts[i], n);
+                o += n;
+        }
+        if (o == out)
+                *o++ = abs ? '/' : '.';
+        *o = 0;
+        strv_free(parts);
+        return out;
+}

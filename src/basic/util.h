@@ -28,6 +28,9 @@ int strv_push(char ***l, char *owned);
 int strv_extend(char ***l, const char *s);
 char **strv_copy(char *const *l);
 bool strv_contains(char **l, const char *s);
+/* Go's path.Clean: "." and ".." resolved lexically, slashes squeezed, "." for an empty result ("/" when
+ * absolute). A new string. */
+char *path_clean(const char *path);
 /* Go's strconv.ParseBool, which Docker's options go through: 1, 0 or -EINVAL. */
 int go_parse_bool(const char *s);
 /* Docker's PATH for a process whose image and container set none. */

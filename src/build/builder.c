@@ -1545,7 +1545,7 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
                         return r;
                 const char *cur = json_str(s->config, "WorkingDir");
                 _cleanup_free_ char *joined = w[0] == '/' ? xstrdup(w) : xasprintf("/%s/%s", cur ? cur : "", w);
-                _cleanup_free_ char *clean = dockerignore_clean(joined);
+                _cleanup_free_ char *clean = path_clean(joined);
                 json_object_set_new(s->config, "WorkingDir", json_string(clean));
                 comment = xasprintf("WORKDIR %s", clean);
                 /* the directory is created in the image, as dockerd does */

@@ -412,7 +412,7 @@ static int collect_sources(CopySpec *c, Source **ret, size_t *ret_n, BerthError 
                         return berr_set(err, ENOTSUP, "%s failed: %s: git sources are not supported", c->cmd, s);
                 }
                 _cleanup_strv_free_ char **paths = NULL;
-                _cleanup_free_ char *clean = dockerignore_clean(s);
+                _cleanup_free_ char *clean = path_clean(s);
                 const char *pat = clean[0] == '/' ? clean + 1 : clean;
                 if (has_wildcards(s)) {
                         glob_walk(c->src, "", pat, &paths, 0);
@@ -605,7 +605,7 @@ static int copy_entry(Writer *w, const char *rel, size_t layer, const struct sta
  * relative path; components that do not exist are kept as written. */
 static char *image_path(FsRoot *image, const char *path)
 {
-        _cleanup_free_ char *clean = dockerignore_clean(path);
+        _cleanup_free_ char *clean = path_clean(path);
         if (streq(clean, "/") || streq(clean, "."))
                 return xstrdup("");
         char *rel = NULL;

@@ -17,48 +17,6 @@ struct IgnorePattern {
         bool compiled;
 };
 
-char *dockerignore_clean(const char *path)
-{
-        bool abs = path[0] == '/';
-        char **parts = NULL;
-        _cleanup_free_ char *copy = xstrdup(path);
-        char *save = NULL;
-        for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-                if (streq(t, "."))
-                        continue;
-                size_t n = strv_length(parts);
-                if (streq(t, "..")) {
-                        if (n && !streq(parts[n - 1], "..")) {
-                                free(parts[n - 1]);
-                                parts[n - 1] = NULL;
-                                continue;
-                        }
-                        if (abs)
-                                continue;
-                }
-                strv_extend(&parts, t);
-        }
-        size_t len = 2;
-        for (size_t i = 0; parts && parts[i]; i++)
-                len += strlen(parts[i]) + 1;
-        char *out = xmalloc(len);
-        char *o = out;
-        if (abs)
-                *o++ = '/';
-        for (size_t i = 0; parts && parts[i]; i++) {
-                if (i)
-                        *o++ = '/';
-                size_t n = strlen(parts[i]);
-                memcpy(o, parts[i], n);
-                o += n;
-        }
-        if (o == out)
-                *o++ = abs ? '/' : '.';
-        *o = 0;
-        strv_free(parts);
-        return out;
-}
-
 /* The pattern as an anchored regular expression: a double star spans slashes (followed by a slash,
  * it may also match nothing), a star or "?" stays within one element, "\\x" is x itself,
  * metacharacters are quoted, classes kept ("[!...]" negates). */
@@ -164,7 +122,7 @@ int dockerignore_parse(const char *text, size_t len, DockerIgnore **ret, BerthEr
                                 return berr_set(err, EINVAL, "illegal exclusion pattern: \"!\"");
                         }
                 }
-                char *clean = dockerignore_clean(b);
+                char *clean = path_clean(b);
                 if (strlen(clean) > 1 && clean[0] == '/') {
                         char *n = xstrdup(clean + 1);
                         free(clean);
@@ -199,7 +157,7 @@ bool dockerignore_match(const DockerIgnore *d, const char *path)
 {
         if (!d)
                 return false;
-        _cleanup_free_ char *file = dockerignore_clean(path);
+        _cleanup_free_ char *file = path_clean(path);
         /* the parent's elements, for patterns that name a directory above the file */
         _cleanup_free_ char *parent = xstrdup(file);
         char *slash = strrchr(parent, '/');

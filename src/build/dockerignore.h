@@ -24,5 +24,3 @@ static inline void dockerignore_freep(DockerIgnore **d) { dockerignore_free(*d);
 #define _cleanup_dockerignore_ _cleanup_(dockerignore_freep)
 /* path: relative to the context root, "/"-separated ("a/b/c"). */
 bool dockerignore_match(const DockerIgnore *d, const char *path);
-/* Lexical clean as Go's filepath.Clean ("./a//b/../c" -> "a/c", "" -> "."). */
-char *dockerignore_clean(const char *path);

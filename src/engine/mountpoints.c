@@ -132,13 +132,13 @@ static int resolve(Engine *e, json_t *cfg, json_t *hc, json_t *mps, char ***crea
                 if (r < 0)
                         return r;
                 const char *type = json_str(x, "Type");
-                _cleanup_free_ char *dst = volume_path_clean(json_str(x, "Target"));
+                _cleanup_free_ char *dst = path_clean(json_str(x, "Target"));
                 if (find_dest(mine, dst))
                         return berr_set(err, EINVAL, "Duplicate mount point: %s", dst);
                 bool rw = !json_bool(x, "ReadOnly");
                 json_t *mp = new_mp(type, dst, rw);
                 if (streq(type, "bind")) {
-                        _cleanup_free_ char *src = volume_path_clean(json_str(x, "Source"));
+                        _cleanup_free_ char *src = path_clean(json_str(x, "Source"));
                         json_t *bo = json_object_get(x, "BindOptions");
                         const char *prop = json_str(bo, "Propagation");
                         json_object_set_new(mp, "Source", json_string(src));
@@ -175,7 +175,7 @@ static int resolve(Engine *e, json_t *cfg, json_t *hc, json_t *mps, char ***crea
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(cfg, "Volumes"), k, v) {
-                _cleanup_free_ char *dst = volume_path_clean(k);
+                _cleanup_free_ char *dst = path_clean(k);
                 if (k[0] != '/')
                         return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for "
                                         "type \"volume\": invalid mount path: '%s' mount path must be absolute", k, k);

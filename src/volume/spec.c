@@ -18,44 +18,6 @@ static bool in_list(const char *s, const char *const *l)
         return false;
 }
 
-char *volume_path_clean(const char *p)
-{
-        bool abs = p[0] == '/';
-        _cleanup_strv_free_ char **parts = NULL;
-        _cleanup_free_ char *copy = xstrdup(p);
-        char *save = NULL;
-        for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-                if (streq(t, "."))
-                        continue;
-                size_t n = strv_length(parts);
-                if (streq(t, "..")) {
-                        if (n > 0 && !streq(parts[n - 1], "..")) {
-                                free(parts[n - 1]);
-                                parts[n - 1] = NULL;
-                                continue;
-                        }
-                        if (abs)
-                                continue;
-                }
-                strv_extend(&parts, t);
-        }
-        size_t len = 2;
-        for (size_t i = 0; parts && parts[i]; i++)
-                len += strlen(parts[i]) + 1;
-        char *out = xmalloc(len);
-        out[0] = 0;
-        if (abs)
-                strcat(out, "/");
-        for (size_t i = 0; parts && parts[i]; i++) {
-                if (i > 0)
-                        strcat(out, "/");
-                strcat(out, parts[i]);
-        }
-        if (!*out)
-                strcat(out, ".");
-        return out;
-}
-
 bool volume_mode_valid(const char *mode)
 {
         if (!mode || !*mode)
@@ -112,7 +74,7 @@ void volume_bind_done(VolumeBind *b)
 
 static bool is_root(const char *p)
 {
-        _cleanup_free_ char *c = volume_path_clean(p);
+        _cleanup_free_ char *c = path_clean(p);
         return streq(c, "/");
 }
 
@@ -163,8 +125,8 @@ int volume_bind_parse(const char *raw, VolumeBind *ret, BerthError **err)
                 return berr_set(err, EINVAL, "invalid volume specification: '%s': invalid mount config for type "
                                 "\"volume\": field BindOptions must not be specified", raw);
         ret->bind = bind;
-        ret->source = src ? (bind ? volume_path_clean(src) : xstrdup(src)) : NULL;
-        ret->destination = volume_path_clean(dst);
+        ret->source = src ? (bind ? path_clean(src) : xstrdup(src)) : NULL;
+        ret->destination = path_clean(dst);
         ret->mode = xstrdup(mode);
         ret->rw = !mode_has(mode, "ro");
         ret->nocopy = mode_has(mode, "nocopy");
@@ -234,7 +196,7 @@ int volume_mount_validate(json_t *m, bool check_source, BerthError **err)
                 if (sub && *sub) {
                         if (!*src)
                                 return MOUNT_ERR(type, "must not set Subpath when using anonymous volumes", type);
-                        _cleanup_free_ char *c = volume_path_clean(sub);
+                        _cleanup_free_ char *c = path_clean(sub);
                         if (sub[0] == '/' || streq(c, "..") || startswith(c, "../"))
                                 return MOUNT_ERR(type, "subpath must be a relative path within the volume", type);
                 }

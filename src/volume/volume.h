@@ -100,7 +100,5 @@ bool volume_mode_valid(const char *mode);
 int volume_mount_validate(json_t *m, bool check_source, BerthError **err);
 /* "id[:ro|:rw]" of VolumesFrom. */
 int volume_from_parse(const char *spec, char **ret_id, bool *ret_rw, BerthError **err);
-/* Lexically cleaned absolute path (Go's path.Clean). */
-char *volume_path_clean(const char *p);
 /* TmpfsOptions (SizeBytes, Mode) and ReadOnly as tmpfs data options, Docker's way ("size=64m,mode=1770"). */
 char *volume_tmpfs_options(long long size, long long mode, bool ro);

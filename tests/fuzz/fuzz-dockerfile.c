@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 dockerignore_free(ig);
         }
         berr_free(err);
-        char *c = dockerignore_clean(text);
+        char *c = path_clean(text);
         free(c);
         free(text);
         return 0;

@@ -189,7 +189,7 @@ TEST(dockerignore)
         ASSERT_TRUE(!ign("a.b\n", "axb"));
         ASSERT_TRUE(ign("d/**\n", "d/e/f"));
         ASSERT_TRUE(ign("x/../y\n", "y"));
-        _cleanup_free_ char *c = dockerignore_clean("./a//b/../c/");
+        _cleanup_free_ char *c = path_clean("./a//b/../c/");
         ASSERT_STREQ(c, "a/c");
 }
 

@@ -140,7 +140,7 @@ TEST(tmpfs_options_and_names)
         s = volume_tmpfs_options(1000, 0, false);
         ASSERT_STREQ(s, "size=1000");
         free(s);
-        s = volume_path_clean("/a/../../b/./c/");
+        s = path_clean("/a/../../b/./c/");
         ASSERT_STREQ(s, "/b/c");
         free(s);
         ASSERT_OK(volume_name_check("ab", NULL));
