@@ -151,7 +151,7 @@ static char *command_string(Container *c)
         json_t *x;
         json_array_foreach(args, i, x) cap += json_string_length(x) + 1;
         cap += json_string_length(path);
-        char *s = calloc(1, cap);
+        char *s = xcalloc(1, cap);
         if (json_is_string(path))
                 strcat(s, json_string_value(path));
         json_array_foreach(args, i, x) {
@@ -179,13 +179,13 @@ static char *status_text(Container *c)
         }
         case CSTATUS_EXITED: {
                 if (!c->finished_at || !c->started_at)
-                        return strdup("Created");
+                        return xstrdup("Created");
                 _cleanup_free_ char *d = human_duration((now - c->finished_at) / 1000000000LL);
                 return xasprintf("Exited (%d) %s ago", c->exit_code, d);
         }
-        case CSTATUS_REMOVING: return strdup("Removal In Progress");
-        case CSTATUS_DEAD: return strdup("Dead");
-        default: return strdup("Created");
+        case CSTATUS_REMOVING: return xstrdup("Removal In Progress");
+        case CSTATUS_DEAD: return xstrdup("Dead");
+        default: return xstrdup("Created");
         }
 }
 
@@ -833,7 +833,7 @@ static void wait_free(void *p)
 static void wait_(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
-        WaitCtx *ctx = calloc(1, sizeof(*ctx));
+        WaitCtx *ctx = xcalloc(1, sizeof(*ctx));
         ctx->e = ar->engine;
         if (container_wait_prepare(ar->engine, ID(ar), api_query(ar, "condition"), &ctx->w, &err) < 0) {
                 free(ctx);
@@ -947,7 +947,7 @@ static void attach(ApiRequest *ar)
         Container *c = NULL;
         if (container_attach_prepare(ar->engine, ID(ar), &c, &err) < 0)
                 return api_reply_error(ar, err);
-        AttachCtx *ctx = calloc(1, sizeof(*ctx));
+        AttachCtx *ctx = xcalloc(1, sizeof(*ctx));
         ctx->e = ar->engine;
         ctx->c = c;
         ctx->o = (AttachOptions){ .in = api_query_bool(ar, "stdin", false), .out = api_query_bool(ar, "stdout", false),

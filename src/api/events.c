@@ -38,7 +38,7 @@ static int parse_event_time(const char *s, int64_t *ret, BerthError **err)
                 return 0;
         char *end;
         const char *dot = strchr(s, '.');
-        _cleanup_free_ char *secs = dot ? strndup(s, (size_t) (dot - s)) : strdup(s);
+        _cleanup_free_ char *secs = dot ? xstrndup(s, (size_t) (dot - s)) : xstrdup(s);
         errno = 0;
         long long sec = strtoll(secs, &end, 10);
         if (!*secs || *end || errno)
@@ -107,7 +107,7 @@ static void get_events(ApiRequest *ar)
         if (api_query_filters(ar, &filters, &err) < 0)
                 return api_reply_error(ar, err);
 
-        EventStream *st = calloc(1, sizeof(*st));
+        EventStream *st = xcalloc(1, sizeof(*st));
         if (!st) {
                 json_decref(filters);
                 return api_reply_errorf(ar, ENOMEM, "out of memory");

@@ -74,7 +74,7 @@ static void start(ApiRequest *ar)
                         return api_reply_error(ar, err);
                 return api_reply_empty(ar, 200);
         }
-        StartCtx *ctx = calloc(1, sizeof(*ctx));
+        StartCtx *ctx = xcalloc(1, sizeof(*ctx));
         ctx->e = ar->engine;
         ctx->x = x;
         ctx->prepared = r == 0;

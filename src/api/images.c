@@ -67,7 +67,7 @@ static void images_pull(ApiRequest *ar, const char *from_image)
                 /* tag may be a digest ("sha256:...") */
                 name = xasprintf("%s%s%s", from_image, startswith(tag, "sha256:") ? "@" : ":", tag);
         } else
-                name = strdup(from_image);
+                name = xstrdup(from_image);
         RegistryAuth auth;
         registry_auth_from_header(http_header(ar->http, "X-Registry-Auth"), &auth);
         RegistryPull *pull = NULL;
@@ -75,7 +75,7 @@ static void images_pull(ApiRequest *ar, const char *from_image)
         registry_auth_clear(&auth);
         if (r < 0)
                 return api_reply_error(ar, err);
-        RegCtx *c = calloc(1, sizeof(*c));
+        RegCtx *c = xcalloc(1, sizeof(*c));
         c->e = ar->engine;
         c->pull = pull;
         http_respond_stream(ar->http, 200, "application/json", pull_stream, c, reg_ctx_free);
@@ -108,7 +108,7 @@ static void images_push(ApiRequest *ar)
         registry_auth_clear(&auth);
         if (r < 0)
                 return api_reply_error(ar, err);
-        RegCtx *c = calloc(1, sizeof(*c));
+        RegCtx *c = xcalloc(1, sizeof(*c));
         c->e = ar->engine;
         c->push = push;
         http_respond_stream(ar->http, 200, "application/json", push_stream, c, reg_ctx_free);
@@ -132,9 +132,9 @@ static void auth_login(ApiRequest *ar)
                                         "type string", json_kind(json_object_get(body, bad->key)), bad->key);
         RegistryAuth auth = { 0 };
         const char *u = json_str(body, "username"), *pw = json_str(body, "password"), *sa = json_str(body, "serveraddress");
-        auth.username = u && *u ? strdup(u) : NULL;
-        auth.password = pw ? strdup(pw) : NULL;
-        auth.serveraddress = sa && *sa ? strdup(sa) : NULL;
+        auth.username = u && *u ? xstrdup(u) : NULL;
+        auth.password = pw ? xstrdup(pw) : NULL;
+        auth.serveraddress = sa && *sa ? xstrdup(sa) : NULL;
         int r = registry_login(ar->engine->images, &auth, &err);
         registry_auth_clear(&auth);
         if (r < 0 && err->code == EACCES) { /* docker login expects 401 for refused credentials */
@@ -317,7 +317,7 @@ static void images_save(ApiRequest *ar)
                 strv_free(names);
                 return api_reply_error(ar, err);
         }
-        ArchiveCtx *c = calloc(1, sizeof(*c));
+        ArchiveCtx *c = xcalloc(1, sizeof(*c));
         c->e = ar->engine;
         c->names = names;
         c->fd = -1;
@@ -345,7 +345,7 @@ static void images_load(ApiRequest *ar)
         int fd = http_body_fd(ar->http);
         if (fd < 0)
                 return api_reply_errorf(ar, EIO, "cannot read request body");
-        ArchiveCtx *c = calloc(1, sizeof(*c));
+        ArchiveCtx *c = xcalloc(1, sizeof(*c));
         c->e = ar->engine;
         c->fd = fd;
         c->quiet = api_query_bool(ar, "quiet", false);
@@ -409,7 +409,7 @@ static void container_export(ApiRequest *ar)
         char **dirs = NULL;
         if (container_export_dirs(ar->engine, ar->params[0], &dirs, &err) < 0)
                 return api_reply_error(ar, err);
-        ExportCtx *c = calloc(1, sizeof(*c));
+        ExportCtx *c = xcalloc(1, sizeof(*c));
         c->e = ar->engine;
         c->dirs = dirs;
         http_respond_stream(ar->http, 200, "application/octet-stream", export_stream, c, export_free);

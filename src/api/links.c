@@ -17,7 +17,7 @@ static void remove_link(ApiRequest *ar)
         const char *slash = strrchr(name, '/');
         if (!slash)
                 return api_reply_errorf(ar, EINVAL, "Conflict, cannot remove the default link name of the container");
-        _cleanup_free_ char *parent = strndup(name, (size_t) (slash - name));
+        _cleanup_free_ char *parent = xstrndup(name, (size_t) (slash - name));
         if (links_remove(ar->engine, parent, slash + 1, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_empty(ar, 204);

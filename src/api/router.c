@@ -44,7 +44,7 @@ static bool match(const char *pat, const char *path, char **caps, int *ncaps)
                                                 /* rest's captures were appended first; ours goes before them */
                                                 for (int k = *ncaps; k > save; k--)
                                                         caps[k] = caps[k - 1];
-                                                caps[save] = strndup(path, len);
+                                                caps[save] = xstrndup(path, len);
                                                 (*ncaps)++;
                                                 return true;
                                         }
@@ -58,7 +58,7 @@ static bool match(const char *pat, const char *path, char **caps, int *ncaps)
                         if (len == 0 || *ncaps >= 3)
                                 return false;
                         int save = *ncaps;
-                        caps[(*ncaps)++] = strndup(path, len);
+                        caps[(*ncaps)++] = xstrndup(path, len);
                         if (match(rest, path + len, caps, ncaps))
                                 return true;
                         for (int k = save; k < *ncaps; k++)
@@ -121,14 +121,14 @@ void api_dispatch(HttpRequest *req, void *engine)
 
         if (ar.ver > API_VERSION_MAX) {
                 const char *v = url + 2;
-                _cleanup_free_ char *vs = strndup(v, strcspn(v, "/"));
+                _cleanup_free_ char *vs = xstrndup(v, strcspn(v, "/"));
                 api_reply_errorf(&ar, EINVAL, "client version %s is too new. Maximum supported API version is %s",
                                  vs, API_VERSION_STRING);
                 goto done;
         }
         if (ar.ver < API_VERSION_MIN) {
                 const char *v = url + 2;
-                _cleanup_free_ char *vs = strndup(v, strcspn(v, "/"));
+                _cleanup_free_ char *vs = xstrndup(v, strcspn(v, "/"));
                 api_reply_errorf(&ar, EINVAL, "client version %s is too old. Minimum supported API version is %s, "
                                  "please upgrade your client to a newer version", vs, API_MIN_VERSION_STRING);
                 goto done;

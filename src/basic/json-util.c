@@ -44,7 +44,7 @@ bool json_labels_match(json_t *labels, json_t *want)
                 if (!s)
                         continue;
                 const char *eq = strchr(s, '=');
-                _cleanup_free_ char *key = eq ? strndup(s, (size_t) (eq - s)) : strdup(s);
+                _cleanup_free_ char *key = eq ? xstrndup(s, (size_t) (eq - s)) : xstrdup(s);
                 const char *have = json_str(labels, key);
                 bool m = have && (!eq || streq(have, eq + 1));
                 if (!m)

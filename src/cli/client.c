@@ -27,17 +27,17 @@ static void print_conn_error(Client *c)
 
 int client_new(const char *host, bool debug, Client **ret)
 {
-        Client *c = calloc(1, sizeof(*c));
+        Client *c = xcalloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
         c->debug = debug;
-        c->host = strdup(host);
+        c->host = xstrdup(host);
         if (startswith(host, "unix://")) {
-                c->sock_path = strdup(host + strlen("unix://"));
-                c->base_url = strdup("http://api.moby.localhost");
+                c->sock_path = xstrdup(host + strlen("unix://"));
+                c->base_url = xstrdup("http://api.moby.localhost");
         } else if (startswith(host, "tcp://") || startswith(host, "http://")) {
                 const char *hp = strstr(host, "://") + 3;
-                char *h = strndup(hp, strcspn(hp, "/"));
+                char *h = xstrndup(hp, strcspn(hp, "/"));
                 char *colon = strrchr(h, ':');
                 c->tcp_port = 2375;
                 if (colon && !strchr(colon, ']')) {
@@ -47,8 +47,8 @@ int client_new(const char *host, bool debug, Client **ret)
                 c->tcp_host = h;
                 c->base_url = xasprintf("http://%s:%d", h, c->tcp_port);
         } else if (host[0] == '/') {
-                c->sock_path = strdup(host);
-                c->base_url = strdup("http://api.moby.localhost");
+                c->sock_path = xstrdup(host);
+                c->base_url = xstrdup("http://api.moby.localhost");
         } else {
                 fprintf(stderr, "invalid host: %s (want unix:///path or tcp://host:port)\n", host);
                 client_free(c);
@@ -85,7 +85,7 @@ static size_t buf_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
         Buf *b = ud;
         size_t n = size * nmemb;
-        char *d = realloc(b->data, b->len + n + 1);
+        char *d = xrealloc(b->data, b->len + n + 1);
         if (!d)
                 return 0;
         memcpy(d + b->len, ptr, n);
@@ -259,7 +259,7 @@ int client_request(Client *c, const char *method, const char *path, const char *
                 return r;
         }
         if (!b.data)
-                b.data = strdup("");
+                b.data = xstrdup("");
         if (ret) {
                 ret->status = status;
                 ret->body = b.data;
@@ -356,7 +356,7 @@ int client_stream(Client *c, const char *method, const char *path, const char *c
         }
         if (status >= 400) {
                 if (ret_err_body)
-                        *ret_err_body = s.err.data ?: strdup("");
+                        *ret_err_body = s.err.data ?: xstrdup("");
                 else
                         free(s.err.data);
         } else
@@ -367,15 +367,15 @@ int client_stream(Client *c, const char *method, const char *path, const char *c
 char *client_error_message(const char *body)
 {
         if (!body)
-                return strdup("");
+                return xstrdup("");
         _cleanup_json_ json_t *j = json_loads(body, 0, NULL);
         const char *m = j ? json_str(j, "message") : NULL;
         if (m)
-                return strdup(m);
+                return xstrdup(m);
         size_t l = strlen(body);
         while (l > 0 && (body[l - 1] == '\n' || body[l - 1] == '\r'))
                 l--;
-        return strndup(body, l);
+        return xstrndup(body, l);
 }
 
 void client_print_error(const char *body)
@@ -437,7 +437,7 @@ int client_raw_send(Client *c, int fd, const char *method, const char *path, con
                 return -ECONNREFUSED;
         if (c->debug)
                 fprintf(stderr, "DEBU[0000] %s %s\n", method, vpath);
-        _cleanup_free_ char *ct = ctype ? xasprintf("Content-Type: %s\r\n", ctype) : strdup("");
+        _cleanup_free_ char *ct = ctype ? xasprintf("Content-Type: %s\r\n", ctype) : xstrdup("");
         _cleanup_free_ char *req = xasprintf("%s %s HTTP/1.1\r\nHost: api.moby.localhost\r\n"
                                              "User-Agent: berth-client/0.1.0 (linux)\r\n%s"
                                              "Content-Length: %zu\r\n%s\r\n",
@@ -460,12 +460,12 @@ void raw_response_clear(RawResponse *r)
 int client_raw_read_head(int fd, RawResponse *ret)
 {
         size_t cap = 4096, len = 0;
-        char *b = malloc(cap + 1);
+        char *b = xmalloc(cap + 1);
         if (!b)
                 return -ENOMEM;
         for (;;) {
                 if (len == cap) {
-                        char *nb = realloc(b, 2 * cap + 1);
+                        char *nb = xrealloc(b, 2 * cap + 1);
                         if (!nb) {
                                 free(b);
                                 return -ENOMEM;
@@ -487,9 +487,9 @@ int client_raw_read_head(int fd, RawResponse *ret)
                         continue;
                 size_t hl = (size_t) (end - b) + 4;
                 *ret = (RawResponse){ .fd = fd, .content_length = -1 };
-                ret->head = strndup(b, hl);
+                ret->head = xstrndup(b, hl);
                 ret->buf_len = len - hl;
-                ret->buf = malloc(ret->buf_len + 1);
+                ret->buf = xmalloc(ret->buf_len + 1);
                 memcpy(ret->buf, b + hl, ret->buf_len);
                 free(b);
                 if (sscanf(ret->head, "HTTP/%*s %ld", &ret->status) != 1)
@@ -515,7 +515,7 @@ static int fill(RawResponse *r)
         while (n < 0 && errno == EINTR);
         if (n <= 0)
                 return n < 0 ? -errno : 0;
-        char *nb = realloc(r->buf, r->buf_len + (size_t) n + 1);
+        char *nb = xrealloc(r->buf, r->buf_len + (size_t) n + 1);
         if (!nb)
                 return -ENOMEM;
         memcpy(nb + r->buf_len, tmp, (size_t) n);
@@ -536,12 +536,12 @@ int client_raw_read_body(RawResponse *r, char **ret, size_t *ret_len)
                 }
                 size_t l = r->content_length >= 0 && (long long) r->buf_len > r->content_length
                                    ? (size_t) r->content_length : r->buf_len;
-                *ret = strndup(r->buf ?: "", l);
+                *ret = xstrndup(r->buf ?: "", l);
                 if (ret_len)
                         *ret_len = l;
                 return 0;
         }
-        Buf out = { .data = strdup(""), .len = 0 };
+        Buf out = { .data = xstrdup(""), .len = 0 };
         size_t pos = 0;
         for (;;) {
                 char *eol = r->buf ? memmem(r->buf + pos, r->buf_len - pos, "\r\n", 2) : NULL;

@@ -59,22 +59,22 @@ static char *image_string(json_t *ct, bool trunc)
 {
         const char *image = json_str(ct, "Image") ?: "";
         if (!*image)
-                return strdup("<no image>");
+                return xstrdup("<no image>");
         if (!trunc)
-                return strdup(image);
+                return xstrdup(image);
         const char *iid = json_str(ct, "ImageID") ?: "";
         _cleanup_free_ char *a = fmt_trunc_id(iid), *b = fmt_trunc_id(image);
         if (startswith(image, "sha256:") || (strlen(image) >= 12 && streq(a, b) && is_hex(image, strlen(image))))
                 return fmt_trunc_id(image);
         /* drop a digest, keep the familiar name */
         const char *at = strchr(image, '@');
-        _cleanup_free_ char *name = at ? strndup(image, (size_t) (at - image)) : strdup(image);
+        _cleanup_free_ char *name = at ? xstrndup(image, (size_t) (at - image)) : xstrdup(image);
         const char *fam = name;
         if (startswith(fam, "docker.io/"))
                 fam += 10;
         if (startswith(fam, "library/"))
                 fam += 8;
-        return strdup(fam);
+        return xstrdup(fam);
 }
 
 static char *labels_string(json_t *labels)
@@ -165,10 +165,10 @@ int cmd_ps(Cli *cli, int argc, char **argv)
         json_t *ct;
         json_array_foreach(list, i, ct) {
                 const char *id = json_str(ct, "Id") ?: "";
-                _cleanup_free_ char *sid = trunc ? strndup(id, 12) : strdup(id);
+                _cleanup_free_ char *sid = trunc ? xstrndup(id, 12) : xstrdup(id);
                 _cleanup_free_ char *image = image_string(ct, trunc);
                 const char *cmd = json_str(ct, "Command") ?: "";
-                _cleanup_free_ char *cmdt = trunc ? fmt_ellipsis(cmd, 20) : strdup(cmd);
+                _cleanup_free_ char *cmdt = trunc ? fmt_ellipsis(cmd, 20) : xstrdup(cmd);
                 _cleanup_free_ char *cmdq = fmt_go_quote(cmdt);
                 long long created = json_int(ct, "Created", 0);
                 _cleanup_free_ char *since = cli_since(created);
@@ -468,7 +468,7 @@ static char *time_param(const char *v)
         if (parse_rfc3339(v, &ns) >= 0)
                 return xasprintf("%lld.%09lld", (long long) (ns / 1000000000LL), (long long) (ns % 1000000000LL));
         if (strspn(v, "0123456789.") == strlen(v))
-                return strdup(v);
+                return xstrdup(v);
         double total = 0;
         const char *p = v;
         while (*p) {

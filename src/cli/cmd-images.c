@@ -23,7 +23,7 @@ static char *created_at(long long secs)
         char buf[64];
         localtime_r(&t, &tm);
         strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
-        return strdup(buf);
+        return xstrdup(buf);
 }
 
 /* "docker.io/library/busybox:latest" -> repo "busybox", tag "latest". */
@@ -34,33 +34,33 @@ static void split_ref(const char *ref, char **repo, char **tag)
         const char *colon = strrchr(ref, ':');
         size_t end = at ? (size_t) (at - ref) : strlen(ref);
         if (colon && (!slash || colon > slash) && (!at || colon < at)) {
-                *tag = strndup(colon + 1, end - (size_t) (colon + 1 - ref));
+                *tag = xstrndup(colon + 1, end - (size_t) (colon + 1 - ref));
                 end = (size_t) (colon - ref);
         } else
-                *tag = at ? strdup(at + 1) : strdup("<none>");
-        _cleanup_free_ char *r = strndup(ref, end);
+                *tag = at ? xstrdup(at + 1) : xstrdup("<none>");
+        _cleanup_free_ char *r = xstrndup(ref, end);
         const char *fam = r;
         if (startswith(fam, "docker.io/"))
                 fam += strlen("docker.io/");
         if (startswith(fam, "library/") && !strchr(fam + strlen("library/"), '/'))
                 fam += strlen("library/");
-        *repo = strdup(fam);
+        *repo = xstrdup(fam);
 }
 
 static json_t *image_row(json_t *img, const char *repo, const char *tag, const char *digest, bool trunc)
 {
         const char *id = json_str(img, "Id") ?: "";
-        _cleanup_free_ char *sid = trunc ? fmt_trunc_id(id) : strdup(id);
+        _cleanup_free_ char *sid = trunc ? fmt_trunc_id(id) : xstrdup(id);
         long long created = json_int(img, "Created", 0);
         _cleanup_free_ char *since = cli_since(created);
         _cleanup_free_ char *at = created_at(created);
         long long size = json_int(img, "Size", 0);
         _cleanup_free_ char *hs = size3((double) size), *hv = fmt_human_size((double) size, 4);
         long long shared = json_int(img, "SharedSize", -1);
-        _cleanup_free_ char *hshared = shared < 0 ? strdup("N/A") : size3((double) shared);
-        _cleanup_free_ char *huniq = shared < 0 ? strdup("N/A") : size3((double) (size - shared));
+        _cleanup_free_ char *hshared = shared < 0 ? xstrdup("N/A") : size3((double) shared);
+        _cleanup_free_ char *huniq = shared < 0 ? xstrdup("N/A") : size3((double) (size - shared));
         long long ncont = json_int(img, "Containers", -1);
-        _cleanup_free_ char *cont = ncont < 0 ? strdup("N/A") : xasprintf("%lld", ncont);
+        _cleanup_free_ char *cont = ncont < 0 ? xstrdup("N/A") : xasprintf("%lld", ncont);
         /* docker's imageContext, keys sorted as its JSON */
         return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Containers", cont, "CreatedAt", at,
                          "CreatedSince", since, "Digest", digest, "ID", sid, "Repository", repo, "SharedSize", hshared,
@@ -299,7 +299,7 @@ static void progress_line(ProgressCtx *p, const char *line, size_t n)
 static int progress_cb(const char *buf, size_t len, void *ud)
 {
         ProgressCtx *p = ud;
-        p->pending = realloc(p->pending, p->len + len + 1);
+        p->pending = xrealloc(p->pending, p->len + len + 1);
         memcpy(p->pending + p->len, buf, len);
         p->len += len;
         char *nl;
@@ -411,11 +411,11 @@ int cmd_tag(Cli *cli, int argc, char **argv)
         const char *slash = strrchr(target, '/'), *colon = strrchr(target, ':');
         _cleanup_free_ char *repo = NULL, *tag = NULL;
         if (colon && (!slash || colon > slash)) {
-                repo = strndup(target, (size_t) (colon - target));
-                tag = strdup(colon + 1);
+                repo = xstrndup(target, (size_t) (colon - target));
+                tag = xstrdup(colon + 1);
         } else {
-                repo = strdup(target);
-                tag = strdup("latest");
+                repo = xstrdup(target);
+                tag = xstrdup("latest");
         }
         _cleanup_free_ char *er = client_escape(repo), *et = client_escape(tag);
         _cleanup_free_ char *path = xasprintf("/images/%s/tag?repo=%s&tag=%s", argv[optind], er, et);
@@ -517,20 +517,20 @@ int cmd_history(Cli *cli, int argc, char **argv)
         json_t *h;
         json_array_foreach(list, i, h) {
                 const char *id = json_str(h, "Id") ?: "<missing>";
-                _cleanup_free_ char *sid = trunc && !streq(id, "<missing>") ? fmt_trunc_id(id) : strdup(id);
+                _cleanup_free_ char *sid = trunc && !streq(id, "<missing>") ? fmt_trunc_id(id) : xstrdup(id);
                 long long created = json_int(h, "Created", 0);
                 _cleanup_free_ char *since = NULL;
                 if (human)
                         since = cli_since(created);
                 else {
                         _cleanup_free_ char *s = format_rfc3339(created * 1000000000LL, true);
-                        since = strdup(s);
+                        since = xstrdup(s);
                 }
-                _cleanup_free_ char *by = strdup(json_str(h, "CreatedBy") ?: "");
+                _cleanup_free_ char *by = xstrdup(json_str(h, "CreatedBy") ?: "");
                 for (char *p = by; *p; p++)
                         if (*p == '\t')
                                 *p = ' ';
-                _cleanup_free_ char *byt = trunc ? fmt_ellipsis(by, 45) : strdup(by);
+                _cleanup_free_ char *byt = trunc ? fmt_ellipsis(by, 45) : xstrdup(by);
                 long long size = json_int(h, "Size", 0);
                 _cleanup_free_ char *hs = human ? size3((double) size) : xasprintf("%lld", size);
                 _cleanup_free_ char *at = format_rfc3339(created * 1000000000LL, true);

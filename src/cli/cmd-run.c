@@ -707,7 +707,7 @@ static char *tagged(const char *image)
 {
         const char *slash = strrchr(image, '/'), *colon = strrchr(image, ':');
         if (strchr(image, '@') || (colon && (!slash || colon > slash)))
-                return strdup(image);
+                return xstrdup(image);
         return xasprintf("%s:latest", image);
 }
 

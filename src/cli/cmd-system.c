@@ -181,7 +181,7 @@ int cmd_info(Cli *cli, int argc, char **argv)
                         const char *s = json_string_value(e) ?: "";
                         while (*s) {
                                 size_t l = strcspn(s, ",");
-                                strv_push(&parts, strndup(s, l));
+                                strv_push(&parts, xstrndup(s, l));
                                 s += l;
                                 if (*s)
                                         s++;

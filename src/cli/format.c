@@ -15,7 +15,7 @@ static void tab_push(TabWriter *t, char *line)
 {
         if (t->n == t->cap) {
                 t->cap = t->cap ? 2 * t->cap : 16;
-                t->lines = realloc(t->lines, t->cap * sizeof(char *));
+                t->lines = xrealloc(t->lines, t->cap * sizeof(char *));
         }
         t->lines[t->n++] = line;
 }
@@ -26,10 +26,10 @@ void tab_add(TabWriter *t, const char *text)
         for (;;) {
                 const char *nl = strchr(p, '\n');
                 if (!nl) {
-                        tab_push(t, strdup(p));
+                        tab_push(t, xstrdup(p));
                         return;
                 }
-                tab_push(t, strndup(p, (size_t) (nl - p)));
+                tab_push(t, xstrndup(p, (size_t) (nl - p)));
                 p = nl + 1;
                 if (!*p)
                         return;
@@ -54,7 +54,7 @@ char *tab_render(TabWriter *t)
                 for (const char *p = t->lines[i]; (p = strchr(p, '\t')); p++)
                         col++;
                 if (col > ncols) {
-                        width = realloc(width, col * sizeof(size_t));
+                        width = xrealloc(width, col * sizeof(size_t));
                         for (size_t c = ncols; c < col; c++)
                                 width[c] = t->minwidth;
                         ncols = col;
@@ -62,7 +62,7 @@ char *tab_render(TabWriter *t)
                 const char *cell = t->lines[i];
                 for (size_t c = 0; c < col; c++) {
                         const char *tab = strchr(cell, '\t');
-                        _cleanup_free_ char *s = strndup(cell, (size_t) (tab - cell));
+                        _cleanup_free_ char *s = xstrndup(cell, (size_t) (tab - cell));
                         size_t w = utf8_width(s) + 3;
                         if (w > width[c])
                                 width[c] = w;
@@ -76,7 +76,7 @@ char *tab_render(TabWriter *t)
                 const char *cell = t->lines[i];
                 size_t c = 0;
                 for (const char *tab; (tab = strchr(cell, '\t')); cell = tab + 1, c++) {
-                        _cleanup_free_ char *s = strndup(cell, (size_t) (tab - cell));
+                        _cleanup_free_ char *s = xstrndup(cell, (size_t) (tab - cell));
                         fputs(s, f);
                         for (size_t w = utf8_width(s); w < width[c]; w++)
                                 fputc(' ', f);
@@ -102,9 +102,9 @@ void tab_flush(TabWriter *t, FILE *f)
 char *fmt_ellipsis(const char *s, size_t max)
 {
         if (utf8_width(s) <= max)
-                return strdup(s);
+                return xstrdup(s);
         if (max == 0)
-                return strdup("");
+                return xstrdup("");
         size_t runes = 0;
         const char *p = s;
         for (; *p; p++) {
@@ -151,7 +151,7 @@ char *fmt_trunc_id(const char *id)
         const char *c = strchr(id, ':');
         if (c)
                 id = c + 1;
-        return strndup(id, 12);
+        return xstrndup(id, 12);
 }
 
 int filters_add(json_t *filters, const char *kv)
@@ -159,7 +159,7 @@ int filters_add(json_t *filters, const char *kv)
         const char *eq = strchr(kv, '=');
         if (!eq)
                 return -EINVAL;
-        _cleanup_free_ char *k = strndup(kv, (size_t) (eq - kv));
+        _cleanup_free_ char *k = xstrndup(kv, (size_t) (eq - kv));
         json_t *m = json_object_get(filters, k);
         if (!m) {
                 m = json_object();
@@ -172,7 +172,7 @@ int filters_add(json_t *filters, const char *kv)
 char *filters_query(json_t *filters)
 {
         if (!filters || json_object_size(filters) == 0)
-                return strdup("");
+                return xstrdup("");
         _cleanup_free_ char *s = json_dumps(filters, JSON_COMPACT);
         _cleanup_free_ char *e = url_escape(s);
         return xasprintf("filters=%s", e);
@@ -181,7 +181,7 @@ char *filters_query(json_t *filters)
 char *url_escape(const char *s)
 {
         static const char hex[] = "0123456789ABCDEF";
-        char *out = malloc(3 * strlen(s) + 1), *p = out;
+        char *out = xmalloc(3 * strlen(s) + 1), *p = out;
         if (!out)
                 return NULL;
         for (const unsigned char *q = (const unsigned char *) s; *q; q++) {

@@ -197,6 +197,7 @@ static const Command *find(const Command *t, const char *name)
 
 int main(int argc, char **argv)
 {
+        json_set_alloc_funcs(xmalloc, free); /* one out-of-memory policy, jansson included */
         static const struct option opts[] = {
                 { "host", required_argument, NULL, 'H' },
                 { "debug", no_argument, NULL, 'D' },

@@ -12,9 +12,9 @@
 char *opts_env_value(const char *v)
 {
         if (strchr(v, '='))
-                return strdup(v);
+                return xstrdup(v);
         const char *e = getenv(v);
-        return e ? xasprintf("%s=%s", v, e) : strdup(v);
+        return e ? xasprintf("%s=%s", v, e) : xstrdup(v);
 }
 
 int opts_env_file(const char *path, char ***env)
@@ -42,7 +42,7 @@ int opts_env_file(const char *path, char ***env)
 int opts_restart(const char *s, json_t **ret)
 {
         long max = 0;
-        _cleanup_free_ char *name = strdup(s);
+        _cleanup_free_ char *name = xstrdup(s);
         char *colon = strchr(name, ':');
         if (colon) {
                 *colon = 0;
@@ -60,7 +60,7 @@ int opts_restart(const char *s, json_t **ret)
 
 int opts_publish(const char *s, json_t *exposed, json_t *bindings)
 {
-        _cleanup_free_ char *dup = strdup(s);
+        _cleanup_free_ char *dup = xstrdup(s);
         char *proto = strchr(dup, '/');
         if (proto)
                 *proto++ = 0;
@@ -109,7 +109,7 @@ void opts_label(json_t *labels, const char *s)
                 json_object_set_new(labels, s, json_string(""));
                 return;
         }
-        _cleanup_free_ char *k = strndup(s, (size_t) (eq - s));
+        _cleanup_free_ char *k = xstrndup(s, (size_t) (eq - s));
         json_object_set_new(labels, k, json_string(eq + 1));
 }
 

@@ -500,6 +500,7 @@ static void reload_config(Engine *engine)
 int main(int argc, char **argv)
 {
         log_set_prefix("berthd");
+        json_set_alloc_funcs(xmalloc, free); /* one out-of-memory policy, jansson included */
         if (parse_args(argc, argv) < 0)
                 return 125;
         _cleanup_free_ char *cfg_msg = NULL;
@@ -577,13 +578,13 @@ int main(int argc, char **argv)
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
-        _cleanup_free_ char *pidfile = arg_pidfile ? strdup(arg_pidfile) : xasprintf("%s/berthd.pid", cfg.exec_root);
+        _cleanup_free_ char *pidfile = arg_pidfile ? xstrdup(arg_pidfile) : xasprintf("%s/berthd.pid", cfg.exec_root);
 
         if (mkdir_p(cfg.data_root, 0711) < 0 || mkdir_p(cfg.exec_root, 0711) < 0) {
                 log_error("Failed to create %s or %s: %m", cfg.data_root, cfg.exec_root);
                 return 1;
         }
-        _cleanup_free_ char *pid_dir = strdup(pidfile);
+        _cleanup_free_ char *pid_dir = xstrdup(pidfile);
         char *slash = strrchr(pid_dir, '/');
         if (slash && slash != pid_dir) {
                 *slash = 0;

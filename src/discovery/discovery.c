@@ -67,7 +67,7 @@ int discovery_parse_url(const char *url, char ***ret, BerthError **err)
         if (!startswith(url, "etcd://"))
                 return berr_set(err, EINVAL, "unsupported discovery backend \"%s\" (want etcd://host:port[,host:port...])",
                                 url);
-        _cleanup_free_ char *s = strdup(url + strlen("etcd://"));
+        _cleanup_free_ char *s = xstrdup(url + strlen("etcd://"));
         _cleanup_strv_free_ char **v = NULL;
         char *save = NULL;
         for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -94,7 +94,7 @@ static void detect_advertise(Discovery *d)
         if (d->advertise_fixed)
                 return;
         for (size_t i = 0; d->endpoints[i]; i++) {
-                _cleanup_free_ char *host = strdup(d->endpoints[i]);
+                _cleanup_free_ char *host = xstrdup(d->endpoints[i]);
                 char *colon = strrchr(host, ':');
                 *colon = 0;
                 struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *ai = NULL;
@@ -142,15 +142,15 @@ static void cache_put(Discovery *d, const char *key, const char *value)
         const char *name = json_str(v, "name"), *engine = json_str(v, "engine"), *host = json_str(v, "host");
         if (!name || !engine)
                 return;
-        Entry *nc = realloc(d->cache, (d->n_cache + 1) * sizeof(*nc));
+        Entry *nc = xrealloc(d->cache, (d->n_cache + 1) * sizeof(*nc));
         if (!nc)
                 return;
         d->cache = nc;
         Entry *x = &d->cache[d->n_cache++];
-        x->key = strdup(key);
-        x->name = strdup(name);
-        x->engine = strdup(engine);
-        x->host = strdup(host ? host : "");
+        x->key = xstrdup(key);
+        x->name = xstrdup(name);
+        x->engine = xstrdup(engine);
+        x->host = xstrdup(host ? host : "");
         x->ports = json_is_array(json_object_get(v, "ports")) ? json_incref(json_object_get(v, "ports")) : json_array();
 }
 
@@ -510,7 +510,7 @@ int discovery_start(const DiscoveryHost *h, Discovery **ret, BerthError **err)
         int r = discovery_parse_url(h->url, &eps, err);
         if (r < 0)
                 return r;
-        Discovery *d = calloc(1, sizeof(*d));
+        Discovery *d = xcalloc(1, sizeof(*d));
         if (!d)
                 return berr_set(err, ENOMEM, "out of memory");
         d->e = *h;
@@ -636,9 +636,9 @@ int discovery_lookup_srv(Discovery *d, const char *qname, DiscoverySrv *out, int
         const char *dot = strchr(qname, '.');
         if (!dot || dot[1] != '_')
                 return 0;
-        _cleanup_free_ char *first = strndup(qname + 1, (size_t) (dot - qname - 1));
+        _cleanup_free_ char *first = xstrndup(qname + 1, (size_t) (dot - qname - 1));
         const char *pstart = dot + 2, *pend = strchr(pstart, '.');
-        _cleanup_free_ char *proto = pend ? strndup(pstart, (size_t) (pend - pstart)) : strdup(pstart);
+        _cleanup_free_ char *proto = pend ? xstrndup(pstart, (size_t) (pend - pstart)) : xstrdup(pstart);
         const char *svc = pend ? pend + 1 : first;
         int want_port = 0;
         if (pend) {

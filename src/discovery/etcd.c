@@ -20,7 +20,7 @@ struct Etcd {
 
 Etcd *etcd_new(char **endpoints)
 {
-        Etcd *c = calloc(1, sizeof(*c));
+        Etcd *c = xcalloc(1, sizeof(*c));
         if (!c)
                 return NULL;
         c->endpoints = strv_copy(endpoints);
@@ -60,7 +60,7 @@ static bool buf_add(Buf *b, const char *p, size_t n)
 {
         if (b->len + n + 1 > b->cap) {
                 size_t cap = (b->len + n + 1) * 2;
-                char *nb = realloc(b->buf, cap);
+                char *nb = xrealloc(b->buf, cap);
                 if (!nb)
                         return false;
                 b->buf = nb;

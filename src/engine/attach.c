@@ -170,7 +170,7 @@ void container_attach_run(Engine *e, Container *c, const AttachOptions *o, int c
         pthread_mutex_lock(&e->lock);
         bool running = c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED;
         if (!running && !c->removed) {
-                PendingAttach *a = calloc(1, sizeof(*a));
+                PendingAttach *a = xcalloc(1, sizeof(*a));
                 if (!a) {
                         pthread_mutex_unlock(&e->lock);
                         return;

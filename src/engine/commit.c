@@ -117,7 +117,7 @@ int container_export_run(Engine *e, char **dirs, int (*fn)(void *, const void *,
                 _exit(127);
         }
         close(p[1]);
-        _cleanup_free_ char *buf = malloc(256 * 1024);
+        _cleanup_free_ char *buf = xmalloc(256 * 1024);
         int r = 0;
         for (;;) {
                 ssize_t n = read(p[0], buf, 256 * 1024);

@@ -82,7 +82,7 @@ char *container_log_path(Engine *e, const char *id)
 static ContainerTable *table(Engine *e)
 {
         if (!e->containers)
-                e->containers = calloc(1, sizeof(ContainerTable));
+                e->containers = xcalloc(1, sizeof(ContainerTable));
         return e->containers;
 }
 
@@ -91,7 +91,7 @@ int container_table_add(Engine *e, Container *c)
         ContainerTable *t = table(e);
         if (t->n == t->cap) {
                 size_t cap = t->cap ? t->cap * 2 : 16;
-                Container **v = realloc(t->v, cap * sizeof(*v));
+                Container **v = xrealloc(t->v, cap * sizeof(*v));
                 if (!v)
                         return -ENOMEM;
                 t->v = v;
@@ -177,7 +177,7 @@ Container **container_list_all(Engine *e, size_t *ret_n)
 {
         pthread_mutex_lock(&e->lock);
         ContainerTable *t = table(e);
-        Container **v = calloc(t->n + 1, sizeof(*v));
+        Container **v = xcalloc(t->n + 1, sizeof(*v));
         for (size_t i = 0; v && i < t->n; i++)
                 v[i] = container_ref(t->v[i]);
         *ret_n = v ? t->n : 0;
@@ -211,7 +211,7 @@ static int state_from_json(Container *c, json_t *s)
         c->exit_code = (int) json_int(s, "ExitCode", 0);
         c->oom_killed = json_bool(s, "OOMKilled");
         const char *er = json_str(s, "Error");
-        c->error = er && *er ? strdup(er) : NULL;
+        c->error = er && *er ? xstrdup(er) : NULL;
         c->started_at = json_int(s, "StartedAt", 0);
         c->finished_at = json_int(s, "FinishedAt", 0);
         c->restart_count = (int) json_int(s, "RestartCount", 0);
@@ -276,7 +276,7 @@ void container_save_fact(Engine *e, Container *c, const char *what)
 
 Container *container_new(void)
 {
-        Container *c = calloc(1, sizeof(*c));
+        Container *c = xcalloc(1, sizeof(*c));
         if (!c)
                 return NULL;
         c->refs = 1;
@@ -346,8 +346,8 @@ int container_load_all(Engine *e, BerthError **err)
                 if (!why) {
                         c = container_new();
                         memcpy(c->id, id, 65);
-                        c->name = strdup(name);
-                        c->image_id = strdup(image);
+                        c->name = xstrdup(name);
+                        c->image_id = xstrdup(image);
                         c->created = sqlite3_column_int64(st, 3);
                         c->config = json_incref(cj);
                         if (state_from_json(c, sj) < 0)

@@ -608,7 +608,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         }
         _cleanup_container_ Container *cref = c;
         memcpy(c->id, id, 65);
-        c->image_id = strdup(image_id);
+        c->image_id = xstrdup(image_id);
         c->created = now_ns();
         c->status = CSTATUS_CREATED;
         c->config = json_pack("{s:O,s:O,s:O,s:o,s:o,s:s}", "Config", uc, "HostConfig", hc, "NetworkingConfig",
@@ -647,7 +647,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                         mountpoints_remove_anonymous(e, c);
                         return r;
                 }
-                c->name = strdup(n);
+                c->name = xstrdup(n);
         } else
                 c->name = container_generate_name(e);
         r = links_normalize_locked(e, c, err);
@@ -670,7 +670,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                 mountpoints_remove_anonymous(e, c);
                 return berr_set(err, -r, "cannot record container: %s", strerror(-r));
         }
-        *ret_id = strdup(id);
+        *ret_id = xstrdup(id);
         if (ret_warnings)
                 *ret_warnings = TAKE_PTR(warnings);
         return 0;

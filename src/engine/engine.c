@@ -30,17 +30,17 @@ static int load_daemon_id(Engine *e)
 int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
 {
         crash_point_init();
-        Engine *e = calloc(1, sizeof(*e));
+        Engine *e = xcalloc(1, sizeof(*e));
         if (!e)
                 return berr_set(err, ENOMEM, "out of memory");
-        e->cfg.data_root = strdup(cfg->data_root);
-        e->cfg.exec_root = strdup(cfg->exec_root);
-        e->cfg.bip = cfg->bip ? strdup(cfg->bip) : NULL;
+        e->cfg.data_root = xstrdup(cfg->data_root);
+        e->cfg.exec_root = xstrdup(cfg->exec_root);
+        e->cfg.bip = cfg->bip ? xstrdup(cfg->bip) : NULL;
         e->cfg.debug = cfg->debug;
         e->cfg.no_userland_proxy = cfg->no_userland_proxy;
         e->cfg.insecure_registries = strv_copy(cfg->insecure_registries);
-        e->cfg.discovery = cfg->discovery ? strdup(cfg->discovery) : NULL;
-        e->cfg.discovery_advertise = cfg->discovery_advertise ? strdup(cfg->discovery_advertise) : NULL;
+        e->cfg.discovery = cfg->discovery ? xstrdup(cfg->discovery) : NULL;
+        e->cfg.discovery_advertise = cfg->discovery_advertise ? xstrdup(cfg->discovery_advertise) : NULL;
         e->cfg.discovery_ttl = cfg->discovery_ttl;
         e->cfg.layer_max_ratio = cfg->layer_max_ratio;
         e->cfg.layer_max_size = cfg->layer_max_size;

@@ -40,7 +40,7 @@ struct ExecTable {
 static struct ExecTable *table(Engine *e)
 {
         if (!e->execs)
-                e->execs = calloc(1, sizeof(struct ExecTable));
+                e->execs = xcalloc(1, sizeof(struct ExecTable));
         return e->execs;
 }
 
@@ -172,7 +172,7 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         json_t *env = container_process_env(e, c, tty);
         json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) json_env_set(env, json_string_value(v));
 
-        Exec *x = calloc(1, sizeof(*x));
+        Exec *x = xcalloc(1, sizeof(*x));
         if (!x) {
                 json_decref(env);
                 return berr_set(err, ENOMEM, "out of memory");
@@ -180,9 +180,9 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         random_hex_id(x->id);
         x->cmd = json_incref(cmd);
         x->env = env;
-        x->user = strdup(json_str(body, "User") ? json_str(body, "User") : "");
-        x->workdir = strdup(json_str(body, "WorkingDir") ? json_str(body, "WorkingDir") : "");
-        x->detach_keys = strdup(keys ? keys : "");
+        x->user = xstrdup(json_str(body, "User") ? json_str(body, "User") : "");
+        x->workdir = xstrdup(json_str(body, "WorkingDir") ? json_str(body, "WorkingDir") : "");
+        x->detach_keys = xstrdup(keys ? keys : "");
         x->tty = tty;
         x->in = json_bool(body, "AttachStdin");
         x->out = json_bool(body, "AttachStdout");
@@ -212,7 +212,7 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         _cleanup_free_ char *cmdline = exec_cmdline(cmd);
         _cleanup_free_ char *action = xasprintf("exec_create: %s", cmdline);
         events_container(e, c, action, json_pack("{s:s}", "execID", x->id));
-        *ret_id = strdup(x->id);
+        *ret_id = xstrdup(x->id);
         return 0;
 }
 
@@ -266,7 +266,7 @@ static void finish(Engine *e, Exec *x, int code)
 static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
 {
         static const size_t BUF = 128 * 1024;
-        _cleanup_free_ char *buf = malloc(BUF), *fbuf = malloc(BUF + DETACH_KEYS_MAX);
+        _cleanup_free_ char *buf = xmalloc(BUF), *fbuf = xmalloc(BUF + DETACH_KEYS_MAX);
         if (!buf || !fbuf)
                 return 126;
         DetachKeys dk;
@@ -362,7 +362,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
 static int read_reply(int mon, char **ret_line, char **rest, size_t *rest_len)
 {
         size_t cap = 4096, len = 0;
-        char *b = malloc(cap + 1);
+        char *b = xmalloc(cap + 1);
         if (!b)
                 return -ENOMEM;
         for (;;) {
@@ -378,7 +378,7 @@ static int read_reply(int mon, char **ret_line, char **rest, size_t *rest_len)
                 if (nl) {
                         *nl = 0;
                         *rest_len = len - (size_t) (nl + 1 - b);
-                        *rest = malloc(*rest_len + 1);
+                        *rest = xmalloc(*rest_len + 1);
                         memcpy(*rest, nl + 1, *rest_len);
                         *ret_line = b;
                         return 0;
@@ -435,7 +435,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 if (r < 0)
                         msg = xasprintf("Container %s is not running", x->c->id);
                 else
-                        msg = strdup(json_str(j, "error") ? json_str(j, "error") : "exec failed");
+                        msg = xstrdup(json_str(j, "error") ? json_str(j, "error") : "exec failed");
                 code = (int) json_int(j, "exit_code", 126);
                 if (mon >= 0)
                         close(mon);
@@ -473,7 +473,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 events_container(e, x->c, action, json_pack("{s:s}", "execID", x->id));
         }
         if (client_fd < 0) {
-                Detached *d = calloc(1, sizeof(*d));
+                Detached *d = xcalloc(1, sizeof(*d));
                 pthread_t t;
                 pthread_attr_t a;
                 pthread_attr_init(&a);

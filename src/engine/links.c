@@ -21,8 +21,8 @@ static int parse_stored(const char *s, char **ret_target, char **ret_alias)
                 return -EINVAL;
         const char *t = s[0] == '/' ? s + 1 : s;
         const char *slash = strrchr(colon + 1, '/');
-        *ret_target = strndup(t, (size_t) (colon - t));
-        *ret_alias = strdup(slash ? slash + 1 : colon + 1);
+        *ret_target = xstrndup(t, (size_t) (colon - t));
+        *ret_alias = xstrdup(slash ? slash + 1 : colon + 1);
         return 0;
 }
 
@@ -45,9 +45,9 @@ int links_normalize_locked(Engine *e, Container *c, BerthError **err)
                         parse_stored(s, &name, &alias);
                 } else {
                         const char *colon = strchr(s, ':');
-                        name = colon ? strndup(s, (size_t) (colon - s)) : strdup(s);
+                        name = colon ? xstrndup(s, (size_t) (colon - s)) : xstrdup(s);
                         const char *a = colon ? colon + 1 : s;
-                        alias = strdup(a[0] == '/' ? a + 1 : a);
+                        alias = xstrdup(a[0] == '/' ? a + 1 : a);
                 }
                 int amb = 0;
                 Container *t = container_find_locked(e, name, &amb);
@@ -74,13 +74,13 @@ static char *container_ip(Engine *e, Container *t)
         json_t *br = json_object_get(nets, "bridge");
         const char *ip = json_str(br, "IPAddress");
         if (ip && *ip)
-                return strdup(ip);
+                return xstrdup(ip);
         const char *k;
         json_t *n;
         json_object_foreach(nets, k, n) {
                 ip = json_str(n, "IPAddress");
                 if (ip && *ip)
-                        return strdup(ip);
+                        return xstrdup(ip);
         }
         return NULL;
 }
@@ -106,10 +106,10 @@ static int resolve_targets(Engine *e, Container *c, bool check, LinkTarget **ret
 {
         pthread_mutex_lock(&e->lock);
         _cleanup_json_ json_t *links = json_deep_copy(json_object_get(container_hostcfg(c), "Links"));
-        _cleanup_free_ char *myname = strdup(c->name ? c->name : "");
+        _cleanup_free_ char *myname = xstrdup(c->name ? c->name : "");
         pthread_mutex_unlock(&e->lock);
         size_t n = json_array_size(links), k = 0;
-        LinkTarget *v = calloc(n + 1, sizeof(*v));
+        LinkTarget *v = xcalloc(n + 1, sizeof(*v));
         if (!v)
                 return berr_set(err, ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
@@ -168,7 +168,7 @@ static int write_in_place(const char *path, const char *s)
 static char *hosts_replace(const char *old, const char *alias, const char *add)
 {
         size_t cap = strlen(old) + (add ? strlen(add) : 0) + 1, n = 0;
-        char *out = malloc(cap);
+        char *out = xmalloc(cap);
         if (!out)
                 return NULL;
         const char *p = old;
@@ -268,13 +268,13 @@ static void upper_proto(char *dst, const char *src)
 
 static void link_env(json_t *env, const char *myname, LinkTarget *l, json_t *tcfg)
 {
-        _cleanup_free_ char *A = strdup(l->alias);
+        _cleanup_free_ char *A = xstrdup(l->alias);
         for (char *p = A; *p; p++)
                 *p = *p == '-' ? '_' : (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
         const char *ip = l->ip;
         json_t *exposed = json_object_get(tcfg, "ExposedPorts");
         size_t np = 0, cap = json_object_size(exposed);
-        Port *ports = calloc(cap + 1, sizeof(*ports));
+        Port *ports = xcalloc(cap + 1, sizeof(*ports));
         const char *k;
         json_t *v;
         json_object_foreach(exposed, k, v) {
@@ -341,7 +341,7 @@ void links_env(Engine *e, Container *c, json_t *env)
         if (resolve_targets(e, c, false, &v, &n, NULL) < 0)
                 return;
         pthread_mutex_lock(&e->lock);
-        _cleanup_free_ char *myname = strdup(c->name ? c->name : "");
+        _cleanup_free_ char *myname = xstrdup(c->name ? c->name : "");
         pthread_mutex_unlock(&e->lock);
         for (size_t i = 0; i < n; i++)
                 link_env(env, myname, &v[i], container_cfg(v[i].t));
@@ -355,7 +355,7 @@ void links_update_parents(Engine *e, Container *c)
         if (!all)
                 return;
         pthread_mutex_lock(&e->lock);
-        _cleanup_free_ char *myname = strdup(c->name ? c->name : "");
+        _cleanup_free_ char *myname = xstrdup(c->name ? c->name : "");
         pthread_mutex_unlock(&e->lock);
         _cleanup_free_ char *ip = NULL;
         for (size_t i = 0; i < n; i++) {

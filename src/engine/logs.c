@@ -38,7 +38,7 @@ static int parse_entry(const char *line, size_t len, LogEntry *ret)
         if (t)
                 parse_rfc3339(t, &ret->t);
         ret->len = json_string_length(l);
-        ret->data = malloc(ret->len + 1);
+        ret->data = xmalloc(ret->len + 1);
         if (!ret->data)
                 return -ENOMEM;
         memcpy(ret->data, json_string_value(l), ret->len);
@@ -66,7 +66,7 @@ static int emit(const LogOptions *o, LogEntry *en, LogWriteFn fn, void *arg)
         _cleanup_free_ char *ts = format_rfc3339(en->t, false);
         _cleanup_free_ char *s = NULL;
         size_t tl = strlen(ts);
-        s = malloc(tl + 1 + en->len);
+        s = xmalloc(tl + 1 + en->len);
         if (!s)
                 return -ENOMEM;
         memcpy(s, ts, tl);
@@ -87,7 +87,7 @@ static void take_lines(char **buf, size_t *blen, const LogOptions *o, LogList *o
                         if (wanted(o, &en)) {
                                 if (out->n == out->cap) {
                                         out->cap = out->cap ? out->cap * 2 : 64;
-                                        out->v = realloc(out->v, out->cap * sizeof(*out->v));
+                                        out->v = xrealloc(out->v, out->cap * sizeof(*out->v));
                                 }
                                 out->v[out->n++] = en;
                         } else
@@ -105,7 +105,7 @@ static int read_more(int fd, char **buf, size_t *blen, size_t *bcap)
         for (;;) {
                 if (*bcap - *blen < 65536) {
                         *bcap = *bcap * 2 + 65536;
-                        *buf = realloc(*buf, *bcap);
+                        *buf = xrealloc(*buf, *bcap);
                 }
                 ssize_t n = read(fd, *buf + *blen, *bcap - *blen);
                 if (n < 0 && errno == EINTR)
@@ -184,7 +184,7 @@ int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, 
                         continue;
                 if (blen && buf[blen - 1] != '\n') {
                         if (blen == bcap)
-                                buf = realloc(buf, ++bcap);
+                                buf = xrealloc(buf, ++bcap);
                         buf[blen++] = '\n';
                 }
                 take_lines(&buf, &blen, o, &list);

@@ -161,7 +161,7 @@ int container_rename(Engine *e, const char *ref, const char *newname, BerthError
                         return r;
                 }
         char *old = c->name;
-        c->name = strdup(n);
+        c->name = xstrdup(n);
         r = container_save_state(e, c);
         if (r < 0) {
                 free(c->name);

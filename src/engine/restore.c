@@ -27,7 +27,7 @@ static void *restart_thread(void *p)
 
 static void start_async(Engine *e, Container *c)
 {
-        void **a = calloc(2, sizeof(void *));
+        void **a = xcalloc(2, sizeof(void *));
         a[0] = e;
         a[1] = container_ref(c);
         pthread_t t;

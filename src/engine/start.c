@@ -63,7 +63,7 @@ int container_monitor_connect(Engine *e, const char *id)
 static int read_line(int fd, int timeout_ms, char **ret)
 {
         size_t n = 0, cap = 256;
-        char *buf = malloc(cap);
+        char *buf = xmalloc(cap);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
@@ -89,7 +89,7 @@ static int read_line(int fd, int timeout_ms, char **ret)
                         break;
                 if (n + 2 > cap) {
                         cap *= 2;
-                        char *nb = realloc(buf, cap);
+                        char *nb = xrealloc(buf, cap);
                         if (!nb) {
                                 free(buf);
                                 return -ENOMEM;
@@ -173,7 +173,7 @@ static int prepare_files(Engine *e, Container *c, BerthError **err)
 
 static char *cap_name(const char *s)
 {
-        char *n = startswith(s, "CAP_") || startswith(s, "cap_") ? strdup(s) : xasprintf("CAP_%s", s);
+        char *n = startswith(s, "CAP_") || startswith(s, "cap_") ? xstrdup(s) : xasprintf("CAP_%s", s);
         for (char *p = n; *p; p++)
                 if (*p >= 'a' && *p <= 'z')
                         *p = (char) (*p - 32);
@@ -473,17 +473,17 @@ char *engine_monitor_path(void)
 {
         const char *env = getenv("BERTH_MONITOR");
         if (env && *env)
-                return strdup(env);
+                return xstrdup(env);
         char buf[4096];
         ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
         if (n <= 0)
-                return strdup(BERTH_LIBEXECDIR "/berth-monitor");
+                return xstrdup(BERTH_LIBEXECDIR "/berth-monitor");
         buf[n] = 0;
         char *d = dirname(buf);
         _cleanup_free_ char *p = xasprintf("%s/berth-monitor", d);
         if (access(p, X_OK) == 0)
                 return TAKE_PTR(p);
-        return strdup(BERTH_LIBEXECDIR "/berth-monitor");
+        return xstrdup(BERTH_LIBEXECDIR "/berth-monitor");
 }
 
 /* One sealed in-memory copy of berth-monitor (runtime/sealed.c) that every monitor runs from,
@@ -832,7 +832,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         c->oom_killed = exit_info && json_bool(exit_info, "OOMKilled");
         free(c->error);
         const char *er = exit_info ? json_str(exit_info, "Error") : "container monitor exited unexpectedly";
-        c->error = er && *er ? strdup(er) : NULL;
+        c->error = er && *er ? xstrdup(er) : NULL;
         int64_t fin = 0;
         const char *fa = exit_info ? json_str(exit_info, "FinishedAt") : NULL;
         if (!fa || parse_rfc3339(fa, &fin) < 0)
@@ -946,7 +946,7 @@ static void *watcher_thread(void *p)
 
 int container_start_watcher(Engine *e, Container *c)
 {
-        WatcherArg *a = calloc(1, sizeof(*a));
+        WatcherArg *a = xcalloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
         a->e = e;

@@ -44,29 +44,29 @@ static char *os_pretty_name(void)
 {
         _cleanup_free_ char *s = NULL;
         if (read_file("/etc/os-release", &s, NULL) < 0)
-                return strdup("Linux");
+                return xstrdup("Linux");
         char *p = strstr(s, "PRETTY_NAME=");
         if (!p)
-                return strdup("Linux");
+                return xstrdup("Linux");
         p += 12;
         if (*p == '"')
                 p++;
         size_t n = strcspn(p, "\"\n");
-        return strndup(p, n);
+        return xstrndup(p, n);
 }
 
 static char *os_version_id(void)
 {
         _cleanup_free_ char *s = NULL;
         if (read_file("/etc/os-release", &s, NULL) < 0)
-                return strdup("");
+                return xstrdup("");
         char *p = strstr(s, "VERSION_ID=");
         if (!p)
-                return strdup("");
+                return xstrdup("");
         p += 11;
         if (*p == '"')
                 p++;
-        return strndup(p, strcspn(p, "\"\n"));
+        return xstrndup(p, strcspn(p, "\"\n"));
 }
 
 /* "2" on a pure cgroup2 host, "1" on v1 or hybrid. */

@@ -103,12 +103,12 @@ static void stream_unref(HttpStream *s)
 
 HttpServer *http_server_new(HttpHandler handler, void *userdata, const char *spool_dir)
 {
-        HttpServer *s = calloc(1, sizeof(*s));
+        HttpServer *s = xcalloc(1, sizeof(*s));
         if (!s)
                 return NULL;
         s->handler = handler;
         s->userdata = userdata;
-        s->spool_dir = strdup(spool_dir ? spool_dir : "/tmp");
+        s->spool_dir = xstrdup(spool_dir ? spool_dir : "/tmp");
         return s;
 }
 
@@ -119,9 +119,9 @@ void http_server_set_body_limit(HttpServer *s, HttpBodyLimitFn fn)
 
 void http_server_add_default_header(HttpServer *s, const char *name, const char *value)
 {
-        s->defaults = realloc(s->defaults, (s->n_defaults + 1) * sizeof(Header));
-        s->defaults[s->n_defaults].name = strdup(name);
-        s->defaults[s->n_defaults].value = strdup(value);
+        s->defaults = xrealloc(s->defaults, (s->n_defaults + 1) * sizeof(Header));
+        s->defaults[s->n_defaults].name = xstrdup(name);
+        s->defaults[s->n_defaults].value = xstrdup(value);
         s->n_defaults++;
 }
 
@@ -171,7 +171,7 @@ int http_body(HttpRequest *r, size_t max, const char **ret, size_t *ret_len)
                 return -E2BIG;
         if (r->spool_fd >= 0) {
                 /* Bodies that went to disk are pulled back in once. */
-                char *buf = malloc(r->body_len + 1);
+                char *buf = xmalloc(r->body_len + 1);
                 if (!buf)
                         return -ENOMEM;
                 ssize_t n = pread(r->spool_fd, buf, r->body_len, 0);
@@ -186,7 +186,7 @@ int http_body(HttpRequest *r, size_t max, const char **ret, size_t *ret_len)
                 r->spool_fd = safe_close(r->spool_fd);
         }
         if (!r->mem) {
-                r->mem = calloc(1, 1);
+                r->mem = xcalloc(1, 1);
                 if (!r->mem)
                         return -ENOMEM;
         }
@@ -233,7 +233,7 @@ static int body_append(HttpRequest *r, const char *data, size_t len)
                 size_t cap = r->mem_cap ? r->mem_cap : 4096;
                 while (cap < r->mem_len + len + 1)
                         cap *= 2;
-                char *m = realloc(r->mem, cap);
+                char *m = xrealloc(r->mem, cap);
                 if (!m)
                         return -ENOMEM;
                 r->mem = m;
@@ -249,9 +249,9 @@ static int body_append(HttpRequest *r, const char *data, size_t len)
 
 void http_add_header(HttpRequest *r, const char *name, const char *value)
 {
-        r->extra = realloc(r->extra, (r->n_extra + 1) * sizeof(Header));
-        r->extra[r->n_extra].name = strdup(name);
-        r->extra[r->n_extra].value = strdup(value);
+        r->extra = xrealloc(r->extra, (r->n_extra + 1) * sizeof(Header));
+        r->extra[r->n_extra].name = xstrdup(name);
+        r->extra[r->n_extra].value = xstrdup(value);
         r->n_extra++;
 }
 
@@ -290,7 +290,7 @@ void http_respond_json(HttpRequest *r, unsigned status, json_t *j)
         }
         size_t n = strlen(s);
         /* Docker ends JSON bodies with a newline; clients tolerate both. */
-        char *buf = malloc(n + 2);
+        char *buf = xmalloc(n + 2);
         memcpy(buf, s, n);
         buf[n] = '\n';
         struct MHD_Response *resp = MHD_create_response_from_buffer(n + 1, buf, MHD_RESPMEM_MUST_FREE);
@@ -337,7 +337,7 @@ static void *stream_thread(void *p)
 void http_respond_stream(HttpRequest *r, unsigned status, const char *content_type, HttpStreamFn fn, void *cls,
                          void (*free_cls)(void *))
 {
-        HttpStream *s = calloc(1, sizeof(*s));
+        HttpStream *s = xcalloc(1, sizeof(*s));
         int p[2];
         if (!s || pipe2(p, O_CLOEXEC) < 0) {
                 free(s);
@@ -431,7 +431,7 @@ void http_hijack(HttpRequest *r, const char *content_type, HttpHijackFn fn, void
         MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
         r->hijack_fn = fn;
         r->hijack_cls = cls;
-        r->hijack_ct = strdup(content_type ? content_type : "application/vnd.docker.raw-stream");
+        r->hijack_ct = xstrdup(content_type ? content_type : "application/vnd.docker.raw-stream");
 }
 
 typedef struct {
@@ -455,7 +455,7 @@ static void tls_upgrade_cb(void *cls, struct MHD_Connection *c _unused_, void *c
                            struct MHD_UpgradeResponseHandle *urh)
 {
         HttpRequest *r = cls;
-        TlsHijack *h = calloc(1, sizeof(*h));
+        TlsHijack *h = xcalloc(1, sizeof(*h));
         h->fn = r->hijack_fn;
         h->cls = r->hijack_cls;
         h->fd = sock;
@@ -572,7 +572,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         HttpServer *srv = l->server;
         HttpRequest *r = *con_cls;
         if (!r) {
-                r = calloc(1, sizeof(*r));
+                r = xcalloc(1, sizeof(*r));
                 if (!r)
                         return MHD_NO;
                 r->server = srv;
@@ -674,7 +674,7 @@ static int listen_unix(const char *path, const HttpListenerConfig *cfg, BerthErr
         if (strlen(path) >= sizeof(sa.sun_path))
                 return berr_set(err, EINVAL, "socket path too long: %s", path);
         strcpy(sa.sun_path, path);
-        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_free_ char *dir = xstrdup(path);
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) {
                 *slash = 0;
@@ -700,7 +700,7 @@ static int listen_unix(const char *path, const HttpListenerConfig *cfg, BerthErr
 
 static int listen_tcp(const char *hostport, BerthError **err)
 {
-        _cleanup_free_ char *hp = strdup(hostport);
+        _cleanup_free_ char *hp = xstrdup(hostport);
         char *host = hp, *port;
         if (*host == '[') {
                 host++;
@@ -872,7 +872,7 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
         }
         s->daemons[i] = d;
         s->listen_fds[i] = fd;
-        s->unix_paths[i] = startswith(addr, "unix://") ? strdup(addr + 7) : addr[0] == '/' ? strdup(addr) : NULL;
+        s->unix_paths[i] = startswith(addr, "unix://") ? xstrdup(addr + 7) : addr[0] == '/' ? xstrdup(addr) : NULL;
         s->n_daemons++;
         return 0;
 }

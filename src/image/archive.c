@@ -53,10 +53,10 @@ static SaveItem *plan_item(SavePlan *p, const char *id)
         for (size_t i = 0; i < p->n; i++)
                 if (streq(p->items[i].id, id))
                         return &p->items[i];
-        p->items = realloc(p->items, (p->n + 1) * sizeof(SaveItem));
+        p->items = xrealloc(p->items, (p->n + 1) * sizeof(SaveItem));
         SaveItem *it = &p->items[p->n++];
         memset(it, 0, sizeof(*it));
-        it->id = strdup(id);
+        it->id = xstrdup(id);
         return it;
 }
 
@@ -166,7 +166,7 @@ static int put_file(Writer *w, const char *name, const char *path, BerthError **
         /* Heap, not a 256 KiB __thread array: static TLS that large makes every
          * pthread_create with a 256 KiB stack (http stream threads) fail. */
         enum { BUFSZ = 256 * 1024 };
-        _cleanup_free_ char *buf = malloc(BUFSZ);
+        _cleanup_free_ char *buf = xmalloc(BUFSZ);
         if (!buf)
                 return berr_set(err, ENOMEM, "out of memory");
         for (;;) {
@@ -396,10 +396,10 @@ static int extract_outer(int fd, const char *dir, Links *links, BerthError **err
                         }
                         _cleanup_free_ char *joined = NULL;
                         if (hl || t[0] == '/')
-                                joined = strdup(t);
+                                joined = xstrdup(t);
                         else {
                                 const char *sl = strrchr(rel, '/');
-                                joined = sl ? xasprintf("%.*s/%s", (int) (sl - rel), rel, t) : strdup(t);
+                                joined = sl ? xasprintf("%.*s/%s", (int) (sl - rel), rel, t) : xstrdup(t);
                         }
                         char *target = image_tar_clean_path(joined);
                         if (!target) {
@@ -416,7 +416,7 @@ static int extract_outer(int fd, const char *dir, Links *links, BerthError **err
                 }
                 if (type != AE_IFREG)
                         continue; /* devices, fifos: not part of the format */
-                _cleanup_free_ char *parent = strdup(full);
+                _cleanup_free_ char *parent = xstrdup(full);
                 *strrchr(parent, '/') = 0;
                 mkdir_p(parent, 0700);
                 struct stat st;
@@ -453,7 +453,7 @@ static int open_in(const char *dir, Links *links, const char *rel0, BerthError *
                 for (size_t i = 0; links->from && links->from[i]; i++)
                         if (streq(links->from[i], rel)) {
                                 free(rel);
-                                rel = strdup(links->to[i]);
+                                rel = xstrdup(links->to[i]);
                                 moved = true;
                                 break;
                         }
@@ -508,7 +508,7 @@ static int read_small(const char *dir, Links *links, const char *rel, char **ret
         fstat(fd, &st);
         if (st.st_size > META_MAX)
                 return berr_set(err, EINVAL, "invalid archive: %s is too large", rel);
-        char *buf = malloc((size_t) st.st_size + 1);
+        char *buf = xmalloc((size_t) st.st_size + 1);
         size_t got = 0;
         while (got < (size_t) st.st_size) {
                 ssize_t n = read(fd, buf + got, (size_t) st.st_size - got);

@@ -44,7 +44,7 @@ static char **split_words(const char *s)
         const char *p = skip_ws(s);
         while (*p) {
                 size_t cap = strlen(p) + 1, n = 0;
-                char *w = malloc(cap);
+                char *w = xmalloc(cap);
                 char q = 0;
                 while (*p && (q || !isspace((unsigned char) *p))) {
                         if (q) {
@@ -96,7 +96,7 @@ static int key_values(const char *args, const char *instr, json_t *cfg, bool lab
                 _cleanup_strv_free_ char **rest = split_words(p);
                 if (!rest || !rest[0])
                         return berr_set(err, EINVAL, "%s must have two arguments", instr);
-                _cleanup_free_ char *val = strdup(skip_ws(p));
+                _cleanup_free_ char *val = xstrdup(skip_ws(p));
                 if (label) {
                         json_t *l = json_object_get(cfg, "Labels");
                         if (!json_is_object(l)) {
@@ -174,7 +174,7 @@ static int healthcheck(const char *args, json_t *cfg, BerthError **err)
         bool flags = false;
         while (startswith(p, "--")) {
                 size_t n = strcspn(p, " \t");
-                _cleanup_free_ char *flag = strndup(p, n);
+                _cleanup_free_ char *flag = xstrndup(p, n);
                 p = skip_ws(p + n);
                 flags = true;
                 char *eq = strchr(flag, '=');
@@ -213,7 +213,7 @@ static int healthcheck(const char *args, json_t *cfg, BerthError **err)
                         return berr_set(err, EINVAL, "Unknown flag: %s", name);
         }
         size_t n = strcspn(p, " \t");
-        _cleanup_free_ char *type = strndup(p, n);
+        _cleanup_free_ char *type = xstrndup(p, n);
         for (char *c = type; *c; c++)
                 *c = (char) toupper((unsigned char) *c);
         const char *rest = skip_ws(p + n);
@@ -252,10 +252,10 @@ static int apply_one(json_t *cfg, const char *change, BerthError **err)
         if (!*p)
                 return 0;
         size_t n = strcspn(p, " \t\r\n");
-        _cleanup_free_ char *instr = strndup(p, n);
+        _cleanup_free_ char *instr = xstrndup(p, n);
         for (char *c = instr; *c; c++)
                 *c = (char) toupper((unsigned char) *c);
-        _cleanup_free_ char *args = strdup(skip_ws(p + n));
+        _cleanup_free_ char *args = xstrdup(skip_ws(p + n));
         for (size_t l = strlen(args); l > 0 && isspace((unsigned char) args[l - 1]); l--)
                 args[l - 1] = 0;
 
@@ -307,7 +307,7 @@ static int apply_one(json_t *cfg, const char *change, BerthError **err)
                 if (!*args)
                         return berr_set(err, EINVAL, "WORKDIR requires exactly one argument");
                 const char *cur = json_str(cfg, "WorkingDir");
-                _cleanup_free_ char *wd = args[0] == '/' ? strdup(args)
+                _cleanup_free_ char *wd = args[0] == '/' ? xstrdup(args)
                                                          : xasprintf("%s/%s", cur && *cur ? cur : "", args);
                 _cleanup_free_ char *clean = image_tar_clean_path(wd);
                 _cleanup_free_ char *abs = xasprintf("/%s", clean ? clean : "");

@@ -90,7 +90,7 @@ static int put_entry(Walk *w, const char *full, const char *rel, const struct st
                 _cleanup_close_ int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return berr_set(w->err, errno, "cannot open %s: %m", full);
-                _cleanup_free_ char *buf = malloc(256 * 1024);
+                _cleanup_free_ char *buf = xmalloc(256 * 1024);
                 ssize_t n;
                 while ((n = read(fd, buf, 256 * 1024)) > 0)
                         if (archive_write_data(w->out, buf, (size_t) n) != n)
@@ -116,7 +116,7 @@ static int put_empty(Walk *w, const char *rel, mode_t perm)
 
 static int walk_dir(Walk *w, const char *rel)
 {
-        _cleanup_free_ char *dpath = *rel ? xasprintf("%s/%s", w->root, rel) : strdup(w->root);
+        _cleanup_free_ char *dpath = *rel ? xasprintf("%s/%s", w->root, rel) : xstrdup(w->root);
         _cleanup_closedir_ DIR *d = opendir(dpath);
         if (!d)
                 return berr_set(w->err, errno, "cannot open %s: %m", dpath);
@@ -130,7 +130,7 @@ static int walk_dir(Walk *w, const char *rel)
                 qsort(names, n, sizeof(char *), cmpstr);
         int r = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_free_ char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : strdup(names[i]);
+                _cleanup_free_ char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
                 _cleanup_free_ char *full = xasprintf("%s/%s", w->root, crel);
                 struct stat st;
                 if (lstat(full, &st) < 0)
@@ -260,7 +260,7 @@ int image_commit(ImageStore *e, const char *parent_id, const char *upper, const 
         {
                 /* created_by: the container's command line */
                 json_t *cmd = json_object_get(o->container_config, "Cmd");
-                _cleanup_free_ char *cb = strdup("");
+                _cleanup_free_ char *cb = xstrdup("");
                 size_t i;
                 json_t *a;
                 json_array_foreach(cmd, i, a)

@@ -40,7 +40,7 @@ static char *repo_of(const char *name)
         const char *colon = memrchr(slash ? slash : name, ':', n - (size_t) ((slash ? slash : name) - name));
         if (!at && colon)
                 n = (size_t) (colon - name);
-        return strndup(name, n);
+        return xstrndup(name, n);
 }
 
 /* At most one tag, and all references in one repository (isSingleReference). */

@@ -255,7 +255,7 @@ int image_inspect(ImageStore *e, const char *ref, json_t **ret, BerthError **err
                         size_t cap = 1;
                         for (size_t i = 0; i + 1 < n; i++)
                                 cap += strlen(e->data_root) + 100;
-                        char *lower = calloc(1, cap);
+                        char *lower = xcalloc(1, cap);
                         for (size_t i = n - 1; i-- > 0;) {
                                 _cleanup_free_ char *lp = image_layer_path(e, chain[i]);
                                 if (*lower)
@@ -319,7 +319,7 @@ int image_history(ImageStore *e, const char *ref, json_t **ret, BerthError **err
                 json_array_insert_new(out, 0, item);
         }
         /* The newest entry is this image; walk local parents for the ones below. */
-        _cleanup_free_ char *cur = strdup(id);
+        _cleanup_free_ char *cur = xstrdup(id);
         for (i = 0; i < json_array_size(out) && cur; i++) {
                 json_t *item = json_array_get(out, i);
                 json_object_set_new(item, "Id", json_string(cur));
@@ -336,7 +336,7 @@ int image_history(ImageStore *e, const char *ref, json_t **ret, BerthError **err
                 _cleanup_(image_row_clear) ImgRow pr = { 0 };
                 char *next = NULL;
                 if (image_row_load(e, cur, &pr, NULL) == 0 && pr.parent)
-                        next = strdup(pr.parent);
+                        next = xstrdup(pr.parent);
                 free(cur);
                 cur = next;
         }

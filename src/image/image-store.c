@@ -40,7 +40,7 @@ void image_unlockp(ImageStore **e)
 char *image_col_text(sqlite3_stmt *st, int i)
 {
         const unsigned char *t = sqlite3_column_text(st, i);
-        return t ? strdup((const char *) t) : NULL;
+        return t ? xstrdup((const char *) t) : NULL;
 }
 
 /* ---- reconcile ---- */
@@ -174,7 +174,7 @@ int image_resolve_locked(ImageStore *e, const char *ref, char **ret_id, char **r
         if (!ref || !*ref)
                 return berr_set(err, EINVAL, "invalid reference format");
         if ((strlen(ref) == 64 && is_hex(ref, 64)) || image_digest_valid(ref)) {
-                _cleanup_free_ char *id = strlen(ref) == 64 ? xasprintf("sha256:%s", ref) : strdup(ref);
+                _cleanup_free_ char *id = strlen(ref) == 64 ? xasprintf("sha256:%s", ref) : xstrdup(ref);
                 if (!image_exists(e, id))
                         return berr_set(err, ENOENT, "No such image: %s", id);
                 *ret_id = TAKE_PTR(id);
@@ -251,7 +251,7 @@ void image_row_fill(sqlite3_stmt *st, ImgRow *r)
         r->id = image_col_text(st, 0);
         const void *b = sqlite3_column_blob(st, 1);
         int n = sqlite3_column_bytes(st, 1);
-        r->config = malloc((size_t) n + 1);
+        r->config = xmalloc((size_t) n + 1);
         if (b)
                 memcpy(r->config, b, (size_t) n);
         r->config[n] = 0;
@@ -277,7 +277,7 @@ int image_row_load(ImageStore *e, const char *id, ImgRow *ret, BerthError **err)
 char **image_layer_chain(ImageStore *e, const char *top)
 {
         char **l = NULL;
-        _cleanup_free_ char *cur = top ? strdup(top) : NULL;
+        _cleanup_free_ char *cur = top ? xstrdup(top) : NULL;
         while (cur) {
                 strv_extend(&l, cur);
                 _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "SELECT parent FROM layers WHERE chain_id=?", NULL);
@@ -426,7 +426,7 @@ int image_layer_dirs(ImageStore *e, const char *id, char ***ret, BerthError **er
                 strv_push(&dirs, xasprintf("%s/diff", lp));
         }
         if (!dirs)
-                dirs = calloc(1, sizeof(char *));
+                dirs = xcalloc(1, sizeof(char *));
         *ret = dirs;
         return 0;
 }

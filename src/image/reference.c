@@ -136,7 +136,7 @@ static int digest_check(const char *d, BerthError **err)
 /* distribution/reference Parse() of "domain/remainder". */
 static int parse_full(const char *domain, const char *rem, ImageRef **ret, BerthError **err)
 {
-        _cleanup_free_ char *work = strdup(rem);
+        _cleanup_free_ char *work = xstrdup(rem);
         if (!work)
                 return berr_set(err, ENOMEM, "out of memory");
         char *digest = NULL, *tag = NULL;
@@ -162,7 +162,7 @@ static int parse_full(const char *domain, const char *rem, ImageRef **ret, Berth
         for (const char *p = work;;) {
                 size_t n = strcspn(p, "/");
                 if (!path_component_valid(p, n)) {
-                        _cleanup_free_ char *low = strndup(p, n);
+                        _cleanup_free_ char *low = xstrndup(p, n);
                         for (char *q = low; q && *q; q++)
                                 *q = (char) tolower((unsigned char) *q);
                         if (!low || !path_component_valid(low, n))
@@ -178,13 +178,13 @@ static int parse_full(const char *domain, const char *rem, ImageRef **ret, Berth
         if (strlen(domain) + 1 + strlen(work) > NAME_MAX_TOTAL)
                 return berr_set(err, EINVAL, "invalid reference format: repository name must not be more than %d characters",
                                 NAME_MAX_TOTAL);
-        ImageRef *r = calloc(1, sizeof(*r));
+        ImageRef *r = xcalloc(1, sizeof(*r));
         if (!r)
                 return berr_set(err, ENOMEM, "out of memory");
-        r->domain = strdup(domain);
-        r->path = strdup(work);
-        r->tag = tag ? strdup(tag) : NULL;
-        r->digest = digest ? strdup(digest) : NULL;
+        r->domain = xstrdup(domain);
+        r->path = xstrdup(work);
+        r->tag = tag ? xstrdup(tag) : NULL;
+        r->digest = digest ? xstrdup(digest) : NULL;
         *ret = r;
         return 0;
 }
@@ -210,17 +210,17 @@ int image_ref_parse(const char *s, ImageRef **ret, BerthError **err)
                              !lower;
         }
         if (has_domain) {
-                domain = strndup(s, (size_t) (slash - s));
-                rem = strdup(slash + 1);
+                domain = xstrndup(s, (size_t) (slash - s));
+                rem = xstrdup(slash + 1);
         } else {
-                domain = strdup(DEFAULT_DOMAIN);
-                rem = strdup(s);
+                domain = xstrdup(DEFAULT_DOMAIN);
+                rem = xstrdup(s);
         }
         if (!domain || !rem)
                 return berr_set(err, ENOMEM, "out of memory");
         if (streq(domain, "index.docker.io")) {
                 free(domain);
-                domain = strdup(DEFAULT_DOMAIN);
+                domain = xstrdup(DEFAULT_DOMAIN);
         }
         if (streq(domain, DEFAULT_DOMAIN) && !strchr(rem, '/')) {
                 char *t = xasprintf(OFFICIAL_PREFIX "%s", rem);
@@ -238,7 +238,7 @@ int image_ref_parse(const char *s, ImageRef **ret, BerthError **err)
 void image_ref_default_tag(ImageRef *r)
 {
         if (!r->tag && !r->digest)
-                r->tag = strdup("latest");
+                r->tag = xstrdup("latest");
 }
 
 int image_ref_parse_target(const char *repo, const char *tag, const char *digest_msg, ImageRef **ret,
@@ -257,7 +257,7 @@ int image_ref_parse_target(const char *repo, const char *tag, const char *digest
                 if (!image_ref_valid_tag(tag))
                         return berr_set(err, EINVAL, "invalid tag format");
                 free(ref->tag);
-                ref->tag = strdup(tag);
+                ref->tag = xstrdup(tag);
         }
         image_ref_default_tag(ref);
         *ret = TAKE_PTR(ref);
@@ -286,8 +286,8 @@ char *image_ref_familiar_name(const ImageRef *r)
 {
         if (streq(r->domain, DEFAULT_DOMAIN)) {
                 if (startswith(r->path, OFFICIAL_PREFIX) && !strchr(r->path + strlen(OFFICIAL_PREFIX), '/'))
-                        return strdup(r->path + strlen(OFFICIAL_PREFIX));
-                return strdup(r->path);
+                        return xstrdup(r->path + strlen(OFFICIAL_PREFIX));
+                return xstrdup(r->path);
         }
         return image_ref_name(r);
 }
@@ -301,7 +301,7 @@ char *image_ref_familiarize(const char *full)
 {
         _cleanup_image_ref_ ImageRef *r = NULL;
         if (image_ref_parse(full, &r, NULL) < 0)
-                return strdup(full);
+                return xstrdup(full);
         return image_ref_familiar(r);
 }
 

@@ -36,7 +36,7 @@ char *image_tar_clean_path(const char *name)
 {
         bool absolute = name[0] == '/';
         size_t n = strlen(name);
-        char *out = malloc(n + 1);
+        char *out = xmalloc(n + 1);
         if (!out)
                 return NULL;
         size_t len = 0;
@@ -223,7 +223,7 @@ static la_ssize_t src_read(struct archive *a, void *cls, const void **buf)
 
 static int whiteout(const char *dest, const char *rel, BerthError **err)
 {
-        _cleanup_free_ char *dir = strdup(rel);
+        _cleanup_free_ char *dir = xstrdup(rel);
         char *slash = strrchr(dir, '/');
         const char *base = slash ? slash + 1 : dir;
         if (slash)
@@ -261,7 +261,7 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, const Unp
         if (r != ARCHIVE_OK)
                 return berr_set(err, EINVAL, "invalid tar archive: %s", archive_error_string(outer) ?: "unreadable");
 
-        Src *src = calloc(1, sizeof(*src));
+        Src *src = xcalloc(1, sizeof(*src));
         if (!src)
                 return berr_set(err, ENOMEM, "out of memory");
         src->outer = outer;
@@ -369,8 +369,8 @@ static int unpack(struct archive *outer, const char *dest, int tee_fd, const Unp
                         size_t xl;
                         while (archive_entry_xattr_next(e, &xn, &xv, &xl) == ARCHIVE_OK)
                                 if (!startswith(xn, "trusted.") && nk < 32) {
-                                        keep[nk].n = strdup(xn);
-                                        keep[nk].v = malloc(xl ? xl : 1);
+                                        keep[nk].n = xstrdup(xn);
+                                        keep[nk].v = xmalloc(xl ? xl : 1);
                                         memcpy(keep[nk].v, xv, xl);
                                         keep[nk].l = xl;
                                         nk++;

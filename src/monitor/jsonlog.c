@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "basic/macro.h"
+#include "basic/util.h"
 
 /* Length of a valid UTF-8 sequence at s (Go's rules: no overlongs, no surrogates, <= U+10FFFF),
  * 0 if invalid; *cp gets the code point. */
@@ -142,8 +143,8 @@ static int log_reopen(MonLog *l, bool truncate)
 int mon_log_open(MonLog *l, const char *path, int64_t max_size, int max_file, bool compress)
 {
         *l = (MonLog){ .fd = -1, .max_size = max_size, .max_file = max_file < 1 ? 1 : max_file, .compress = compress };
-        l->path = strdup(path);
-        l->buf = malloc(MON_LOG_FORMAT_SIZE(MON_LOG_LINE_MAX));
+        l->path = xstrdup(path);
+        l->buf = xmalloc(MON_LOG_FORMAT_SIZE(MON_LOG_LINE_MAX));
         if (!l->path || !l->buf)
                 return -ENOMEM;
         return log_reopen(l, false);

@@ -163,7 +163,7 @@ static void client_queue(Client *cl, const void *data, size_t n)
                 size_t cap = cl->out_cap ? cl->out_cap : 4096;
                 while (cap < cl->out_len + n)
                         cap *= 2;
-                char *nb = realloc(cl->out, cap);
+                char *nb = xrealloc(cl->out, cap);
                 if (!nb) {
                         client_close(cl);
                         return;
@@ -278,7 +278,7 @@ static void exec_begin(Monitor *m, Client *cl, MonRequest *req, size_t extra_off
         cl->x_err = p.stderr_fd;
         cl->x_tty = x.tty;
         cl->x_in_eof = p.stdin_fd < 0;
-        cl->x_buf = malloc(STDIN_BUF_MAX);
+        cl->x_buf = xmalloc(STDIN_BUF_MAX);
         size_t extra = cl->req_len - extra_off;
         if (cl->x_in >= 0 && cl->x_buf && extra > 0 && extra <= STDIN_BUF_MAX) {
                 memcpy(cl->x_buf, cl->req + extra_off, extra);
@@ -395,7 +395,7 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                                 reply = error_line(m->exit_error, code);
                                 log_info("start failed: %s", m->exit_error);
                         } else
-                                reply = strdup("{\"ok\":true}\n");
+                                reply = xstrdup("{\"ok\":true}\n");
                 }
                 write_all_fd(cl->fd, reply, strlen(reply));
                 free(reply);
@@ -615,7 +615,7 @@ static void accept_clients(Monitor *m)
                                 break;
                         }
                 if (!nc) {
-                        Client *n = realloc(m->clients, (m->n_clients + 1) * sizeof(Client));
+                        Client *n = xrealloc(m->clients, (m->n_clients + 1) * sizeof(Client));
                         if (!n) {
                                 close(fd);
                                 return;
@@ -929,6 +929,7 @@ static void sync_send(int *sync_fd, const char *line)
 int main(int argc, char **argv)
 {
         log_set_prefix("berth-monitor");
+        json_set_alloc_funcs(xmalloc, free); /* one out-of-memory policy, jansson included */
         const char *lvl = getenv("BERTH_MONITOR_LOG_LEVEL");
         if (lvl && log_level_from_string(lvl) >= 0)
                 log_set_level(log_level_from_string(lvl));
@@ -1025,7 +1026,7 @@ int main(int argc, char **argv)
         }
         _cleanup_free_ char *init_path = s->init ? find_init() : NULL;
         if (s->init && !init_path) {
-                emsg = strdup(RT_ERROR_PREFIX "berth-init not found" RT_ERROR_SUFFIX);
+                emsg = xstrdup(RT_ERROR_PREFIX "berth-init not found" RT_ERROR_SUFFIX);
                 goto setup_failed_cg;
         }
         {
@@ -1042,11 +1043,11 @@ int main(int argc, char **argv)
                 if (fd >= 0)
                         (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         }
-        m->lines[0] = calloc(1, sizeof(MonLineBuf));
-        m->lines[1] = calloc(1, sizeof(MonLineBuf));
+        m->lines[0] = xcalloc(1, sizeof(MonLineBuf));
+        m->lines[1] = xcalloc(1, sizeof(MonLineBuf));
         m->lines[0]->stream = "stdout";
         m->lines[1]->stream = "stderr";
-        m->stdin_buf = malloc(STDIN_BUF_MAX);
+        m->stdin_buf = xmalloc(STDIN_BUF_MAX);
         if (s->log_path && *s->log_path) {
                 int64_t max_size = s->log_max_size > 0 ? s->log_max_size : DEFAULT_LOG_MAX_SIZE;
                 int max_file = s->log_max_file > 0 ? (int) s->log_max_file : 1;

@@ -287,8 +287,8 @@ static void *dns_thread(void *arg)
                 size_t n = 0;
                 for (DnsSock *s = d->socks; s; s = s->next)
                         n++;
-                struct pollfd *fds = calloc(2 * n + 1, sizeof(*fds));
-                char (*cids)[65] = calloc(n + 1, sizeof(*cids));
+                struct pollfd *fds = xcalloc(2 * n + 1, sizeof(*fds));
+                char (*cids)[65] = xcalloc(n + 1, sizeof(*cids));
                 fds[0] = (struct pollfd){ .fd = d->wake[0], .events = POLLIN };
                 size_t i = 0;
                 for (DnsSock *s = d->socks; s; s = s->next, i++) {
@@ -351,7 +351,7 @@ static void load_upstream(Dns *d)
 
 int dns_start(Network *e, NetState *ns)
 {
-        Dns *d = calloc(1, sizeof(*d));
+        Dns *d = xcalloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
         d->e = e;
@@ -445,7 +445,7 @@ int dns_add_container(NetState *ns, const char *cid, int nsfd)
                 safe_close(o.tfd);
                 return r;
         }
-        DnsSock *s = calloc(1, sizeof(*s));
+        DnsSock *s = xcalloc(1, sizeof(*s));
         snprintf(s->cid, sizeof(s->cid), "%s", cid);
         s->ufd = o.ufd;
         s->tfd = o.tfd;

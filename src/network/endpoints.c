@@ -32,7 +32,7 @@ static char *json_or(json_t *v, bool array)
 static int add_membership(Network *e, const char *cid, const char *nid, const char *name, json_t *epcfg)
 {
         json_t *aliases = json_object_get(epcfg, "Aliases");
-        _cleanup_free_ char *al = json_is_array(aliases) ? json_dumps(aliases, JSON_COMPACT) : strdup("[]");
+        _cleanup_free_ char *al = json_is_array(aliases) ? json_dumps(aliases, JSON_COMPACT) : xstrdup("[]");
         json_t *ipam = json_object_get(epcfg, "IPAMConfig");
         const char *sip = json_str(ipam, "IPv4Address"), *sip6 = json_str(ipam, "IPv6Address");
         const char *smac = json_str(epcfg, "MacAddress");
@@ -170,7 +170,7 @@ void net_release_locked(Network *e, const char *cid)
         dns_remove_container(ns, cid);
         size_t n;
         Ep *eps = net_eps_query(e, "container_id = ?1 AND ip IS NOT NULL", cid, &n);
-        int *idx = calloc(n + 1, sizeof(*idx));
+        int *idx = xcalloc(n + 1, sizeof(*idx));
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
                 char host[IFNAMSIZ];
@@ -327,7 +327,7 @@ static int check_lost(Network *e, NetContainer *c, BerthError **err)
                         return berr_set(err, EIO, "state store error");
                 sqlite3_bind_text(st, 1, c->id, -1, SQLITE_TRANSIENT);
                 while (sqlite3_step(st) == SQLITE_ROW)
-                        strv_push(&names, strdup((const char *) sqlite3_column_text(st, 0)));
+                        strv_push(&names, xstrdup((const char *) sqlite3_column_text(st, 0)));
         }
         _cleanup_free_ char *cname = NULL;
         for (size_t i = 0; names && names[i]; i++) {
@@ -385,7 +385,7 @@ static int prepare_locked(Network *e, NetContainer *c, NetContainer *o, BerthErr
                 if (r < 0)
                         goto fail;
                 if (!first_ip)
-                        first_ip = strdup(ip);
+                        first_ip = xstrdup(ip);
                 embedded = true;
         }
         net_eps_free(eps, n);
@@ -542,7 +542,7 @@ static int attach_eps(Network *e, const char *cid, int nsfd, const char *only_ni
 {
         size_t n;
         Ep *eps = net_eps_query(e, "container_id = ?1 AND ip IS NOT NULL", cid, &n);
-        Net **nets = calloc(n + 1, sizeof(*nets));
+        Net **nets = xcalloc(n + 1, sizeof(*nets));
         int r = 0;
         for (size_t i = 0; i < n && r == 0; i++) {
                 if (only_nid && !streq(eps[i].nid, only_nid))
@@ -639,7 +639,7 @@ static int dns_lookup(Network *e, const char *asker, const char *qname, int fami
         if (!ns)
                 return 0;
         size_t len = strlen(qname);
-        _cleanup_free_ char *name = strndup(qname, len && qname[len - 1] == '.' ? len - 1 : len);
+        _cleanup_free_ char *name = xstrndup(qname, len && qname[len - 1] == '.' ? len - 1 : len);
         size_t asz = family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
         int found = 0;
         /* Endpoints on networks the asker is on (live), matched by name, short id, aliases, the asker's links. */

@@ -57,7 +57,7 @@ char *net_ip_str(struct in_addr a)
 {
         char b[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &a, b, sizeof(b));
-        return strdup(b);
+        return xstrdup(b);
 }
 
 int net_parse_cidr6(const char *s, struct in6_addr *a, int *prefix, bool want_prefix)

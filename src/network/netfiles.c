@@ -45,10 +45,10 @@ int net_write_resolv(Network *e, NetContainer *c, bool embedded, const char *pat
         json_t *hc = net_hostcfg(c);
         json_t *dns = json_object_get(hc, "Dns"), *search = json_object_get(hc, "DnsSearch"),
                *opts = json_object_get(hc, "DnsOptions");
-        char *out = strdup("");
+        char *out = xstrdup("");
         if (embedded) {
                 free(out);
-                out = strdup("nameserver 127.0.0.11\n");
+                out = xstrdup("nameserver 127.0.0.11\n");
         } else if (json_array_size(dns)) {
                 size_t i;
                 json_t *x;

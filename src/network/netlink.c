@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "basic/util.h"
 
 #define NL_BUF 8192
 
@@ -73,7 +74,7 @@ static int talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
         nlh->nlmsg_seq = seq;
         if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
                 return -errno;
-        _cleanup_free_ char *buf = malloc(NL_BUF * 4);
+        _cleanup_free_ char *buf = xmalloc(NL_BUF * 4);
         if (!buf)
                 return -ENOMEM;
         for (;;) {

@@ -37,7 +37,7 @@ void net_free(Net *n)
 char *net_col(sqlite3_stmt *st, int i)
 {
         const unsigned char *t = sqlite3_column_text(st, i);
-        return t ? strdup((const char *) t) : NULL;
+        return t ? xstrdup((const char *) t) : NULL;
 }
 
 #define NET_COLS                                                                                        \
@@ -46,7 +46,7 @@ char *net_col(sqlite3_stmt *st, int i)
 
 static Net *net_from_row(sqlite3_stmt *st)
 {
-        Net *n = calloc(1, sizeof(*n));
+        Net *n = xcalloc(1, sizeof(*n));
         snprintf(n->id, sizeof(n->id), "%s", (const char *) sqlite3_column_text(st, 0));
         n->name = net_col(st, 1);
         n->driver = net_col(st, 2);
@@ -144,7 +144,7 @@ Net **net_list_all(Network *e, size_t *ret_n)
         Net **v = NULL;
         size_t n = 0;
         while (st && sqlite3_step(st) == SQLITE_ROW) {
-                v = realloc(v, (n + 1) * sizeof(*v));
+                v = xrealloc(v, (n + 1) * sizeof(*v));
                 v[n++] = net_from_row(st);
         }
         *ret_n = n;
@@ -212,7 +212,7 @@ Ep *net_eps_query(Network *e, const char *where, const char *arg, size_t *ret_n)
         if (st && arg)
                 sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
         while (st && sqlite3_step(st) == SQLITE_ROW) {
-                v = realloc(v, (n + 1) * sizeof(*v));
+                v = xrealloc(v, (n + 1) * sizeof(*v));
                 Ep *p = &v[n++];
                 memset(p, 0, sizeof(*p));
                 snprintf(p->cid, sizeof(p->cid), "%s", (const char *) sqlite3_column_text(st, 0));

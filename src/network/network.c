@@ -120,7 +120,7 @@ int net_apply_rules(Network *e, BerthError **err)
 {
         size_t nn;
         Net **nets = net_list_all(e, &nn);
-        NftNet *fn = calloc(nn + 1, sizeof(*fn));
+        NftNet *fn = xcalloc(nn + 1, sizeof(*fn));
         size_t k = 0;
         for (size_t i = 0; i < nn; i++) {
                 if (!streq(nets[i]->driver, "bridge") || !nets[i]->has_subnet)
@@ -147,7 +147,7 @@ int net_apply_rules(Network *e, BerthError **err)
                 const char *cip = (const char *) sqlite3_column_text(st, 4);
                 if (!cip || strchr((const char *) sqlite3_column_text(st, 1), ':'))
                         continue; /* the [::] side is the proxy's alone */
-                ports = realloc(ports, (np + 1) * sizeof(*ports));
+                ports = xrealloc(ports, (np + 1) * sizeof(*ports));
                 NftPort *p = &ports[np];
                 memset(p, 0, sizeof(*p));
                 p->proto = streq((const char *) sqlite3_column_text(st, 0), "udp") ? IPPROTO_UDP : IPPROTO_TCP;
@@ -169,7 +169,7 @@ int network_start(Network *e, bool userland_proxy, BerthError **err)
         int r = store_migrate(e->store, "network", steps, ELEMENTSOF(steps), err);
         if (r < 0)
                 return r;
-        NetState *ns = calloc(1, sizeof(*ns));
+        NetState *ns = xcalloc(1, sizeof(*ns));
         if (!ns)
                 return berr_set(err, ENOMEM, "out of memory");
         pthread_mutex_init(&ns->lock, NULL);

@@ -18,7 +18,7 @@
 static char *bridge_name_for(const char *id, const char *name)
 {
         if (streq(name, "bridge"))
-                return strdup("berth0");
+                return xstrdup("berth0");
         return xasprintf("berth-%.9s", id);
 }
 
@@ -547,8 +547,8 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
         aux6 = json_object_size(p6.aux) ? json_dumps(p6.aux, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
         char id[65];
         random_hex_id(id);
-        ls = json_is_object(labels) ? json_dumps(labels, JSON_COMPACT) : strdup("{}");
-        os = json_is_object(opts) ? json_dumps(opts, JSON_COMPACT) : strdup("{}");
+        ls = json_is_object(labels) ? json_dumps(labels, JSON_COMPACT) : xstrdup("{}");
+        os = json_is_object(opts) ? json_dumps(opts, JSON_COMPACT) : xstrdup("{}");
         r = insert_net(e, id, name, "bridge", subnet_s, gw_s, range && *range ? range : NULL, json_bool(body, "Internal"),
                        json_bool(body, "Attachable"), ls, os);
         if (r < 0) {
@@ -605,7 +605,7 @@ static bool m_label(const char *w, void *n)
 {
         _cleanup_json_ json_t *l = json_loads(((Net *) n)->labels ? ((Net *) n)->labels : "{}", 0, NULL);
         const char *eq = strchr(w, '=');
-        _cleanup_free_ char *k = eq ? strndup(w, (size_t) (eq - w)) : strdup(w);
+        _cleanup_free_ char *k = eq ? xstrndup(w, (size_t) (eq - w)) : xstrdup(w);
         json_t *v = json_object_get(l, k);
         if (!v)
                 return false;

@@ -46,7 +46,7 @@ static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
                         return;
                 }
                 size_t nc = *cap * 2 + (size_t) n;
-                char *nb = realloc(*buf, nc);
+                char *nb = xrealloc(*buf, nc);
                 if (!nb)
                         return;
                 *buf = nb;
@@ -58,7 +58,7 @@ int nft_apply(const NftNet *nets, size_t n_nets, const NftPort *ports, size_t n_
               BerthError **err)
 {
         size_t len = 0, cap = 4096;
-        _cleanup_free_ char *b = malloc(cap);
+        _cleanup_free_ char *b = xmalloc(cap);
         if (!b)
                 return berr_set(err, ENOMEM, "out of memory");
         b[0] = 0;

@@ -47,7 +47,7 @@ int net_collect_ports(NetContainer *c, PortReq **ret, size_t *ret_n, BerthError 
                 size_t i;
                 json_t *b;
                 json_array_foreach(arr, i, b) {
-                        v = realloc(v, (n + 1) * sizeof(*v));
+                        v = xrealloc(v, (n + 1) * sizeof(*v));
                         PortReq *p = &v[n++];
                         memset(p, 0, sizeof(*p));
                         snprintf(p->proto, sizeof(p->proto), "%s", proto);
@@ -74,7 +74,7 @@ int net_collect_ports(NetContainer *c, PortReq **ret, size_t *ret_n, BerthError 
                         char proto[4];
                         if (parse_port_key(k, &cport, proto) < 0 || json_object_get(pb, k))
                                 continue;
-                        v = realloc(v, (n + 1) * sizeof(*v));
+                        v = xrealloc(v, (n + 1) * sizeof(*v));
                         PortReq *p = &v[n++];
                         memset(p, 0, sizeof(*p));
                         snprintf(p->proto, sizeof(p->proto), "%s", proto);

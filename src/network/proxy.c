@@ -72,7 +72,7 @@ static void *tcp_conn_thread(void *arg)
         int one = 1;
         setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        char *buf = malloc(65536);
+        char *buf = xmalloc(65536);
         bool a_open = true, b_open = true;
         while (buf && (a_open || b_open)) {
                 struct pollfd fds[2] = { { .fd = a_open ? a : -1, .events = POLLIN },
@@ -121,7 +121,7 @@ static void *tcp_accept_thread(void *arg)
                 if (c < 0)
                         continue;
                 int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                Pair *p = u >= 0 ? malloc(sizeof(*p)) : NULL;
+                Pair *p = u >= 0 ? xmalloc(sizeof(*p)) : NULL;
                 if (!p) {
                         safe_close(u);
                         close(c);
@@ -242,7 +242,7 @@ static int proxy_open(NetState *ns, const char *cid, int proto, struct sockaddr_
         getsockname(fd, (struct sockaddr *) sa, &sl);
         int bound_port = family == AF_INET6 ? ntohs(((struct sockaddr_in6 *) sa)->sin6_port)
                                             : ntohs(((struct sockaddr_in *) sa)->sin_port);
-        Proxy *px = calloc(1, sizeof(*px));
+        Proxy *px = xcalloc(1, sizeof(*px));
         if (!px)
                 return -ENOMEM;
         snprintf(px->cid, sizeof(px->cid), "%s", cid);

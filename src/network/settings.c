@@ -69,7 +69,7 @@ static json_t *ep_json(Net *n, Ep *p, bool running, json_t *epcfg)
                           : json_array_size(json_object_get(epcfg, "Links"))
                                     ? json_deep_copy(json_object_get(epcfg, "Links"))
                                     : NULL;
-        _cleanup_free_ char *gw = live && n->has_subnet ? net_ip_str(n->gw) : strdup("");
+        _cleanup_free_ char *gw = live && n->has_subnet ? net_ip_str(n->gw) : xstrdup("");
         bool live6 = live && p->ip6 && n->has_subnet6;
         _cleanup_free_ char *gw6 = live6 ? net_ip6_str(&n->gw6) : xstrdup("");
         /* The MAC address given is shown before the endpoint is live too, as Docker does. */

@@ -36,7 +36,7 @@ void registry_auth_from_header(const char *hdr, RegistryAuth *ret)
 #define DUP(field, key)                                            \
         do {                                                       \
                 const char *v = json_str(j, key);                  \
-                ret->field = v && *v ? strdup(v) : NULL;           \
+                ret->field = v && *v ? xstrdup(v) : NULL;           \
         } while (0)
         DUP(username, "username");
         DUP(password, "password");
@@ -75,9 +75,9 @@ static char *challenge_param(const char *ch, const char *key)
                 const char *v = p + kl + 1;
                 if (*v == '"') {
                         const char *end = strchr(v + 1, '"');
-                        return end ? strndup(v + 1, (size_t) (end - v - 1)) : NULL;
+                        return end ? xstrndup(v + 1, (size_t) (end - v - 1)) : NULL;
                 }
-                return strndup(v, strcspn(v, ", "));
+                return xstrndup(v, strcspn(v, ", "));
         }
         return NULL;
 }
@@ -137,7 +137,7 @@ int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
                         k = berr_set(err, EIO, "token endpoint %s sent no token", realm);
                 else {
                         free(g->token);
-                        g->token = strdup(t);
+                        g->token = xstrdup(t);
                 }
         }
         reg_resp_clear(&r);
@@ -150,7 +150,7 @@ int reg_token_fetch(Reg *g, const char *challenge, BerthError **err)
 int reg_do(Reg *g, Req *q, Resp *r, BerthError **err)
 {
         _cleanup_free_ char *url = startswith(q->url, "http://") || startswith(q->url, "https://")
-                                           ? strdup(q->url)
+                                           ? xstrdup(q->url)
                                            : xasprintf("%s%s", g->base, q->url);
         for (int attempt = 0; attempt < 2; attempt++) {
                 int64_t keep_got = r->got;

@@ -59,7 +59,7 @@ int reg_fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t *re
         }
         *ret = TAKE_PTR(r.body);
         *ret_len = r.len;
-        *ret_type = r.ctype ? strndup(r.ctype, strcspn(r.ctype, ";")) : NULL;
+        *ret_type = r.ctype ? xstrndup(r.ctype, strcspn(r.ctype, ";")) : NULL;
         *ret_digest = TAKE_PTR(dg);
         reg_resp_clear(&r);
         return 0;
@@ -139,7 +139,7 @@ int registry_pull_prepare(ImageStore *e, const char *refstr, const RegistryAuth 
         if (k < 0)
                 return k;
         image_ref_default_tag(ref);
-        RegistryPull *p = calloc(1, sizeof(*p));
+        RegistryPull *p = xcalloc(1, sizeof(*p));
         pthread_mutex_init(&p->plock, NULL);
         p->ref = ref;
         p->e = e;

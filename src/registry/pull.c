@@ -176,7 +176,7 @@ static int download_blob(RegistryPull *p, Layer *l, char **ret_path, BerthError 
         /* hash what an interrupted pull left behind */
         {
                 /* heap: large static TLS would shrink every thread's stack */
-                _cleanup_free_ char *buf = malloc(256 * 1024);
+                _cleanup_free_ char *buf = xmalloc(256 * 1024);
                 ssize_t n;
                 while (buf && (n = read(fd, buf, 256 * 1024)) > 0) {
                         sha256_update(sha, buf, (size_t) n);

@@ -50,10 +50,10 @@ int registry_push_prepare(ImageStore *e, const char *name, const char *tag, cons
                 return k;
         if (tag && *tag) {
                 free(ref->tag);
-                ref->tag = strdup(tag);
+                ref->tag = xstrdup(tag);
         }
         image_ref_default_tag(ref);
-        RegistryPush *p = calloc(1, sizeof(*p));
+        RegistryPush *p = xcalloc(1, sizeof(*p));
         p->ref = ref;
         _cleanup_free_ char *full = image_ref_familiar(ref);
         _cleanup_free_ char *nm = image_ref_name(ref);
@@ -130,7 +130,7 @@ static int blob_exists(Reg *g, const char *digest, bool *ret, BerthError **err)
 static char *abs_location(Reg *g, const char *loc)
 {
         if (startswith(loc, "http://") || startswith(loc, "https://"))
-                return strdup(loc);
+                return xstrdup(loc);
         return xasprintf("%s%s", g->base, loc);
 }
 

@@ -49,7 +49,7 @@ static bool host_insecure(ImageStore *e, const char *host)
 
 static bool host_insecure_locked(ImageStore *e, const char *host)
 {
-        _cleanup_free_ char *h = strdup(host);
+        _cleanup_free_ char *h = xstrdup(host);
         char *colon = strrchr(h, ':');
         if (colon && !strchr(colon, ']'))
                 *colon = 0;
@@ -65,7 +65,7 @@ static bool host_insecure_locked(ImageStore *e, const char *host)
                 const char *sl = strchr(ir, '/');
                 struct in_addr net;
                 if (sl && inet_pton(AF_INET, h, &a) == 1) {
-                        _cleanup_free_ char *n = strndup(ir, (size_t) (sl - ir));
+                        _cleanup_free_ char *n = xstrndup(ir, (size_t) (sl - ir));
                         int bits = atoi(sl + 1);
                         if (inet_pton(AF_INET, n, &net) == 1 && bits >= 0 && bits <= 32) {
                                 uint32_t m = bits == 0 ? 0 : htonl(~0u << (32 - bits));
@@ -80,14 +80,14 @@ static bool host_insecure_locked(ImageStore *e, const char *host)
 /* Connects: picks https, or http for insecure registries when https fails, and answers GET /v2/. */
 int reg_open(ImageStore *e, const ImageRef *ref, const RegistryAuth *auth, bool push, Reg **ret, BerthError **err)
 {
-        Reg *g = calloc(1, sizeof(*g));
+        Reg *g = xcalloc(1, sizeof(*g));
         g->e = e;
-        g->host = strdup(streq(ref->domain, "docker.io") ? "registry-1.docker.io" : ref->domain);
-        g->repo = ref->path ? strdup(ref->path) : NULL;
+        g->host = xstrdup(streq(ref->domain, "docker.io") ? "registry-1.docker.io" : ref->domain);
+        g->repo = ref->path ? xstrdup(ref->path) : NULL;
         g->push = push;
         if (auth && auth->username) {
-                g->user = strdup(auth->username);
-                g->pass = strdup(auth->password ?: "");
+                g->user = xstrdup(auth->username);
+                g->pass = xstrdup(auth->password ?: "");
         }
         bool insecure = host_insecure(e, ref->domain);
         g->insecure = insecure;
@@ -139,7 +139,7 @@ int registry_login(ImageStore *e, const RegistryAuth *auth, BerthError **err)
                 sa += 8;
         else if (startswith(sa, "http://"))
                 sa += 7;
-        _cleanup_free_ char *host = strndup(sa, strcspn(sa, "/"));
+        _cleanup_free_ char *host = xstrndup(sa, strcspn(sa, "/"));
         if (streq(host, "index.docker.io") || streq(host, "registry-1.docker.io"))
                 strcpy(host, "docker.io");
         ImageRef ref = { .domain = host };

@@ -42,7 +42,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *cls)
                 r->too_big = true;
                 return 0;
         }
-        r->body = realloc(r->body, r->len + n + 1);
+        r->body = xrealloc(r->body, r->len + n + 1);
         memcpy(r->body + r->len, p, n);
         r->len += n;
         r->body[r->len] = 0;
@@ -53,7 +53,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *cls)
 {
         Resp *r = cls;
         size_t n = sz * nm;
-        _cleanup_free_ char *line = strndup(p, n);
+        _cleanup_free_ char *line = xstrndup(p, n);
         char *c = strchr(line, ':');
         if (startswith(line, "HTTP/")) {
                 /* a new response (redirect, 100): forget earlier headers */
@@ -88,7 +88,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *cls)
                 r->clen = strtoll(v, NULL, 10);
         if (dst) {
                 free(*dst);
-                *dst = strdup(v);
+                *dst = xstrdup(v);
         }
         return n;
 }
@@ -198,7 +198,7 @@ char *reg_error_text(Resp *r)
         if (e0) {
                 const char *code = json_str(e0, "code");
                 const char *msg = json_str(e0, "message");
-                _cleanup_free_ char *lc = code ? strdup(code) : NULL;
+                _cleanup_free_ char *lc = code ? xstrdup(code) : NULL;
                 for (char *p = lc; p && *p; p++)
                         *p = *p == '_' ? ' ' : (char) (*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
                 return xasprintf("%s: %s", lc ?: "error", msg ?: "");

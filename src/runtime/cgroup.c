@@ -65,7 +65,7 @@ static int read_pids(const char *procs, pid_t **ret, size_t *n_ret)
                 if (end == p)
                         break;
                 if (v > 0) {
-                        pid_t *nl = realloc(l, (n + 1) * sizeof(pid_t));
+                        pid_t *nl = xrealloc(l, (n + 1) * sizeof(pid_t));
                         if (!nl) {
                                 free(l);
                                 return -ENOMEM;
@@ -123,7 +123,7 @@ static int v1_cpuset_fill(const char *dir)
                         return r;
                 if (cur[0] != '\n' && cur[0] != 0)
                         continue;
-                _cleanup_free_ char *d = strdup(dir);
+                _cleanup_free_ char *d = xstrdup(dir);
                 char *slash = strrchr(d, '/');
                 *slash = 0;
                 _cleanup_free_ char *pp = xasprintf("%s/%s", d, files[i]);
@@ -144,7 +144,7 @@ static int v1_create(const char *rel)
                 if (!v1_has(c))
                         continue;
                 _cleanup_free_ char *base = xasprintf("%s/%s", rt_cgroup_root(), c);
-                _cleanup_free_ char *rc = strdup(rel);
+                _cleanup_free_ char *rc = xstrdup(rel);
                 /* Level by level, so cpuset can be filled at each one. */
                 for (char *s = rc;; s++) {
                         bool last = *s == 0;
@@ -415,7 +415,7 @@ static char *v2_path(const char *rel, const char *file)
 static int v2_create(const char *rel)
 {
         static const char *const ctl[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset" };
-        _cleanup_free_ char *rc = strdup(rel);
+        _cleanup_free_ char *rc = xstrdup(rel);
         for (char *s = rc;; s++) {
                 bool last = *s == 0;
                 if (*s != '/' && !last)
@@ -423,7 +423,7 @@ static int v2_create(const char *rel)
                 *s = 0;
                 /* Controllers must be enabled in the parent before the child sees them. */
                 _cleanup_free_ char *dir = xasprintf("%s/%s", rt_cgroup_root(), rc);
-                _cleanup_free_ char *pdir = strdup(dir);
+                _cleanup_free_ char *pdir = xstrdup(dir);
                 *strrchr(pdir, '/') = 0;
                 _cleanup_free_ char *st = xasprintf("%s/cgroup.subtree_control", pdir);
                 for (size_t i = 0; i < ELEMENTSOF(ctl); i++)

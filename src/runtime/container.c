@@ -88,7 +88,7 @@ static int open_in_root(int rootfd, const char *path, bool create, bool dir)
         int fd = (int) syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
         if (fd >= 0 || errno != ENOENT || !create)
                 return fd < 0 ? -errno : fd;
-        _cleanup_free_ char *p = strdup(path);
+        _cleanup_free_ char *p = xstrdup(path);
         if (!p)
                 return -ENOMEM;
         /* Walk prefix by prefix, creating what is missing, each step resolved in the root. */
@@ -196,11 +196,11 @@ static char *lowerdir_option(const RtSpec *s, const char *empty)
 {
         size_t n = strv_length(s->layers);
         if (n == 0)
-                return strdup(empty);
+                return xstrdup(empty);
         size_t len = 1;
         for (size_t i = 0; i < n; i++)
                 len += strlen(s->layers[i]) + 1;
-        char *o = malloc(len);
+        char *o = xmalloc(len);
         if (!o)
                 return NULL;
         o[0] = 0;
@@ -220,7 +220,7 @@ static void mount_rootfs(Child *ch, const char *rootfs)
         _cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, s->upper, s->work);
         if (strlen(opts) >= 4000) {
                 /* The option string is limited to a page: use paths relative to the layers' common parent. */
-                _cleanup_free_ char *common = strdup(s->layers[0]);
+                _cleanup_free_ char *common = xstrdup(s->layers[0]);
                 char *slash = strrchr(common, '/');
                 for (size_t i = 0; slash && s->layers[i]; i++)
                         while (slash && !(strneq(s->layers[i], common, (size_t) (slash - common) + 1))) {
@@ -237,7 +237,7 @@ static void mount_rootfs(Child *ch, const char *rootfs)
                         size_t n = strv_length(s->layers), len = 1;
                         for (size_t i = 0; i < n; i++)
                                 len += strlen(s->layers[i]) + 1;
-                        lower = malloc(len);
+                        lower = xmalloc(len);
                         lower[0] = 0;
                         for (size_t i = n; i-- > 0;) {
                                 strcat(lower, s->layers[i] + cl);
@@ -337,7 +337,7 @@ static void make_extra_devices(Child *ch, int rootfd)
         }
         for (size_t i = 0; i < s->n_devices; i++) {
                 const RtDevice *dv = &s->devices[i];
-                _cleanup_free_ char *parent = strdup(dv->path);
+                _cleanup_free_ char *parent = xstrdup(dv->path);
                 char *slash = strrchr(parent, '/');
                 *slash = 0;
                 _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", true, true);
@@ -397,7 +397,7 @@ static unsigned long mount_flags(char **options, bool *rec, char **data)
                 if (streq(options[i], "copyup"))
                         known = true;
                 if (!known) {
-                        char *nd = *data ? xasprintf("%s,%s", *data, options[i]) : strdup(options[i]);
+                        char *nd = *data ? xasprintf("%s,%s", *data, options[i]) : xstrdup(options[i]);
                         free(*data);
                         *data = nd;
                 }
@@ -797,12 +797,12 @@ static _noreturn_ void child_main(Child *ch)
         char **argv = s->args;
         if (s->init && ch->init_path) {
                 size_t n = strv_length(s->args);
-                argv = calloc(n + 3, sizeof(char *));
+                argv = xcalloc(n + 3, sizeof(char *));
                 argv[0] = (char *) INIT_IN_CONTAINER;
                 argv[1] = (char *) "--";
                 memcpy(argv + 2, s->args, n * sizeof(char *));
                 free(exe);
-                exe = strdup(INIT_IN_CONTAINER);
+                exe = xstrdup(INIT_IN_CONTAINER);
         }
 
         /* stdio */

@@ -26,7 +26,7 @@ const char *const rt_default_readonly_paths[] = {
 static char *dup_str(json_t *o, const char *key)
 {
         const char *s = json_str(o, key);
-        return s ? strdup(s) : NULL;
+        return s ? xstrdup(s) : NULL;
 }
 
 /* A JSON array of strings to a strv; absent or null gives NULL (so callers can tell "default"). */
@@ -38,7 +38,7 @@ static int get_strv(json_t *o, const char *key, char ***ret)
                 return 0;
         if (!json_is_array(a))
                 return -EINVAL;
-        char **l = calloc(json_array_size(a) + 1, sizeof(char *));
+        char **l = xcalloc(json_array_size(a) + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
         size_t i;
@@ -48,7 +48,7 @@ static int get_strv(json_t *o, const char *key, char ***ret)
                         strv_free(l);
                         return -EINVAL;
                 }
-                l[i] = strdup(json_string_value(v));
+                l[i] = xstrdup(json_string_value(v));
         }
         *ret = l;
         return 0;
@@ -71,7 +71,7 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         _cleanup_json_ json_t *j = json_loads(text, 0, &jerr);
         if (!j || !json_is_object(j))
                 return berr_set(err, EINVAL, "invalid spec.json: %s", j ? "not an object" : jerr.text);
-        RtSpec *s = calloc(1, sizeof(RtSpec));
+        RtSpec *s = xcalloc(1, sizeof(RtSpec));
         if (!s)
                 return berr_set(err, ENOMEM, "out of memory");
         s->id = dup_str(j, "id");
@@ -130,15 +130,15 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         if (r == 0 && (!s->upper || !s->work))
                 r = berr_set(err, EINVAL, "invalid spec.json: upper and work are required");
         if (r == 0 && !s->env)
-                s->env = calloc(1, sizeof(char *));
+                s->env = xcalloc(1, sizeof(char *));
         if (r == 0 && !s->layers)
-                s->layers = calloc(1, sizeof(char *));
+                s->layers = xcalloc(1, sizeof(char *));
         if (r == 0 && !s->masked_paths)
                 s->masked_paths = strv_from_const(rt_default_masked_paths);
         if (r == 0 && !s->readonly_paths)
                 s->readonly_paths = strv_from_const(rt_default_readonly_paths);
         if (r == 0 && !s->cwd)
-                s->cwd = strdup("/");
+                s->cwd = xstrdup("/");
 
         for (size_t i = 0; r == 0 && s->device_rules && s->device_rules[i]; i++) {
                 RtDeviceRule dr;
@@ -210,7 +210,7 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
 
         json_t *mounts = json_object_get(j, "mounts");
         if (r == 0 && json_is_array(mounts)) {
-                s->mounts = calloc(json_array_size(mounts) + 1, sizeof(RtMount));
+                s->mounts = xcalloc(json_array_size(mounts) + 1, sizeof(RtMount));
                 size_t i;
                 json_t *m;
                 json_array_foreach(mounts, i, m) {
@@ -219,7 +219,7 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
                         rm->destination = dup_str(m, "destination");
                         rm->type = dup_str(m, "type");
                         if (!rm->type)
-                                rm->type = strdup("bind");
+                                rm->type = xstrdup("bind");
                         s->n_mounts++;
                         if (get_strv(m, "options", &rm->options) < 0 || !rm->destination || rm->destination[0] != '/' ||
                             (streq(rm->type, "bind") && !rm->source)) {

@@ -53,7 +53,7 @@ static char *next_line(char **cursor)
 int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtExecUser *ret, BerthError **err)
 {
         memset(ret, 0, sizeof(*ret));
-        _cleanup_free_ char *userarg = strdup(spec ? spec : "");
+        _cleanup_free_ char *userarg = xstrdup(spec ? spec : "");
         if (!userarg)
                 return -ENOMEM;
         char *grouparg = strchr(userarg, ':');
@@ -69,12 +69,12 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
         /* Defaults: root, "/" as home. An empty user means uid 0 looked up in passwd. */
         ret->uid = 0;
         ret->gid = 0;
-        _cleanup_free_ char *home = strdup("/");
+        _cleanup_free_ char *home = xstrdup("/");
         _cleanup_free_ char *matched = NULL;
         bool found = false;
 
         if (passwd) {
-                _cleanup_free_ char *copy = strdup(passwd);
+                _cleanup_free_ char *copy = xstrdup(passwd);
                 char *cur = copy, *line;
                 while (copy && (line = next_line(&cur))) {
                         char *f[7];
@@ -89,8 +89,8 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
                         ret->uid = (uid_t) u;
                         ret->gid = (gid_t) g;
                         free(home);
-                        home = strdup(f[5]);
-                        matched = strdup(f[0]);
+                        home = xstrdup(f[5]);
+                        matched = xstrdup(f[0]);
                         found = true;
                         break;
                 }
@@ -104,7 +104,7 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
 
         if (*grouparg || matched) {
                 bool gfound = false;
-                _cleanup_free_ char *copy = group ? strdup(group) : NULL;
+                _cleanup_free_ char *copy = group ? xstrdup(group) : NULL;
                 char *cur = copy, *line;
                 while (copy && (line = next_line(&cur))) {
                         char *f[4];
@@ -128,7 +128,7 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
                                 while (len > 0 && (m[len - 1] == ' ' || m[len - 1] == '\r'))
                                         len--;
                                 if (len == strlen(matched) && strneq(m, matched, len)) {
-                                        gid_t *n = realloc(ret->sgids, (ret->n_sgids + 1) * sizeof(gid_t));
+                                        gid_t *n = xrealloc(ret->sgids, (ret->n_sgids + 1) * sizeof(gid_t));
                                         if (!n)
                                                 return -ENOMEM;
                                         ret->sgids = n;
@@ -177,7 +177,7 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, BerthErro
         if (strchr(file, '/')) {
                 int r = find_executable(file);
                 if (r == 0) {
-                        *ret = strdup(file);
+                        *ret = xstrdup(file);
                         return *ret ? 0 : -ENOMEM;
                 }
                 if (r == -EACCES)
@@ -186,7 +186,7 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, BerthErro
         }
         if (!path_env)
                 path_env = DEFAULT_PATH_ENV;
-        _cleanup_free_ char *copy = strdup(path_env);
+        _cleanup_free_ char *copy = xstrdup(path_env);
         if (!copy)
                 return -ENOMEM;
         char *save = NULL;
@@ -214,7 +214,7 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, BerthErro
 
 gid_t *rt_user_groups(const RtExecUser *u, size_t *ret_n)
 {
-        gid_t *groups = calloc(u->n_sgids + 1, sizeof(gid_t));
+        gid_t *groups = xcalloc(u->n_sgids + 1, sizeof(gid_t));
         size_t n = 0;
         if (groups) {
                 groups[n++] = u->gid;

@@ -22,7 +22,7 @@ struct EventLog {
 
 EventLog *events_new(void)
 {
-        EventLog *l = calloc(1, sizeof(*l));
+        EventLog *l = xcalloc(1, sizeof(*l));
         if (!l)
                 return NULL;
         pthread_mutex_init(&l->lock, NULL);
@@ -57,7 +57,7 @@ static json_t *sorted_attrs(json_t *attrs)
         size_t n = json_object_size(attrs);
         if (n == 0)
                 return out;
-        const char **keys = calloc(n, sizeof(*keys));
+        const char **keys = xcalloc(n, sizeof(*keys));
         if (!keys)
                 return out;
         size_t i = 0;
@@ -220,7 +220,7 @@ static char *strip_tag(const char *image)
 {
         if (!image)
                 return NULL;
-        char *s = strdup(image);
+        char *s = xstrdup(image);
         char *at = strchr(s, '@');
         if (at)
                 *at = 0;
@@ -233,7 +233,7 @@ static char *strip_tag(const char *image)
                 p += strlen("docker.io/library/");
         else if (startswith(p, "docker.io/"))
                 p += strlen("docker.io/");
-        char *r = strdup(p);
+        char *r = xstrdup(p);
         free(s);
         return r;
 }
@@ -270,7 +270,7 @@ static bool match_labels(json_t *filters, json_t *attrs)
                                 return false;
                         continue;
                 }
-                _cleanup_free_ char *k = strndup(f, (size_t) (eq - f));
+                _cleanup_free_ char *k = xstrndup(f, (size_t) (eq - f));
                 const char *have = json_str(attrs, k);
                 if (!have || !streq(have, eq + 1))
                         return false;

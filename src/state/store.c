@@ -58,7 +58,7 @@ int store_open(const char *path, Store **ret, BerthError **err)
                                 return berr_set(err, errno, "cannot restrict %s: %m", p);
                 }
         }
-        Store *s = calloc(1, sizeof(*s));
+        Store *s = xcalloc(1, sizeof(*s));
         if (!s)
                 return berr_set(err, ENOMEM, "out of memory");
         int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
