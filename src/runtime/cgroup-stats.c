@@ -165,6 +165,21 @@ static bool kmem_enforced(void)
         return maj < 5 || (maj == 5 && min < 16);
 }
 
+/* As dockerd: swap is limitable when our own v2 group has memory.swap.max (the root has none). */
+static bool v2_own_swap_file(void)
+{
+        _cleanup_free_ char *t = NULL;
+        if (read_file("/proc/self/cgroup", &t, NULL) < 0)
+                return false;
+        char *l = strstr(t, "0::");
+        if (!l || (l != t && l[-1] != '\n'))
+                return false;
+        l += 3;
+        l[strcspn(l, "\n")] = 0;
+        _cleanup_free_ char *p = xasprintf("%s%s/memory.swap.max", rt_cgroup_root(), l);
+        return access(p, F_OK) == 0;
+}
+
 void rt_cgroup_info(RtCgroupInfo *ret)
 {
         RtCgroupInfo i = { 0 };
@@ -204,7 +219,7 @@ void rt_cgroup_info(RtCgroupInfo *ret)
                         (void) strv_extend(&l, t);
                 bool mem = strv_contains(l, "memory"), cpu = strv_contains(l, "cpu"), io = strv_contains(l, "io");
                 i.memory = i.memory_reservation = mem;
-                i.swap = mem && exists("init.scope", "memory.swap.max");
+                i.swap = mem && v2_own_swap_file();
                 i.pids = strv_contains(l, "pids");
                 i.cpu_shares = i.cpu_cfs = cpu;
                 i.cpuset = strv_contains(l, "cpuset");
