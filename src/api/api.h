@@ -48,10 +48,12 @@ json_t *api_container_summaries(Engine *e, bool size);
 extern const ApiRoute api_routes_system[];
 extern const ApiRoute api_routes_images[];
 extern const ApiRoute api_routes_containers[];
+extern const ApiRoute api_routes_archive[]; /* /containers/{id}/archive: docker cp */
 extern const ApiRoute api_routes_exec[];
 extern const ApiRoute api_routes_events[];
 extern const ApiRoute api_routes_links[];
 extern const ApiRoute api_routes_networks[];
+extern const ApiRoute api_routes_build[];   /* POST /build, /build/prune */
 extern const ApiRoute api_routes_volumes[]; /* volumes and the build cache, which berth has none of */
 extern const ApiRoute api_routes_swarm[]; /* swarm, nodes, services, tasks, secrets, configs, plugins */
 

@@ -2,8 +2,28 @@
 
 #include <string.h>
 
+#include "engine/config-fields.h"
+
 void compat_shape_info(json_t *info, int ver)
 {
+        /* CDISpecDirs came in 1.44. The bridge-nf flags (kept with the host's values for older clients)
+         * left in 1.50, the non-distributable artifact lists of RegistryConfig in 1.47. */
+        if (ver < 44)
+                json_object_del(info, "CDISpecDirs");
+        if (ver >= 50) {
+                json_object_del(info, "BridgeNfIptables");
+                json_object_del(info, "BridgeNfIp6tables");
+        }
+        if (ver >= 47) {
+                json_t *rc = json_object_get(info, "RegistryConfig");
+                json_object_del(rc, "AllowNondistributableArtifactsCIDRs");
+                json_object_del(rc, "AllowNondistributableArtifactsHostnames");
+        }
+        /* Kernel memory limits (berth has none): false before 1.42, omitted since when unsupported */
+        if (ver < 42) {
+                json_object_set_new(info, "KernelMemory", json_false());
+                json_object_set_new(info, "KernelMemoryTCP", json_false());
+        }
         /* ContainerdCommit/RuncCommit/InitCommit.Expected: omitted since 1.49 */
         static const char *const commits[] = { "ContainerdCommit", "RuncCommit", "InitCommit" };
         for (size_t i = 0; ver < 49 && i < sizeof(commits) / sizeof(commits[0]); i++) {
@@ -15,7 +35,11 @@ void compat_shape_info(json_t *info, int ver)
 void compat_shape_df(json_t *df, int ver)
 {
         size_t i;
-        json_t *img;
+        json_t *img, *c;
+        /* BuilderSize (always 0 since 1.40) was removed in 1.42 */
+        if (ver < 42)
+                json_object_set_new(df, "BuilderSize", json_integer(0));
+        json_array_foreach(json_object_get(df, "Containers"), i, c) compat_shape_container_summary(c, ver);
         /* Images in df always count their containers; only VirtualSize (gone in 1.44) differs. */
         json_array_foreach(json_object_get(df, "Images"), i, img) if (ver < 44)
                 json_object_set(img, "VirtualSize", json_object_get(img, "Size"));
@@ -106,6 +130,91 @@ void compat_shape_event(json_t *ev, int ver)
                 json_object_set_new(ev, "from", json_string(from));
         json_object_update(ev, rest);
         json_decref(rest);
+}
+
+void compat_container_create_body(json_t *body, int ver)
+{
+        /* Healthcheck.StartInterval came with 1.44; dockerd zeroes it for older clients */
+        json_t *hc = json_object_get(body, "Healthcheck");
+        if (ver < 44 && json_is_object(hc))
+                json_object_del(hc, "StartInterval");
+}
+
+/* An endpoint of NetworkSettings.Networks: DNSNames came in 1.44, GwPriority in 1.48. */
+static void shape_endpoints(json_t *networks, int ver)
+{
+        const char *name;
+        json_t *ep;
+        json_object_foreach(networks, name, ep) {
+                if (ver < 44)
+                        json_object_del(ep, "DNSNames");
+                if (ver < 48)
+                        json_object_del(ep, "GwPriority");
+        }
+}
+
+/* Config and mounts as clients before 1.21 (networks) and 1.20 (mount points) read them, in inspect
+ * and in list items alike. */
+static void shape_legacy_container(json_t *c, int ver)
+{
+        json_t *cfg = json_object_get(c, "Config"), *hc = json_object_get(c, "HostConfig");
+        if (ver < 21 && cfg) {
+                /* Before 1.21 (networks) Config still carried these, and there was no Networks. */
+                static const char *const keys[] = { "MacAddress", "NetworkDisabled", "ExposedPorts" };
+                static const char *const dflts[] = { "\"\"", "false", "null" };
+                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                        if (!json_object_get(cfg, keys[i]))
+                                json_object_set_new(cfg, keys[i], json_loads(dflts[i], JSON_DECODE_ANY, NULL));
+                json_t *vd = json_object_get(hc, "VolumeDriver");
+                json_object_set_new(cfg, "VolumeDriver", vd ? json_incref(vd) : json_string(""));
+                json_object_del(json_object_get(c, "NetworkSettings"), "Networks");
+        }
+        if (ver < 20 && cfg) {
+                /* Before 1.20 (mount points) Config carried the resources, and volumes were two maps. */
+                json_object_set(cfg, "Memory", json_object_get(hc, "Memory"));
+                json_object_set(cfg, "MemorySwap", json_object_get(hc, "MemorySwap"));
+                json_object_set(cfg, "CpuShares", json_object_get(hc, "CpuShares"));
+                json_object_set(cfg, "Cpuset", json_object_get(hc, "CpusetCpus"));
+                json_t *vols = json_object(), *rw = json_object();
+                size_t i;
+                json_t *m;
+                json_array_foreach(json_object_get(c, "Mounts"), i, m) {
+                        const char *dst = json_string_value(json_object_get(m, "Destination"));
+                        if (!dst)
+                                continue;
+                        json_object_set(vols, dst, json_object_get(m, "Source"));
+                        json_object_set(rw, dst, json_object_get(m, "RW"));
+                }
+                json_object_set_new(c, "Volumes", vols);
+                json_object_set_new(c, "VolumesRW", rw);
+                json_object_del(c, "Mounts");
+        }
+}
+
+void compat_shape_container_inspect(json_t *c, int ver)
+{
+        config_fields_shape(json_object_get(c, "HostConfig"), CONFIG_SECTION_HOST, ver);
+        config_fields_shape(json_object_get(c, "Config"), CONFIG_SECTION_CONFIG, ver);
+        /* The default network's copy at the top of NetworkSettings (deprecated in 1.21) is gone from
+         * dockerd's 1.52 answers; berth keeps it at every version, as docker-py's own tests still read
+         * NetworkSettings.MacAddress and IPAddress at the newest version. */
+        shape_endpoints(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), ver);
+        shape_legacy_container(c, ver);
+}
+
+void compat_shape_container_summary(json_t *c, int ver)
+{
+        shape_endpoints(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), ver);
+        shape_legacy_container(c, ver);
+}
+
+void compat_shape_network(json_t *net, int ver, bool list_item)
+{
+        /* EnableIPv4 came in 1.48; list items lost Containers (always {} in dockerd's lists) by 1.52 */
+        if (ver < 48)
+                json_object_del(net, "EnableIPv4");
+        if (list_item && ver >= 52)
+                json_object_del(net, "Containers");
 }
 
 void compat_shape_stats(json_t *st, int ver)

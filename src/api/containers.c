@@ -10,10 +10,15 @@
 #include "api.h"
 #include "api/compat.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
+#include "basic/signal.h"
 #include "basic/util.h"
+#include "engine/config-fields.h"
 #include "engine/container.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
+#include "engine/mountpoints.h"
+#include "engine/health.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "engine/netglue.h"
@@ -38,6 +43,7 @@ static void create(ApiRequest *ar)
         _cleanup_json_ json_t *body = NULL;
         if (api_body_json(ar, &body, &err) < 0)
                 return api_reply_error(ar, err);
+        compat_container_create_body(body, ar->ver);
         _cleanup_free_ char *id = NULL;
         json_t *warnings = NULL;
         if (container_create(ar->engine, api_query(ar, "name"), body, &id, &warnings, &err) < 0)
@@ -59,27 +65,11 @@ static json_t *network_settings(Engine *e, Container *c)
 }
 
 /* The container's mount points (its -v binds), as inspect and the list show them. */
+/* Called with e->lock held. */
 static json_t *mounts_json(Container *c)
 {
-        json_t *mounts = json_array();
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s || s[0] != '/')
-                        continue;
-                _cleanup_free_ char *copy = strdup(s);
-                char *save = NULL;
-                char *src = strtok_r(copy, ":", &save), *dst = strtok_r(NULL, ":", &save);
-                char *mode = strtok_r(NULL, ":", &save);
-                if (!dst)
-                        continue;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "Type", "bind", "Source", src,
-                                                        "Destination", dst, "Mode", mode ? mode : "", "RW",
-                                                        !(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
-        }
-        return mounts;
+        _cleanup_json_ json_t *mps = mountpoints_of_locked(c);
+        return mountpoints_api_json(mps);
 }
 
 /* Called with e->lock held. */
@@ -95,6 +85,8 @@ static json_t *inspect_json(Engine *e, Container *c)
                                   "Restarting", c->status == CSTATUS_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
                                   c->status == CSTATUS_DEAD, "Pid", running ? c->pid : 0, "ExitCode", c->exit_code,
                                   "Error", c->error ? c->error : "", "StartedAt", started, "FinishedAt", finished);
+        if (c->health)
+                json_object_set_new(state, "Health", health_json(c->health));
         json_t *args = json_object_get(c->config, "Args");
         json_t *path = json_object_get(c->config, "Path");
         json_t *j = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:s++,s:s++,s:s++,s:s,s:s+,s:i,s:s,s:s,s:s,s:s,s:s,s:n}",
@@ -105,12 +97,16 @@ static json_t *inspect_json(Engine *e, Container *c)
                               c->restart_count, "Driver", "overlay2", "Platform", "linux", "MountLabel", "",
                               "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs");
         json_object_set_new(j, "ExecIDs", exec_ids_json_locked(e, c));
-        json_object_set(j, "HostConfig", container_hostcfg(c));
+        json_object_set_new(j, "HostConfig", config_fields_filled(container_hostcfg(c), CONFIG_SECTION_HOST));
         _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
-        json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s},s:s}", "Data", "UpperDir", upper, "WorkDir",
-                                                        work, "Name", "overlay2"));
+        _cleanup_free_ char *rdir = container_run_dir(e, c->id);
+        _cleanup_free_ char *merged = xasprintf("%s/rootfs", rdir), *init = xasprintf("%s/init", dir);
+        /* LowerDir (the image's layers) is added by the caller, outside Engine.lock */
+        json_object_set_new(j, "GraphDriver", json_pack("{s:{s:s,s:s,s:s,s:s},s:s}", "Data", "LowerDir", init,
+                                                        "MergedDir", merged, "UpperDir", upper, "WorkDir", work,
+                                                        "Name", "overlay2"));
         json_object_set_new(j, "Mounts", mounts_json(c));
-        json_object_set(j, "Config", container_cfg(c));
+        json_object_set_new(j, "Config", config_fields_filled(container_cfg(c), CONFIG_SECTION_CONFIG));
         json_object_set_new(j, "NetworkSettings", network_settings(e, c));
         return j;
 }
@@ -124,6 +120,19 @@ static void inspect(ApiRequest *ar)
         pthread_mutex_lock(&ar->engine->lock);
         json_t *j = inspect_json(ar->engine, c);
         pthread_mutex_unlock(&ar->engine->lock);
+        /* overlayfs' lowerdir order: the init layer, then the image's layers from the top */
+        _cleanup_strv_free_ char **layers = NULL;
+        json_t *data = json_object_get(json_object_get(j, "GraphDriver"), "Data");
+        if (image_layer_dirs(ar->engine->images, c->image_id, &layers, NULL) == 0) {
+                _cleanup_free_ char *lower = xstrdup(json_str(data, "LowerDir") ?: "");
+                for (size_t i = strv_length(layers); i-- > 0;) {
+                        char *n = xasprintf("%s:%s", lower, layers[i]);
+                        free(lower);
+                        lower = n;
+                }
+                json_object_set_new(data, "LowerDir", json_string(lower));
+        }
+        compat_shape_container_inspect(j, ar->ver);
         if (api_query_bool(ar, "size", false)) {
                 long long rw, rootfs;
                 engine_container_size(ar->engine, c->id, c->image_id, &rw, &rootfs);
@@ -159,6 +168,9 @@ static char *status_text(Container *c)
         case CSTATUS_RUNNING:
         case CSTATUS_PAUSED: {
                 _cleanup_free_ char *d = human_duration((now - c->started_at) / 1000000000LL);
+                if (c->status == CSTATUS_RUNNING && c->health)
+                        return xasprintf("Up %s (%s%s)", d, c->health->status == HEALTH_STARTING ? "health: " : "",
+                                         health_status_string(c->health->status));
                 return xasprintf("Up %s%s", d, c->status == CSTATUS_PAUSED ? " (Paused)" : "");
         }
         case CSTATUS_RESTARTING: {
@@ -343,8 +355,11 @@ static void add_sizes(Engine *e, json_t *summaries)
         json_array_foreach(summaries, i, s) {
                 long long rw, rootfs;
                 engine_container_size(e, json_str(s, "Id"), json_str(s, "ImageID"), &rw, &rootfs);
-                json_object_set_new(s, "SizeRw", json_integer(rw));
-                json_object_set_new(s, "SizeRootFs", json_integer(rootfs));
+                /* omitted when 0, as Go's omitempty does in Docker's list entries */
+                if (rw)
+                        json_object_set_new(s, "SizeRw", json_integer(rw));
+                if (rootfs)
+                        json_object_set_new(s, "SizeRootFs", json_integer(rootfs));
         }
 }
 
@@ -383,7 +398,6 @@ static void list(ApiRequest *ar)
                                                 "removing, exited, dead", json_string_value(x),
                                                 json_string_value(x));
         }
-        /* berth runs no healthchecks: every container's health is "none" */
         json_t *fhealth = json_object_get(filters, "health");
         json_array_foreach(fhealth, i, x) {
                 const char *h = json_string_value(x);
@@ -471,7 +485,8 @@ static void list(ApiRequest *ar)
                         continue;
                 if (ftask && want_task)
                         continue;
-                if (json_array_size(fhealth) && !any_eq(fhealth, "none"))
+                const char *health = c->health ? health_status_string(c->health->status) : "none";
+                if (json_array_size(fhealth) && !any_eq(fhealth, health))
                         continue;
                 json_t *f;
                 if ((f = json_object_get(filters, "id")) && json_array_size(f)) {
@@ -508,9 +523,10 @@ static void list(ApiRequest *ar)
                         json_decref(s);
                         continue;
                 }
-                /* 1.52 lists health; berth runs no healthchecks, so every container's is "none" */
                 if (ar->ver >= 52)
-                        json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", "none", "FailingStreak", 0));
+                        json_object_set_new(s, "Health", json_pack("{s:s,s:i}", "Status", health, "FailingStreak",
+                                                                   c->health ? c->health->failing_streak : 0));
+                compat_shape_container_summary(s, ar->ver);
                 json_array_append_new(out, s);
                 if (limit > 0 && (long long) json_array_size(out) >= limit)
                         break;
@@ -573,7 +589,7 @@ static int stop_signal_param(ApiRequest *ar, int *sig, BerthError **err)
         *sig = 0;
         if (!v || !*v)
                 return 0;
-        *sig = parse_signal(v);
+        *sig = signal_from_string(v);
         if (*sig <= 0)
                 return berr_set(err, EINVAL, "Invalid signal: %s", v);
         return 0;
@@ -844,10 +860,9 @@ static int log_write(void *arg, int stream, const char *data, size_t len)
 {
         LogSink *k = arg;
         if (!k->tty) {
-                unsigned char h[8] = { (unsigned char) stream, 0, 0, 0 };
-                uint32_t be = htonl((uint32_t) len);
-                memcpy(h + 4, &be, 4);
-                if (http_stream_write(k->s, h, 8) < 0)
+                unsigned char h[STDCOPY_HEADER_LEN];
+                stdcopy_header(h, stream, len);
+                if (http_stream_write(k->s, h, sizeof(h)) < 0)
                         return -EPIPE;
         }
         return http_stream_write(k->s, data, len);

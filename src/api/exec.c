@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
@@ -39,10 +40,10 @@ static void start_fn(int fd, void *p)
         else if (ctx->err) {
                 _cleanup_free_ char *text = xasprintf("%s\r\n", ctx->err->msg);
                 size_t n = strlen(text);
-                unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
-                                         (unsigned char) (n >> 8), (unsigned char) n };
+                unsigned char hdr[STDCOPY_HEADER_LEN];
+                stdcopy_header(hdr, STDCOPY_STDOUT, n);
                 if (ctx->framed)
-                        (void) !write(fd, hdr, 8);
+                        (void) !write(fd, hdr, sizeof(hdr));
                 (void) !write(fd, text, n);
         }
         berr_free(ctx->err);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api/compat.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "engine/engine.h"
@@ -18,6 +19,8 @@ static void create(ApiRequest *ar)
                 return api_reply_error(ar, err);
         if (!body)
                 return api_reply_errorf(ar, EINVAL, "network name is required");
+        if (ar->ver < 48)
+                json_object_del(body, "EnableIPv4"); /* unknown before 1.48, as dockerd drops it */
         json_t *ret = NULL;
         if (network_create(ar->engine->net, body, &ret, &err) < 0)
                 return api_reply_error(ar, err);
@@ -33,6 +36,9 @@ static void list(ApiRequest *ar)
         json_t *ret = NULL;
         if (network_list(ar->engine->net, filters, &ret, &err) < 0)
                 return api_reply_error(ar, err);
+        size_t i;
+        json_t *n;
+        json_array_foreach(ret, i, n) compat_shape_network(n, ar->ver, true);
         api_reply_json(ar, 200, ret);
 }
 
@@ -42,6 +48,7 @@ static void inspect(ApiRequest *ar)
         json_t *ret = NULL;
         if (network_inspect(ar->engine->net, ID(ar), &ret, &err) < 0)
                 return api_reply_error(ar, err);
+        compat_shape_network(ret, ar->ver, false);
         api_reply_json(ar, 200, ret);
 }
 

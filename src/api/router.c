@@ -16,10 +16,12 @@ const ApiRoute *const api_route_tables[] = {
         api_routes_system,
         api_routes_images,
         api_routes_containers,
+        api_routes_archive,
         api_routes_exec,
         api_routes_events,
         api_routes_links, /* after containers: only multi-segment names reach it */
         api_routes_networks,
+        api_routes_build, /* before volumes, whose /build/prune answered for a daemon without a builder */
         api_routes_volumes,
         api_routes_swarm,
         NULL,

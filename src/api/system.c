@@ -94,7 +94,18 @@ static void system_df(ApiRequest *ar)
                                                            json_object_get(j, "Images"), verbose));
                 json_object_set_new(j, "ContainerUsage", usage(c_active, json_array_size(containers), c_reclaim,
                                                                c_size, containers, verbose));
-                json_object_set_new(j, "VolumeUsage", usage(0, 0, 0, 0, json_object_get(j, "Volumes"), verbose));
+                long long v_active = 0, v_size = 0, v_reclaim = 0;
+                json_array_foreach(json_object_get(j, "Volumes"), i, x) {
+                        json_t *u = json_object_get(x, "UsageData");
+                        v_size += json_int(u, "Size", 0);
+                        if (json_int(u, "RefCount", 0) > 0)
+                                v_active++;
+                        else
+                                v_reclaim += json_int(u, "Size", 0);
+                }
+                json_object_set_new(j, "VolumeUsage", usage(v_active, json_array_size(json_object_get(j, "Volumes")),
+                                                            v_reclaim, v_size, json_object_get(j, "Volumes"),
+                                                            verbose));
                 json_object_set_new(j, "BuildCacheUsage", usage(0, 0, 0, 0, json_object_get(j, "BuildCache"),
                                                                 verbose));
                 if (verbose) {

@@ -1,11 +1,11 @@
-/* Volumes and the build cache, which berth does not have yet: the read and prune endpoints answer
- * honestly as a daemon that holds none (docker system prune calls them all and stops at the first
- * error), with dockerd's filter checks; creating a volume is refused clearly. */
+/* Volumes (engine/volumes.h), and the build cache, which berth does not have: its prune answers as a
+ * daemon that holds none (docker system prune calls it), with dockerd's filter checks. */
 #include <string.h>
 
 #include "api.h"
 #include "basic/json-util.h"
 #include "basic/util.h"
+#include "engine/volumes.h"
 
 /* Args.Validate: every key is one of allowed; prefix is how the endpoint wraps the error. */
 static bool filters_valid(ApiRequest *ar, json_t *filters, const char *const *allowed, const char *prefix)
@@ -42,28 +42,44 @@ static json_t *query_filters(ApiRequest *ar, const char *const *allowed, const c
 
 static void volumes_list(ApiRequest *ar)
 {
-        static const char *const allowed[] = { "dangling", "name", "driver", "label", NULL };
+        static const char *const allowed[] = { "dangling", "name", "driver", "label", "label!", NULL };
         _cleanup_json_ json_t *filters = query_filters(ar, allowed, "");
         if (!filters)
                 return;
         _cleanup_berr_ BerthError *err = NULL;
-        bool dangling;
-        if (json_filter_bool(json_object_get(filters, "dangling"), "dangling", false, &dangling, &err) < 0)
+        json_t *vols = NULL;
+        if (engine_volume_list(ar->engine, filters, false, &vols, &err) < 0)
                 return api_reply_error(ar, err);
-        api_reply_json(ar, 200, json_pack("{s:[],s:n}", "Volumes", "Warnings"));
+        api_reply_json(ar, 200, json_pack("{s:o,s:n}", "Volumes", vols, "Warnings"));
 }
 
-static void volume_missing(ApiRequest *ar)
+static void volume_inspect(ApiRequest *ar)
 {
-        /* force: dockerd ignores a volume that does not exist */
-        if (streq(http_method(ar->http), "DELETE") && api_query_bool(ar, "force", false))
-                return api_reply_empty(ar, 204);
-        api_reply_errorf(ar, ENOENT, "get %s: no such volume", ar->params[0]);
+        _cleanup_berr_ BerthError *err = NULL;
+        json_t *v = NULL;
+        if (engine_volume_inspect(ar->engine, ar->params[0], &v, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, v);
+}
+
+static void volume_delete(ApiRequest *ar)
+{
+        _cleanup_berr_ BerthError *err = NULL;
+        if (engine_volume_remove(ar->engine, ar->params[0], api_query_bool(ar, "force", false), &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_empty(ar, 204);
 }
 
 static void volume_create(ApiRequest *ar)
 {
-        api_reply_errorf(ar, ENOTSUP, "volumes are not supported by berth yet; use a bind mount (-v /host/path:/path)");
+        _cleanup_berr_ BerthError *err = NULL;
+        _cleanup_json_ json_t *body = NULL;
+        if (api_body_json(ar, &body, &err) < 0)
+                return api_reply_error(ar, err);
+        json_t *v = NULL;
+        if (engine_volume_create(ar->engine, body ? body : json_object(), &v, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 201, v);
 }
 
 static void volumes_prune(ApiRequest *ar)
@@ -77,6 +93,8 @@ static void volumes_prune(ApiRequest *ar)
                 return api_reply_errorf(ar, EINVAL, "invalid filter 'all=[%s %s]': only one value is expected",
                                         json_string_value(json_array_get(all, 0)),
                                         json_string_value(json_array_get(all, 1)));
+        /* Before API 1.42 prune removed every unused volume; since, only anonymous ones unless all. */
+        bool prune_all = ar->ver < 42;
         if (json_array_size(all) == 1) {
                 /* Go's strconv.ParseBool */
                 static const char *const bools[] = { "1", "t", "T", "TRUE", "true", "True",
@@ -84,13 +102,22 @@ static void volumes_prune(ApiRequest *ar)
                 const char *v = json_string_value(json_array_get(all, 0));
                 bool ok = false;
                 for (size_t i = 0; i < ELEMENTSOF(bools); i++)
-                        if (streq(v, bools[i]))
+                        if (streq(v, bools[i])) {
                                 ok = true;
+                                if (ar->ver >= 42)
+                                        prune_all = i < 6;
+                        }
                 if (!ok)
                         return api_reply_errorf(ar, EINVAL, "invalid filter 'all': strconv.ParseBool: parsing "
                                                 "\"%s\": invalid syntax", v);
         }
-        api_reply_json(ar, 200, json_pack("{s:[],s:i}", "VolumesDeleted", "SpaceReclaimed", 0));
+        _cleanup_berr_ BerthError *err = NULL;
+        json_t *deleted = NULL;
+        long long reclaimed = 0;
+        if (engine_volume_prune(ar->engine, filters, prune_all, &deleted, &reclaimed, &err) < 0)
+                return api_reply_error(ar, err);
+        api_reply_json(ar, 200, json_pack("{s:o,s:I}", "VolumesDeleted", deleted, "SpaceReclaimed",
+                                          (json_int_t) reclaimed));
 }
 
 static void build_prune(ApiRequest *ar)
@@ -114,8 +141,8 @@ const ApiRoute api_routes_volumes[] = {
         { "GET", "/volumes", volumes_list },
         { "POST", "/volumes/create", volume_create },
         { "POST", "/volumes/prune", volumes_prune },
-        { "GET", "/volumes/{name}", volume_missing },
-        { "DELETE", "/volumes/{name}", volume_missing },
+        { "GET", "/volumes/{name}", volume_inspect },
+        { "DELETE", "/volumes/{name}", volume_delete },
         { "POST", "/build/prune", build_prune },
         { NULL, NULL, NULL },
 };

@@ -191,3 +191,18 @@ bool json_text_too_deep(const char *s, size_t len, int max)
         }
         return false;
 }
+
+void json_env_set(json_t *env, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+        size_t i;
+        json_t *v;
+        json_array_foreach(env, i, v) {
+                const char *s = json_string_value(v);
+                if (s && strcspn(s, "=") == klen && strncmp(s, kv, klen) == 0) {
+                        json_array_set_new(env, i, json_string(kv));
+                        return;
+                }
+        }
+        json_array_append_new(env, json_string(kv));
+}

@@ -381,8 +381,7 @@ int parse_rfc3339(const char *s, int64_t *ret_ns)
         return 0;
 }
 
-/* Go's time.ParseDuration for what Docker's filters take: "1h30m", "10m", "2.5s", "300ms". */
-static int parse_go_duration(const char *s, int64_t *ret_ns)
+int parse_go_duration(const char *s, int64_t *ret_ns)
 {
         static const struct {
                 const char *unit;
@@ -413,6 +412,49 @@ static int parse_go_duration(const char *s, int64_t *ret_ns)
                 p += best;
         }
         return double_to_int64(total, ret_ns) ? 0 : -ERANGE;
+}
+
+/* Go's Duration.String(): the digits of v / 10^prec with the fraction's trailing zeros trimmed. */
+static void fmt_frac(char *buf, size_t len, uint64_t v, int prec)
+{
+        uint64_t p = 1;
+        for (int i = 0; i < prec; i++)
+                p *= 10;
+        char frac[32] = "";
+        if (v % p) {
+                snprintf(frac, sizeof(frac), ".%0*llu", prec, (unsigned long long) (v % p));
+                for (size_t l = strlen(frac); l > 1 && frac[l - 1] == '0'; l--)
+                        frac[l - 1] = 0;
+        }
+        snprintf(buf, len, "%llu%s", (unsigned long long) (v / p), frac);
+}
+
+char *format_go_duration(int64_t d)
+{
+        if (d == 0)
+                return xstrdup("0s");
+        const char *sign = d < 0 ? "-" : "";
+        uint64_t u = d < 0 ? -(uint64_t) d : (uint64_t) d;
+        char num[48];
+        if (u < 1000)
+                return xasprintf("%s%lluns", sign, (unsigned long long) u);
+        if (u < 1000000) {
+                fmt_frac(num, sizeof(num), u, 3);
+                return xasprintf("%s%s\xc2\xb5s", sign, num);
+        }
+        if (u < 1000000000) {
+                fmt_frac(num, sizeof(num), u, 6);
+                return xasprintf("%s%sms", sign, num);
+        }
+        const uint64_t min = 60ULL * 1000000000ULL;
+        fmt_frac(num, sizeof(num), u % min, 9);
+        uint64_t m = u / min;
+        if (m >= 60)
+                return xasprintf("%s%lluh%llum%ss", sign, (unsigned long long) (m / 60), (unsigned long long) (m % 60),
+                                 num);
+        if (m > 0)
+                return xasprintf("%s%llum%ss", sign, (unsigned long long) m, num);
+        return xasprintf("%s%ss", sign, num);
 }
 
 int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns)
@@ -564,4 +606,16 @@ const char *go_strerror(int e)
         if (isupper((unsigned char) buf[0]) && islower((unsigned char) buf[1]))
                 buf[0] = (char) tolower((unsigned char) buf[0]);
         return buf;
+}
+
+int go_parse_bool(const char *s)
+{
+        const char *t[] = { "1", "t", "T", "TRUE", "true", "True" }, *f[] = { "0", "f", "F", "FALSE", "false", "False" };
+        for (size_t i = 0; s && i < ELEMENTSOF(t); i++) {
+                if (streq(s, t[i]))
+                        return 1;
+                if (streq(s, f[i]))
+                        return 0;
+        }
+        return -EINVAL;
 }

@@ -28,6 +28,10 @@ int strv_push(char ***l, char *owned);
 int strv_extend(char ***l, const char *s);
 char **strv_copy(char *const *l);
 bool strv_contains(char **l, const char *s);
+/* Go's strconv.ParseBool, which Docker's options go through: 1, 0 or -EINVAL. */
+int go_parse_bool(const char *s);
+/* Docker's PATH for a process whose image and container set none. */
+#define DEFAULT_PATH_ENV "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* The value of KEY in a KEY=VALUE environment, or NULL. */
 char *strv_env_get(char **env, const char *key);
 
@@ -51,6 +55,9 @@ int64_t now_ns(void);
 /* RFC 3339 with nanoseconds, Go's trimmed form ("2026-11-26T21:07:42.27923905Z") when trim. */
 char *format_rfc3339(int64_t ns, bool trim);
 int parse_rfc3339(const char *s, int64_t *ret_ns);
+/* Go's time.ParseDuration ("1h30m", "2.5s", "300ms"); Go's Duration.String() of ns ("1m30s", "300ms"). */
+int parse_go_duration(const char *s, int64_t *ret_ns);
+char *format_go_duration(int64_t ns);
 /* A time as Docker's filters (until, since) take it: a Go duration before now ("1h30m"),
  * Unix seconds ("1700000000.5"), RFC 3339, or a date/time read as UTC. */
 int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns);

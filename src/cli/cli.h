@@ -60,11 +60,15 @@ char *cli_since(long long unix_secs);
 int cli_progress_request(Cli *cli, const char *path, int upload_fd, const char *ctype, const char *err_prefix,
                          FILE *out);
 
+/* docker inspect's output of found (an array): indented JSON, or each rendered with format. */
+int cli_print_inspect(json_t *found, const char *format);
+
 /* Commands. */
 int cmd_version(Cli *cli, int argc, char **argv);
 int cmd_info(Cli *cli, int argc, char **argv);
 int cmd_images(Cli *cli, int argc, char **argv);
 int cmd_import(Cli *cli, int argc, char **argv);
+int cmd_build(Cli *cli, int argc, char **argv);
 int cmd_tag(Cli *cli, int argc, char **argv);
 int cmd_rmi(Cli *cli, int argc, char **argv);
 int cmd_history(Cli *cli, int argc, char **argv);
@@ -72,6 +76,7 @@ int cmd_image_inspect(Cli *cli, int argc, char **argv);
 int cmd_container_inspect(Cli *cli, int argc, char **argv);
 int cmd_inspect(Cli *cli, int argc, char **argv);
 int cmd_run(Cli *cli, int argc, char **argv);
+int cmd_cp(Cli *cli, int argc, char **argv);
 int cmd_create(Cli *cli, int argc, char **argv);
 int cmd_start(Cli *cli, int argc, char **argv);
 int cmd_stop(Cli *cli, int argc, char **argv);
@@ -97,3 +102,9 @@ int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool
                     const char *resize_path, const char *detach_keys, bool *ret_detached);
 int cmd_exec(Cli *cli, int argc, char **argv);
 int cmd_attach(Cli *cli, int argc, char **argv);
+/* cmd-volumes.c */
+int cmd_volume_create(Cli *cli, int argc, char **argv);
+int cmd_volume_ls(Cli *cli, int argc, char **argv);
+int cmd_volume_inspect(Cli *cli, int argc, char **argv);
+int cmd_volume_rm(Cli *cli, int argc, char **argv);
+int cmd_volume_prune(Cli *cli, int argc, char **argv);

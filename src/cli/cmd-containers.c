@@ -6,7 +6,7 @@
 #include "basic/util.h"
 #include "cli/cli.h"
 #include "cli/format.h"
-#include "cli/stdcopy.h"
+#include "basic/stdcopy.h"
 
 static char *ports_string(json_t *ports)
 {

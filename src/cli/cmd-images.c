@@ -199,6 +199,7 @@ static void progress_line(ProgressCtx *p, const char *line, size_t n)
         const char *s = json_str(j, "stream");
         if (s) {
                 fputs(s, p->out);
+                fflush(p->out); /* build output as it comes */
                 return;
         }
         const char *status = json_str(j, "status");
@@ -459,7 +460,7 @@ int cmd_history(Cli *cli, int argc, char **argv)
 
 /* ---- inspect ---- */
 
-static int print_inspect(json_t *found, const char *format)
+int cli_print_inspect(json_t *found, const char *format)
 {
         if (format) {
                 Template t;
@@ -556,7 +557,7 @@ static int inspect_common(Cli *cli, int argc, char **argv, const char *kind)
                 else
                         strv_push(&errors, xasprintf("Error: No such object: %s", name));
         }
-        int ret = print_inspect(found, format);
+        int ret = cli_print_inspect(found, format);
         for (char **e = errors; e && *e; e++)
                 fprintf(stderr, "%s\n", *e);
         return errors ? 1 : ret;

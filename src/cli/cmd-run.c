@@ -10,7 +10,7 @@
 #include "basic/util.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
-#include "cli/stdcopy.h"
+#include "basic/stdcopy.h"
 #include "basic/detachkeys.h"
 #include <fcntl.h>
 
@@ -20,6 +20,11 @@ typedef struct RunOpts {
         bool entrypoint_set;
         char **env, **binds, **links;
         json_t *labels, *exposed, *bindings;
+        /* --health-*: the values, and whether any was given */
+        const char *health_cmd;
+        int64_t health_interval, health_timeout, health_start_period, health_start_interval;
+        long long health_retries;
+        bool no_healthcheck;
 } RunOpts;
 
 static void run_opts_free(RunOpts *o)
@@ -43,7 +48,7 @@ static int run_error(Cli *cli, int code, const char *msg)
 static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
 {
         enum { O_RM = 0x100, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_INIT, O_NETWORK, O_LINK, O_PRIV,
-               O_STOPSIG, O_DKEYS };
+               O_STOPSIG, O_DKEYS, O_HCMD, O_HINTERVAL, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC };
         static const struct option opts[] = {
                 { "detach", no_argument, NULL, 'd' },
                 { "rm", no_argument, NULL, O_RM },
@@ -67,6 +72,13 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 { "privileged", no_argument, NULL, O_PRIV },
                 { "stop-signal", required_argument, NULL, O_STOPSIG },
                 { "detach-keys", required_argument, NULL, O_DKEYS },
+                { "health-cmd", required_argument, NULL, O_HCMD },
+                { "health-interval", required_argument, NULL, O_HINTERVAL },
+                { "health-timeout", required_argument, NULL, O_HTIMEOUT },
+                { "health-retries", required_argument, NULL, O_HRETRIES },
+                { "health-start-period", required_argument, NULL, O_HSTART },
+                { "health-start-interval", required_argument, NULL, O_HSTARTINT },
+                { "no-healthcheck", no_argument, NULL, O_NOHC },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -108,6 +120,39 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                 case O_PRIV: o->privileged = true; break;
                 case O_STOPSIG: o->stop_signal = optarg; break;
                 case O_DKEYS: cli->detach_keys = optarg; break;
+                case O_HCMD: o->health_cmd = optarg; break;
+                case O_HINTERVAL:
+                case O_HTIMEOUT:
+                case O_HSTART:
+                case O_HSTARTINT: {
+                        static const char *const names[] = { "--health-interval", "--health-timeout",
+                                                             "--health-start-period", "--health-start-interval" };
+                        int k = c == O_HINTERVAL ? 0 : c == O_HTIMEOUT ? 1 : c == O_HSTART ? 2 : 3;
+                        int64_t *dst[] = { &o->health_interval, &o->health_timeout, &o->health_start_period,
+                                           &o->health_start_interval };
+                        bool neg = optarg[0] == '-';
+                        if (parse_go_duration(optarg + (neg || optarg[0] == '+'), dst[k]) < 0) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"%s\" flag: time: invalid duration "
+                                        "\"%s\"\nSee 'berth %s --help'.\n", optarg, names[k], optarg, cli->cmd_name);
+                                return 125;
+                        }
+                        if (neg)
+                                *dst[k] = -*dst[k];
+                        break;
+                }
+                case O_HRETRIES: {
+                        char *end;
+                        errno = 0;
+                        o->health_retries = strtoll(optarg, &end, 0);
+                        if (!*optarg || *end || errno) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"--health-retries\" flag: strconv.ParseInt: "
+                                        "parsing \"%s\": invalid syntax\nSee 'berth %s --help'.\n", optarg, optarg,
+                                        cli->cmd_name);
+                                return 125;
+                        }
+                        break;
+                }
+                case O_NOHC: o->no_healthcheck = true; break;
                 CLI_OPT_DEFAULT;
                 }
         }
@@ -119,6 +164,20 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
         }
         if (o->rm && o->restart && !streq(o->restart, "no"))
                 return run_error(cli, 125, "Conflicting options: --restart and --rm");
+        /* the docker CLI's checks, in its order */
+        bool any_health = o->health_cmd || o->health_interval || o->health_timeout || o->health_start_period ||
+                          o->health_start_interval || o->health_retries;
+        if (o->no_healthcheck && any_health)
+                return run_error(cli, 125, "--no-healthcheck conflicts with --health-* options");
+        static const char *const neg[] = { "--health-interval", "--health-timeout", "--health-retries",
+                                           "--health-start-period", "--health-start-interval" };
+        long long vals[] = { o->health_interval, o->health_timeout, o->health_retries, o->health_start_period,
+                             o->health_start_interval };
+        for (size_t i = 0; i < ELEMENTSOF(vals); i++)
+                if (vals[i] < 0) {
+                        _cleanup_free_ char *m = xasprintf("%s cannot be negative", neg[i]);
+                        return run_error(cli, 125, m);
+                }
         return -1;
 }
 
@@ -152,6 +211,19 @@ static int build_create_body(RunOpts *o, const char *image, char **cmd, json_t *
                                  "EndpointsConfig", endpoints);
         if (o->stop_signal)
                 json_object_set_new(body, "StopSignal", json_string(o->stop_signal));
+        if (o->no_healthcheck)
+                json_object_set_new(body, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+        else if (o->health_cmd || o->health_interval || o->health_timeout || o->health_start_period ||
+                 o->health_start_interval || o->health_retries) {
+                json_t *hc = json_pack("{s:I,s:I,s:I,s:I,s:I}", "Interval", (json_int_t) o->health_interval, "Timeout",
+                                       (json_int_t) o->health_timeout, "StartPeriod",
+                                       (json_int_t) o->health_start_period, "StartInterval",
+                                       (json_int_t) o->health_start_interval, "Retries",
+                                       (json_int_t) o->health_retries);
+                if (o->health_cmd)
+                        json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", o->health_cmd));
+                json_object_set_new(body, "Healthcheck", hc);
+        }
         *ret = body;
         return 0;
 }

@@ -9,6 +9,9 @@
 static const Command commands[] = {
         { "attach", cmd_attach, "attach [OPTIONS] CONTAINER",
           "Attach local standard input, output, and error streams to a running container" },
+        { "build", cmd_build, "build [OPTIONS] PATH", "Build an image from a Dockerfile" },
+        { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+          "Copy files/folders between a container and the local filesystem" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
           "Execute a command in a running container" },
@@ -46,6 +49,7 @@ static const Command commands[] = {
 };
 
 static const Command image_commands[] = {
+        { "build", cmd_build, "image build [OPTIONS] PATH", "Build an image from a Dockerfile" },
         { "history", cmd_history, "image history [OPTIONS] IMAGE", "Show the history of an image" },
         { "import", cmd_import, "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import a tarball" },
         { "inspect", cmd_image_inspect, "image inspect [OPTIONS] IMAGE [IMAGE...]",
@@ -60,6 +64,7 @@ static const Command image_commands[] = {
 static const Command container_commands[] = {
         { "attach", cmd_attach, "container attach [OPTIONS] CONTAINER", "Attach to a running container" },
         { "exec", cmd_exec, "container exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a container" },
+        { "cp", cmd_cp, "container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-", "Copy files/folders" },
         { "create", cmd_create, "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
         { "inspect", cmd_container_inspect, "container inspect [OPTIONS] CONTAINER [CONTAINER...]",
           "Display detailed information on one or more containers" },
@@ -89,6 +94,18 @@ static const Command system_commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
+static const Command volume_commands[] = {
+        { "create", cmd_volume_create, "volume create [OPTIONS] [VOLUME]", "Create a volume" },
+        { "inspect", cmd_volume_inspect, "volume inspect [OPTIONS] VOLUME [VOLUME...]",
+          "Display detailed information on one or more volumes" },
+        { "ls", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
+        { "list", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
+        { "prune", cmd_volume_prune, "volume prune [OPTIONS]", "Remove unused local volumes" },
+        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { "remove", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { NULL, NULL, NULL, NULL },
+};
+
 static const struct {
         const char *name;
         const Command *table;
@@ -97,6 +114,7 @@ static const struct {
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
+        { "volume", volume_commands, "Manage volumes" },
 };
 
 static void print_table(FILE *f, const Command *t)

@@ -13,6 +13,7 @@
 
 #include "basic/json-util.h"
 #include "basic/log.h"
+#include "basic/base64.h"
 #include "basic/util.h"
 #include "discovery/etcd.h"
 #include "state/events.h"
@@ -159,8 +160,8 @@ static void cache_apply_kv(Discovery *d, json_t *kv, bool del)
         const char *k64 = json_str(kv, "key"), *v64 = json_str(kv, "value");
         if (!k64)
                 return;
-        _cleanup_free_ char *key = etcd_unb64(k64, NULL);
-        _cleanup_free_ char *val = !del && v64 ? etcd_unb64(v64, NULL) : NULL;
+        _cleanup_free_ char *key = base64_decode(k64, NULL);
+        _cleanup_free_ char *val = !del && v64 ? base64_decode(v64, NULL) : NULL;
         if (!key)
                 return;
         pthread_mutex_lock(&d->lock);
@@ -175,14 +176,14 @@ static void cache_apply_kv(Discovery *d, json_t *kv, bool del)
 
 static json_t *prefix_range_req(void)
 {
-        _cleanup_free_ char *k = etcd_b64(DISCOVERY_PREFIX, strlen(DISCOVERY_PREFIX));
+        _cleanup_free_ char *k = base64_encode(DISCOVERY_PREFIX, strlen(DISCOVERY_PREFIX));
         _cleanup_free_ char *end = etcd_prefix_end_b64(DISCOVERY_PREFIX);
         return json_pack("{s:s,s:s}", "key", k, "range_end", end);
 }
 
 static int kv_put(Discovery *d, const char *key, const char *value)
 {
-        _cleanup_free_ char *k = etcd_b64(key, strlen(key)), *v = etcd_b64(value, strlen(value));
+        _cleanup_free_ char *k = base64_encode(key, strlen(key)), *v = base64_encode(value, strlen(value));
         _cleanup_json_ json_t *req = json_pack("{s:s,s:s,s:s}", "key", k, "value", v, "lease", d->lease);
         _cleanup_json_ json_t *rep = NULL;
         return etcd_call(d->etcd, "/v3/kv/put", req, &rep, CALL_TIMEOUT_MS);
@@ -190,7 +191,7 @@ static int kv_put(Discovery *d, const char *key, const char *value)
 
 static int kv_del(Discovery *d, const char *key)
 {
-        _cleanup_free_ char *k = etcd_b64(key, strlen(key));
+        _cleanup_free_ char *k = base64_encode(key, strlen(key));
         _cleanup_json_ json_t *req = json_pack("{s:s}", "key", k);
         _cleanup_json_ json_t *rep = NULL;
         return etcd_call(d->etcd, "/v3/kv/deleterange", req, &rep, CALL_TIMEOUT_MS);
@@ -315,7 +316,7 @@ static int resync(Discovery *d)
                 size_t i;
                 json_t *kv;
                 json_array_foreach(json_object_get(rep, "kvs"), i, kv) {
-                        _cleanup_free_ char *key = json_str(kv, "key") ? etcd_unb64(json_str(kv, "key"), NULL) : NULL;
+                        _cleanup_free_ char *key = json_str(kv, "key") ? base64_decode(json_str(kv, "key"), NULL) : NULL;
                         if (key && endswith(key, suffix))
                                 strv_extend(&stale, key);
                 }

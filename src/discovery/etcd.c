@@ -3,13 +3,13 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "basic/json-util.h"
 #include "basic/macro.h"
+#include "basic/base64.h"
 #include "basic/util.h"
 
 struct Etcd {
@@ -36,44 +36,14 @@ void etcd_free(Etcd *c)
         free(c);
 }
 
-char *etcd_b64(const void *data, size_t len)
-{
-        char *out = malloc(4 * ((len + 2) / 3) + 1);
-        if (out)
-                EVP_EncodeBlock((unsigned char *) out, data, (int) len);
-        return out;
-}
-
-char *etcd_unb64(const char *s, size_t *len)
-{
-        size_t n = strlen(s);
-        if (n % 4)
-                return NULL;
-        unsigned char *out = malloc(n / 4 * 3 + 1);
-        if (!out)
-                return NULL;
-        int r = EVP_DecodeBlock(out, (const unsigned char *) s, (int) n);
-        if (r < 0) {
-                free(out);
-                return NULL;
-        }
-        /* EVP_DecodeBlock counts the padding as zero bytes */
-        size_t pad = (n >= 1 && s[n - 1] == '=') + (n >= 2 && s[n - 2] == '=');
-        size_t l = (size_t) r - pad;
-        out[l] = 0;
-        if (len)
-                *len = l;
-        return (char *) out;
-}
-
 char *etcd_prefix_end_b64(const char *prefix)
 {
-        _cleanup_free_ char *end = strdup(prefix);
+        _cleanup_free_ char *end = xstrdup(prefix);
         size_t n = strlen(end);
-        if (!end || n == 0)
-                return etcd_b64("\0", 1);
+        if (n == 0)
+                return base64_encode("\0", 1);
         end[n - 1]++;
-        return etcd_b64(end, n);
+        return base64_encode(end, n);
 }
 
 typedef struct {

@@ -29,10 +29,6 @@ int etcd_call(Etcd *c, const char *path, json_t *req, json_t **ret, long timeout
 int etcd_watch(Etcd *c, json_t *req, int (*on_msg)(void *arg, json_t *msg), bool (*should_abort)(void *arg),
                void *arg);
 
-/* Base64 (standard alphabet, padded). Caller frees. decode returns NULL on
- * bad input; *len gets the decoded length, the buffer is NUL-terminated. */
-char *etcd_b64(const void *data, size_t len);
-char *etcd_unb64(const char *s, size_t *len);
 /* The range_end that selects every key starting with prefix (prefix with its
  * last byte incremented), base64. */
 char *etcd_prefix_end_b64(const char *prefix);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
@@ -71,6 +72,12 @@ void container_cancel_pending_attaches(Engine *e, Container *c)
         pthread_mutex_unlock(&e->lock);
 }
 
+static int send_payload(int stream, const char *data, size_t len, void *fdp)
+{
+        (void) stream;
+        return loop_send(*(int *) fdp, data, len) < 0 ? -EPIPE : 0;
+}
+
 /* Copies monitor frames to the client (headers stripped for a TTY) and the
  * client's raw stdin to the monitor, until the monitor closes. */
 static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys keys)
@@ -78,9 +85,7 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
         /* On the heap: this runs on an HTTP connection thread's small stack. */
         enum { BUFSZ = 65536 };
         _cleanup_free_ char *buf = xmalloc(BUFSZ), *fbuf = xmalloc(BUFSZ + DETACH_KEYS_MAX);
-        size_t have = 0; /* bytes of a frame header collected so far (TTY only) */
-        unsigned char hdr[8];
-        size_t left = 0; /* payload bytes left in the current frame (TTY only) */
+        StdDemux demux = { 0 }; /* TTY only: the monitor frames, a TTY client gets the raw bytes */
         bool client_open = want_stdin;
         for (;;) {
                 struct pollfd p[2] = { { .fd = mon, .events = POLLIN }, { .fd = client, .events = POLLIN | POLLRDHUP } };
@@ -96,27 +101,9 @@ static void proxy(int client, int mon, bool tty, bool want_stdin, DetachKeys key
                         ssize_t got = read(mon, buf, BUFSZ);
                         if (got <= 0)
                                 return;
-                        if (!tty) {
-                                if (loop_send(client, buf, (size_t) got) < 0)
-                                        return;
-                        } else {
-                                for (size_t i = 0; i < (size_t) got;) {
-                                        if (left == 0) {
-                                                hdr[have++] = (unsigned char) buf[i++];
-                                                if (have == 8) {
-                                                        left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) |
-                                                               ((size_t) hdr[6] << 8) | hdr[7];
-                                                        have = 0;
-                                                }
-                                                continue;
-                                        }
-                                        size_t take = (size_t) got - i < left ? (size_t) got - i : left;
-                                        if (loop_send(client, buf + i, take) < 0)
-                                                return;
-                                        i += take;
-                                        left -= take;
-                                }
-                        }
+                        if (!tty ? loop_send(client, buf, (size_t) got) < 0
+                                 : stdcopy_feed(&demux, buf, (size_t) got, send_payload, &client) < 0)
+                                return;
                 }
                 if (client_open && (p[1].revents & POLLIN)) {
                         ssize_t got = read(client, buf, BUFSZ);
@@ -152,9 +139,9 @@ static int replay_write(void *arg, int stream, const char *data, size_t len)
 {
         Replay *r = arg;
         if (!r->tty) {
-                unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (len >> 24),
-                                         (unsigned char) (len >> 16), (unsigned char) (len >> 8), (unsigned char) len };
-                if (loop_send(r->fd, hdr, 8) < 0)
+                unsigned char hdr[STDCOPY_HEADER_LEN];
+                stdcopy_header(hdr, stream, len);
+                if (loop_send(r->fd, hdr, sizeof(hdr)) < 0)
                         return -EPIPE;
         }
         return loop_send(r->fd, data, len) < 0 ? -EPIPE : 0;
@@ -245,4 +232,19 @@ int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err)
         events_container(e, c, "resize", json_pack("{s:o,s:o}", "height", json_sprintf("%d", h), "width",
                                                    json_sprintf("%d", w)));
         return 0;
+}
+
+void container_initial_console_size(Engine *e, Container *c)
+{
+        pthread_mutex_lock(&e->lock);
+        json_t *cs = json_object_get(container_hostcfg(c), "ConsoleSize");
+        long long h = json_integer_value(json_array_get(cs, 0)), w = json_integer_value(json_array_get(cs, 1));
+        bool tty = container_tty(c);
+        pthread_mutex_unlock(&e->lock);
+        if (!tty || h <= 0 || w <= 0 || h > 65535 || w > 65535)
+                return;
+        _cleanup_free_ char *req = xasprintf("{\"op\":\"resize\",\"h\":%lld,\"w\":%lld}", h, w);
+        _cleanup_free_ char *line = NULL;
+        /* a size the terminal cannot take leaves the default, as a failed resize does */
+        (void) container_monitor_request(e, c->id, req, &line);
 }

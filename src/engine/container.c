@@ -8,6 +8,8 @@
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/util.h"
+#include "engine/health.h"
+#include "links.h"
 
 static const char *const status_names[] = {
         [CSTATUS_CREATED] = "created",       [CSTATUS_RUNNING] = "running", [CSTATUS_PAUSED] = "paused",
@@ -57,6 +59,7 @@ void container_unref(Container *c)
         free(c->image_id);
         free(c->name);
         free(c->error);
+        health_free(c->health);
         pthread_cond_destroy(&c->cond);
         free(c);
 }
@@ -186,12 +189,15 @@ json_t *container_state_json(Container *c)
 {
         /* Starting and Removing are the intents of a start or removal in flight: after a crash the
          * reconciler (reconcile.c) rolls the start back or finishes the removal. */
-        return json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:I,s:I,s:i,s:b,s:b,s:b,s:b}", "Status",
+        json_t *j = json_pack("{s:s,s:i,s:i,s:i,s:b,s:s,s:I,s:I,s:i,s:b,s:b,s:b,s:b}", "Status",
                          container_status_string(c->status), "Pid", c->pid, "MonitorPid", c->monitor_pid, "ExitCode",
                          c->exit_code, "OOMKilled", c->oom_killed, "Error", c->error ? c->error : "", "StartedAt",
                          (json_int_t) c->started_at, "FinishedAt", (json_int_t) c->finished_at, "RestartCount",
                          c->restart_count, "ManuallyStopped", c->manually_stopped, "Starting", c->starting,
                          "Removing", c->removing, "CommitPaused", c->commit_paused);
+        if (c->health)
+                json_object_set_new(j, "Health", health_json(c->health));
+        return j;
 }
 
 static int state_from_json(Container *c, json_t *s)
@@ -214,6 +220,7 @@ static int state_from_json(Container *c, json_t *s)
         c->starting = json_bool(s, "Starting");
         c->removing = json_bool(s, "Removing");
         c->commit_paused = json_bool(s, "CommitPaused");
+        c->health = health_from_json(json_object_get(s, "Health"));
         return 0;
 }
 
@@ -393,4 +400,24 @@ void container_list_free(Container **all, size_t n)
         for (size_t i = 0; i < n; i++)
                 container_unref(all[i]);
         free(all);
+}
+
+json_t *container_process_env(Engine *e, Container *c, bool tty)
+{
+        /* copied under the lock: an update may replace the configuration meanwhile */
+        pthread_mutex_lock(&e->lock);
+        json_t *cfg = container_cfg(c);
+        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname") ?: "");
+        _cleanup_json_ json_t *cenv = json_deep_copy(json_object_get(cfg, "Env"));
+        pthread_mutex_unlock(&e->lock);
+        json_t *env = json_array();
+        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH_ENV));
+        json_env_set(env, hn);
+        if (tty)
+                json_env_set(env, "TERM=xterm");
+        links_env(e, c, env); /* before the container's own Env, which wins */
+        size_t i;
+        json_t *v;
+        json_array_foreach(cenv, i, v) if (json_is_string(v)) json_env_set(env, json_string_value(v));
+        return env;
 }

@@ -56,6 +56,7 @@ typedef struct Container {
         uint64_t start_seq;    /* bumped on every successful start */
         PendingAttach *attaches;
         int watcher_fd;        /* the exit watcher's connection to monitor.sock */
+        struct Health *health; /* State.Health (engine/health.h); NULL without a healthcheck */
 } Container;
 
 struct ContainerTable {
@@ -68,6 +69,10 @@ struct ContainerTable {
 const char *container_status_string(ContainerStatus s);
 /* The spec/config helpers. */
 json_t *container_cfg(Container *c);      /* borrowed "Config" */
+/* The environment of the container's processes, as dockerd's CreateDaemonEnvironment builds it:
+ * PATH, HOSTNAME, TERM for a TTY, the links' variables, then Config.Env, which wins. A new array.
+ * Call without e->lock (links are looked up). */
+json_t *container_process_env(Engine *e, Container *c, bool tty);
 json_t *container_hostcfg(Container *c);  /* borrowed "HostConfig" */
 bool container_tty(Container *c);
 
@@ -126,10 +131,11 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err);
 int container_rename(Engine *e, const char *ref, const char *newname, BerthError **err);
 int container_update(Engine *e, const char *ref, json_t *body, json_t **ret_warnings, BerthError **err);
 int container_resize(Engine *e, const char *ref, int h, int w, BerthError **err);
+/* HostConfig.ConsoleSize ([height, width]) on a tty container's terminal, before its process runs. */
+void container_initial_console_size(Engine *e, Container *c);
 int container_prune(Engine *e, json_t *filters, json_t **ret_deleted, long long *ret_reclaimed, BerthError **err);
 int container_changes(Engine *e, const char *ref, json_t **ret, BerthError **err);
 int container_top(Engine *e, const char *ref, const char *ps_args, json_t **ret, BerthError **err);
-int parse_signal(const char *s);
 
 /* wait.c: condition "not-running", "next-exit", "removed". */
 typedef struct ContainerWaiter {

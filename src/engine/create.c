@@ -7,59 +7,19 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/signal.h"
 #include "basic/util.h"
+#include "config-fields.h"
 #include "container.h"
 #include "state/events.h"
+#include "engine/health.h"
 #include "engine/links.h"
+#include "engine/mountpoints.h"
 #include "engine/resources.h"
 #include "engine/system.h"
 #include "image/image.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
-
-enum { T_STR = JT_STR, T_BOOL = JT_BOOL, T_INT = JT_INT, T_OBJ = JT_OBJ, T_STRV = JT_STRV, T_ARR = JT_ARR };
-
-typedef JsonFieldType FieldType;
-
-static const FieldType config_fields[] = {
-        { "Hostname", T_STR }, { "Domainname", T_STR }, { "User", T_STR }, { "AttachStdin", T_BOOL },
-        { "AttachStdout", T_BOOL }, { "AttachStderr", T_BOOL }, { "Tty", T_BOOL }, { "OpenStdin", T_BOOL },
-        { "StdinOnce", T_BOOL }, { "Env", T_STRV }, { "Cmd", T_STRV | T_STR }, { "Entrypoint", T_STRV | T_STR },
-        { "Image", T_STR }, { "Volumes", T_OBJ }, { "WorkingDir", T_STR }, { "Labels", T_OBJ },
-        { "StopSignal", T_STR }, { "StopTimeout", T_INT }, { "ExposedPorts", T_OBJ }, { "NetworkDisabled", T_BOOL },
-        { "MacAddress", T_STR }, { "OnBuild", T_STRV }, { "Shell", T_STRV }, { "Healthcheck", T_OBJ },
-        { "ArgsEscaped", T_BOOL },
-};
-
-static const FieldType host_fields[] = {
-        { "Binds", T_STRV }, { "ContainerIDFile", T_STR }, { "LogConfig", T_OBJ }, { "NetworkMode", T_STR },
-        { "PortBindings", T_OBJ }, { "RestartPolicy", T_OBJ }, { "AutoRemove", T_BOOL }, { "VolumeDriver", T_STR },
-        { "VolumesFrom", T_STRV }, { "CapAdd", T_STRV }, { "CapDrop", T_STRV }, { "Dns", T_STRV },
-        { "DnsOptions", T_STRV }, { "DnsSearch", T_STRV }, { "ExtraHosts", T_STRV }, { "GroupAdd", T_STRV },
-        { "IpcMode", T_STR }, { "Links", T_STRV }, { "OomScoreAdj", T_INT }, { "PidMode", T_STR },
-        { "Privileged", T_BOOL }, { "PublishAllPorts", T_BOOL }, { "ReadonlyRootfs", T_BOOL },
-        { "SecurityOpt", T_STRV }, { "UTSMode", T_STR }, { "UsernsMode", T_STR }, { "ShmSize", T_INT },
-        { "Memory", T_INT }, { "CpuShares", T_INT }, { "NanoCpus", T_INT }, { "PidsLimit", T_INT },
-        { "Init", T_BOOL }, { "MaskedPaths", T_STRV }, { "ReadonlyPaths", T_STRV }, { "Mounts", T_ARR },
-        { "Tmpfs", T_OBJ }, { "Sysctls", T_OBJ }, { "Ulimits", T_ARR }, { "ConsoleSize", T_ARR },
-        { "CgroupnsMode", T_STR }, { "CgroupParent", T_STR }, { "MemorySwap", T_INT },
-        { "Devices", T_ARR }, { "DeviceCgroupRules", T_STRV }, { "MemoryReservation", T_INT },
-        { "KernelMemory", T_INT }, { "MemorySwappiness", T_INT }, { "OomKillDisable", T_BOOL },
-        { "CpuPeriod", T_INT }, { "CpuQuota", T_INT }, { "CpuRealtimePeriod", T_INT },
-        { "CpuRealtimeRuntime", T_INT }, { "CpusetCpus", T_STR }, { "CpusetMems", T_STR },
-        { "BlkioWeight", T_INT }, { "BlkioWeightDevice", T_ARR }, { "BlkioDeviceReadBps", T_ARR },
-        { "BlkioDeviceWriteBps", T_ARR }, { "BlkioDeviceReadIOps", T_ARR }, { "BlkioDeviceWriteIOps", T_ARR },
-        { "CpuPercent", T_INT }, { "IOMaximumIOps", T_INT }, { "IOMaximumBandwidth", T_INT },
-};
-
-static int check_types(json_t *obj, const FieldType *f, size_t n, const char *structname, BerthError **err)
-{
-        const FieldType *bad = json_check_fields(obj, f, n);
-        if (bad)
-                return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field %s.%s",
-                                json_kind(json_object_get(obj, bad->key)), structname, bad->key);
-        return 0;
-}
 
 /* Cmd/Entrypoint as Docker's StrSlice decodes them: a plain string (shell form, old clients) is one argv
  * element, null or absent is nil (NULL here), [] stays an empty list. */
@@ -154,8 +114,14 @@ static void merge_image_config(json_t *uc, json_t *ic)
                 }
                 json_object_update_missing(uports, iports);
         }
-        if (!json_object_get(uc, "Volumes") && json_is_object(json_object_get(ic, "Volumes")))
-                json_object_set(uc, "Volumes", json_object_get(ic, "Volumes"));
+        /* Volumes: the image's are added to the user's */
+        json_t *uvols = json_object_get(uc, "Volumes"), *ivols = json_object_get(ic, "Volumes");
+        if (json_is_object(ivols) && json_object_size(ivols)) {
+                if (!json_is_object(uvols))
+                        json_object_set_new(uc, "Volumes", json_deep_copy(ivols));
+                else
+                        json_object_update(uvols, ivols);
+        }
 }
 
 static json_t *json_strv(char *const *l)
@@ -187,9 +153,8 @@ static int validate_log_config(json_t *hc, BerthError **err)
                 return berr_set(err, EINVAL, "LogConfig.Config must be an object of strings");
         if (!type || !*type)
                 type = "json-file";
-        static const char *const json_file_opts[] = { "max-size", "max-file", NULL };
-        static const char *const unsupported_opts[] = { "compress", "labels", "labels-regex", "env", "env-regex",
-                                                        "tag", NULL };
+        static const char *const json_file_opts[] = { "max-size", "max-file", "compress", NULL };
+        static const char *const unsupported_opts[] = { "labels", "labels-regex", "env", "env-regex", "tag", NULL };
         bool none = streq(type, "none");
         if (!none && !streq(type, "json-file") && !streq(type, "local"))
                 return berr_set(err, EINVAL, "error looking up logging plugin %s: plugin \"%s\" not found", type, type);
@@ -219,34 +184,32 @@ static int validate_log_config(json_t *hc, BerthError **err)
                         if (n < 1)
                                 return berr_set(err, EINVAL, "failed to initialize logging driver: max-file cannot be "
                                                 "less than 1");
+                } else if (streq(k, "compress")) {
+                        if (go_parse_bool(s) < 0)
+                                return berr_set(err, EINVAL, "failed to initialize logging driver: strconv.ParseBool: "
+                                                "parsing \"%s\": invalid syntax", s);
                 } else if (parse_ram_bytes(s) < 0)
                         return berr_set(err, EINVAL, "failed to initialize logging driver: invalid value for max-size: "
                                         "%s: invalid size: '%s'", s, s);
         }
         json_t *cfg = json_is_object(opts) ? json_deep_copy(opts) : json_object();
         if (streq(type, "local")) {
-                /* Docker's local driver keeps 5 files of 20 MB unless told otherwise */
+                /* Docker's local driver keeps 5 compressed files of 20 MB unless told otherwise */
                 if (!json_object_get(cfg, "max-size"))
                         json_object_set_new(cfg, "max-size", json_string("20m"));
                 if (!json_object_get(cfg, "max-file"))
                         json_object_set_new(cfg, "max-file", json_string("5"));
+                if (!json_object_get(cfg, "compress"))
+                        json_object_set_new(cfg, "compress", json_string("true"));
+        }
+        /* dockerd says this when the container starts; berth as soon as it can know */
+        const char *compress = json_str(cfg, "compress"), *max_file = json_str(cfg, "max-file");
+        if (compress && go_parse_bool(compress) == 1 && (!json_str(cfg, "max-size") || !max_file || atoll(max_file) < 2)) {
+                json_decref(cfg);
+                return berr_set(err, EINVAL, "failed to initialize logging driver: compress cannot be true when "
+                                "max-file is less than 2 or max-size is not set");
         }
         json_object_set_new(hc, "LogConfig", json_pack("{s:s,s:o}", "Type", type, "Config", cfg));
-        return 0;
-}
-
-/* Binds are checked when the container is created: Docker refuses a relative container path
- * there, and berth refuses named volumes, which it does not have yet, rather than failing the start. */
-static int validate_binds(json_t *hc, BerthError **err)
-{
-        size_t i;
-        json_t *b;
-        json_array_foreach(json_object_get(hc, "Binds"), i, b) {
-                _cleanup_strv_free_ char **parts = NULL;
-                int r = container_bind_parse(json_string_value(b), &parts, err);
-                if (r < 0)
-                        return r;
-        }
         return 0;
 }
 
@@ -350,10 +313,10 @@ static int validate_security_opts(json_t *hc, BerthError **err)
                 } else if (streq(key, "seccomp")) {
                         if (streq(val, "unconfined") || streq(val, "builtin"))
                                 continue;
-                        _cleanup_free_ char *msg = NULL;
-                        if (rt_seccomp_check_profile(val, &msg) < 0)
+                        _cleanup_berr_ BerthError *perr = NULL;
+                        if (rt_seccomp_check_profile(val, &perr) < 0)
                                 return berr_set(err, EINVAL, "Decoding seccomp profile failed: %s",
-                                                msg ? msg : "invalid profile");
+                                                perr ? perr->msg : "invalid profile");
                 } else if (streq(key, "label")) {
                         if (!streq(val, "disable"))
                                 return berr_set(err, EINVAL,
@@ -429,6 +392,7 @@ static int validate_ulimits(json_t *hc, BerthError **err)
         return 0;
 }
 
+/* HostConfig.Tmpfs; Binds, Mounts and VolumesFrom are checked as they are resolved (engine/mountpoints.c). */
 static int validate_mounts(json_t *hc, BerthError **err)
 {
         const char *k;
@@ -440,43 +404,6 @@ static int validate_mounts(json_t *hc, BerthError **err)
                 if (!json_is_string(v))
                         return berr_set(err, EINVAL, "json: cannot unmarshal value into Go struct field "
                                         "HostConfig.Tmpfs of type string");
-        }
-        size_t i;
-        json_t *m;
-        json_array_foreach(json_object_get(hc, "Mounts"), i, m) {
-                const char *type = json_str(m, "Type"), *src = json_str(m, "Source"), *dst = json_str(m, "Target");
-                if (!json_is_object(m) || !type || !*type)
-                        return berr_set(err, EINVAL, "invalid mount config: mount type unknown");
-                if (!dst || !*dst)
-                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": field Target must not "
-                                        "be empty", type);
-                if (dst[0] != '/')
-                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": invalid mount path: "
-                                        "'%s' mount path must be absolute", type, dst);
-                if (streq(type, "bind")) {
-                        struct stat st;
-                        if (!src || !*src)
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": field Source "
-                                                "must not be empty");
-                        if (src[0] != '/')
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": invalid mount "
-                                                "path: '%s' mount path must be absolute", src);
-                        if (stat(src, &st) < 0)
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": bind source "
-                                                "path does not exist: %s", src);
-                        const char *prop = json_str(json_object_get(m, "BindOptions"), "Propagation");
-                        if (prop && *prop && !streq(prop, "rprivate") && !streq(prop, "private"))
-                                return berr_set(err, EINVAL, "invalid mount config for type \"bind\": bind "
-                                                "propagation \"%s\" is not supported", prop);
-                } else if (streq(type, "tmpfs")) {
-                        if (src && *src)
-                                return berr_set(err, EINVAL, "invalid mount config for type \"tmpfs\": field Source "
-                                                "must not be specified");
-                } else if (streq(type, "volume"))
-                        return berr_set(err, ENOTSUP, "invalid mount config for type \"volume\": volumes are not "
-                                        "supported yet");
-                else
-                        return berr_set(err, EINVAL, "invalid mount config for type \"%s\": mount type unknown", type);
         }
         return 0;
 }
@@ -515,15 +442,22 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                                 "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
         if (!body)
                 return berr_set(err, EINVAL, "Config cannot be empty in order to create a container");
-        r = check_types(body, config_fields, ELEMENTSOF(config_fields), "ContainerConfigWrapper", err);
+        r = config_fields_check(body, CONFIG_SECTION_CONFIG, "ContainerConfigWrapper", err);
+        if (r == 0)
+                r = config_fields_refuse(body, CONFIG_SECTION_CONFIG, "Config", err);
         if (r < 0)
                 return r;
+        const char *stopsig = json_str(body, "StopSignal");
+        if (stopsig && *stopsig && signal_from_string(stopsig) < 0)
+                return berr_set(err, EINVAL, "Invalid signal: %s", stopsig);
         json_t *hcin = json_object_get(body, "HostConfig");
         if (hcin && !json_is_null(hcin) && !json_is_object(hcin))
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field "
                                 "ContainerConfigWrapper.HostConfig of type container.HostConfig", json_kind(hcin));
         if (json_is_object(hcin)) {
-                r = check_types(hcin, host_fields, ELEMENTSOF(host_fields), "HostConfig", err);
+                r = config_fields_check(hcin, CONFIG_SECTION_HOST, "HostConfig", err);
+                if (r == 0)
+                        r = config_fields_refuse(hcin, CONFIG_SECTION_HOST, "HostConfig", err);
                 if (r < 0)
                         return r;
         }
@@ -534,6 +468,11 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         const char *image = json_str(body, "Image");
         if (!image || !*image)
                 return berr_set(err, EINVAL, "Config cannot be empty in order to create a container");
+        /* checked before the image is looked up, as dockerd's verifyContainerSettings */
+        _cleanup_json_ json_t *health = json_deep_copy(json_object_get(body, "Healthcheck"));
+        r = health_config_check(health, err);
+        if (r < 0)
+                return r;
 
         _cleanup_free_ char *image_id = NULL;
         r = image_resolve(e->images, image, &image_id, err);
@@ -551,6 +490,12 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         json_object_del(uc, "Platform");
         merge_image_config(uc, json_object_get(icfg, "config"));
         merge_command(uc, json_object_get(icfg, "config"));
+        json_t *hmerged = health_config_merge(json_is_object(health) ? health : NULL,
+                                              json_object_get(json_object_get(icfg, "config"), "Healthcheck"));
+        if (hmerged)
+                json_object_set_new(uc, "Healthcheck", hmerged);
+        else
+                json_object_del(uc, "Healthcheck");
         json_t *ep = json_object_get(uc, "Entrypoint");
         json_t *cmd = json_object_get(uc, "Cmd");
         if (!json_array_size(ep) && !json_array_size(cmd))
@@ -592,9 +537,6 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         r = validate_restart_policy(hc, err);
         if (r < 0)
                 return r;
-        r = validate_binds(hc, err);
-        if (r < 0)
-                return r;
         r = validate_log_config(hc, err);
         if (r < 0)
                 return r;
@@ -615,12 +557,19 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (r < 0)
                 return r;
         container_resources_defaults(hc);
-        set_default(hc, "NetworkMode", json_string("default"));
+        /* the keys the engine acts on are recorded with their defaults (config-fields.c); inspect fills the rest */
+        set_default(hc, "NetworkMode", config_field_default(CONFIG_SECTION_HOST, "NetworkMode"));
         json_int_t shm = json_integer_value(json_object_get(hc, "ShmSize"));
         if (shm <= 0)
-                json_object_set_new(hc, "ShmSize", json_integer(67108864));
-        set_default(hc, "IpcMode", json_string("private"));
-        set_default(hc, "CgroupnsMode", json_string("host"));
+                json_object_set_new(hc, "ShmSize", config_field_default(CONFIG_SECTION_HOST, "ShmSize"));
+        set_default(hc, "IpcMode", config_field_default(CONFIG_SECTION_HOST, "IpcMode"));
+        const char *cgns = json_str(hc, "CgroupnsMode");
+        if (cgns && streq(cgns, "host"))
+                return berr_set(err, EINVAL, "HostConfig.CgroupnsMode=host is not supported by berth: every container "
+                                "has its own cgroup namespace");
+        if (cgns && *cgns && !streq(cgns, "private"))
+                return berr_set(err, EINVAL, "invalid cgroup namespace mode: %s", cgns);
+        set_default(hc, "CgroupnsMode", config_field_default(CONFIG_SECTION_HOST, "CgroupnsMode"));
         /* as dockerd: the daemon's default runtime when none is named, an unknown name refused */
         set_default(hc, "Runtime", json_string("runc")); /* Docker's default name; berth-monitor runs it */
         if (!engine_runtime_known(json_str(hc, "Runtime") ?: ""))
@@ -666,10 +615,19 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                               json_is_object(ncin) ? ncin : json_null(), "Path", path, "Args", argv, "Platform",
                               "linux");
 
+        /* Last of the checks: it creates the volumes the container names. */
+        json_t *mps = NULL;
+        r = mountpoints_resolve(e, uc, hc, &mps, err);
+        if (r < 0)
+                return r;
+        json_object_set_new(c->config, "MountPoints", mps);
+
         _cleanup_free_ char *dir = container_dir(e, id);
         r = mkdir_p(dir, 0710);
-        if (r < 0)
+        if (r < 0) {
+                mountpoints_remove_anonymous(e, c);
                 return berr_set(err, -r, "cannot create %s: %s", dir, strerror(-r));
+        }
 
         pthread_mutex_lock(&e->lock);
         if (name && *name) {
@@ -686,6 +644,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
                                      n, other->id);
                         pthread_mutex_unlock(&e->lock);
                         rm_rf(dir);
+                        mountpoints_remove_anonymous(e, c);
                         return r;
                 }
                 c->name = strdup(n);
@@ -695,6 +654,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         if (r < 0) {
                 pthread_mutex_unlock(&e->lock);
                 rm_rf(dir);
+                mountpoints_remove_anonymous(e, c);
                 return r;
         }
         /* A crash before the row is written leaves a directory without a row: the reconciler removes it. */
@@ -707,6 +667,7 @@ int container_create(Engine *e, const char *name, json_t *body, char **ret_id, j
         pthread_mutex_unlock(&e->lock);
         if (r < 0) {
                 rm_rf(dir);
+                mountpoints_remove_anonymous(e, c);
                 return berr_set(err, -r, "cannot record container: %s", strerror(-r));
         }
         *ret_id = strdup(id);

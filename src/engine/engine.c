@@ -6,9 +6,11 @@
 
 #include "basic/crashpoint.h"
 #include "basic/util.h"
+#include "engine/health.h"
 #include "engine/netglue.h"
 #include "image/image.h"
 #include "state/events.h"
+#include "volume/volume.h"
 
 static int load_daemon_id(Engine *e)
 {
@@ -91,6 +93,9 @@ int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err)
                                     .layer_max_ratio = e->cfg.layer_max_ratio, .layer_max_size = e->cfg.layer_max_size,
                                     .min_free_space = e->cfg.min_free_space };
         e->net = engine_network_new(e);
+        r = volume_store_open(e->cfg.data_root, e->store, e->events, &e->lock, &e->volumes, err);
+        if (r < 0)
+                goto fail;
         *ret = e;
         return 0;
 fail:
@@ -102,8 +107,10 @@ void engine_free(Engine *e)
 {
         if (!e)
                 return;
+        health_sched_free(e);
         free(e->images);
         free(e->net);
+        volume_store_free(e->volumes);
         store_close(e->store);
         events_free(e->events);
         free(e->cfg.data_root);

@@ -45,7 +45,9 @@ typedef struct Engine {
         EventLog *events;        /* engine/events.h: the event journal */
         struct Network *net;     /* network/network.h: its context (engine/netglue.c) */
         struct Discovery *discovery; /* discovery/discovery.h, NULL without --discovery */
+        struct VolumeStore *volumes; /* volume/volume.h */
         struct ExecTable *execs; /* engine/exec.h, created on first use (under lock) */
+        struct HealthSched *health; /* engine/health.h, created on first use (under lock) */
         pthread_mutex_t lock;
         int64_t started_ns;
         char id[65]; /* stable daemon id, kept in the data root */

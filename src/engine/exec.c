@@ -8,13 +8,13 @@
 #include "basic/detachkeys.h"
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
 #include "engine/links.h"
 
 #define EXEC_KEEP_NS (5LL * 60 * 1000000000) /* ended instances are forgotten after this */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct Exec {
         char id[65];
@@ -100,19 +100,25 @@ bool exec_tty(Exec *x)
         return x->tty;
 }
 
-static void env_set(json_t *env, const char *kv)
+char *exec_cmdline(json_t *cmd)
 {
-        size_t klen = strcspn(kv, "=");
+        char *s = xstrdup("");
         size_t i;
         json_t *v;
-        json_array_foreach(env, i, v) {
-                const char *s = json_string_value(v);
-                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
+        json_array_foreach(cmd, i, v) {
+                char *n = xasprintf("%s%s%s", s, i ? " " : "", json_string_value(v) ?: "");
+                free(s);
+                s = n;
         }
-        json_array_append_new(env, json_string(kv));
+        return s;
+}
+
+json_t *exec_monitor_request(json_t *cmd, json_t *env, const char *user, const char *cwd, bool tty, bool in, bool out,
+                             bool err, bool privileged)
+{
+        return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "op", "exec", "args", cmd, "env", env, "user",
+                         user, "cwd", cwd, "tty", tty, "stdin", in, "stdout", out, "stderr", err, "privileged",
+                         privileged);
 }
 
 static int running_check_locked(Container *c, BerthError **err)
@@ -162,17 +168,9 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
                 return berr_set(err, EINVAL, "Invalid escape keys (%s) provided", keys);
 
         /* dockerd's CreateDaemonEnvironment, then the exec's own variables. */
-        json_t *cfg = container_cfg(c);
         bool tty = json_bool(body, "Tty");
-        json_t *env = json_array();
-        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname") ? json_str(cfg, "Hostname") : "");
-        env_set(env, hn);
-        if (tty)
-                env_set(env, "TERM=xterm");
-        links_env(e, c, env);
-        json_array_foreach(json_object_get(cfg, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
-        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) env_set(env, json_string_value(v));
+        json_t *env = container_process_env(e, c, tty);
+        json_array_foreach(json_object_get(body, "Env"), i, v) if (json_is_string(v)) json_env_set(env, json_string_value(v));
 
         Exec *x = calloc(1, sizeof(*x));
         if (!x) {
@@ -211,12 +209,7 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         table(e)->list = x;
         pthread_mutex_unlock(&e->lock);
 
-        _cleanup_free_ char *cmdline = NULL;
-        json_array_foreach(cmd, i, v) {
-                char *n = cmdline ? xasprintf("%s %s", cmdline, json_string_value(v)) : strdup(json_string_value(v));
-                free(cmdline);
-                cmdline = n;
-        }
+        _cleanup_free_ char *cmdline = exec_cmdline(cmd);
         _cleanup_free_ char *action = xasprintf("exec_create: %s", cmdline);
         events_container(e, c, action, json_pack("{s:s}", "execID", x->id));
         *ret_id = strdup(x->id);
@@ -280,7 +273,7 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
         if (detach_keys_parse(x->detach_keys, &dk) < 0)
                 dk.n = 0;
         bool client_in = client >= 0 && x->in;
-        unsigned char hdr[8];
+        unsigned char hdr[STDCOPY_HEADER_LEN];
         size_t have = 0, left = 0;
         int stream = 0;
         char exitbuf[128];
@@ -334,13 +327,12 @@ static int relay(Exec *x, int mon, int client, const char *pre, size_t pre_len)
                 for (size_t i = 0; i < (size_t) got;) {
                         if (left == 0) {
                                 hdr[have++] = (unsigned char) buf[i++];
-                                if (have < 8)
+                                if (have < sizeof(hdr))
                                         continue;
                                 have = 0;
                                 stream = hdr[0];
-                                left = ((size_t) hdr[4] << 24) | ((size_t) hdr[5] << 16) | ((size_t) hdr[6] << 8) |
-                                       hdr[7];
-                                if (stream != 3 && x->framed && client >= 0 && left > 0 &&
+                                left = stdcopy_header_len(hdr);
+                                if (stream != STDCOPY_SYSTEMERR && x->framed && client >= 0 && left > 0 &&
                                     loop_send(client, hdr, 8) < 0)
                                         client = -1;
                                 continue;
@@ -421,10 +413,8 @@ static void *detached_thread(void *p)
 int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
 {
         x->framed = framed;
-        _cleanup_json_ json_t *req = json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:b,s:b,s:b,s:b}", "op", "exec", "args",
-                                               x->cmd, "env", x->env, "user", x->user, "cwd", x->workdir, "tty",
-                                               x->tty, "stdin", x->in && client_fd >= 0, "stdout", x->out, "stderr",
-                                               x->err, "privileged", x->privileged);
+        _cleanup_json_ json_t *req = exec_monitor_request(x->cmd, x->env, x->user, x->workdir, x->tty,
+                                                          x->in && client_fd >= 0, x->out, x->err, x->privileged);
         pthread_mutex_lock(&e->lock);
         int sent_h = x->h, sent_w = x->w;
         if (x->h > 0 && x->w > 0) {
@@ -456,9 +446,9 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 _cleanup_free_ char *text = xasprintf("%s\r\n", msg);
                 size_t n = strlen(text);
                 if (x->framed) {
-                        unsigned char hdr[8] = { 1, 0, 0, 0, (unsigned char) (n >> 24), (unsigned char) (n >> 16),
-                                                 (unsigned char) (n >> 8), (unsigned char) n };
-                        (void) loop_send(client_fd, hdr, 8);
+                        unsigned char hdr[STDCOPY_HEADER_LEN];
+                        stdcopy_header(hdr, STDCOPY_STDOUT, n);
+                        (void) loop_send(client_fd, hdr, sizeof(hdr));
                 }
                 (void) loop_send(client_fd, text, n);
                 return 0;
@@ -478,15 +468,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 (void) container_monitor_request(e, x->c->id, rq, &rl);
         }
         {
-                _cleanup_free_ char *cmdline = NULL;
-                size_t i;
-                json_t *v;
-                json_array_foreach(x->cmd, i, v) {
-                        char *nl = cmdline ? xasprintf("%s %s", cmdline, json_string_value(v))
-                                           : strdup(json_string_value(v));
-                        free(cmdline);
-                        cmdline = nl;
-                }
+                _cleanup_free_ char *cmdline = exec_cmdline(x->cmd);
                 _cleanup_free_ char *action = xasprintf("exec_start: %s", cmdline);
                 events_container(e, x->c, action, json_pack("{s:s}", "execID", x->id));
         }

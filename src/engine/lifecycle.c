@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include "engine/container.h"
+#include "engine/mountpoints.h"
 #include "engine/netglue.h"
 #include "image/image.h"
 #include "network/network.h"
@@ -18,6 +19,7 @@ int engine_start(Engine *e, BerthError **err)
         r = container_restore_all(e, err);
         if (r < 0)
                 return r;
+        mountpoints_reconcile(e); /* the running containers' volumes stay mounted, the rest go */
         network_adopt(e->net);
         /* after the restore: it registers the running containers; never waits for etcd */
         return engine_discovery_start(e, err);

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "basic/json-util.h"
 #include "basic/util.h"
@@ -115,6 +117,25 @@ static int read_more(int fd, char **buf, size_t *blen, size_t *bcap)
         }
 }
 
+/* A rotated file that the monitor compressed (name.N.gz), whole into buf. */
+static void read_gz(const char *path, char **buf, size_t *blen, size_t *bcap)
+{
+        gzFile gz = gzopen(path, "rb");
+        if (!gz)
+                return;
+        for (;;) {
+                if (*bcap - *blen < 65536) {
+                        *bcap = *bcap * 2 + 65536;
+                        *buf = xrealloc(*buf, *bcap);
+                }
+                int n = gzread(gz, *buf + *blen, (unsigned) (*bcap - *blen));
+                if (n <= 0)
+                        break;
+                *blen += (size_t) n;
+        }
+        gzclose(gz);
+}
+
 static void free_list(LogList *l)
 {
         for (size_t i = 0; i < l->n; i++)
@@ -149,13 +170,18 @@ int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, 
         _cleanup_free_ char *buf = NULL;
         size_t blen = 0, bcap = 0;
         int r = 0;
-        /* Rotated files first, oldest (highest number) to newest. */
+        /* Rotated files first, oldest (highest number) to newest; compressed ones end in .gz, and
+         * name.1 may be plain for the moment the monitor compresses it. */
         for (int i = 32; i >= 1; i--) {
                 _cleanup_free_ char *p = xasprintf("%s.%d", path, i);
+                _cleanup_free_ char *pgz = xasprintf("%s.gz", p);
                 _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
+                if (fd >= 0)
+                        read_more(fd, &buf, &blen, &bcap);
+                else if (access(pgz, F_OK) == 0)
+                        read_gz(pgz, &buf, &blen, &bcap);
+                else
                         continue;
-                read_more(fd, &buf, &blen, &bcap);
                 if (blen && buf[blen - 1] != '\n') {
                         if (blen == bcap)
                                 buf = realloc(buf, ++bcap);

@@ -6,6 +6,8 @@
 #include "basic/json-util.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/mountpoints.h"
+#include "engine/health.h"
 #include "state/events.h"
 #include "engine/resources.h"
 #include "network/network.h"
@@ -27,6 +29,7 @@ int container_remove_finish(Engine *e, Container *c, BerthError **err)
         pthread_mutex_lock(&e->lock);
         c->status = CSTATUS_REMOVING;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_cancel_pending_attaches(e, c);
         /* The processes, then their monitor, then what they used; the record last, so a crash
          * anywhere in between leaves a row that still says "Removing". */
@@ -34,6 +37,7 @@ int container_remove_finish(Engine *e, Container *c, BerthError **err)
         container_stop_monitors(e, c->id, 5000, NULL);
         crash_point("remove-after-stop");
         network_container_forget(e->net, c->id);
+        mountpoints_release(e, c);
         container_cleanup_files(e, c->id);
         crash_point("remove-before-delete");
         pthread_mutex_lock(&e->lock);
@@ -119,12 +123,14 @@ int container_remove_obj(Engine *e, Container *c, bool force, BerthError **err)
 
 int container_remove(Engine *e, const char *ref, bool force, bool volumes, BerthError **err)
 {
-        (void) volumes; /* anonymous volumes arrive with the volumes issue */
         _cleanup_container_ Container *c = NULL;
         int r = container_get(e, ref, &c, err);
         if (r < 0)
                 return r;
-        return container_remove_obj(e, c, force, err);
+        r = container_remove_obj(e, c, force, err);
+        if (r == 0 && volumes)
+                mountpoints_remove_anonymous(e, c);
+        return r;
 }
 
 int container_rename(Engine *e, const char *ref, const char *newname, BerthError **err)

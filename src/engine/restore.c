@@ -12,6 +12,7 @@
 #include "basic/util.h"
 #include "container.h"
 #include "engine/exec.h"
+#include "engine/health.h"
 
 static void *restart_thread(void *p)
 {
@@ -79,6 +80,13 @@ int container_restore_all(Engine *e, BerthError **err)
                                 _cleanup_json_ json_t *j = json_loads(line, 0, NULL);
                                 if (json_bool(j, "running")) {
                                         container_start_watcher(e, c);
+                                        /* dockerd restarts the probes of a restored container from
+                                         * "starting"; the log is kept */
+                                        pthread_mutex_lock(&e->lock);
+                                        if (c->health)
+                                                health_reset(c->health);
+                                        pthread_mutex_unlock(&e->lock);
+                                        health_schedule(e, c);
                                         if (commit_paused) {
                                                 _cleanup_berr_ BerthError *perr = NULL;
                                                 if (container_pause(e, c->id, false, &perr) < 0)
@@ -127,6 +135,7 @@ void container_shutdown(Engine *e)
         ContainerTable *t = e->containers;
         if (!t)
                 return;
+        health_shutdown(e); /* its jobs hold containers and take Engine.lock */
         pthread_mutex_lock(&e->lock);
         t->stopping = true;
         for (size_t i = 0; i < t->n; i++)

@@ -18,11 +18,12 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
-#include "basic/resolvconf.h"
 #include "basic/util.h"
 #include "container.h"
 #include "state/events.h"
+#include "engine/health.h"
 #include "engine/links.h"
+#include "engine/mountpoints.h"
 #include "image/image.h"
 #include "engine/netglue.h"
 #include "engine/resources.h"
@@ -33,7 +34,6 @@
 /* berth bounds every json-file log unless told otherwise (10 files of 10 MiB) */
 #define BERTH_LOG_MAX_SIZE (10LL * 1024 * 1024)
 #define BERTH_LOG_MAX_FILE 10
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- monitor socket ---- */
 
@@ -123,12 +123,6 @@ static int write_text(const char *path, const char *s)
         return write_file_replace(path, s, strlen(s), 0644);
 }
 
-static int write_resolv_conf(const char *path)
-{
-        _cleanup_free_ char *out = resolv_conf_from_host(RESOLV_ALL);
-        return write_text(path, out);
-}
-
 /* The init layer sits between the image and the upper dir and holds the
  * mount points berth itself needs, so they are never created in the upper
  * dir and never show up in commit, export or changes (Docker's "-init" layer). */
@@ -165,45 +159,17 @@ static int prepare_files(Engine *e, Container *c, BerthError **err)
         int ri = prepare_init_layer(dir, err);
         if (ri < 0)
                 return ri;
-        json_t *cfg = container_cfg(c);
-        const char *hostname = json_str(cfg, "Hostname");
-        const char *domain = json_str(cfg, "Domainname");
+        /* hosts and resolv.conf depend on the networks: network_container_prepare writes them */
+        const char *hostname = json_str(container_cfg(c), "Hostname");
         _cleanup_free_ char *hp = xasprintf("%s/hostname", dir);
         _cleanup_free_ char *hs = xasprintf("%s\n", hostname ? hostname : c->id);
-        _cleanup_free_ char *hostsp = xasprintf("%s/hosts", dir);
-        _cleanup_free_ char *fqdn = domain && *domain ? xasprintf("%s.%s %s", hostname, domain, hostname)
-                                                      : xasprintf("%s", hostname);
-        _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
-                                               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t%s\n",
-                                               fqdn);
-        _cleanup_free_ char *rp = xasprintf("%s/resolv.conf", dir);
         int r = write_text(hp, hs);
-        if (r == 0)
-                r = write_text(hostsp, hosts);
-        if (r == 0)
-                r = write_resolv_conf(rp);
         if (r < 0)
                 return berr_set(err, -r, "cannot write container files in %s: %s", dir, strerror(-r));
         return 0;
 }
 
 /* ---- spec.json ---- */
-
-static void env_set(json_t *env, const char *kv)
-{
-        size_t klen = strcspn(kv, "=");
-        size_t i;
-        json_t *x;
-        json_array_foreach(env, i, x) {
-                const char *s = json_string_value(x);
-                if (s && strcspn(s, "=") == klen && strneq(s, kv, klen)) {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
-}
 
 static char *cap_name(const char *s)
 {
@@ -256,6 +222,10 @@ static json_t *capabilities(json_t *hc)
 
 static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **err)
 {
+        int r = mountpoints_spec(e, c, mounts, err);
+        if (r < 0)
+                return r;
+        /* after the mount points, as in Docker: a volume on /etc does not hide them */
         _cleanup_free_ char *dir = container_dir(e, c->id);
         const char *files[][2] = { { "hostname", "/etc/hostname" }, { "hosts", "/etc/hosts" },
                                    { "resolv.conf", "/etc/resolv.conf" } };
@@ -263,32 +233,6 @@ static int build_mounts(Engine *e, Container *c, json_t *mounts, BerthError **er
                 json_array_append_new(mounts, json_pack("{s:s++,s:s,s:s,s:[ss]}", "source", dir, "/", files[i][0],
                                                         "destination", files[i][1], "type", "bind", "options",
                                                         "rbind", "rw"));
-        json_t *binds = json_object_get(container_hostcfg(c), "Binds");
-        size_t i;
-        json_t *b;
-        json_array_foreach(binds, i, b) {
-                const char *s = json_string_value(b);
-                if (!s)
-                        continue;
-                _cleanup_strv_free_ char **parts = NULL;
-                int r = container_bind_parse(s, &parts, err); /* also for records made before create checked */
-                if (r < 0)
-                        return r;
-                size_t n = strv_length(parts);
-                /* -v (unlike --mount) creates a missing host directory at each start, as dockerd does;
-                 * a file in the way is left for the runtime's "not a directory" error. */
-                struct stat st;
-                if (stat(parts[0], &st) < 0 && errno == ENOENT) {
-                        int k = mkdir_p(parts[0], 0755);
-                        if (k < 0 && k != -ENOTDIR)
-                                return berr_set(err, EIO, "error while creating mount source path '%s': mkdir %s: %s",
-                                                parts[0], parts[0], go_strerror(k));
-                }
-                bool ro = n == 3 && strstr(parts[2], "ro") != NULL;
-                json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", parts[0], "destination",
-                                                        parts[1], "type", "bind", "options", "rbind",
-                                                        ro ? "ro" : "rw"));
-        }
         return 0;
 }
 
@@ -352,8 +296,8 @@ static int build_devices(json_t *hc, json_t *devices, json_t *rules, BerthError 
         return 0;
 }
 
-/* SecurityOpt, namespaces, sysctls, ulimits, tmpfs and HostConfig.Mounts into spec.json (all
- * validated at create). */
+/* SecurityOpt, namespaces, sysctls, ulimits and HostConfig.Tmpfs into spec.json (all validated at
+ * create); the mount points are build_mounts'. */
 static void spec_add_security(json_t *hc, json_t *spec, bool priv)
 {
         size_t i;
@@ -404,28 +348,6 @@ static void spec_add_security(json_t *hc, json_t *spec, bool priv)
                 json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination", k,
                                                         "type", "tmpfs", "options", opts));
         }
-        json_array_foreach(json_object_get(hc, "Mounts"), i, v) {
-                const char *type = json_str(v, "Type");
-                bool ro = json_bool(v, "ReadOnly");
-                if (type && streq(type, "bind")) {
-                        bool nonrec = json_bool(json_object_get(v, "BindOptions"), "NonRecursive");
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[ss]}", "source", json_str(v, "Source"),
-                                                                "destination", json_str(v, "Target"), "type", "bind",
-                                                                "options", nonrec ? "bind" : "rbind", ro ? "ro" : "rw"));
-                } else if (type && streq(type, "tmpfs")) {
-                        json_t *to = json_object_get(v, "TmpfsOptions");
-                        json_t *opts = json_pack("[sss]", "nosuid", "nodev", "noexec");
-                        if (ro)
-                                json_array_append_new(opts, json_string("ro"));
-                        if (json_int(to, "SizeBytes", 0) > 0)
-                                json_array_append_new(opts, json_sprintf("size=%lld", json_int(to, "SizeBytes", 0)));
-                        if (json_int(to, "Mode", 0) > 0)
-                                json_array_append_new(opts, json_sprintf("mode=%llo", json_int(to, "Mode", 0)));
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:o}", "source", "tmpfs", "destination",
-                                                                json_str(v, "Target"), "type", "tmpfs", "options",
-                                                                opts));
-                }
-        }
 }
 
 static int write_spec(Engine *e, Container *c, BerthError **err)
@@ -443,16 +365,8 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
         json_t *args = json_array();
         json_array_append(args, json_object_get(conf, "Path"));
         json_array_extend(args, json_object_get(conf, "Args"));
-        json_t *env = json_array();
-        json_array_append_new(env, json_string("PATH=" DEFAULT_PATH));
-        _cleanup_free_ char *hn = xasprintf("HOSTNAME=%s", json_str(cfg, "Hostname"));
-        env_set(env, hn);
-        if (json_bool(cfg, "Tty"))
-                env_set(env, "TERM=xterm");
-        links_env(e, c, env); /* before the container's own Env, which wins */
+        json_t *env = container_process_env(e, c, json_bool(cfg, "Tty"));
         size_t i;
-        json_t *x;
-        json_array_foreach(json_object_get(cfg, "Env"), i, x) if (json_is_string(x)) env_set(env, json_string_value(x));
         json_t *jl = json_array();
         for (i = 0; layers && layers[i]; i++)
                 json_array_append_new(jl, json_string(layers[i]));
@@ -532,6 +446,9 @@ static int write_spec(Engine *e, Container *c, BerthError **err)
                 device_rules);
         if (!spec)
                 return berr_set(err, EIO, "cannot build spec.json");
+        /* compress: checked at create (it needs max-size and max-file >= 2); the local driver's default */
+        const char *cs = json_str(lcfg, "compress");
+        json_object_set_new(spec, "log_compress", json_boolean(cs ? go_parse_bool(cs) == 1 : false));
         json_t *group_add = json_object_get(hc, "GroupAdd");
         if (json_is_array(group_add))
                 json_object_set(spec, "group_add", group_add);
@@ -697,6 +614,7 @@ static void broadcast(Container *c)
 static void record_failed_start(Engine *e, Container *c, const char *msg, int exit_code)
 {
         network_container_release(e->net, c->id);
+        mountpoints_release(e, c);
         pthread_mutex_lock(&e->lock);
         /* Docker leaves a never-started container "created", with the exit code set. */
         c->status = c->started_at ? CSTATUS_EXITED : CSTATUS_CREATED;
@@ -712,8 +630,8 @@ static void record_failed_start(Engine *e, Container *c, const char *msg, int ex
         bool autorm = json_bool(container_hostcfg(c), "AutoRemove");
         pthread_mutex_unlock(&e->lock);
         container_cancel_pending_attaches(e, c);
-        if (autorm)
-                container_remove_obj(e, c, true, NULL);
+        if (autorm && container_remove_obj(e, c, true, NULL) == 0)
+                mountpoints_remove_anonymous(e, c); /* --rm takes the anonymous volumes too */
 }
 
 /* A start that failed. A runtime's message (runtime) gets its exit code from its text as dockerd does
@@ -759,6 +677,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         if (c->status == CSTATUS_RUNNING || c->starting) {
                 pthread_mutex_unlock(&e->lock);
                 return berr_set(err, EALREADY, "container already started");
+        }
+        /* dockerd verifies the settings again at start: an image's healthcheck was not checked at create */
+        r = health_config_validate(json_object_get(container_cfg(c), "Healthcheck"), err);
+        if (r < 0) {
+                pthread_mutex_unlock(&e->lock);
+                return r;
         }
         /* The intent first: whatever a crash leaves of this start (files, addresses, a monitor, a
          * cgroup) belongs to a row that says "Starting", which the reconciler rolls back. */
@@ -814,6 +738,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
 
         /* Attaches made before start see everything the process prints. */
         container_connect_pending_attaches(e, c);
+        container_initial_console_size(e, c);
         _cleanup_free_ char *reply = NULL;
         r = container_monitor_request(e, c->id, "{\"op\":\"start\"}", &reply);
         if (r < 0) {
@@ -839,6 +764,12 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         c->oom_killed = false;
         c->starting = false;
         c->start_seq++;
+        /* State.Health starts over with each run, its log kept (dockerd's initHealthMonitor) */
+        if (health_settings(json_object_get(container_cfg(c), "Healthcheck")).kind != HEALTH_PROBE_NONE) {
+                if (!c->health)
+                        c->health = health_new();
+                health_reset(c->health);
+        }
         if (container_save_state(e, c) < 0) {
                 /* Never running in memory only: the process goes, the start fails. */
                 c->started_at = prev_started;
@@ -853,6 +784,7 @@ int container_start_obj(Engine *e, Container *c, BerthError **err)
         events_container(e, c, "start", NULL);
         links_update_parents(e, c);
         container_start_watcher(e, c);
+        health_schedule(e, c);
         return 0;
 }
 
@@ -908,6 +840,9 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         int64_t ran_ns = c->finished_at - c->started_at;
         if (restart)
                 c->status = CSTATUS_RESTARTING;
+        /* the probes stop; dockerd reports a stopped schedule as unhealthy */
+        if (c->health)
+                c->health->status = HEALTH_UNHEALTHY;
         container_save_fact(e, c, "an exit");
         /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
         if (c->oom_killed && !oom_reported)
@@ -916,11 +851,14 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         broadcast(c);
         int count = c->restart_count;
         pthread_mutex_unlock(&e->lock);
+        health_unschedule(e, c);
         container_remove_cgroup(c->id);
         network_container_release(e->net, c->id);
+        mountpoints_release(e, c);
 
         if (autorm) {
-                container_remove_obj(e, c, true, NULL);
+                if (container_remove_obj(e, c, true, NULL) == 0)
+                        mountpoints_remove_anonymous(e, c); /* --rm takes the anonymous volumes too */
                 return;
         }
         if (!restart)

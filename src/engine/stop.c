@@ -6,8 +6,10 @@
 #include <time.h>
 
 #include "basic/json-util.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "container.h"
+#include "engine/health.h"
 #include "state/events.h"
 #include "runtime/cgroup.h"
 
@@ -51,45 +53,6 @@ void container_remove_cgroup(const char *id)
 {
         _cleanup_free_ char *rel = cg_rel(id);
         rt_cgroup_ops()->remove(rel);
-}
-
-static const struct {
-        const char *name;
-        int sig;
-} signals[] = {
-        { "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT }, { "ILL", SIGILL },     { "TRAP", SIGTRAP },
-        { "ABRT", SIGABRT }, { "IOT", SIGIOT },     { "BUS", SIGBUS },   { "FPE", SIGFPE },     { "KILL", SIGKILL },
-        { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },   { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },   { "ALRM", SIGALRM },
-        { "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
-        { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU }, { "URG", SIGURG },     { "XCPU", SIGXCPU },
-        { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-        { "POLL", SIGPOLL }, { "PWR", SIGPWR },     { "SYS", SIGSYS },
-};
-
-/* "TERM", "SIGTERM", "sigterm", "15", "RTMIN+3". -EINVAL when unknown. */
-int parse_signal(const char *s)
-{
-        if (!s || !*s)
-                return -EINVAL;
-        char *end;
-        long n = strtol(s, &end, 10);
-        if (!*end)
-                return n > 0 && n <= SIGRTMAX ? (int) n : -EINVAL;
-        const char *p = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
-                if (!strcasecmp(p, signals[i].name))
-                        return signals[i].sig;
-        if (!strncasecmp(p, "RTMIN+", 6)) {
-                int k = atoi(p + 6);
-                if (SIGRTMIN + k <= SIGRTMAX)
-                        return SIGRTMIN + k;
-        }
-        if (!strncasecmp(p, "RTMAX-", 6)) {
-                int k = atoi(p + 6);
-                if (SIGRTMAX - k >= SIGRTMIN)
-                        return SIGRTMAX - k;
-        }
-        return -EINVAL;
 }
 
 /* Every signal berth sends a container is logged first: the exit watcher
@@ -153,7 +116,7 @@ int container_stop_obj(Engine *e, Container *c, int timeout, bool has_timeout, i
         bool paused = c->status == CSTATUS_PAUSED;
         json_t *cfg = container_cfg(c);
         const char *ss = json_str(cfg, "StopSignal");
-        int sig = stop_sig > 0 ? stop_sig : ss && *ss ? parse_signal(ss) : SIGTERM;
+        int sig = stop_sig > 0 ? stop_sig : ss && *ss ? signal_from_string(ss) : SIGTERM;
         if (sig <= 0)
                 sig = SIGTERM;
         if (!has_timeout) {
@@ -199,7 +162,7 @@ int container_kill(Engine *e, const char *ref, const char *signame, BerthError *
                 return r;
         int sig = SIGKILL;
         if (signame && *signame) {
-                sig = parse_signal(signame);
+                sig = signal_from_string(signame);
                 if (sig < 0)
                         return berr_set(err, EINVAL, "Invalid signal: %s", signame);
         }
@@ -283,6 +246,9 @@ int container_pause(Engine *e, const char *ref, bool pause, BerthError **err)
                 return berr_set(err, EIO, "Cannot %s container %s: cannot record it in the state store",
                                 pause ? "pause" : "unpause", c->id);
         }
+        /* no probes while paused; dockerd reports that as unhealthy until the next result */
+        if (pause && c->health)
+                c->health->status = HEALTH_UNHEALTHY;
         pthread_cond_broadcast(&c->cond);
         pthread_mutex_unlock(&e->lock);
         events_container(e, c, pause ? "pause" : "unpause", NULL);

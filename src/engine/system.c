@@ -12,6 +12,7 @@
 
 #include "basic/util.h"
 #include "engine/container.h"
+#include "engine/volumes.h"
 #include "image/image.h"
 
 static long long count(Engine *e, const char *sql)
@@ -193,6 +194,7 @@ int engine_info(Engine *e, json_t **ret, BerthError **err _unused_)
         json_object_set_new(j, "LiveRestoreEnabled", json_true());
         json_object_set_new(j, "Isolation", json_string(""));
         json_object_set_new(j, "InitBinary", json_string("berth-init"));
+        json_object_set_new(j, "CDISpecDirs", json_array()); /* berth has no CDI devices */
         /* berthd, berth-monitor and berth-init stand where containerd, runc and docker-init do, all built
          * from one tree (Expected left the response in 1.49: compat.c adds it back) */
         json_object_set_new(j, "ContainerdCommit", json_pack("{s:s}", "ID", BERTH_GIT_COMMIT));
@@ -219,7 +221,12 @@ int engine_disk_usage(Engine *e, json_t **ret, BerthError **err)
         json_object_set_new(j, "LayersSize", json_integer(layers));
         json_object_set_new(j, "Images", images);
         json_object_set_new(j, "Containers", json_array());
-        json_object_set_new(j, "Volumes", json_array());
+        json_t *vols = NULL;
+        if (engine_volume_list(e, NULL, true, &vols, err) < 0) {
+                json_decref(j);
+                return -EIO;
+        }
+        json_object_set_new(j, "Volumes", vols);
         json_object_set_new(j, "BuildCache", json_array());
         *ret = j;
         return 0;

@@ -17,6 +17,7 @@
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/sha256.h"
+#include "basic/progress.h"
 #include "basic/util.h"
 #include "image/image-internal.h"
 #include "image/reference.h"
@@ -643,9 +644,7 @@ int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void
                         struct stat st;
                         fstat(lfd, &st);
                         if (progress && !quiet) {
-                                _cleanup_json_ json_t *p = json_pack("{s:s,s:{s:I,s:I},s:s}", "status", "Loading layer",
-                                                                     "progressDetail", "current", (json_int_t) 0, "total",
-                                                                     (json_int_t) st.st_size, "id", sid);
+                                _cleanup_json_ json_t *p = progress_bytes("Loading layer", sid, 0, st.st_size);
                                 progress(cls, p);
                         }
                         bool made = false;
@@ -664,9 +663,7 @@ int image_load(ImageStore *e, int fd, bool quiet, ImageProgressFn progress, void
                         memcpy(chain, got, sizeof(chain));
                         crash_point("load-after-layer"); /* layers no image uses yet */
                         if (progress && !quiet) {
-                                _cleanup_json_ json_t *p = json_pack("{s:s,s:{s:I,s:I},s:s}", "status", "Loading layer",
-                                                                     "progressDetail", "current", (json_int_t) st.st_size,
-                                                                     "total", (json_int_t) st.st_size, "id", sid);
+                                _cleanup_json_ json_t *p = progress_bytes("Loading layer", sid, st.st_size, st.st_size);
                                 progress(cls, p);
                         }
                 }

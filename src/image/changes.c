@@ -81,17 +81,7 @@ static void env_set(json_t *cfg, const char *key, const char *val)
                 json_object_set_new(cfg, "Env", env);
         }
         _cleanup_free_ char *kv = xasprintf("%s=%s", key, val);
-        size_t kl = strlen(key), i;
-        json_t *v;
-        json_array_foreach(env, i, v)
-        {
-                const char *s = json_string_value(v);
-                if (s && strneq(s, key, kl) && s[kl] == '=') {
-                        json_array_set_new(env, i, json_string(kv));
-                        return;
-                }
-        }
-        json_array_append_new(env, json_string(kv));
+        json_env_set(env, kv);
 }
 
 /* k=v pairs (ENV, LABEL), or the legacy "KEY value with spaces" form. */
@@ -172,6 +162,90 @@ static int expose(const char *args, json_t *cfg, BerthError **err)
         return 0;
 }
 
+/* HEALTHCHECK [--interval=D --timeout=D --start-period=D --start-interval=D --retries=N] CMD ... | NONE, as
+ * the Dockerfile parser reads it: CMD's shell form is CMD-SHELL; a flag left out is 0 (inherit). */
+static int healthcheck(const char *args, json_t *cfg, BerthError **err)
+{
+        static const char *const durations[][2] = { { "interval", "Interval" }, { "timeout", "Timeout" },
+                                                    { "start-period", "StartPeriod" },
+                                                    { "start-interval", "StartInterval" } };
+        _cleanup_json_ json_t *hc = json_object();
+        const char *p = skip_ws(args);
+        bool flags = false;
+        while (startswith(p, "--")) {
+                size_t n = strcspn(p, " \t");
+                _cleanup_free_ char *flag = strndup(p, n);
+                p = skip_ws(p + n);
+                flags = true;
+                char *eq = strchr(flag, '=');
+                if (!eq)
+                        return berr_set(err, EINVAL, "Missing a value on flag: %s", flag + 2);
+                *eq = 0;
+                const char *name = flag + 2, *val = eq + 1;
+                bool known = false;
+                for (size_t i = 0; i < ELEMENTSOF(durations); i++) {
+                        if (!streq(name, durations[i][0]))
+                                continue;
+                        known = true;
+                        int64_t d = 0;
+                        if (*val && parse_go_duration(val, &d) < 0)
+                                return berr_set(err, EINVAL, "time: invalid duration \"%s\"", val);
+                        if (d != 0 && d < 1000000)
+                                return berr_set(err, EINVAL, "Interval \"%s\" cannot be less than 1ms", name);
+                        if (d != 0)
+                                json_object_set_new(hc, durations[i][1], json_integer(d));
+                }
+                if (streq(name, "retries")) {
+                        known = true;
+                        char *end;
+                        errno = 0;
+                        long long r = strtoll(val, &end, 10);
+                        if (*val && (*end || errno || r != (int) r))
+                                return berr_set(err, EINVAL, "strconv.ParseInt: parsing \"%s\": %s", val,
+                                                errno == ERANGE || r != (int) r ? "value out of range"
+                                                                                 : "invalid syntax");
+                        if (r < 0)
+                                return berr_set(err, EINVAL, "--retries cannot be negative (%lld)", r);
+                        if (r > 0)
+                                json_object_set_new(hc, "Retries", json_integer(r));
+                }
+                if (!known)
+                        return berr_set(err, EINVAL, "Unknown flag: %s", name);
+        }
+        size_t n = strcspn(p, " \t");
+        _cleanup_free_ char *type = strndup(p, n);
+        for (char *c = type; *c; c++)
+                *c = (char) toupper((unsigned char) *c);
+        const char *rest = skip_ws(p + n);
+        if (!*type)
+                return berr_set(err, EINVAL, "HEALTHCHECK requires at least one argument");
+        if (streq(type, "NONE")) {
+                if (*rest || flags)
+                        return berr_set(err, EINVAL, "HEALTHCHECK NONE takes no arguments");
+                json_object_set_new(cfg, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+                return 0;
+        }
+        if (!streq(type, "CMD"))
+                return berr_set(err, EINVAL, "Unknown type \"%s\" in HEALTHCHECK (try CMD)", type);
+        json_t *test = json_form(rest);
+        if (test)
+                json_array_insert_new(test, 0, json_string("CMD"));
+        else if (*rest)
+                test = json_pack("[s,s]", "CMD-SHELL", rest);
+        if (json_array_size(test) < 2) {
+                json_decref(test);
+                return berr_set(err, EINVAL, "Missing command after HEALTHCHECK CMD");
+        }
+        /* in Docker's field order */
+        json_t *out = json_pack("{s:o}", "Test", test);
+        static const char *const order[] = { "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries" };
+        for (size_t i = 0; i < ELEMENTSOF(order); i++)
+                if (json_object_get(hc, order[i]))
+                        json_object_set(out, order[i], json_object_get(hc, order[i]));
+        json_object_set_new(cfg, "Healthcheck", out);
+        return 0;
+}
+
 static int apply_one(json_t *cfg, const char *change, BerthError **err)
 {
         const char *p = skip_ws(change);
@@ -195,6 +269,8 @@ static int apply_one(json_t *cfg, const char *change, BerthError **err)
                         json_object_set_new(cfg, "Cmd", json_null()); /* ENTRYPOINT resets CMD */
                 return 0;
         }
+        if (streq(instr, "HEALTHCHECK"))
+                return healthcheck(args, cfg, err);
         if (streq(instr, "ENV"))
                 return key_values(args, "ENV", cfg, false, err);
         if (streq(instr, "LABEL"))

@@ -201,13 +201,15 @@ int image_commit(ImageStore *e, const char *parent_id, const char *upper, const 
                 return berr_set(err, EINVAL, "tag is specified without a repository");
 
         /* The new container config: the container's, the request's config over it, then the changes. */
-        _cleanup_json_ json_t *cc = o->container_config ? json_deep_copy(o->container_config) : json_object();
-        if (json_is_object(o->config)) {
+        _cleanup_json_ json_t *cc = o->config_exact      ? json_deep_copy(o->config)
+                                    : o->container_config ? json_deep_copy(o->container_config)
+                                                          : json_object();
+        if (!o->config_exact && json_is_object(o->config)) {
                 const char *k;
                 json_t *v;
                 json_object_foreach(o->config, k, v) if (!json_is_null(v)) json_object_set(cc, k, v);
         }
-        r = image_apply_changes(cc, o->changes, err);
+        r = o->config_exact ? 0 : image_apply_changes(cc, o->changes, err);
         if (r < 0)
                 return r;
 

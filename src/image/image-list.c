@@ -247,7 +247,10 @@ int image_inspect(ImageStore *e, const char *ref, json_t **ret, BerthError **err
         if (n > 0) {
                 _cleanup_free_ char *top = image_layer_path(e, chain[n - 1]);
                 _cleanup_free_ char *upper = xasprintf("%s/diff", top);
+                /* overlay2's names for the top layer's directories, as Docker shows them */
+                json_object_set_new(gd, "MergedDir", json_sprintf("%s/merged", top));
                 json_object_set_new(gd, "UpperDir", json_string(upper));
+                json_object_set_new(gd, "WorkDir", json_sprintf("%s/work", top));
                 if (n > 1) {
                         size_t cap = 1;
                         for (size_t i = 0; i + 1 < n; i++)

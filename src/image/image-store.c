@@ -359,6 +359,24 @@ bool image_has_children(ImageStore *e, const char *id)
         return image_count_sql(e, "SELECT count(*) FROM images WHERE parent=?", id) > 0;
 }
 
+int image_children(ImageStore *e, const char *parent, char ***ret, BerthError **err)
+{
+        LOCKED(e);
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(
+                e->store,
+                parent ? "SELECT id FROM images WHERE parent=?1 ORDER BY added" : "SELECT id FROM images WHERE parent IS NULL ORDER BY added",
+                err);
+        if (!st)
+                return -EIO;
+        if (parent)
+                sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+        char **v = NULL;
+        while (sqlite3_step(st) == SQLITE_ROW)
+                strv_push(&v, image_col_text(st, 0));
+        *ret = v;
+        return 0;
+}
+
 /* ---- the three functions the container code uses ---- */
 
 int image_get_config(ImageStore *e, const char *id, json_t **ret, BerthError **err)

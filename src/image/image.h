@@ -67,6 +67,9 @@ int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_s
 /* The bytes of all the image's layers (its Size); 0 for an unknown image. Takes e->lock. */
 long long image_total_size(ImageStore *e, const char *id);
 
+/* Ids of the images whose local parent is parent (NULL: images without one), oldest first. */
+int image_children(ImageStore *e, const char *parent, char ***ret, BerthError **err);
+
 /* ---- save and load (image/archive.c) ---- */
 
 /* Writes bytes to the client; < 0 stops the operation. */
@@ -90,6 +93,7 @@ typedef struct ImageCommitOptions {
         json_t *config;           /* request body: container config merged over the container's */
         const char *container_id;
         json_t *container_config; /* the container's Config */
+        bool config_exact;        /* config is the new image's Config as is (the builder), no merge, no changes */
 } ImageCommitOptions;
 /* A child image of parent_id whose new layer is the overlay upper dir (docker whiteouts). */
 int image_commit(ImageStore *e, const char *parent_id, const char *upper, const ImageCommitOptions *o, char **ret_id,

@@ -123,18 +123,43 @@ typedef struct Src {
 #define RATIO_FLOOR (64ULL << 20)
 #define SPACE_CHECK_EVERY (16ULL << 20)
 
-static int space_check(const char *dest, uint64_t min_free, char **ret_msg)
+static int space_left(const struct statvfs *sv, uint64_t min_free, char **ret_msg)
 {
-        struct statvfs sv;
-        if (min_free == 0 || statvfs(dest, &sv) < 0)
-                return 0;
-        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        uint64_t avail = (uint64_t) sv->f_bavail * sv->f_frsize;
         if (avail >= min_free)
                 return 0;
         *ret_msg = xasprintf("no space left on device: unpacking the layer would leave less than %llu MiB free "
                              "in the data root (%llu MiB left)", (unsigned long long) (min_free >> 20),
                              (unsigned long long) (avail >> 20));
         return -ENOSPC;
+}
+
+static int space_check(const char *dest, uint64_t min_free, char **ret_msg)
+{
+        struct statvfs sv;
+        if (min_free == 0 || statvfs(dest, &sv) < 0)
+                return 0;
+        return space_left(&sv, min_free, ret_msg);
+}
+
+int image_unpack_bounds_check(const UnpackLimits *l, const char *what, uint64_t total, uint64_t packed,
+                              int space_fd, char **ret_msg)
+{
+        if (l->max_size && total > l->max_size) {
+                *ret_msg = xasprintf("%s is larger than %llu bytes uncompressed (--layer-max-size)", what,
+                                     (unsigned long long) l->max_size);
+                return -EFBIG;
+        }
+        if (l->max_ratio && total > RATIO_FLOOR && packed > 0 && total / packed >= l->max_ratio) {
+                *ret_msg = xasprintf("%s decompresses to more than %u times its compressed size "
+                                     "(%llu bytes from %llu so far; --layer-max-ratio)", what, l->max_ratio,
+                                     (unsigned long long) total, (unsigned long long) packed);
+                return -EFBIG;
+        }
+        struct statvfs sv;
+        if (space_fd >= 0 && l->min_free && fstatvfs(space_fd, &sv) == 0)
+                return space_left(&sv, l->min_free, ret_msg);
+        return 0;
 }
 
 /* Bounds on what one layer may become: a few kilobytes of gzip must not
@@ -144,21 +169,11 @@ static int limits_check(Src *s)
         const UnpackLimits *l = s->lim;
         if (!l || s->limit_msg)
                 return s->limit_msg ? -s->limit_errno : 0;
-        if (l->max_size && s->total > l->max_size) {
-                s->limit_errno = EFBIG;
-                s->limit_msg = xasprintf("layer is larger than %llu bytes uncompressed (--layer-max-size)",
-                                         (unsigned long long) l->max_size);
-                return -EFBIG;
-        }
-        if (l->max_ratio && s->total > RATIO_FLOOR && archive_filter_count(s->outer) > 1) {
-                uint64_t packed = (uint64_t) archive_filter_bytes(s->outer, -1);
-                if (packed > 0 && s->total / packed >= l->max_ratio) {
-                        s->limit_errno = EFBIG;
-                        s->limit_msg = xasprintf("layer decompresses to more than %u times its compressed size "
-                                                 "(%llu bytes from %llu so far; --layer-max-ratio)", l->max_ratio,
-                                                 (unsigned long long) s->total, (unsigned long long) packed);
-                        return -EFBIG;
-                }
+        uint64_t packed = archive_filter_count(s->outer) > 1 ? (uint64_t) archive_filter_bytes(s->outer, -1) : 0;
+        int k = image_unpack_bounds_check(l, "layer", s->total, packed, -1, &s->limit_msg);
+        if (k < 0) {
+                s->limit_errno = -k;
+                return k;
         }
         if (s->total >= s->next_space_check) {
                 s->next_space_check = s->total + SPACE_CHECK_EVERY;

@@ -31,6 +31,12 @@ typedef struct UnpackLimits {
  * crossed fails with EFBIG or ENOSPC and says which. */
 int image_unpack_fd_tee(int fd, const char *dest, int tee_fd, const UnpackLimits *lim, LayerUnpackInfo *ret,
                         BerthError **err);
+/* The same bounds for tar data unpacked elsewhere (the archive API's extraction): total
+ * uncompressed and packed (0: not compressed) bytes so far; space_fd, when >= 0, is on the
+ * filesystem that must keep lim->min_free. -EFBIG or -ENOSPC and *ret_msg (what names the
+ * thing unpacked). */
+int image_unpack_bounds_check(const UnpackLimits *lim, const char *what, uint64_t total, uint64_t packed,
+                              int space_fd, char **ret_msg);
 int image_unpack_mem(const void *buf, size_t len, const char *dest, LayerUnpackInfo *ret, BerthError **err);
 
 /* Lexically cleans a tar entry name inside the layer root ("./a/../b" -> "b",

@@ -1,5 +1,6 @@
 #include "jsonlog.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "basic/macro.h"
 
@@ -137,9 +139,9 @@ static int log_reopen(MonLog *l, bool truncate)
         return 0;
 }
 
-int mon_log_open(MonLog *l, const char *path, int64_t max_size, int max_file)
+int mon_log_open(MonLog *l, const char *path, int64_t max_size, int max_file, bool compress)
 {
-        *l = (MonLog){ .fd = -1, .max_size = max_size, .max_file = max_file < 1 ? 1 : max_file };
+        *l = (MonLog){ .fd = -1, .max_size = max_size, .max_file = max_file < 1 ? 1 : max_file, .compress = compress };
         l->path = strdup(path);
         l->buf = malloc(MON_LOG_FORMAT_SIZE(MON_LOG_LINE_MAX));
         if (!l->path || !l->buf)
@@ -147,22 +149,78 @@ int mon_log_open(MonLog *l, const char *path, int64_t max_size, int max_file)
         return log_reopen(l, false);
 }
 
-/* moby's rotate: name.N-2 -> name.N-1, ..., name -> name.1; with one file, truncate. */
+int mon_log_compress_file(const char *src, const char *dst)
+{
+        int in = open(src, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        char tmp[PATH_MAX + 16];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+        int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (out < 0) {
+                int r = -errno;
+                close(in);
+                return r;
+        }
+        /* gzdopen takes out; the fastest level: the monitor compresses between two writes */
+        gzFile gz = gzdopen(out, "wb1");
+        if (!gz) {
+                close(out);
+                close(in);
+                unlink(tmp);
+                return -ENOMEM;
+        }
+        char buf[65536];
+        int r = 0;
+        for (;;) {
+                ssize_t n = read(in, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        r = -errno;
+                if (n <= 0)
+                        break;
+                if (gzwrite(gz, buf, (unsigned) n) != (int) n) {
+                        r = -EIO;
+                        break;
+                }
+        }
+        close(in);
+        if (gzclose(gz) != Z_OK && r == 0)
+                r = -EIO;
+        if (r == 0 && rename(tmp, dst) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        unlink(src);
+        return 0;
+}
+
+/* moby's rotate: name.N-2 -> name.N-1, ..., name -> name.1; with one file, truncate. With
+ * compress the rotated files carry .gz, and name.1 is compressed right away. */
 static int log_rotate(MonLog *l)
 {
         l->fd = safe_close(l->fd);
         if (l->max_file > 1) {
+                const char *ext = l->compress ? ".gz" : "";
                 char from[PATH_MAX + 16], to[PATH_MAX + 16];
                 size_t pl = sizeof(from);
                 for (int i = l->max_file - 1; i > 1; i--) {
-                        snprintf(from, pl, "%s.%d", l->path, i - 1);
-                        snprintf(to, pl, "%s.%d", l->path, i);
+                        snprintf(from, pl, "%s.%d%s", l->path, i - 1, ext);
+                        snprintf(to, pl, "%s.%d%s", l->path, i, ext);
                         if (rename(from, to) < 0 && errno != ENOENT)
                                 return -errno;
                 }
                 snprintf(to, pl, "%s.1", l->path);
                 if (rename(l->path, to) < 0 && errno != ENOENT)
                         return -errno;
+                if (l->compress) {
+                        snprintf(from, pl, "%s.1.gz", l->path);
+                        /* on failure the plain name.1 stays, which readers also take */
+                        (void) mon_log_compress_file(to, from);
+                }
         }
         return log_reopen(l, true);
 }

@@ -1,5 +1,6 @@
 /* The json-file log as Docker writes it: one {"log","stream","time"} object per line, Go's
- * HTML-safe string escaping, 16 KiB line pieces, max-size/max-file rotation. */
+ * HTML-safe string escaping, 16 KiB line pieces, max-size/max-file rotation, optional gzip of
+ * the rotated files. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,10 +19,13 @@ typedef struct MonLog {
         int fd;
         int64_t size, max_size; /* max_size <= 0: unbounded */
         int max_file;
+        bool compress; /* rotated files become name.N.gz, as Docker's json-file with compress=true */
         char *buf; /* MON_LOG_FORMAT_SIZE(MON_LOG_LINE_MAX) */
 } MonLog;
 
-int mon_log_open(MonLog *l, const char *path, int64_t max_size, int max_file);
+int mon_log_open(MonLog *l, const char *path, int64_t max_size, int max_file, bool compress);
+/* Writes src gzip-compressed to dst (via a temporary file and rename), then removes src. */
+int mon_log_compress_file(const char *src, const char *dst);
 int mon_log_write(MonLog *l, const char *stream, const char *msg, size_t len, int64_t ns);
 void mon_log_close(MonLog *l);
 

@@ -18,6 +18,7 @@
 
 #include "basic/json-util.h"
 #include "basic/log.h"
+#include "basic/stdcopy.h"
 #include "basic/util.h"
 #include "monitor/jsonlog.h"
 #include "monitor/protocol.h"
@@ -177,8 +178,8 @@ static void client_queue(Client *cl, const void *data, size_t n)
 
 static void fan_out(Monitor *m, int stream, const char *data, size_t n)
 {
-        unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (n >> 24),
-                                 (unsigned char) (n >> 16), (unsigned char) (n >> 8), (unsigned char) n };
+        unsigned char hdr[STDCOPY_HEADER_LEN];
+        stdcopy_header(hdr, stream, n);
         for (size_t i = 0; i < m->n_clients; i++) {
                 Client *cl = &m->clients[i];
                 if (cl->kind != C_ATTACH || cl->fd < 0)
@@ -186,11 +187,11 @@ static void fan_out(Monitor *m, int stream, const char *data, size_t n)
                 if ((stream == 1 && !cl->want_stdout) || (stream == 2 && !cl->want_stderr))
                         continue;
                 /* header and payload go in together, so a dropped client never sees half a frame */
-                if (cl->out_len + 8 + n > CLIENT_OUT_MAX) {
+                if (cl->out_len + sizeof(hdr) + n > CLIENT_OUT_MAX) {
                         client_close(cl);
                         continue;
                 }
-                client_queue(cl, hdr, 8);
+                client_queue(cl, hdr, sizeof(hdr));
                 client_queue(cl, data, n);
         }
 }
@@ -234,9 +235,9 @@ static void answer_wait(Client *cl, const char *exit_json)
 
 static void frame_queue(Client *cl, int stream, const char *data, size_t n)
 {
-        unsigned char hdr[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (n >> 24),
-                                 (unsigned char) (n >> 16), (unsigned char) (n >> 8), (unsigned char) n };
-        client_queue(cl, hdr, 8);
+        unsigned char hdr[STDCOPY_HEADER_LEN];
+        stdcopy_header(hdr, stream, n);
+        client_queue(cl, hdr, sizeof(hdr));
         client_queue(cl, data, n);
 }
 
@@ -255,10 +256,10 @@ static void exec_begin(Monitor *m, Client *cl, MonRequest *req, size_t extra_off
                          .w = (int) req->w };
         RtExecProcess p;
         int code;
-        _cleanup_free_ char *msg = NULL;
-        if (rt_exec_create(m->spec, m->c.pid, m->cg, &x, &p, &code, &msg) < 0) {
-                log_debug("exec failed: %s", msg ? msg : "?");
-                _cleanup_free_ char *line = error_line(msg ? msg : "exec failed", code);
+        _cleanup_berr_ BerthError *xerr = NULL;
+        if (rt_exec_create(m->spec, m->c.pid, m->cg, &x, &p, &code, &xerr) < 0) {
+                log_debug("exec failed: %s", xerr ? xerr->msg : "?");
+                _cleanup_free_ char *line = error_line(xerr ? xerr->msg : "exec failed", code);
                 write_all_fd(cl->fd, line, strlen(line));
                 client_close(cl);
                 return;
@@ -384,12 +385,12 @@ static void handle_request(Monitor *m, Client *cl, char *line, size_t extra_off)
                         reply = error_line("container already started", 125);
                 else {
                         int code;
-                        _cleanup_free_ char *msg = NULL;
+                        _cleanup_berr_ BerthError *serr = NULL;
                         m->started = true;
-                        int r = rt_container_start(&m->c, &code, &msg);
+                        int r = rt_container_start(&m->c, &code, &serr);
                         if (r < 0) {
                                 free(m->exit_error);
-                                m->exit_error = strdup(msg ? msg : "start failed");
+                                m->exit_error = xstrdup(serr ? serr->msg : "start failed");
                                 m->exit_code = code;
                                 reply = error_line(m->exit_error, code);
                                 log_info("start failed: %s", m->exit_error);
@@ -1027,7 +1028,12 @@ int main(int argc, char **argv)
                 emsg = strdup(RT_ERROR_PREFIX "berth-init not found" RT_ERROR_SUFFIX);
                 goto setup_failed_cg;
         }
-        r = rt_container_create(s, m->dir, init_path, m->cg, &m->c, &code, &emsg);
+        {
+                _cleanup_berr_ BerthError *cerr = NULL;
+                r = rt_container_create(s, m->dir, init_path, m->cg, &m->c, &code, &cerr);
+                if (r < 0)
+                        emsg = xstrdup(cerr ? cerr->msg : "setup failed");
+        }
         if (r < 0)
                 goto setup_failed_cg;
 
@@ -1044,7 +1050,7 @@ int main(int argc, char **argv)
         if (s->log_path && *s->log_path) {
                 int64_t max_size = s->log_max_size > 0 ? s->log_max_size : DEFAULT_LOG_MAX_SIZE;
                 int max_file = s->log_max_file > 0 ? (int) s->log_max_file : 1;
-                r = mon_log_open(&m->log, s->log_path, max_size, max_file);
+                r = mon_log_open(&m->log, s->log_path, max_size, max_file, s->log_compress);
                 if (r < 0)
                         log_warn("opening log %s: %s", s->log_path, strerror(-r));
                 m->have_log = r >= 0;

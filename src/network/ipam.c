@@ -13,11 +13,19 @@
 #include "netlink.h"
 #include "network-internal.h"
 
+/* Go's ParseCIDR takes a prefix of decimal digits only: no sign, no space, not empty. */
+static bool prefix_digits(const char *s)
+{
+        return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 3;
+}
+
 int net_parse_cidr(const char *s, struct in_addr *a, int *prefix)
 {
         if (!s)
                 return -EINVAL;
         char buf[64];
+        if (strlen(s) >= sizeof(buf))
+                return -EINVAL;
         snprintf(buf, sizeof(buf), "%s", s);
         char *slash = strchr(buf, '/');
         int p = 32;
@@ -25,7 +33,7 @@ int net_parse_cidr(const char *s, struct in_addr *a, int *prefix)
                 *slash = 0;
                 char *end;
                 long v = strtol(slash + 1, &end, 10);
-                if (*end || v < 0 || v > 32)
+                if (!prefix_digits(slash + 1) || *end || v < 0 || v > 32)
                         return -EINVAL;
                 p = (int) v;
         }
@@ -52,18 +60,6 @@ char *net_ip_str(struct in_addr a)
         return strdup(b);
 }
 
-int net_parse_bool(const char *s)
-{
-        const char *t[] = { "1", "t", "T", "TRUE", "true", "True" }, *f[] = { "0", "f", "F", "FALSE", "false", "False" };
-        for (size_t i = 0; s && i < ELEMENTSOF(t); i++) {
-                if (streq(s, t[i]))
-                        return 1;
-                if (streq(s, f[i]))
-                        return 0;
-        }
-        return -EINVAL;
-}
-
 int net_parse_cidr6(const char *s, struct in6_addr *a, int *prefix, bool want_prefix)
 {
         if (!s)
@@ -78,7 +74,7 @@ int net_parse_cidr6(const char *s, struct in6_addr *a, int *prefix, bool want_pr
                 *slash = 0;
                 char *end;
                 long v = strtol(slash + 1, &end, 10);
-                if (!slash[1] || *end || v < 0 || v > 128)
+                if (!prefix_digits(slash + 1) || *end || v < 0 || v > 128)
                         return -EINVAL;
                 p = (int) v;
         } else if (want_prefix)

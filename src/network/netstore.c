@@ -88,7 +88,7 @@ static Net *net_from_row(sqlite3_stmt *st)
         const char *mtu = json_str(o, "com.docker.network.driver.mtu");
         n->mtu = mtu && atoi(mtu) >= 68 ? (unsigned) atoi(mtu) : NET_MTU;
         const char *masq = json_str(o, "com.docker.network.bridge.enable_ip_masquerade");
-        n->masquerade = !masq || net_parse_bool(masq) != 0;
+        n->masquerade = !masq || go_parse_bool(masq) != 0;
         return n;
 }
 

@@ -161,7 +161,6 @@ bool net_is_default_name(const char *m);
 
 /* ---- ipam.c ---- */
 /* Go's strconv.ParseBool: 1 or 0, -EINVAL. */
-int net_parse_bool(const char *s);
 int net_parse_cidr(const char *s, struct in_addr *a, int *prefix);
 uint32_t net_mask_of(int prefix);
 bool net_in_subnet(struct in_addr a, struct in_addr net, int prefix);

@@ -133,9 +133,9 @@ static json_t *net_json(Network *e, Net *n)
         net_eps_free(eps, ne);
         json_t *labels = json_loads(n->labels ? n->labels : "{}", 0, NULL);
         json_t *opts = json_loads(n->options ? n->options : "{}", 0, NULL);
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:{s:s,s:n,s:o},s:b,s:b,s:b,s:{s:s},s:b,s:o,s:o,s:o}", "Name",
-                         n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver,
-                         "EnableIPv6", n->ipv6, "IPAM", "Driver", "default", "Options", "Config", cfg, "Internal",
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:{s:s,s:n,s:o},s:b,s:b,s:b,s:{s:s},s:b,s:o,s:o,s:o}",
+                         "Name", n->name, "Id", n->id, "Created", created, "Scope", "local", "Driver", n->driver,
+                         "EnableIPv4", true, "EnableIPv6", n->ipv6, "IPAM", "Driver", "default", "Options", "Config", cfg, "Internal",
                          n->internal, "Attachable", n->attachable, "Ingress", false, "ConfigFrom", "Network", "",
                          "ConfigOnly", false, "Containers", containers, "Options", opts ? opts : json_object(), "Labels",
                          labels ? labels : json_object());
@@ -184,7 +184,7 @@ static int check_options(json_t *opts, bool *ipv6, BerthError **err)
                                 return berr_set(err, EINVAL, "invalid MTU number: %ld", m);
                 } else if (streq(k, "com.docker.network.bridge.enable_ip_masquerade") ||
                            streq(k, "com.docker.network.bridge.enable_icc") || streq(k, "com.docker.network.enable_ipv6")) {
-                        int b = net_parse_bool(s);
+                        int b = go_parse_bool(s);
                         if (b < 0)
                                 return berr_set(err, EINVAL, "failed to parse %s value: %s (strconv.ParseBool: parsing "
                                                              "\"%s\": invalid syntax)", k, s, s);
@@ -354,6 +354,9 @@ int network_create(Network *e, json_t *body, json_t **ret, BerthError **err)
         int tr = check_create_types(body, err);
         if (tr < 0)
                 return tr;
+        json_t *v4 = json_object_get(body, "EnableIPv4");
+        if (json_is_false(v4))
+                return berr_set(err, EINVAL, "EnableIPv4=false is not supported by berth: every network has IPv4");
         NetState *ns = NS(e);
         const char *name = json_str(body, "Name");
         if (!name || !*name)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "basic/json-util.h"
+#include "basic/base64.h"
 #include "basic/util.h"
 
 /* ---- auth header ---- */
@@ -20,55 +21,13 @@ void registry_auth_clear(RegistryAuth *a)
         memset(a, 0, sizeof(*a));
 }
 
-static int b64val(char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '+' || c == '-')
-                return 62;
-        if (c == '/' || c == '_')
-                return 63;
-        return -1;
-}
-
-static char *b64_decode(const char *s, size_t *ret_len)
-{
-        size_t n = strlen(s);
-        char *out = malloc(n + 1);
-        size_t o = 0;
-        unsigned acc = 0;
-        int bits = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '=' || s[i] == '\n' || s[i] == '\r')
-                        continue;
-                int v = b64val(s[i]);
-                if (v < 0) {
-                        free(out);
-                        return NULL;
-                }
-                acc = (acc << 6) | (unsigned) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char) ((acc >> bits) & 0xff);
-                }
-        }
-        out[o] = 0;
-        *ret_len = o;
-        return out;
-}
-
 void registry_auth_from_header(const char *hdr, RegistryAuth *ret)
 {
         memset(ret, 0, sizeof(*ret));
         if (!hdr || !*hdr)
                 return;
         size_t len;
-        _cleanup_free_ char *raw = b64_decode(hdr, &len);
+        _cleanup_free_ char *raw = base64_decode(hdr, &len);
         if (!raw)
                 return;
         _cleanup_json_ json_t *j = json_loadb(raw, len, 0, NULL);
@@ -84,6 +43,22 @@ void registry_auth_from_header(const char *hdr, RegistryAuth *ret)
         DUP(identitytoken, "identitytoken");
         DUP(serveraddress, "serveraddress");
 #undef DUP
+}
+
+json_t *registry_config_from_header(const char *hdr)
+{
+        if (!hdr || !*hdr)
+                return NULL;
+        size_t len;
+        _cleanup_free_ char *raw = base64_decode(hdr, &len);
+        if (!raw)
+                return NULL;
+        json_t *j = json_loadb(raw, len, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
 }
 
 /* ---- WWW-Authenticate ---- */

@@ -15,6 +15,7 @@
 
 #include "basic/crashpoint.h"
 #include "basic/json-util.h"
+#include "basic/progress.h"
 #include "basic/util.h"
 #include "image/image-internal.h"
 
@@ -96,37 +97,12 @@ static void emit(RegistryPull *p, json_t *j)
 
 static void emit_status(RegistryPull *p, const char *status, const char *id)
 {
-        json_t *j = json_object();
-        json_object_set_new(j, "status", json_string(status));
-        if (id) {
-                json_object_set_new(j, "progressDetail", json_object());
-                json_object_set_new(j, "id", json_string(id));
-        }
-        emit(p, j);
-}
-
-char *reg_progress_bar(int64_t cur, int64_t total)
-{
-        _cleanup_free_ char *a = human_size((double) cur), *b = human_size((double) total);
-        if (total <= 0)
-                return xasprintf("%s", a);
-        int w = 50, filled = (int) (cur * w / total);
-        if (filled > w)
-                filled = w;
-        char bar[64];
-        int o = 0;
-        for (int i = 0; i < w; i++)
-                bar[o++] = i < filled ? '=' : (i == filled ? '>' : ' ');
-        bar[o] = 0;
-        return xasprintf("[%s]  %s/%s", bar, a, b);
+        emit(p, progress_status(status, id));
 }
 
 static void emit_progress(RegistryPull *p, const char *status, const char *id, int64_t cur, int64_t total)
 {
-        _cleanup_free_ char *bar = reg_progress_bar(cur, total);
-        json_t *j = json_pack("{s:s,s:{s:I,s:I},s:s,s:s}", "status", status, "progressDetail", "current",
-                              (json_int_t) cur, "total", (json_int_t) total, "progress", bar, "id", id);
-        emit(p, j);
+        emit(p, progress_bytes(status, id, cur, total));
 }
 
 /* Process-wide: blob digests being fetched right now. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "basic/json-util.h"
+#include "basic/progress.h"
 #include "basic/util.h"
 #include "image/image-internal.h"
 
@@ -92,13 +93,7 @@ static void pemit(RegistryPush *p, json_t *j)
 
 static void pstatus(RegistryPush *p, const char *status, const char *id)
 {
-        json_t *j = json_object();
-        json_object_set_new(j, "status", json_string(status));
-        if (id) {
-                json_object_set_new(j, "progressDetail", json_object());
-                json_object_set_new(j, "id", json_string(id));
-        }
-        pemit(p, j);
+        pemit(p, progress_status(status, id));
 }
 
 typedef struct UpCtx {
@@ -113,9 +108,7 @@ static void on_up(void *cls, int64_t sent)
         if (sent - u->last < 512 * 1024 && sent != u->total)
                 return;
         u->last = sent;
-        _cleanup_free_ char *bar = reg_progress_bar(sent, u->total);
-        pemit(u->p, json_pack("{s:s,s:{s:I,s:I},s:s,s:s}", "status", "Pushing", "progressDetail", "current",
-                              (json_int_t) sent, "total", (json_int_t) u->total, "progress", bar, "id", u->sid));
+        pemit(u->p, progress_bytes("Pushing", u->sid, sent, u->total));
 }
 
 static int blob_exists(Reg *g, const char *digest, bool *ret, BerthError **err)

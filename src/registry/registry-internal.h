@@ -94,5 +94,3 @@ int reg_fetch_manifest(RegistryPull *p, const char *what, char **ret, size_t *re
                        char **ret_digest, BerthError **err);
 
 char *reg_familiar_tagged(const ImageRef *ref);
-/* "[=====>    ]  1.2MB/3.4MB" */
-char *reg_progress_bar(int64_t cur, int64_t total);

@@ -21,6 +21,8 @@ void registry_auth_clear(RegistryAuth *a);
 /* X-Registry-Auth: base64url (or standard base64) of {"username","password","serveraddress",...}.
  * NULL/empty/garbage give empty credentials. */
 void registry_auth_from_header(const char *hdr, RegistryAuth *ret);
+/* X-Registry-Config (POST /build): base64 of {"registry": {"username",...}, ...}; NULL when absent or bad. */
+json_t *registry_config_from_header(const char *hdr);
 
 typedef struct RegistryPull RegistryPull;
 void registry_pull_free(RegistryPull *p);

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 
 #include "basic/util.h"
@@ -355,6 +356,21 @@ static void make_extra_devices(Child *ch, int rootfd)
         }
 }
 
+/* Propagation of a mount point (MS_SHARED etc., with MS_REC for the r- forms); 0 for none. */
+static unsigned long mount_propagation(char **options)
+{
+        static const struct {
+                const char *name;
+                unsigned long flags;
+        } map[] = { { "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC }, { "shared", MS_SHARED },
+                    { "rshared", MS_SHARED | MS_REC }, { "slave", MS_SLAVE }, { "rslave", MS_SLAVE | MS_REC } };
+        for (size_t i = 0; options && options[i]; i++)
+                for (size_t k = 0; k < ELEMENTSOF(map); k++)
+                        if (streq(options[i], map[k].name))
+                                return map[k].flags;
+        return 0;
+}
+
 static unsigned long mount_flags(char **options, bool *rec, char **data)
 {
         static const struct {
@@ -378,6 +394,8 @@ static unsigned long mount_flags(char **options, bool *rec, char **data)
                         }
                 if (streq(options[i], "rbind"))
                         *rec = true;
+                if (streq(options[i], "copyup"))
+                        known = true;
                 if (!known) {
                         char *nd = *data ? xasprintf("%s,%s", *data, options[i]) : strdup(options[i]);
                         free(*data);
@@ -385,6 +403,146 @@ static unsigned long mount_flags(char **options, bool *rec, char **data)
                 }
         }
         return f;
+}
+
+/* ---- copy-up: an empty volume takes the image's files at its mount point (Docker's copy-up) ---- */
+
+static void copy_xattrs(int sfd, int dfd)
+{
+        char names[4096];
+        ssize_t n = flistxattr(sfd, names, sizeof(names));
+        for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t) strlen(names + off) + 1) {
+                const char *k = names + off;
+                if (startswith(k, "trusted.overlay.")) /* overlayfs' own bookkeeping */
+                        continue;
+                char val[4096];
+                ssize_t vl = fgetxattr(sfd, k, val, sizeof(val));
+                if (vl >= 0)
+                        (void) fsetxattr(dfd, k, val, (size_t) vl, 0);
+        }
+}
+
+static void copy_meta(int sfd, int dfd, const struct stat *st)
+{
+        copy_xattrs(sfd, dfd);
+        (void) fchown(dfd, st->st_uid, st->st_gid);
+        (void) fchmod(dfd, st->st_mode & 07777);
+        struct timespec ts[2] = { st->st_atim, st->st_mtim };
+        (void) futimens(dfd, ts);
+}
+
+/* Every entry below the directory sfd into the directory dfd, never following a symlink. */
+static int copy_tree(int sfd, int dfd, int depth)
+{
+        if (depth > 128)
+                return -ELOOP;
+        int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        if (!d) {
+                safe_close(dup_fd);
+                return -errno;
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                const char *n = de->d_name;
+                if (streq(n, ".") || streq(n, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(sfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        if (mkdirat(dfd, n, 0700) < 0 && errno != EEXIST) {
+                                r = -errno;
+                                break;
+                        }
+                        _cleanup_close_ int cs = openat(sfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int cd = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (cs < 0 || cd < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        r = copy_tree(cs, cd, depth + 1);
+                        copy_meta(cs, cd, &st);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int fs = openat(sfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int fd = openat(dfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                                        0600);
+                        if (fs < 0 || fd < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        char buf[65536];
+                        ssize_t k;
+                        while ((k = read(fs, buf, sizeof(buf))) > 0)
+                                if (loop_write(fd, buf, (size_t) k) < 0) {
+                                        k = -1;
+                                        break;
+                                }
+                        if (k < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        copy_meta(fs, fd, &st);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t k = readlinkat(sfd, n, target, sizeof(target) - 1);
+                        if (k < 0 || symlinkat((target[k] = 0, target), dfd, n) < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        (void) fchownat(dfd, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                        struct timespec ts[2] = { st.st_atim, st.st_mtim };
+                        (void) utimensat(dfd, n, ts, AT_SYMLINK_NOFOLLOW);
+                } else {
+                        /* devices, fifos, sockets: the node, not its content */
+                        if (mknodat(dfd, n, st.st_mode, st.st_rdev) < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        (void) fchownat(dfd, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+                        (void) fchmodat(dfd, n, st.st_mode & 07777, 0);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static void copy_up(Child *ch, int rootfd, const char *dest, const char *volume)
+{
+        _cleanup_close_ int vfd = open(volume, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (vfd < 0)
+                return;
+        int dup_fd = fcntl(vfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        bool empty = d != NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        empty = false;
+        if (d)
+                closedir(d);
+        else
+                safe_close(dup_fd);
+        if (!empty)
+                return;
+        /* the image's directory, resolved inside the root and never created */
+        _cleanup_close_ int pfd = open_in_root(rootfd, dest, false, true);
+        if (pfd < 0)
+                return;
+        char pp[64];
+        snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+        _cleanup_close_ int sfd = open(pp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+        if (sfd < 0 || fstat(sfd, &st) < 0)
+                return;
+        int r = copy_tree(sfd, vfd, 0);
+        if (r < 0)
+                child_fail(ch, 125, "error during container init: copying the image's files at \"%s\" into its "
+                           "volume: %s", dest, go_strerror(-r));
+        copy_meta(sfd, vfd, &st);
 }
 
 static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master, int *pty_slave)
@@ -445,8 +603,20 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
                         if (stat(m->source, &st) < 0)
                                 child_fail(ch, 125, "error during container init: error mounting \"%s\" to rootfs at \"%s\": stat %s: %s",
                                            m->source, m->destination, m->source, go_strerror(errno));
+                        if (S_ISDIR(st.st_mode) && strv_contains(m->options, "copyup"))
+                                copy_up(ch, rootfd, m->destination, m->source);
                         MNT(m->destination, S_ISDIR(st.st_mode), m->source, NULL,
                             MS_BIND | (rec ? MS_REC : 0) | f, NULL);
+                        unsigned long prop = mount_propagation(m->options);
+                        if (prop) {
+                                _cleanup_close_ int pfd = open_in_root(rootfd, m->destination, false,
+                                                                       S_ISDIR(st.st_mode));
+                                char pp[64];
+                                snprintf(pp, sizeof(pp), "/proc/self/fd/%d", pfd);
+                                if (pfd < 0 || mount(NULL, pp, NULL, prop, NULL) < 0)
+                                        child_fail(ch, 125, "error during container init: setting the propagation "
+                                                   "of \"%s\": %s", m->destination, go_strerror(pfd < 0 ? -pfd : errno));
+                        }
                         /* ":ro" of a recursive bind covers every submount (/host/proc of -v /:/host:ro). */
                         if (rec && (f & MS_RDONLY) && (r = rdonly_recursive_in_root(rootfd, m->destination,
                                                                                       S_ISDIR(st.st_mode))) < 0)
@@ -593,20 +763,21 @@ static _noreturn_ void child_main(Child *ch)
         umask(022);
 
         /* User, working dir, command: all looked up inside the container's root. */
-        _cleanup_free_ char *passwd = NULL, *group = NULL, *uerr = NULL;
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_berr_ BerthError *uerr = NULL;
         (void) read_file("/etc/passwd", &passwd, NULL);
         (void) read_file("/etc/group", &group, NULL);
         RtExecUser u;
         if (rt_user_resolve(s->user, passwd, group, &u, &uerr) < 0) {
                 /* Docker reports this from the daemon, without the runtime's prefix. */
                 char m[1024];
-                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr : "unable to resolve the user");
+                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr->msg : "unable to resolve the user");
                 (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(125);
         }
         if (rt_user_add_groups(&u, s->group_add, group, &uerr) < 0) {
                 char m[1024];
-                snprintf(m, sizeof(m), "U125 %s", uerr);
+                snprintf(m, sizeof(m), "U125 %s", uerr ? uerr->msg : "unable to resolve the groups");
                 (void) !send(ch->sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(125);
         }
@@ -618,10 +789,11 @@ static _noreturn_ void child_main(Child *ch)
         if (chdir(s->cwd) < 0)
                 child_fail(ch, 125, "error during container init: chdir to cwd (\"%s\") set in config.json failed: %s",
                            s->cwd, go_strerror(errno));
-        _cleanup_free_ char *exe = NULL, *lerr = NULL;
+        _cleanup_free_ char *exe = NULL;
+        _cleanup_berr_ BerthError *lerr = NULL;
         int r = rt_lookup_path(s->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
-                child_fail(ch, exit_code_for_errno(-r), "%s", lerr ? lerr : "exec: lookup failed");
+                child_fail(ch, exit_code_for_errno(-r), "%s", lerr ? lerr->msg : "exec: lookup failed");
         char **argv = s->args;
         if (s->init && ch->init_path) {
                 size_t n = strv_length(s->args);
@@ -665,10 +837,10 @@ static _noreturn_ void child_main(Child *ch)
         if ((r = rt_spec_apply_rlimits(s)) < 0)
                 child_fail(ch, 125, "error during container init: setting rlimits: %s", go_strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
-        _cleanup_free_ char *scerr = NULL;
+        _cleanup_berr_ BerthError *scerr = NULL;
         if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr)) < 0)
                 child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
-                           scerr ? scerr : go_strerror(-r));
+                           scerr ? scerr->msg : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, s->privileged || s->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && s->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
@@ -687,7 +859,9 @@ static _noreturn_ void child_main(Child *ch)
         child_fail(ch, exit_code_for_errno(e), "exec: \"%s\": %s", s->args[0], go_strerror(e));
 }
 
-static int parse_error(const char *msg, int *exit_code, char **errmsg)
+/* The child's report ("E125 text", "U125 text": U is the daemon's own wording, without the
+ * runtime's prefix) as Docker words it. */
+static int parse_error(const char *msg, int *exit_code, BerthError **err)
 {
         int code = 125;
         const char *text = msg;
@@ -698,10 +872,8 @@ static int parse_error(const char *msg, int *exit_code, char **errmsg)
         }
         *exit_code = code > 0 ? code : 125;
         if (msg[0] == 'U')
-                *errmsg = strdup(text);
-        else
-                *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
-        return -EIO;
+                return berr_set(err, EIO, "%s", text);
+        return berr_set(err, EIO, RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
 }
 
 static void reap(pid_t pid)
@@ -711,23 +883,18 @@ static void reap(pid_t pid)
 }
 
 int rt_container_create(const RtSpec *spec, const char *rundir, const char *init_path, const RtCgroupOps *cg,
-                        RtContainer *c, int *exit_code, char **errmsg)
+                        RtContainer *c, int *exit_code, BerthError **err)
 {
         *c = (RtContainer){ .pid = -1, .sync_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
         *exit_code = 125;
-        *errmsg = NULL;
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", rundir);
         _cleanup_free_ char *empty = xasprintf("%s/empty", rundir);
-        if ((mkdir(rootfs, 0755) < 0 && errno != EEXIST) || (mkdir(empty, 0755) < 0 && errno != EEXIST)) {
-                *errmsg = xasprintf(RT_ERROR_PREFIX "error creating %s: %s" RT_ERROR_SUFFIX,
-                                    rootfs, go_strerror(errno));
-                return -errno;
-        }
+        if ((mkdir(rootfs, 0755) < 0 && errno != EEXIST) || (mkdir(empty, 0755) < 0 && errno != EEXIST))
+                return berr_set(err, errno, RT_ERROR_PREFIX "error creating %s: %s" RT_ERROR_SUFFIX, rootfs,
+                                go_strerror(errno));
         int sp[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-                *errmsg = xasprintf(RT_ERROR_PREFIX "socketpair: %s" RT_ERROR_SUFFIX, go_strerror(errno));
-                return -errno;
-        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return berr_set(err, errno, RT_ERROR_PREFIX "socketpair: %s" RT_ERROR_SUFFIX, go_strerror(errno));
         _cleanup_close_ int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
         int p[2];
         if (!spec->tty) {
@@ -774,9 +941,8 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
                 kill(pid, SIGKILL);
                 reap(pid);
                 safe_close(sp[0]);
-                *errmsg = xasprintf(RT_ERROR_PREFIX "error joining cgroup %s: %s" RT_ERROR_SUFFIX, spec->cgroup,
-                                    go_strerror(-r));
-                return r;
+                return berr_set(err, -r, RT_ERROR_PREFIX "error joining cgroup %s: %s" RT_ERROR_SUFFIX,
+                                spec->cgroup, go_strerror(-r));
         }
         char buf[2048];
         int master = -1;
@@ -789,14 +955,14 @@ int rt_container_create(const RtSpec *spec, const char *rundir, const char *init
                 reap(pid);
                 safe_close(sp[0]);
                 safe_close(master);
-                return parse_error(buf, exit_code, errmsg);
+                return parse_error(buf, exit_code, err);
         }
         if (spec->tty) {
                 if (master < 0) {
                         kill(pid, SIGKILL);
                         reap(pid);
                         safe_close(sp[0]);
-                        return parse_error("E125 error during container init: no pty received", exit_code, errmsg);
+                        return parse_error("E125 error during container init: no pty received", exit_code, err);
                 }
                 c->stdout_fd = master;
                 c->stdin_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
@@ -811,14 +977,12 @@ fail_errno:
         r = -errno;
         safe_close(sp[0]);
         safe_close(sp[1]);
-        *errmsg = xasprintf(RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
-        return r;
+        return berr_set(err, -r, RT_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
 }
 
-int rt_container_start(RtContainer *c, int *exit_code, char **errmsg)
+int rt_container_start(RtContainer *c, int *exit_code, BerthError **err)
 {
         *exit_code = 0;
-        *errmsg = NULL;
         if (c->sync_fd < 0)
                 return -EALREADY;
         char buf[2048];
@@ -830,5 +994,5 @@ int rt_container_start(RtContainer *c, int *exit_code, char **errmsg)
                 return 0; /* close-on-exec closed the socket: execve worked */
         if (n < 0)
                 snprintf(buf, sizeof(buf), "E125 error during container init: setup process died");
-        return parse_error(buf, exit_code, errmsg);
+        return parse_error(buf, exit_code, err);
 }

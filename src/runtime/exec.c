@@ -81,20 +81,21 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
                                 xfail(sock, 126, "dup2: %s", go_strerror(errno));
         }
         umask(022);
-        _cleanup_free_ char *passwd = NULL, *group = NULL, *uerr = NULL;
+        _cleanup_free_ char *passwd = NULL, *group = NULL;
+        _cleanup_berr_ BerthError *uerr = NULL;
         (void) read_file("/etc/passwd", &passwd, NULL);
         (void) read_file("/etc/group", &group, NULL);
         RtExecUser u;
         const char *user = x->user && *x->user ? x->user : cs->user;
         if (rt_user_resolve(user, passwd, group, &u, &uerr) < 0) {
                 char m[1024];
-                snprintf(m, sizeof(m), "U126 %s", uerr ? uerr : "unable to resolve the user");
+                snprintf(m, sizeof(m), "U126 %s", uerr ? uerr->msg : "unable to resolve the user");
                 (void) !send(sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(126);
         }
         if (rt_user_add_groups(&u, cs->group_add, group, &uerr) < 0) {
                 char m[1024];
-                snprintf(m, sizeof(m), "U126 %s", uerr);
+                snprintf(m, sizeof(m), "U126 %s", uerr ? uerr->msg : "unable to resolve the groups");
                 (void) !send(sock, m, strlen(m), MSG_NOSIGNAL);
                 _exit(126);
         }
@@ -105,17 +106,18 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
         if (chdir(cwd) < 0)
                 xfail(sock, 126, "chdir to cwd (\"%s\") set in config.json failed: %s", cwd,
                       go_strerror(errno));
-        _cleanup_free_ char *exe = NULL, *lerr = NULL;
+        _cleanup_free_ char *exe = NULL;
+        _cleanup_berr_ BerthError *lerr = NULL;
         int r = rt_lookup_path(x->args[0], strv_env_get(env, "PATH"), &exe, &lerr);
         if (r < 0)
-                xfail(sock, 126, "%s", lerr ? lerr : "exec: lookup failed");
+                xfail(sock, 126, "%s", lerr ? lerr->msg : "exec: lookup failed");
         bool privileged = x->privileged || cs->privileged;
         if ((r = rt_spec_apply_rlimits(cs)) < 0)
                 xfail(sock, 126, "setting rlimits: %s", go_strerror(-r));
         char *const *caps = cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities;
-        _cleanup_free_ char *scerr = NULL;
+        _cleanup_berr_ BerthError *scerr = NULL;
         if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, cs->all_capabilities, &scerr)) < 0)
-                xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr : go_strerror(-r));
+                xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr->msg : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, privileged || cs->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && cs->no_new_privileges && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
@@ -180,28 +182,23 @@ static _noreturn_ void exec_helper(const RtSpec *cs, const RtCgroupOps *cg, cons
         _exit(0);
 }
 
-static int exec_error(const char *msg, int *exit_code, char **errmsg)
+static int exec_error(const char *msg, int *exit_code, BerthError **err)
 {
         *exit_code = 126;
         const char *sp = strchr(msg, ' ');
         const char *text = sp ? sp + 1 : msg;
         if (msg[0] == 'U')
-                *errmsg = strdup(text);
-        else
-                *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
-        return -EIO;
+                return berr_set(err, EIO, "%s", text);
+        return berr_set(err, EIO, RT_EXEC_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, text);
 }
 
 int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg, const RtExecSpec *x,
-                   RtExecProcess *p, int *exit_code, char **errmsg)
+                   RtExecProcess *p, int *exit_code, BerthError **err)
 {
         *p = (RtExecProcess){ .pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
         *exit_code = 126;
-        *errmsg = NULL;
-        if (!x->args || !x->args[0]) {
-                *errmsg = strdup("No exec command specified");
-                return -EINVAL;
-        }
+        if (!x->args || !x->args[0])
+                return berr_set(err, EINVAL, "No exec command specified");
         int nsfd[N_NS];
         for (size_t i = 0; i < N_NS; i++)
                 nsfd[i] = -1;
@@ -215,18 +212,16 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
                 if (stat(path, &a) < 0) {
                         if (errno == ENOENT && i == 0)
                                 continue; /* no user namespaces on this kernel */
-                        r = -errno;
-                        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "container process %d: %s" RT_ERROR_SUFFIX,
-                                            (int) container_pid, go_strerror(errno));
+                        r = berr_set(err, errno, RT_EXEC_ERROR_PREFIX "container process %d: %s" RT_ERROR_SUFFIX,
+                                     (int) container_pid, go_strerror(errno));
                         goto out;
                 }
                 /* Joining our own namespace is a no-op, and for user namespaces an error. */
                 if (stat(self, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
                         continue;
                 if ((nsfd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-                        r = -errno;
-                        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "open %s: %s" RT_ERROR_SUFFIX,
-                                            path, go_strerror(errno));
+                        r = berr_set(err, errno, RT_EXEC_ERROR_PREFIX "open %s: %s" RT_ERROR_SUFFIX, path,
+                                     go_strerror(errno));
                         goto out;
                 }
         }
@@ -279,7 +274,7 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
                 if (n <= 0)
                         snprintf(buf, sizeof(buf), "E126 exec setup process died");
                 master = safe_close(master);
-                r = exec_error(buf, exit_code, errmsg);
+                r = exec_error(buf, exit_code, err);
                 goto out;
         }
         pid_t pid = (pid_t) atoi(buf + 1);
@@ -293,7 +288,7 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
                 master = safe_close(master);
-                r = exec_error(buf, exit_code, errmsg);
+                r = exec_error(buf, exit_code, err);
                 goto out;
         }
         p->pid = pid;
@@ -310,8 +305,7 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
         goto out;
 
 fail_errno:
-        r = -errno;
-        *errmsg = xasprintf(RT_EXEC_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(-r));
+        r = berr_set(err, errno, RT_EXEC_ERROR_PREFIX "%s" RT_ERROR_SUFFIX, go_strerror(errno));
 out:
         safe_close(sock);
         safe_close(master);

@@ -24,13 +24,13 @@ typedef struct RtContainer {
 /* Creates the container from spec under rundir (rootfs mount point: <rundir>/rootfs): clone into
  * new namespaces, join cgroup `spec->cgroup` via ops (when both are set), mount everything, resolve
  * user, command and working dir, then wait. init_path is the berth-init binary for spec->init.
- * On failure returns -errno, *exit_code (127/126/125) and *errmsg (Docker's full text); the
+ * On failure returns -errno, *exit_code (127/126/125) and err (Docker's full text); the
  * child is reaped. */
 int rt_container_create(const RtSpec *spec, const char *rundir, const char *init_path, const RtCgroupOps *cg,
-                        RtContainer *c, int *exit_code, char **errmsg);
+                        RtContainer *c, int *exit_code, BerthError **err);
 /* Releases the process into execve. Same error contract; on exec failure the child exits with
  * *exit_code (the caller still reaps it). */
-int rt_container_start(RtContainer *c, int *exit_code, char **errmsg);
+int rt_container_start(RtContainer *c, int *exit_code, BerthError **err);
 
 /* exec.c: an extra process in a running container (docker exec). */
 #define RT_EXEC_ERROR_PREFIX "OCI runtime exec failed: exec failed: unable to start container process: "
@@ -53,17 +53,17 @@ typedef struct RtExecProcess {
 
 /* Starts x in the namespaces, cgroup and root of the container whose process is container_pid,
  * described by cs. Returns once the command was executed, or -errno with *exit_code (126) and
- * *errmsg in Docker's words ("OCI runtime exec failed: ..." or "unable to find user ..."). */
+ * err in Docker's words ("OCI runtime exec failed: ..." or "unable to find user ..."). */
 int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg, const RtExecSpec *x,
-                   RtExecProcess *p, int *exit_code, char **errmsg);
+                   RtExecProcess *p, int *exit_code, BerthError **err);
 
 /* Security pieces (security.c), applied in the container process. */
 /* Loads a seccomp profile in Docker's JSON format (NULL: the built-in default, Docker's allow list)
  * for a process that will hold `caps` (all_caps: every capability), which decide the rules with
  * includes/excludes "caps". */
-int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, char **errmsg);
+int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, BerthError **err);
 /* Validates a custom profile (berthd, at create). */
-int rt_seccomp_check_profile(const char *profile, char **errmsg);
+int rt_seccomp_check_profile(const char *profile, BerthError **err);
 #include <jansson.h>
 json_t *rt_seccomp_default_profile(void);
 /* Keeps `caps` (NULL-terminated names like "CAP_CHOWN"; NULL = all) in every set except

@@ -264,25 +264,21 @@ static int parse_op(const char *s, enum scmp_compare *ret)
 
 /* Builds (ctx != NULL) or only checks (ctx == NULL) a profile. */
 static int apply_profile(scmp_filter_ctx ctx, json_t *p, char *const *caps, bool all, uint32_t dflt, int dflt_errno,
-                         char **errmsg)
+                         BerthError **err)
 {
         CapSet cs = { caps, all };
         size_t i;
         json_t *r;
         json_t *sys = json_object_get(p, "syscalls");
-        if (sys && !json_is_array(sys) && !json_is_null(sys)) {
-                *errmsg = strdup("syscalls must be a list");
-                return -EINVAL;
-        }
+        if (sys && !json_is_array(sys) && !json_is_null(sys))
+                return berr_set(err, EINVAL, "syscalls must be a list");
         json_array_foreach(sys, i, r) {
                 json_t *names = json_object_get(r, "names");
                 const char *one = json_str(r, "name");
                 uint32_t act;
-                if (parse_action(json_str(r, "action"), json_object_get(r, "errnoRet"), dflt_errno, &act) < 0) {
-                        *errmsg = xasprintf("unsupported action in syscall rule %zu: %s", i,
-                                            json_str(r, "action") ? json_str(r, "action") : "(none)");
-                        return -EINVAL;
-                }
+                if (parse_action(json_str(r, "action"), json_object_get(r, "errnoRet"), dflt_errno, &act) < 0)
+                        return berr_set(err, EINVAL, "unsupported action in syscall rule %zu: %s", i,
+                                        json_str(r, "action") ?: "(none)");
                 struct scmp_arg_cmp args[6];
                 unsigned n_args = 0;
                 size_t k;
@@ -290,10 +286,8 @@ static int apply_profile(scmp_filter_ctx ctx, json_t *p, char *const *caps, bool
                 json_array_foreach(json_object_get(r, "args"), k, a) {
                         enum scmp_compare op;
                         long long idx = json_int(a, "index", -1);
-                        if (n_args >= 6 || idx < 0 || idx > 5 || parse_op(json_str(a, "op"), &op) < 0) {
-                                *errmsg = xasprintf("invalid argument condition in syscall rule %zu", i);
-                                return -EINVAL;
-                        }
+                        if (n_args >= 6 || idx < 0 || idx > 5 || parse_op(json_str(a, "op"), &op) < 0)
+                                return berr_set(err, EINVAL, "invalid argument condition in syscall rule %zu", i);
                         json_t *v = json_object_get(a, "value"), *v2 = json_object_get(a, "valueTwo");
                         uint64_t val = json_is_integer(v) ? (uint64_t) json_integer_value(v) : json_is_real(v) ? (uint64_t) json_real_value(v) : 0;
                         uint64_t val2 = json_is_integer(v2) ? (uint64_t) json_integer_value(v2) : json_is_real(v2) ? (uint64_t) json_real_value(v2) : 0;
@@ -323,56 +317,44 @@ static int apply_profile(scmp_filter_ctx ctx, json_t *p, char *const *caps, bool
                         if (nr == __NR_SCMP_ERROR || nr < 0)
                                 continue; /* not on this architecture or this libseccomp */
                         int e = seccomp_rule_add_array(ctx, act, nr, n_args, args);
-                        if (e < 0) {
-                                *errmsg = xasprintf("adding seccomp rule for syscall %s: %s", name, strerror(-e));
-                                return e;
-                        }
+                        if (e < 0)
+                                return berr_set(err, -e, "adding seccomp rule for syscall %s: %s", name,
+                                                strerror(-e));
                 }
         }
         return 0;
 }
 
-int rt_seccomp_check_profile(const char *text, char **errmsg)
+int rt_seccomp_check_profile(const char *text, BerthError **err)
 {
-        *errmsg = NULL;
         json_error_t jerr;
         _cleanup_json_ json_t *p = json_loads(text, 0, &jerr);
-        if (!json_is_object(p)) {
-                *errmsg = xasprintf("decoding seccomp profile failed: %s", p ? "not an object" : jerr.text);
-                return -EINVAL;
-        }
+        if (!json_is_object(p))
+                return berr_set(err, EINVAL, "decoding seccomp profile failed: %s", p ? "not an object" : jerr.text);
         uint32_t dflt;
-        if (parse_action(json_str(p, "defaultAction"), json_object_get(p, "defaultErrnoRet"), EPERM, &dflt) < 0) {
-                *errmsg = xasprintf("unsupported defaultAction: %s",
-                                    json_str(p, "defaultAction") ? json_str(p, "defaultAction") : "(none)");
-                return -EINVAL;
-        }
-        return apply_profile(NULL, p, NULL, false, dflt, EPERM, errmsg);
+        if (parse_action(json_str(p, "defaultAction"), json_object_get(p, "defaultErrnoRet"), EPERM, &dflt) < 0)
+                return berr_set(err, EINVAL, "unsupported defaultAction: %s", json_str(p, "defaultAction") ?: "(none)");
+        return apply_profile(NULL, p, NULL, false, dflt, EPERM, err);
 }
 
-int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, char **errmsg)
+int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, BerthError **err)
 {
-        *errmsg = NULL;
         _cleanup_json_ json_t *p = NULL;
         if (profile) {
                 p = json_loads(profile, 0, NULL);
-                if (!json_is_object(p)) {
-                        *errmsg = strdup("decoding seccomp profile failed");
-                        return -EINVAL;
-                }
+                if (!json_is_object(p))
+                        return berr_set(err, EINVAL, "decoding seccomp profile failed");
         } else
                 p = rt_seccomp_default_profile();
         json_t *de = json_object_get(p, "defaultErrnoRet");
         int dflt_errno = json_is_integer(de) ? (int) json_integer_value(de) : EPERM;
         uint32_t dflt;
-        if (parse_action(json_str(p, "defaultAction"), de, EPERM, &dflt) < 0) {
-                *errmsg = strdup("unsupported defaultAction");
-                return -EINVAL;
-        }
+        if (parse_action(json_str(p, "defaultAction"), de, EPERM, &dflt) < 0)
+                return berr_set(err, EINVAL, "unsupported defaultAction");
         scmp_filter_ctx ctx = seccomp_init(dflt);
         if (!ctx)
                 return -ENOMEM;
-        int r = apply_profile(ctx, p, caps, all_caps, dflt, dflt_errno, errmsg);
+        int r = apply_profile(ctx, p, caps, all_caps, dflt, dflt_errno, err);
         if (r == 0)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
         if (r == 0)

@@ -109,6 +109,7 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         s->log_path = dup_str(j, "log_path");
         s->log_max_size = json_int(j, "log_max_size", 0);
         s->log_max_file = json_int(j, "log_max_file", 0);
+        s->log_compress = json_bool(j, "log_compress");
         s->exit_file = dup_str(j, "exit_file");
 
         int r = 0;

@@ -62,6 +62,7 @@ typedef struct RtSpec {
         char **device_rules; /* allowed on top of Docker's defaults (runtime/devices.h) */
         char *log_path;
         int64_t log_max_size, log_max_file;
+        bool log_compress;
         char *exit_file;
 } RtSpec;
 

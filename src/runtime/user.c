@@ -50,9 +50,8 @@ static char *next_line(char **cursor)
         return s;
 }
 
-int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtExecUser *ret, char **errmsg)
+int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtExecUser *ret, BerthError **err)
 {
-        *errmsg = NULL;
         memset(ret, 0, sizeof(*ret));
         _cleanup_free_ char *userarg = strdup(spec ? spec : "");
         if (!userarg)
@@ -65,10 +64,8 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
 
         long long uidnum = parse_id(userarg);
         long long gidnum = parse_id(grouparg);
-        if (uidnum == -2 || gidnum == -2) {
-                *errmsg = strdup("uids and gids must be in range 0-2147483647");
-                return -EINVAL;
-        }
+        if (uidnum == -2 || gidnum == -2)
+                return berr_set(err, EINVAL, "uids and gids must be in range 0-2147483647");
         /* Defaults: root, "/" as home. An empty user means uid 0 looked up in passwd. */
         ret->uid = 0;
         ret->gid = 0;
@@ -99,10 +96,9 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
                 }
         }
         if (!found && *userarg) {
-                if (uidnum < 0) {
-                        *errmsg = xasprintf("unable to find user %s: no matching entries in passwd file", userarg);
-                        return -ENOENT;
-                }
+                if (uidnum < 0)
+                        return berr_set(err, ENOENT, "unable to find user %s: no matching entries in passwd file",
+                                        userarg);
                 ret->uid = (uid_t) uidnum;
         }
 
@@ -147,9 +143,8 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, RtE
                                 free(ret->sgids);
                                 ret->sgids = NULL;
                                 ret->n_sgids = 0;
-                                *errmsg = xasprintf("unable to find group %s: no matching entries in group file",
-                                                    grouparg);
-                                return -ENOENT;
+                                return berr_set(err, ENOENT,
+                                                "unable to find group %s: no matching entries in group file", grouparg);
                         }
                         ret->gid = (gid_t) gidnum;
                 }
@@ -177,9 +172,8 @@ static int find_executable(const char *p)
         return 0;
 }
 
-int rt_lookup_path(const char *file, const char *path_env, char **ret, char **errmsg)
+int rt_lookup_path(const char *file, const char *path_env, char **ret, BerthError **err)
 {
-        *errmsg = NULL;
         if (strchr(file, '/')) {
                 int r = find_executable(file);
                 if (r == 0) {
@@ -187,13 +181,11 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, char **er
                         return *ret ? 0 : -ENOMEM;
                 }
                 if (r == -EACCES)
-                        *errmsg = xasprintf("exec: \"%s\": permission denied", file);
-                else
-                        *errmsg = xasprintf("exec: \"%s\": stat %s: %s", file, file, go_strerror(-r));
-                return r;
+                        return berr_set(err, EACCES, "exec: \"%s\": permission denied", file);
+                return berr_set(err, -r, "exec: \"%s\": stat %s: %s", file, file, go_strerror(-r));
         }
         if (!path_env)
-                path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+                path_env = DEFAULT_PATH_ENV;
         _cleanup_free_ char *copy = strdup(path_env);
         if (!copy)
                 return -ENOMEM;
@@ -217,8 +209,7 @@ int rt_lookup_path(const char *file, const char *path_env, char **ret, char **er
                 if (!save)
                         break;
         }
-        *errmsg = xasprintf("exec: \"%s\": executable file not found in $PATH", file);
-        return -ENOENT;
+        return berr_set(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
 gid_t *rt_user_groups(const RtExecUser *u, size_t *ret_n)
@@ -243,15 +234,12 @@ char **rt_user_env(char *const *env, const RtExecUser *u)
         return out;
 }
 
-int rt_user_add_groups(RtExecUser *u, char *const *names, const char *group, char **errmsg)
+int rt_user_add_groups(RtExecUser *u, char *const *names, const char *group, BerthError **err)
 {
-        *errmsg = NULL;
         for (size_t i = 0; names && names[i]; i++) {
                 long long gid = parse_id(names[i]);
-                if (gid == -2) {
-                        *errmsg = strdup("uids and gids must be in range 0-2147483647");
-                        return -EINVAL;
-                }
+                if (gid == -2)
+                        return berr_set(err, EINVAL, "uids and gids must be in range 0-2147483647");
                 if (gid < 0) {
                         /* a name: looked up in the container's /etc/group, as runc does */
                         _cleanup_free_ char *copy = group ? xstrdup(group) : NULL;
@@ -263,11 +251,9 @@ int rt_user_add_groups(RtExecUser *u, char *const *names, const char *group, cha
                                 if (streq(f[0], names[i]))
                                         gid = parse_id(f[2]);
                         }
-                        if (gid < 0) {
-                                *errmsg = xasprintf("Unable to find group %s: no matching entries in group file",
-                                                    names[i]);
-                                return -ENOENT;
-                        }
+                        if (gid < 0)
+                                return berr_set(err, ENOENT,
+                                                "Unable to find group %s: no matching entries in group file", names[i]);
                 }
                 bool have = (gid_t) gid == u->gid;
                 for (size_t k = 0; k < u->n_sgids && !have; k++)

@@ -292,12 +292,19 @@ def test_log_drivers(busybox):
     # local: Docker's bounds by default
     cid = c.api.create_container("busybox", "true", host_config=c.api.create_host_config(
         log_config={"Type": "local"}))["Id"]
-    assert c.api.inspect_container(cid)["HostConfig"]["LogConfig"]["Config"] == {"max-size": "20m", "max-file": "5"}
+    assert c.api.inspect_container(cid)["HostConfig"]["LogConfig"]["Config"] == {"max-size": "20m", "max-file": "5",
+                                                                                 "compress": "true"}
     c.api.remove_container(cid)
     for lc, msg in [({"Type": "asdf"}, 'error looking up logging plugin asdf: plugin "asdf" not found'),
                     ({"Type": "json-file", "Config": {"foo": "1"}}, "unknown log opt 'foo' for json-file log driver"),
                     ({"Type": "json-file", "Config": {"max-size": "x"}}, "invalid value for max-size"),
-                    ({"Type": "json-file", "Config": {"compress": "true"}}, "not supported by berth"),
+                    ({"Type": "json-file", "Config": {"tag": "x"}}, "not supported by berth"),
+                    ({"Type": "json-file", "Config": {"compress": "maybe"}},
+                     'strconv.ParseBool: parsing "maybe": invalid syntax'),
+                    ({"Type": "json-file", "Config": {"compress": "true"}},
+                     "compress cannot be true when max-file is less than 2 or max-size is not set"),
+                    ({"Type": "json-file", "Config": {"compress": "1", "max-size": "1k", "max-file": "1"}},
+                     "compress cannot be true when max-file is less than 2 or max-size is not set"),
                     ({"Type": "none", "Config": {"max-size": "1m"}}, "invalid logging opts for driver none")]:
         st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"LogConfig": lc}})
         assert st == 400 and msg in j["message"], (lc, j)
@@ -313,6 +320,26 @@ def test_log_rotation_is_read_across_files(busybox):
         assert logs == [f"line-{i}" for i in range(61 - len(logs), 61)]
     finally:
         busybox.docker("rm", "-f", "rot", check=False)
+
+
+def test_log_rotation_compressed(busybox):
+    """compress=true: the rotated files are gzip (name.N.gz, as dockerd's json-file writes them), and logs reads
+    through them in order."""
+    busybox.docker("run", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "--log-opt", "compress=true",
+                   "--name", "rotz", "busybox", "sh", "-c", "for i in $(seq 1 60); do echo line-$i; done")
+    try:
+        path = busybox.client().api.inspect_container("rotz")["LogPath"]
+        assert os.path.exists(path + ".1.gz") and os.path.exists(path + ".2.gz")
+        assert not os.path.exists(path + ".1") and not os.path.exists(path + ".3.gz")
+        import gzip
+        with gzip.open(path + ".1.gz", "rt") as f:
+            first = json.loads(f.readline())
+        assert first["stream"] == "stdout" and first["log"].startswith("line-")
+        logs = busybox.docker("logs", "rotz").stdout.decode().split()
+        assert logs[-1] == "line-60" and len(logs) < 60
+        assert logs == [f"line-{i}" for i in range(61 - len(logs), 61)]
+    finally:
+        busybox.docker("rm", "-f", "rotz", check=False)
 
 
 def test_group_add(busybox):
@@ -619,12 +646,14 @@ def test_prune_label_not_spares_only_what_matches_every_value(busybox):
     d.docker("network", "rm", "nboth")
 
 
-def test_named_volume_refused_at_create(busybox):
-    # not stored and then failed at start: refused when the container is made
+def test_named_volume_made_at_create(busybox):
+    # the volume a container names is created with the container (tests/integration/test_volumes.py has the rest)
     st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {"Binds": ["data:/d"]}})
-    assert st == 501 and "named volumes are not supported by berth" in j["message"]
-    r = busybox.docker("run", "--rm", "-v", "data:/d", "busybox", "true", check=False, timeout=30)
-    assert r.returncode == 125 and b"named volumes" in r.stderr
+    assert st == 201
+    st, v = busybox.curl_json("/volumes/data")
+    assert st == 200 and v["Name"] == "data"
+    busybox.docker("rm", j["Id"])
+    busybox.docker("volume", "rm", "data")
 
 
 def test_bool_filters_checked(busybox):
@@ -634,3 +663,11 @@ def test_bool_filters_checked(busybox):
         assert st == 400 and j["message"] == f"invalid filter '{key}=[maybe]'", (path, j)
         st, _ = busybox.curl_json(path + "?filters=" + quote('{"%s":["true"]}' % key))
         assert st == 200
+
+
+def test_stop_signal_checked_at_create(busybox):
+    """dockerd refuses an unknown StopSignal when the container is created, not when it is stopped."""
+    r = busybox.docker("create", "--stop-signal", "FOO", "busybox", check=False)
+    assert r.returncode != 0 and "Invalid signal: FOO" in r.stderr.decode()
+    cid = busybox.docker("create", "--stop-signal", "SIGRTMIN+3", "busybox").stdout.decode().strip()
+    busybox.docker("rm", cid)

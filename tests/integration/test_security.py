@@ -536,8 +536,9 @@ def test_tmpfs_and_mounts(busybox, tmp_path):
         "Mounts": [{"Type": "bind", "Source": missing, "Target": "/x"}]}})
     assert st == 400 and f"bind source path does not exist: {missing}" in j["message"]
     st, j = busybox.curl_json("/containers/create", "POST", {"Image": "busybox", "HostConfig": {
-        "Mounts": [{"Type": "volume", "Source": "v", "Target": "/x"}]}})
-    assert st >= 400 and "volumes are not supported" in j["message"]
+        "Mounts": [{"Type": "volume", "Source": "v", "Target": "relative"}]}})
+    assert st == 400 and "invalid mount config for type \"volume\": invalid mount path: 'relative' mount path must " \
+        "be absolute" in j["message"]
 
 
 def test_namespace_modes(busybox):

@@ -6,7 +6,7 @@
 #include "basic/util.h"
 #include "cli/format.h"
 #include "cli/opts.h"
-#include "cli/stdcopy.h"
+#include "basic/stdcopy.h"
 #include "test.h"
 
 TEST(tabwriter_docker_layout)

@@ -1,6 +1,7 @@
 /* The discovery flag's parsing and the etcd gateway's encodings. */
 #include "test.h"
 
+#include "basic/base64.h"
 #include "basic/util.h"
 #include "discovery/discovery.h"
 #include "discovery/etcd.h"
@@ -33,26 +34,26 @@ TEST(parse_url)
 
 TEST(base64)
 {
-        char *e = etcd_b64("/berth/v1/services/", 19);
+        char *e = base64_encode("/berth/v1/services/", 19);
         ASSERT_STREQ(e, "L2JlcnRoL3YxL3NlcnZpY2VzLw==");
         size_t n = 0;
-        char *d = etcd_unb64(e, &n);
+        char *d = base64_decode(e, &n);
         ASSERT_EQ(n, 19);
         ASSERT_STREQ(d, "/berth/v1/services/");
         free(e);
         free(d);
-        d = etcd_unb64("eA==", &n);
+        d = base64_decode("eA==", &n);
         ASSERT_EQ(n, 1);
         ASSERT_STREQ(d, "x");
         free(d);
-        d = etcd_unb64("eHk=", &n);
+        d = base64_decode("eHk=", &n);
         ASSERT_EQ(n, 2);
         ASSERT_STREQ(d, "xy");
         free(d);
-        ASSERT_TRUE(etcd_unb64("abc", &n) == NULL);
+        ASSERT_TRUE(base64_decode("abcde", &n) == NULL); /* no whole byte in the last block */
         /* the prefix's range_end: last byte + 1 ("/" -> "0") */
         e = etcd_prefix_end_b64("/berth/");
-        d = etcd_unb64(e, NULL);
+        d = base64_decode(e, NULL);
         ASSERT_STREQ(d, "/berth0");
         free(e);
         free(d);

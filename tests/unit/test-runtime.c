@@ -13,6 +13,8 @@
 #include "runtime/user.h"
 #include "test.h"
 
+#include <zlib.h>
+
 static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
                              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
                              "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
@@ -21,7 +23,7 @@ static const char group[] = "root:x:0:\nwheel:x:10:root,alice\nalice:x:1000:\nau
 TEST(user_by_name_with_supplementary_groups)
 {
         RtExecUser u;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_berr_ BerthError *err = NULL;
         ASSERT_OK(rt_user_resolve("alice", passwd, group, &u, &err));
         ASSERT_EQ(u.uid, 1000);
         ASSERT_EQ(u.gid, 1000);
@@ -35,7 +37,7 @@ TEST(user_by_name_with_supplementary_groups)
 TEST(user_empty_is_root)
 {
         RtExecUser u;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_berr_ BerthError *err = NULL;
         ASSERT_OK(rt_user_resolve("", passwd, group, &u, &err));
         ASSERT_EQ(u.uid, 0);
         ASSERT_STREQ(u.home, "/root");
@@ -46,7 +48,7 @@ TEST(user_empty_is_root)
 TEST(user_numeric_and_explicit_group)
 {
         RtExecUser u;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_berr_ BerthError *err = NULL;
         ASSERT_OK(rt_user_resolve("1234:5678", passwd, group, &u, &err));
         ASSERT_EQ(u.uid, 1234);
         ASSERT_EQ(u.gid, 5678);
@@ -65,15 +67,16 @@ TEST(user_numeric_and_explicit_group)
 TEST(user_errors)
 {
         RtExecUser u;
-        char *err = NULL;
+        BerthError *err = NULL;
         ASSERT_EQ(rt_user_resolve("bob", passwd, group, &u, &err), -ENOENT);
-        ASSERT_STREQ(err, "unable to find user bob: no matching entries in passwd file");
-        free(err);
+        ASSERT_STREQ(err->msg, "unable to find user bob: no matching entries in passwd file");
+        berr_freep(&err);
         ASSERT_EQ(rt_user_resolve("alice:nogroup", passwd, group, &u, &err), -ENOENT);
-        ASSERT_STREQ(err, "unable to find group nogroup: no matching entries in group file");
-        free(err);
+        ASSERT_STREQ(err->msg, "unable to find group nogroup: no matching entries in group file");
+        berr_freep(&err);
         ASSERT_EQ(rt_user_resolve("99999999999", passwd, group, &u, &err), -EINVAL);
-        free(err);
+        ASSERT_EQ(err->code, EINVAL);
+        berr_freep(&err);
 }
 
 TEST(log_line_format)
@@ -132,7 +135,7 @@ TEST(log_rotation)
         ASSERT_TRUE(mkdtemp(dir) != NULL);
         _cleanup_free_ char *path = xasprintf("%s/c-json.log", dir);
         MonLog l;
-        ASSERT_OK(mon_log_open(&l, path, 200, 3));
+        ASSERT_OK(mon_log_open(&l, path, 200, 3, false));
         for (int i = 0; i < 20; i++)
                 ASSERT_OK(mon_log_write(&l, "stdout", "0123456789012345678901234567890123456789\n", 41, now_ns()));
         mon_log_close(&l);
@@ -146,6 +149,37 @@ TEST(log_rotation)
         ASSERT_TRUE(st.st_size >= 200);
         ASSERT_OK(stat(p2, &st));
         ASSERT_TRUE(stat(p3, &st) < 0);
+        ASSERT_OK(rm_rf(dir));
+}
+
+TEST(log_rotation_compressed)
+{
+        char dir[] = "/tmp/berth-test-log-XXXXXX";
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        _cleanup_free_ char *path = xasprintf("%s/c-json.log", dir);
+        MonLog l;
+        ASSERT_OK(mon_log_open(&l, path, 200, 3, true));
+        for (int i = 0; i < 20; i++)
+                ASSERT_OK(mon_log_write(&l, "stdout", "0123456789012345678901234567890123456789\n", 41, now_ns()));
+        mon_log_close(&l);
+        struct stat st;
+        _cleanup_free_ char *p1 = xasprintf("%s.1", path), *g1 = xasprintf("%s.1.gz", path);
+        _cleanup_free_ char *g2 = xasprintf("%s.2.gz", path), *g3 = xasprintf("%s.3.gz", path);
+        ASSERT_OK(stat(path, &st));
+        ASSERT_TRUE(stat(p1, &st) < 0); /* compressed at rotation */
+        ASSERT_OK(stat(g1, &st));
+        ASSERT_OK(stat(g2, &st));
+        ASSERT_TRUE(stat(g3, &st) < 0);
+        /* the newest rotated file holds whole json-file lines */
+        gzFile gz = gzopen(g1, "rb");
+        ASSERT_TRUE(gz != NULL);
+        char buf[1024];
+        int n = gzread(gz, buf, sizeof(buf) - 1);
+        gzclose(gz);
+        ASSERT_TRUE(n >= 200);
+        buf[n] = 0;
+        ASSERT_TRUE(strncmp(buf, "{\"log\":\"0123456789", 17) == 0);
+        ASSERT_TRUE(buf[n - 1] == '\n');
         ASSERT_OK(rm_rf(dir));
 }
 
@@ -230,18 +264,19 @@ TEST(seccomp_profiles)
         ASSERT_TRUE(strstr(text, "\"io_uring_setup\"") == NULL);
         ASSERT_TRUE(strstr(text, "\"pidfd_getfd\"") != NULL); /* only under CAP_SYS_PTRACE */
         json_decref(d);
-        char *msg = NULL;
+        BerthError *msg = NULL;
         ASSERT_OK(rt_seccomp_check_profile(text, &msg));
+        ASSERT_TRUE(msg == NULL);
         ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_NOPE\"}", &msg) < 0);
-        ASSERT_STREQ(msg, "unsupported defaultAction: SCMP_ACT_NOPE");
-        free(msg);
+        ASSERT_STREQ(msg->msg, "unsupported defaultAction: SCMP_ACT_NOPE");
+        berr_freep(&msg);
         ASSERT_TRUE(rt_seccomp_check_profile("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
                                              "[\"x\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,"
                                              "\"op\":\"SCMP_CMP_EQ\"}]}]}", &msg) < 0);
-        ASSERT_STREQ(msg, "invalid argument condition in syscall rule 0");
-        free(msg);
+        ASSERT_STREQ(msg->msg, "invalid argument condition in syscall rule 0");
+        berr_freep(&msg);
         ASSERT_TRUE(rt_seccomp_check_profile("[1]", &msg) < 0);
-        free(msg);
+        berr_freep(&msg);
 }
 
 TEST_MAIN

@@ -1,6 +1,9 @@
 #include <errno.h>
+#include <signal.h>
 
 #include "basic/json-util.h"
+#include "basic/base64.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "test.h"
 
@@ -115,6 +118,63 @@ TEST(json_depth_bound)
         ASSERT_TRUE(json_text_too_deep(deep, strlen(deep), 3));
         /* brackets inside strings (and escaped quotes) do not count */
         ASSERT_TRUE(!json_text_too_deep(str, strlen(str), 2));
+}
+
+
+TEST(base64_both_alphabets)
+{
+        char *e = base64_encode("\xfb\xff\x01", 3);
+        ASSERT_STREQ(e, "+/8B");
+        size_t n = 0;
+        char *d = base64_decode("-_8B", &n); /* URL-safe, as docker's clients send X-Registry-Auth */
+        ASSERT_TRUE(d && n == 3 && memcmp(d, "\xfb\xff\x01", 3) == 0);
+        free(d);
+        d = base64_decode("eyJhIjoxfQ", &n); /* unpadded */
+        ASSERT_TRUE(d && n == 7);
+        ASSERT_STREQ(d, "{\"a\":1}");
+        free(d);
+        d = base64_decode("eyJhIjoxfQ==\n", &n);
+        ASSERT_STREQ(d, "{\"a\":1}");
+        free(d);
+        ASSERT_TRUE(base64_decode("a", NULL) == NULL);
+        ASSERT_TRUE(base64_decode("ab*d", NULL) == NULL);
+        ASSERT_TRUE(base64_decode("ab=d", NULL) == NULL);
+        free(e);
+}
+
+TEST(signal_from_string)
+{
+        ASSERT_EQ(signal_from_string("TERM"), SIGTERM);
+        ASSERT_EQ(signal_from_string("SIGKILL"), SIGKILL);
+        ASSERT_EQ(signal_from_string("sigusr1"), SIGUSR1);
+        ASSERT_EQ(signal_from_string("9"), 9);
+        ASSERT_EQ(signal_from_string("RTMIN"), SIGRTMIN);
+        ASSERT_EQ(signal_from_string("SIGRTMIN+3"), SIGRTMIN + 3);
+        ASSERT_EQ(signal_from_string("RTMAX-2"), SIGRTMAX - 2);
+        ASSERT_EQ(signal_from_string("RTMAX"), SIGRTMAX);
+        /* what Docker's map does not name, and numbers outside the kernel's range */
+        ASSERT_EQ(signal_from_string("RTMIN+-10"), -EINVAL);
+        ASSERT_EQ(signal_from_string("RTMIN+16"), -EINVAL);
+        ASSERT_EQ(signal_from_string("RTMAX--3"), -EINVAL);
+        ASSERT_EQ(signal_from_string("0"), -EINVAL);
+        ASSERT_EQ(signal_from_string("-9"), -EINVAL);
+        ASSERT_EQ(signal_from_string("65"), -EINVAL);
+        ASSERT_EQ(signal_from_string("9x"), -EINVAL);
+        ASSERT_EQ(signal_from_string("SIG"), -EINVAL);
+        ASSERT_EQ(signal_from_string(""), -EINVAL);
+        ASSERT_EQ(signal_from_string(NULL), -EINVAL);
+}
+
+TEST(go_parse_bool)
+{
+        ASSERT_EQ(go_parse_bool("true"), 1);
+        ASSERT_EQ(go_parse_bool("T"), 1);
+        ASSERT_EQ(go_parse_bool("1"), 1);
+        ASSERT_EQ(go_parse_bool("False"), 0);
+        ASSERT_EQ(go_parse_bool("0"), 0);
+        ASSERT_EQ(go_parse_bool("yes"), -EINVAL);
+        ASSERT_EQ(go_parse_bool("tRUE"), -EINVAL);
+        ASSERT_EQ(go_parse_bool(NULL), -EINVAL);
 }
 
 TEST_MAIN

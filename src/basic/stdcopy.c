@@ -1,4 +1,4 @@
-#include "cli/stdcopy.h"
+#include "basic/stdcopy.h"
 
 #include <errno.h>
 
@@ -17,8 +17,7 @@ int stdcopy_feed(StdDemux *d, const char *buf, size_t len, StdcopyOut out, void 
                         if (d->hdr[0] > 3)
                                 return -EBADMSG;
                         d->stream = d->hdr[0];
-                        d->remaining = (uint32_t) d->hdr[4] << 24 | (uint32_t) d->hdr[5] << 16 |
-                                       (uint32_t) d->hdr[6] << 8 | d->hdr[7];
+                        d->remaining = stdcopy_header_len(d->hdr);
                         continue;
                 }
                 size_t take = d->remaining < len ? d->remaining : len;
