@@ -9,6 +9,7 @@
 #include "basic/util.h"
 #include "engine/resources.h"
 #include "runtime/cgroup.h"
+#include "state/events.h"
 
 #define MIN_MEMORY (6LL * 1024 * 1024)
 
@@ -464,4 +465,65 @@ json_t *container_stats_sample(Engine *e, Container *c, json_t *prev, bool *runn
         if (nets)
                 json_object_set_new(j, "networks", nets);
         return j;
+}
+
+/* ---- OOM ---- */
+
+/* dockerd on an OOM event: OOMKilled is set and recorded, and "oom" goes out, while it runs. */
+static void report_oom(Engine *e, Container *c)
+{
+        pthread_mutex_lock(&e->lock);
+        if (!c->removed && (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED)) {
+                c->oom_killed = true;
+                container_save_fact(e, c, "an OOM kill");
+                events_container_locked(e, c, "oom", NULL);
+        }
+        pthread_mutex_unlock(&e->lock);
+}
+
+void container_oom_watch_start(Engine *e, Container *c, ContainerOomWatch *w)
+{
+        _cleanup_free_ char *rel = xasprintf("berth/%s", c->id);
+        w->fd = rt_cgroup_oom_watch(rel);
+        long long n = rt_cgroup_oom_count(rel, NULL);
+        w->kills = n > 0 ? n : 0;
+        w->rechecks = w->fd >= 0 ? 10 : 0;
+        pthread_mutex_lock(&e->lock);
+        bool known = c->oom_killed;
+        pthread_mutex_unlock(&e->lock);
+        if (n > 0 && !known)
+                report_oom(e, c); /* it happened while berthd was down */
+}
+
+void container_oom_watch_event(Engine *e, Container *c, ContainerOomWatch *w)
+{
+        bool notified = rt_cgroup_oom_drain(w->fd);
+        _cleanup_free_ char *rel = xasprintf("berth/%s", c->id);
+        bool under = false;
+        long long n = rt_cgroup_oom_count(rel, &under);
+        if (n < 0) {
+                /* the group is gone (v1 signals its removal too): the exit follows on the monitor socket */
+                container_oom_watch_stop(w);
+                return;
+        }
+        /* under_oom: a task waits for memory in a group whose kill is disabled */
+        if (n > w->kills || (under && notified)) {
+                w->kills = n;
+                report_oom(e, c);
+        }
+}
+
+int container_oom_watch_timeout(ContainerOomWatch *w)
+{
+        if (w->fd < 0 || w->rechecks <= 0)
+                return -1;
+        w->rechecks--;
+        return 500;
+}
+
+void container_oom_watch_stop(ContainerOomWatch *w)
+{
+        if (w->fd >= 0)
+                close(w->fd);
+        w->fd = -1;
 }

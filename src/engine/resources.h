@@ -23,3 +23,19 @@ int container_resources_spec(json_t *hc, json_t **ret, BerthError **err);
  * cpu_stats and read become precpu_stats and preread), or NULL. Sets *running to whether the
  * container was running; a container that is not gives Docker's shape of zeros. */
 json_t *container_stats_sample(Engine *e, Container *c, json_t *prev, bool *running);
+
+/* OOM reporting while the container runs (dockerd's "oom" event at the kill, State.OOMKilled set at
+ * once). The exit watcher polls fd beside its monitor connection. */
+typedef struct ContainerOomWatch {
+        int fd;           /* -1: nothing to watch (no memory controller); the exit still reports it */
+        long long kills;  /* the group's OOM kills seen so far */
+        int rechecks;     /* the kernel notifies before it counts the kill: a kill under way while the
+                           * watch was set up is found by looking again (container_oom_watch_timeout) */
+} ContainerOomWatch;
+/* The poll timeout for the watch fd: a few short ones just after start, then none (-1). */
+int container_oom_watch_timeout(ContainerOomWatch *w);
+/* Also reports kills that happened while berthd was down. */
+void container_oom_watch_start(Engine *e, Container *c, ContainerOomWatch *w);
+/* After w->fd polled readable, or its timeout passed. */
+void container_oom_watch_event(Engine *e, Container *c, ContainerOomWatch *w);
+void container_oom_watch_stop(ContainerOomWatch *w);

@@ -829,7 +829,8 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         }
         c->status = CSTATUS_EXITED;
         c->exit_code = exit_info ? (int) json_int(exit_info, "ExitCode", 255) : 255;
-        c->oom_killed = exit_info && json_bool(exit_info, "OOMKilled");
+        bool oom_reported = c->oom_killed; /* by the exit watcher, at the kill */
+        c->oom_killed = oom_reported || (exit_info && json_bool(exit_info, "OOMKilled"));
         free(c->error);
         const char *er = exit_info ? json_str(exit_info, "Error") : "container monitor exited unexpectedly";
         c->error = er && *er ? xstrdup(er) : NULL;
@@ -850,7 +851,7 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
                 c->health->status = HEALTH_UNHEALTHY;
         container_save_fact(e, c, "an exit");
         /* Before the broadcast, so "die" precedes whatever a stop or wait reports next. */
-        if (c->oom_killed)
+        if (c->oom_killed && !oom_reported)
                 events_container_locked(e, c, "oom", NULL);
         events_container_locked(e, c, "die", json_pack("{s:o}", "exitCode", json_sprintf("%d", c->exit_code)));
         broadcast(c);
@@ -912,8 +913,24 @@ static void *watcher_thread(void *p)
                 pthread_mutex_lock(&e->lock);
                 c->watcher_fd = fd;
                 pthread_mutex_unlock(&e->lock);
-                if (loop_send(fd, "{\"op\":\"wait\"}\n", 14) == 0)
-                        read_line(fd, -1, &line);
+                if (loop_send(fd, "{\"op\":\"wait\"}\n", 14) == 0) {
+                        /* the exit comes on fd; OOM kills before it on the cgroup's watch fd */
+                        ContainerOomWatch ow;
+                        container_oom_watch_start(e, c, &ow);
+                        for (;;) {
+                                struct pollfd pf[2] = { { fd, POLLIN, 0 }, { ow.fd, POLLIN, 0 } };
+                                int n = poll(pf, ow.fd >= 0 ? 2 : 1, container_oom_watch_timeout(&ow));
+                                if (n < 0 && errno == EINTR)
+                                        continue;
+                                if (n < 0 || pf[0].revents) {
+                                        read_line(fd, -1, &line);
+                                        break;
+                                }
+                                if (n == 0 || pf[1].revents)
+                                        container_oom_watch_event(e, c, &ow);
+                        }
+                        container_oom_watch_stop(&ow);
+                }
                 pthread_mutex_lock(&e->lock);
                 c->watcher_fd = -1;
                 pthread_mutex_unlock(&e->lock);

@@ -1,6 +1,8 @@
 /* The values side of the cgroups: spec.json's resources, what the host can enforce, the v1 -> v2
  * translations, and the live figures behind GET /containers/{id}/stats in Docker's shapes. */
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -165,6 +167,21 @@ static bool kmem_enforced(void)
         return maj < 5 || (maj == 5 && min < 16);
 }
 
+/* As dockerd: swap is limitable when our own v2 group has memory.swap.max (the root has none). */
+static bool v2_own_swap_file(void)
+{
+        _cleanup_free_ char *t = NULL;
+        if (read_file("/proc/self/cgroup", &t, NULL) < 0)
+                return false;
+        char *l = strstr(t, "0::");
+        if (!l || (l != t && l[-1] != '\n'))
+                return false;
+        l += 3;
+        l[strcspn(l, "\n")] = 0;
+        _cleanup_free_ char *p = xasprintf("%s%s/memory.swap.max", rt_cgroup_root(), l);
+        return access(p, F_OK) == 0;
+}
+
 void rt_cgroup_info(RtCgroupInfo *ret)
 {
         RtCgroupInfo i = { 0 };
@@ -204,7 +221,7 @@ void rt_cgroup_info(RtCgroupInfo *ret)
                         (void) strv_extend(&l, t);
                 bool mem = strv_contains(l, "memory"), cpu = strv_contains(l, "cpu"), io = strv_contains(l, "io");
                 i.memory = i.memory_reservation = mem;
-                i.swap = mem && exists("init.scope", "memory.swap.max");
+                i.swap = mem && v2_own_swap_file();
                 i.pids = strv_contains(l, "pids");
                 i.cpu_shares = i.cpu_cfs = cpu;
                 i.cpuset = strv_contains(l, "cpuset");
@@ -222,6 +239,62 @@ void rt_cgroup_info(RtCgroupInfo *ret)
         if (!i.mems[0])
                 snprintf(i.mems, sizeof(i.mems), "0");
         *ret = i;
+}
+
+/* ---- OOM ---- */
+
+static char *memory_file(const char *rel, const char *v1, const char *v2)
+{
+        if (rt_cgroup_ops() == &rt_cgroup_v1_ops)
+                return xasprintf("%s/memory/%s/%s", rt_cgroup_root(), rel, v1);
+        return xasprintf("%s/%s/%s", rt_cgroup_root(), rel, v2);
+}
+
+long long rt_cgroup_oom_count(const char *rel, bool *under_oom)
+{
+        _cleanup_free_ char *p = memory_file(rel, "memory.oom_control", "memory.events");
+        _cleanup_free_ char *t = NULL;
+        int r = read_file(p, &t, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_json_ json_t *o = rt_cgroup_parse_keyed(t);
+        if (under_oom)
+                *under_oom = json_integer_value(json_object_get(o, "under_oom")) > 0;
+        return json_integer_value(json_object_get(o, "oom_kill"));
+}
+
+int rt_cgroup_oom_watch(const char *rel)
+{
+        if (rt_cgroup_ops() == &rt_cgroup_v1_ops) {
+                _cleanup_free_ char *ctl = memory_file(rel, "cgroup.event_control", NULL);
+                _cleanup_free_ char *oc = memory_file(rel, "memory.oom_control", NULL);
+                _cleanup_close_ int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                _cleanup_close_ int ofd = open(oc, O_RDONLY | O_CLOEXEC);
+                _cleanup_close_ int cfd = open(ctl, O_WRONLY | O_CLOEXEC);
+                if (efd < 0 || ofd < 0 || cfd < 0)
+                        return -errno;
+                char buf[64];
+                int n = snprintf(buf, sizeof(buf), "%d %d", efd, ofd);
+                if (write(cfd, buf, (size_t) n) != n)
+                        return -errno;
+                return TAKE_FD(efd);
+        }
+        _cleanup_free_ char *ev = memory_file(rel, NULL, "memory.events");
+        _cleanup_close_ int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (inotify_add_watch(fd, ev, IN_MODIFY) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+bool rt_cgroup_oom_drain(int fd)
+{
+        char buf[4096];
+        bool any = false;
+        while (read(fd, buf, sizeof(buf)) > 0)
+                any = true;
+        return any;
 }
 
 /* ---- stats ---- */

@@ -53,6 +53,17 @@ char *rt_cgroup_v2_io_max_line(const char *dev_value, const char *key);
 /* "key value" lines (memory.stat, cpu.stat, io.stat's fields) into a JSON object of integers. */
 json_t *rt_cgroup_parse_keyed(const char *text);
 
+/* The OOM killer's kills in the cgroup (oom_kill of memory.oom_control on v1, memory.events on v2),
+ * or -errno (-ENOENT once the group is gone). *under_oom: v1's under_oom (a task waits for memory
+ * because the kill is disabled). */
+long long rt_cgroup_oom_count(const char *rel, bool *under_oom);
+/* An fd that turns readable when the memory controller reports an OOM in the group (v1: an eventfd
+ * registered on memory.oom_control, also signalled when the group goes; v2: inotify on
+ * memory.events); read rt_cgroup_oom_count after rt_cgroup_oom_drain. -errno without a memory
+ * controller. */
+int rt_cgroup_oom_watch(const char *rel);
+bool rt_cgroup_oom_drain(int fd); /* true if there was a notification */
+
 /* Live figures for GET /containers/{id}/stats, in Docker's JSON shapes: cpu_stats (without
  * system_cpu_usage and online_cpus, which are the host's), memory_stats, blkio_stats, pids_stats. */
 typedef struct RtCgroupStats {

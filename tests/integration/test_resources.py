@@ -253,6 +253,45 @@ def test_memory_hog_is_oom_killed_with_event(busybox):
         d.docker("rm", "-f", "hog")
 
 
+def test_oom_of_a_child_is_reported_while_running(busybox):
+    """dockerd reports an OOM kill when it happens: OOMKilled and the "oom" event while the container
+    keeps running (here its shell outlives the killed child)."""
+    d = busybox
+    since = str(int(time.time()) - 1)
+    cid = run_d(d, "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c", "tail /dev/zero; echo survived; sleep 600")
+    try:
+        assert wait_for(lambda: b"survived" in d.docker("logs", cid).stdout)
+        assert wait_for(lambda: inspect(d, cid)["State"]["OOMKilled"] is True)
+        assert inspect(d, cid)["State"]["Status"] == "running"
+        ev = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
+                      f"container={cid}", "--format", "{{.Action}}").stdout.decode().split()
+        assert ev.count("oom") >= 1 and "die" not in ev, ev
+        d.docker("stop", "-t", "0", cid)
+        ev = d.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
+                      f"container={cid}", "--format", "{{.Action}}").stdout.decode().split()
+        assert ev.count("oom") == 1 and "die" in ev, ev  # not reported again at the exit
+        assert inspect(d, cid)["State"]["OOMKilled"] is True
+    finally:
+        d.docker("rm", "-f", cid)
+
+
+def test_oom_kill_disabled_hog_waits_and_is_reported(busybox):
+    d = busybox
+    since = str(int(time.time()) - 1)
+    cid = run_d(d, "-m", "8m", "--memory-swap", "8m", "--oom-kill-disable", "busybox", "sh", "-c",
+                "x=a; while :; do x=$x$x; done")  # faults in user space: the task waits
+    try:
+        assert wait_for(lambda: "under_oom 1" in cg("memory", cid, "memory.oom_control"))
+        assert wait_for(lambda: "oom" in d.docker("events", "--since", since, "--until", str(int(time.time()) + 1),
+                                                  "--filter", f"container={cid}", "--format",
+                                                  "{{.Action}}").stdout.decode().split())
+        st = inspect(d, cid)["State"]
+        assert st["Status"] == "running" and st["OOMKilled"] is True
+        assert "oom_kill 0" in cg("memory", cid, "memory.oom_control")  # nothing was killed
+    finally:
+        d.docker("rm", "-f", cid)
+
+
 def test_oom_kill_while_berthd_is_down(fresh_berthd, tmp_path):
     """The monitor records the OOM kill in exit.json; berthd, started again, reports it and emits the event."""
     d = fresh_berthd
