@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "api/api.h"
+#include "api/dashboard.h"
 #include "basic/error.h"
 #include "basic/log.h"
 #include "basic/util.h"
@@ -35,6 +36,7 @@ static char *arg_tlscacert, *arg_tlscert, *arg_tlskey;
 static int arg_log_level = LOG_LVL_INFO;
 static char *arg_discovery, *arg_discovery_advertise;
 static int arg_discovery_ttl;
+static bool arg_dashboard;
 
 static void usage(FILE *f)
 {
@@ -61,13 +63,14 @@ static void usage(FILE *f)
                 "      --discovery-advertise string  Address other hosts reach this one at (default: the\n"
                 "                             source address towards etcd)\n"
                 "      --discovery-ttl int    Lease TTL in seconds (default 5)\n"
+                "      --dashboard            Serve the web console at /dashboard/ (docs/dashboard.md)\n"
                 "  -v, --version              Print version information and quit\n");
 }
 
 enum { OPT_DATA_ROOT = 256, OPT_EXEC_ROOT, OPT_BIP, OPT_INSECURE, OPT_TLS, OPT_TLSVERIFY, OPT_TLSCACERT,
        OPT_TLSCERT, OPT_TLSKEY, OPT_USERLAND_PROXY, OPT_DISCOVERY,
        OPT_DISCOVERY_ADVERTISE, OPT_DISCOVERY_TTL, OPT_IDLE_TIMEOUT, OPT_MAX_CONNS, OPT_MAX_CONNS_PER_IP,
-       OPT_LAYER_MAX_RATIO, OPT_LAYER_MAX_SIZE, OPT_MIN_FREE_SPACE, OPT_IGNORED };
+       OPT_LAYER_MAX_RATIO, OPT_LAYER_MAX_SIZE, OPT_MIN_FREE_SPACE, OPT_DASHBOARD, OPT_IGNORED };
 
 static int parse_bool_arg(const char *flag, const char *v, bool *ret)
 {
@@ -123,6 +126,7 @@ static int parse_args(int argc, char **argv)
                 { "layer-max-ratio", required_argument, NULL, OPT_LAYER_MAX_RATIO },
                 { "layer-max-size", required_argument, NULL, OPT_LAYER_MAX_SIZE },
                 { "min-free-space", required_argument, NULL, OPT_MIN_FREE_SPACE },
+                { "dashboard", no_argument, NULL, OPT_DASHBOARD },
                 { "version", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 {}
@@ -206,6 +210,7 @@ static int parse_args(int argc, char **argv)
                                 return -EINVAL;
                         }
                         break;
+                case OPT_DASHBOARD: arg_dashboard = true; break;
                 case OPT_IGNORED: break;
                 case 'v': printf("berthd version %s, API %s\n", BERTH_VERSION, API_VERSION_STRING); exit(0);
                 case 'h': usage(stdout); exit(0);
@@ -409,6 +414,7 @@ int main(int argc, char **argv)
         http_server_add_default_header(srv, "Ostype", "linux");
         http_server_add_default_header(srv, "Server", server_hdr);
         http_server_set_body_limit(srv, api_body_limit);
+        api_dashboard_enable(arg_dashboard);
         HttpListenerConfig ucfg = {
                 .socket_gid = socket_gid,
                 .idle_timeout = arg_idle_timeout,
