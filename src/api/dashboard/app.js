@@ -18,7 +18,7 @@ function h(tag, attrs, ...kids) {
     else if (k === 'text') el.textContent = v;
     else el.setAttribute(k, v);
   }
-  for (const kid of kids.flat()) if (kid !== null && kid !== undefined) el.append(kid);
+  for (const kid of kids.flat(Infinity)) if (kid !== null && kid !== undefined) el.append(kid);
   return el;
 }
 const short = (id) => (id || '').replace(/^sha256:/, '').slice(0, 12);
@@ -125,7 +125,7 @@ function ports(c) {
 }
 function health(c) {
   const s = (c.Health && c.Health.Status) || ((c.Status || '').match(/\((healthy|unhealthy|health: starting)\)/) || [])[1];
-  return s ? h('span', { class: 'badge ' + s.replace('health: ', ''), text: s.replace('health: ', '') }) : '';
+  return s && s !== 'none' ? h('span', { class: 'badge ' + s.replace('health: ', ''), text: s.replace('health: ', '') }) : '';
 }
 
 /* ---- plots: hand-made SVG line charts over the last WINDOW_S seconds ---- */
@@ -143,9 +143,11 @@ function chart(id, title, names, fmt) {
       values.forEach((v, i) => { if (isFinite(v)) series[i].pts.push([t, v]); });
       for (const s of series) while (s.pts.length && s.pts[0][0] < t - WINDOW_S) s.pts.shift();
       const max = Math.max(1e-9, ...series.flatMap((s) => s.pts.map((p) => p[1]))) * 1.15;
+      /* the x axis grows with the history, from 20 s up to WINDOW_S */
+      const span = Math.max(20, t - Math.min(...series.map((s) => (s.pts[0] || [t])[0])));
       for (const s of series)
         s.line.setAttribute('points', s.pts.map(([pt, v]) =>
-          ((pt - (t - WINDOW_S)) / WINDOW_S * 300).toFixed(1) + ',' + (100 - v / max * 100).toFixed(1)).join(' '));
+          ((pt - (t - span)) / span * 300).toFixed(1) + ',' + (100 - v / max * 100).toFixed(1)).join(' '));
       svg.setAttribute('data-points', String(series[0].pts.length));
       cur.textContent = names.map((n, i) => (names.length > 1 ? n + ' ' : '') + fmt(values[i])).join(' · ') + ' (max ' + fmt(max / 1.15) + ')';
     },
@@ -274,21 +276,20 @@ const views = {
     const [nets, vols, ctrs] = await Promise.all([api('/networks'), api('/volumes'), api('/containers/json?all=1')]);
     const full = await Promise.all(nets.map((n) => api('/networks/' + n.Id).catch(() => n)));
     const byId = Object.fromEntries(ctrs.map((c) => [c.Id, c]));
-    main.replaceChildren(h('h1', { text: 'Networks' }), h('div', { class: 'card' },
-      table(['Name', 'Driver', 'Subnet', 'Containers'], full.map((n) => h('tr', { 'data-name': n.Name },
-        h('td', { text: n.Name }), h('td', { text: n.Driver }),
-        h('td', { class: 'mono', text: ((n.IPAM || {}).Config || []).map((x) => x.Subnet).filter(Boolean).join(', ') }),
-        h('td', {}, Object.entries(n.Containers || {}).map(([id, e]) => h('div', {},
-          h('a', { href: '#/container/' + id, text: byId[id] ? cname(byId[id]) : e.Name || short(id) }),
-          h('span', { class: 'muted mono', text: ' ' + (e.IPv4Address || '') }))))))),
-    h('h1', { text: 'Volumes' }), h('div', { class: 'card' },
-      table(['Name', 'Driver', 'Mountpoint.', 'Used by'], (vols.Volumes || []).map((v) => h('tr', { 'data-name': v.Name },
-        h('td', { class: 'mono', text: v.Name.length > 24 ? short(v.Name) + '…' : v.Name }), h('td', { text: v.Driver }),
-        h('td', { class: 'mono hide-narrow', text: v.Mountpoint }),
-        h('td', {}, ctrs.filter((c) => (c.Mounts || []).some((m) => m.Name === v.Name)).map((c) => {
-          const m = c.Mounts.find((x) => x.Name === v.Name);
-          return h('div', {}, h('a', { href: '#/container/' + c.Id, text: cname(c) }), h('span', { class: 'muted mono', text: ' at ' + m.Destination }));
-        })))))));
+    const netRows = full.map((n) => h('tr', { 'data-name': n.Name },
+      h('td', { text: n.Name }), h('td', { text: n.Driver }),
+      h('td', { class: 'mono', text: ((n.IPAM || {}).Config || []).map((x) => x.Subnet).filter(Boolean).join(', ') }),
+      h('td', {}, Object.entries(n.Containers || {}).map(([id, e]) => h('div', {},
+        h('a', { href: '#/container/' + id, text: byId[id] ? cname(byId[id]) : e.Name || short(id) }),
+        h('span', { class: 'muted mono', text: ' ' + (e.IPv4Address || '') }))))));
+    const volUsers = (v) => ctrs.filter((c) => (c.Mounts || []).some((m) => m.Name === v.Name)).map((c) => h('div', {},
+      h('a', { href: '#/container/' + c.Id, text: cname(c) }),
+      h('span', { class: 'muted mono', text: ' at ' + c.Mounts.find((x) => x.Name === v.Name).Destination })));
+    const volRows = (vols.Volumes || []).map((v) => h('tr', { 'data-name': v.Name },
+      h('td', { class: 'mono', text: v.Name.length > 24 ? short(v.Name) + '…' : v.Name }), h('td', { text: v.Driver }),
+      h('td', { class: 'mono hide-narrow', text: v.Mountpoint }), h('td', {}, volUsers(v))));
+    main.replaceChildren(h('h1', { text: 'Networks' }), h('div', { class: 'card' }, table(['Name', 'Driver', 'Subnet', 'Containers'], netRows)),
+      h('h1', { text: 'Volumes' }), h('div', { class: 'card' }, table(['Name', 'Driver', 'Mountpoint.', 'Used by'], volRows)));
     view.onEvent = (ev) => { if (['network', 'volume', 'container'].includes(ev.Type)) view.soon(); };
   },
 
