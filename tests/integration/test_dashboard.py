@@ -97,6 +97,32 @@ def test_off_by_default(berthd):
         assert json.loads(body)["message"] == "page not found"
 
 
+def test_tls_listener_needs_a_client_certificate(fresh_berthd):
+    """Over TCP the console is behind the listener's TLS and client-certificate check like the API."""
+    from test_system import _make_certs
+    d = fresh_berthd
+    c = _make_certs(d.base)
+    addr = "127.0.0.1:23764"
+    d.start(extra=["--dashboard", "-H", "tcp://" + addr, "--tlsverify", "--tlscacert", f"{c}/ca.pem",
+                   "--tlscert", f"{c}/server-cert.pem", "--tlskey", f"{c}/server-key.pem"])
+    d.import_busybox()
+    d.docker("run", "-d", "--name", "svc", "busybox", "sleep", "1000")
+
+    def curl(path, *extra, cert=True):
+        auth = ["--cert", f"{c}/client-cert.pem", "--key", f"{c}/client-key.pem"] if cert else []
+        return d.nsenter(["curl", "-s", "--max-time", "10", "--cacert", f"{c}/ca.pem", "-o", "/dev/null",
+                          "-w", "%{http_code}", *auth, *extra, "https://" + addr + path], capture_output=True)
+
+    anon = curl("/dashboard/", cert=False)
+    assert anon.stdout in (b"", b"000"), anon.stdout  # the handshake fails: no page without a certificate
+    assert curl("/dashboard/").stdout == b"200"
+    # on TLS the page's own origin is https://<host>; http://<host> is another origin
+    assert curl("/containers/svc/stop?t=0", "-X", "POST", "-H", f"Origin: http://{addr}").stdout == b"403"
+    assert running(d, "svc")
+    assert curl("/containers/svc/stop?t=0", "-X", "POST", "-H", f"Origin: https://{addr}").stdout == b"204"
+    assert not running(d, "svc")
+
+
 # ---- the Origin check: a web page cannot drive the API through a browser ----
 
 def test_cross_origin_unsafe_requests_refused(dash):
@@ -364,6 +390,10 @@ def test_screenshots_of_each_view(dash, browser):
         if view == "images":
             css(browser, "tr[data-id] button")[0].click()  # open one image's history
             wait_for(lambda: css(browser, "tr.sub td"), what="image history")
+        if view == "events":  # live: a new container's events appear on the open page
+            dash.docker("create", "--name", "newcomer", "busybox", "true")
+            wait_for(lambda: "create newcomer" in browser.find_element("id", "event-list").text,
+                     what="the create event")
         if view == "networks":
             wait_for(lambda: "db" in css(browser, 'tr[data-name="data"]')[0].text, what="the volume's user")
         body = browser.find_element("tag name", "body").text
