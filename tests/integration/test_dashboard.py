@@ -240,6 +240,15 @@ def css(drv, sel):
     return drv.find_elements("css selector", sel)
 
 
+def click(drv, sel, what):
+    """Clicks the element once it is there; the lists re-render on events, so a button found a
+    moment ago may be gone: find it again until the click lands."""
+    def attempt():
+        css(drv, sel)[0].click()
+        return True
+    wait_for(attempt, what=what)
+
+
 def show(drv, view):
     drv.get(drv.base + "/dashboard/#/" + view)
 
@@ -267,11 +276,9 @@ def test_lists_the_containers(dash, browser):
 def test_stop_through_the_ui(dash, browser):
     dash.docker("run", "-d", "--name", "stopme", "busybox", "sleep", "1000")
     show(browser, "containers")
-    # the list refreshes on the container's start event; click once the row shows the stop button
-    btn = wait_for(lambda: css(browser, 'tr[data-name="stopme"] button[data-action="stop"]'), what="stop button")
-    btn[0].click()
+    click(browser, 'tr[data-name="stopme"] button[data-action="stop"]', "the stop button")
     wait_for(lambda: browser.find_element("id", "confirm").get_attribute("open") is not None, what="the dialog")
-    browser.find_element("id", "confirm-ok").click()
+    click(browser, "#confirm-ok", "OK")
     wait_for(lambda: not running(dash, "stopme"), what="the API to report it stopped")
     # and the page follows, without a reload
     wait_for(lambda: css(browser, 'tr[data-name="stopme"][data-state="exited"]'), what="the row to say exited")
@@ -280,7 +287,7 @@ def test_stop_through_the_ui(dash, browser):
 def test_cancel_leaves_it_running(dash, browser):
     dash.docker("run", "-d", "--name", "keepme", "busybox", "sleep", "1000")
     show(browser, "containers")
-    wait_for(lambda: css(browser, 'tr[data-name="keepme"] button[data-action="remove"]'), what="remove button")[0].click()
+    click(browser, 'tr[data-name="keepme"] button[data-action="remove"]', "the remove button")
     wait_for(lambda: browser.find_element("id", "confirm").get_attribute("open") is not None, what="the dialog")
     browser.find_element("id", "confirm-cancel").click()
     time.sleep(1)
@@ -388,7 +395,7 @@ def test_screenshots_of_each_view(dash, browser):
         show(browser, view)
         wait_for(lambda: css(browser, ready), what=view + " view")
         if view == "images":
-            css(browser, "tr[data-id] button")[0].click()  # open one image's history
+            click(browser, "tr[data-id] button", "history")  # open one image's history
             wait_for(lambda: css(browser, "tr.sub td"), what="image history")
         if view == "events":  # live: a new container's events appear on the open page
             dash.docker("create", "--name", "newcomer", "busybox", "true")
