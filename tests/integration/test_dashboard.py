@@ -294,6 +294,17 @@ def test_cancel_leaves_it_running(dash, browser):
     assert running(dash, "keepme")
 
 
+def test_remove_from_the_container_page(dash, browser):
+    dash.docker("run", "-d", "--name", "goner", "busybox", "sleep", "1000")
+    show(browser, "container/goner")
+    click(browser, 'button[data-action="remove"]', "the remove button")
+    wait_for(lambda: browser.find_element("id", "confirm").get_attribute("open") is not None, what="the dialog")
+    click(browser, "#confirm-ok", "OK")
+    wait_for(lambda: dash.curl("/containers/goner/json")[0] == 404, what="the container to be gone")
+    wait_for(lambda: browser.current_url.endswith("#/containers"), what="the page to go back to the list")
+    wait_for(lambda: css(browser, "tr[data-name]") and not css(browser, 'tr[data-name="goner"]'), what="the list")
+
+
 def test_cpu_plot_and_live_logs(dash, browser):
     hog = dash.client().containers.run("busybox", ["sh", "-c", "while :; do :; done"], name="hog", detach=True)
     show(browser, "container/" + hog.id)

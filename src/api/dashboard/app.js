@@ -45,7 +45,8 @@ function toast(msg) {
   toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 async function api(path, opts = {}) {
-  const r = await fetch(API + path, { signal: view && view.ctl.signal, ...opts });
+  /* reads end with their view; an action runs to its end even when the view re-renders under it */
+  const r = await fetch(API + path, { signal: opts.method ? null : view && view.ctl.signal, ...opts });
   if (r.status === 204 || r.status === 304) return null;
   const body = await r.text();
   let j = null;
@@ -106,9 +107,11 @@ async function act(label, fn) {
   try { await fn(); toast(label + ': done'); } catch (e) { toast(label + ': ' + e.message); }
   if (view && view.refresh) view.refresh();
 }
-const containerAction = (c, verb) => act(verb + ' ' + cname(c), () => verb === 'remove'
-  ? api('/containers/' + c.Id + '?force=1', { method: 'DELETE' })
-  : api('/containers/' + c.Id + '/' + verb, { method: 'POST' }));
+const containerAction = (c, verb) => act(verb + ' ' + cname(c), async () => {
+  if (verb !== 'remove') return api('/containers/' + c.Id + '/' + verb, { method: 'POST' });
+  await api('/containers/' + c.Id + '?force=1', { method: 'DELETE' });
+  if (location.hash.startsWith('#/container/')) location.hash = '#/containers';
+});
 function actions(c) {
   const running = c.State === 'running' || c.State === 'restarting' || c.State === 'paused';
   return h('span', {}, (running ? ['stop', 'restart'] : ['start']).concat(['remove']).map((v) =>
