@@ -356,7 +356,7 @@ async function route() {
   async function render() {
     const y = window.scrollY;
     try {
-      if (key === 'container') {   /* a live view: re-rendering would drop its plots and logs */
+      if (key === 'container') {   /* re-rendered on start/die: its old stats and logs streams end */
         me.ctl.abort(); me.ctl = new AbortController();
       }
       await views[key](main, arg && decodeURIComponent(arg));
