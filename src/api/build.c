@@ -170,11 +170,23 @@ static void build_prune_handler(ApiRequest *ar)
         _cleanup_json_ json_t *filters = NULL;
         if (api_query_filters(ar, &filters, &err) < 0)
                 return api_reply_error(ar, err);
-        if (json_object_size(filters) > 0)
-                return api_reply_errorf(ar, EINVAL, "build cache prune filters are not supported by berth");
-        if (api_query_bool(ar, "all", false))
-                return api_reply_errorf(ar, EINVAL, "build cache prune --all is not supported by berth: "
-                                                    "remove tagged images with docker image rm");
+        /* the classic builder's cache is its intermediate images: the image filters apply; BuildKit's
+         * record filters have nothing to select */
+        static const char *const known[] = { "until", "id", "parent", "type", "description", "inuse", "shared",
+                                             "private", "label", "label!", "unused-for", NULL };
+        const char *k;
+        json_t *v;
+        json_object_foreach(filters, k, v)
+        {
+                bool ok = false;
+                for (size_t n = 0; known[n] && !ok; n++)
+                        ok = streq(known[n], k);
+                if (!ok)
+                        return api_reply_errorf(ar, EINVAL, "failed to prune build cache: invalid filter '%s'", k);
+                if (!streq(k, "until") && !streq(k, "label") && !streq(k, "label!"))
+                        return api_reply_errorf(ar, EINVAL, "build cache prune filter '%s' is not supported by berth: "
+                                                            "its build cache is intermediate images (until, label)", k);
+        }
         static const char *const ints[] = { "keep-storage", "reserved-space", "max-used-space", "min-free-space" };
         for (size_t n = 0; n < ELEMENTSOF(ints); n++) {
                 long long x;
@@ -183,8 +195,10 @@ static void build_prune_handler(ApiRequest *ar)
                 if (x)
                         return api_reply_errorf(ar, EINVAL, "build cache prune option %s is not supported by berth", ints[n]);
         }
+        /* all=1 (docker system prune -a) is the same set: no cache record is kept for reuse beyond them */
+        (void) api_query_bool(ar, "all", false);
         json_t *res = NULL;
-        if (build_prune(ar->engine, &res, &err) < 0)
+        if (build_prune(ar->engine, filters, &res, &err) < 0)
                 return api_reply_error(ar, err);
         api_reply_json(ar, 200, res);
 }

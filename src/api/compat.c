@@ -138,6 +138,14 @@ void compat_container_create_body(json_t *body, int ver)
         json_t *hc = json_object_get(body, "Healthcheck");
         if (ver < 44 && json_is_object(hc))
                 json_object_del(hc, "StartInterval");
+        /* HostConfig keys a version no longer has are unknown to its decoder, so ignored, not refused
+         * (KernelMemoryTCP from 1.52) */
+        json_t *host = json_object_get(body, "HostConfig");
+        size_t n;
+        const ConfigField *f = config_fields(CONFIG_SECTION_HOST, &n);
+        for (size_t i = 0; json_is_object(host) && i < n; i++)
+                if (f[i].until && ver >= f[i].until && f[i].refused)
+                        json_object_del(host, f[i].key);
 }
 
 /* An endpoint of NetworkSettings.Networks: DNSNames came in 1.44, GwPriority in 1.48. */
@@ -153,6 +161,44 @@ static void shape_endpoints(json_t *networks, int ver)
         }
 }
 
+/* Config and mounts as clients before 1.21 (networks) and 1.20 (mount points) read them, in inspect
+ * and in list items alike. */
+static void shape_legacy_container(json_t *c, int ver)
+{
+        json_t *cfg = json_object_get(c, "Config"), *hc = json_object_get(c, "HostConfig");
+        if (ver < 21 && cfg) {
+                /* Before 1.21 (networks) Config still carried these, and there was no Networks. */
+                static const char *const keys[] = { "MacAddress", "NetworkDisabled", "ExposedPorts" };
+                static const char *const dflts[] = { "\"\"", "false", "null" };
+                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                        if (!json_object_get(cfg, keys[i]))
+                                json_object_set_new(cfg, keys[i], json_loads(dflts[i], JSON_DECODE_ANY, NULL));
+                json_t *vd = json_object_get(hc, "VolumeDriver");
+                json_object_set_new(cfg, "VolumeDriver", vd ? json_incref(vd) : json_string(""));
+                json_object_del(json_object_get(c, "NetworkSettings"), "Networks");
+        }
+        if (ver < 20 && cfg) {
+                /* Before 1.20 (mount points) Config carried the resources, and volumes were two maps. */
+                json_object_set(cfg, "Memory", json_object_get(hc, "Memory"));
+                json_object_set(cfg, "MemorySwap", json_object_get(hc, "MemorySwap"));
+                json_object_set(cfg, "CpuShares", json_object_get(hc, "CpuShares"));
+                json_object_set(cfg, "Cpuset", json_object_get(hc, "CpusetCpus"));
+                json_t *vols = json_object(), *rw = json_object();
+                size_t i;
+                json_t *m;
+                json_array_foreach(json_object_get(c, "Mounts"), i, m) {
+                        const char *dst = json_string_value(json_object_get(m, "Destination"));
+                        if (!dst)
+                                continue;
+                        json_object_set(vols, dst, json_object_get(m, "Source"));
+                        json_object_set(rw, dst, json_object_get(m, "RW"));
+                }
+                json_object_set_new(c, "Volumes", vols);
+                json_object_set_new(c, "VolumesRW", rw);
+                json_object_del(c, "Mounts");
+        }
+}
+
 void compat_shape_container_inspect(json_t *c, int ver)
 {
         config_fields_shape(json_object_get(c, "HostConfig"), CONFIG_SECTION_HOST, ver);
@@ -161,75 +207,13 @@ void compat_shape_container_inspect(json_t *c, int ver)
          * dockerd's 1.52 answers; berth keeps it at every version, as docker-py's own tests still read
          * NetworkSettings.MacAddress and IPAddress at the newest version. */
         shape_endpoints(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), ver);
-        json_t *cfg = json_object_get(c, "Config"), *hc = json_object_get(c, "HostConfig");
-        if (ver < 21 && cfg) {
-                /* Before 1.21 (networks) Config still carried these, and there was no Networks. */
-                static const char *const keys[] = { "MacAddress", "NetworkDisabled", "ExposedPorts" };
-                static const char *const dflts[] = { "\"\"", "false", "null" };
-                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-                        if (!json_object_get(cfg, keys[i]))
-                                json_object_set_new(cfg, keys[i], json_loads(dflts[i], JSON_DECODE_ANY, NULL));
-                json_t *vd = json_object_get(hc, "VolumeDriver");
-                json_object_set_new(cfg, "VolumeDriver", vd ? json_incref(vd) : json_string(""));
-                json_object_del(json_object_get(c, "NetworkSettings"), "Networks");
-        }
-        if (ver < 20 && cfg) {
-                /* Before 1.20 (mount points) Config carried the resources, and volumes were two maps. */
-                json_object_set(cfg, "Memory", json_object_get(hc, "Memory"));
-                json_object_set(cfg, "MemorySwap", json_object_get(hc, "MemorySwap"));
-                json_object_set(cfg, "CpuShares", json_object_get(hc, "CpuShares"));
-                json_object_set(cfg, "Cpuset", json_object_get(hc, "CpusetCpus"));
-                json_t *vols = json_object(), *rw = json_object();
-                size_t i;
-                json_t *m;
-                json_array_foreach(json_object_get(c, "Mounts"), i, m) {
-                        const char *dst = json_string_value(json_object_get(m, "Destination"));
-                        if (!dst)
-                                continue;
-                        json_object_set(vols, dst, json_object_get(m, "Source"));
-                        json_object_set(rw, dst, json_object_get(m, "RW"));
-                }
-                json_object_set_new(c, "Volumes", vols);
-                json_object_set_new(c, "VolumesRW", rw);
-                json_object_del(c, "Mounts");
-        }
+        shape_legacy_container(c, ver);
 }
 
 void compat_shape_container_summary(json_t *c, int ver)
 {
         shape_endpoints(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), ver);
-        json_t *cfg = json_object_get(c, "Config"), *hc = json_object_get(c, "HostConfig");
-        if (ver < 21 && cfg) {
-                /* Before 1.21 (networks) Config still carried these, and there was no Networks. */
-                static const char *const keys[] = { "MacAddress", "NetworkDisabled", "ExposedPorts" };
-                static const char *const dflts[] = { "\"\"", "false", "null" };
-                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-                        if (!json_object_get(cfg, keys[i]))
-                                json_object_set_new(cfg, keys[i], json_loads(dflts[i], JSON_DECODE_ANY, NULL));
-                json_t *vd = json_object_get(hc, "VolumeDriver");
-                json_object_set_new(cfg, "VolumeDriver", vd ? json_incref(vd) : json_string(""));
-                json_object_del(json_object_get(c, "NetworkSettings"), "Networks");
-        }
-        if (ver < 20 && cfg) {
-                /* Before 1.20 (mount points) Config carried the resources, and volumes were two maps. */
-                json_object_set(cfg, "Memory", json_object_get(hc, "Memory"));
-                json_object_set(cfg, "MemorySwap", json_object_get(hc, "MemorySwap"));
-                json_object_set(cfg, "CpuShares", json_object_get(hc, "CpuShares"));
-                json_object_set(cfg, "Cpuset", json_object_get(hc, "CpusetCpus"));
-                json_t *vols = json_object(), *rw = json_object();
-                size_t i;
-                json_t *m;
-                json_array_foreach(json_object_get(c, "Mounts"), i, m) {
-                        const char *dst = json_string_value(json_object_get(m, "Destination"));
-                        if (!dst)
-                                continue;
-                        json_object_set(vols, dst, json_object_get(m, "Source"));
-                        json_object_set(rw, dst, json_object_get(m, "RW"));
-                }
-                json_object_set_new(c, "Volumes", vols);
-                json_object_set_new(c, "VolumesRW", rw);
-                json_object_del(c, "Mounts");
-        }
+        shape_legacy_container(c, ver);
 }
 
 void compat_shape_network(json_t *net, int ver, bool list_item)
@@ -237,6 +221,8 @@ void compat_shape_network(json_t *net, int ver, bool list_item)
         /* EnableIPv4 came in 1.48; list items lost Containers (always {} in dockerd's lists) by 1.52 */
         if (ver < 48)
                 json_object_del(net, "EnableIPv4");
+        if (ver < 52)
+                json_object_del(net, "Status"); /* IPAM usage, 1.52 */
         if (list_item && ver >= 52)
                 json_object_del(net, "Containers");
 }

@@ -204,6 +204,15 @@ static void images_list(ApiRequest *ar)
         api_reply_json(ar, 200, list);
 }
 
+/* docker-compose 1.x reads the ContainerConfig of the image of every container it recreates (for the
+ * image's volumes), a field that left image inspect in API 1.45, and negotiates the daemon's newest
+ * version: the field is kept for that client, which could not recreate a service without it. */
+static bool client_is_compose_v1(ApiRequest *ar)
+{
+        const char *ua = http_header(ar->http, "User-Agent");
+        return ua && startswith(ua, "docker-compose/1.");
+}
+
 static void images_inspect(ApiRequest *ar)
 {
         _cleanup_berr_ BerthError *err = NULL;
@@ -213,7 +222,10 @@ static void images_inspect(ApiRequest *ar)
                         return api_reply_errorf(ar, ENOENT, "no such image: %s: %s", ar->params[0], err->msg);
                 return api_reply_error(ar, err);
         }
+        json_t *cc = client_is_compose_v1(ar) ? json_incref(json_object_get(j, "ContainerConfig")) : NULL;
         compat_shape_image_inspect(j, ar->ver);
+        if (cc)
+                json_object_set_new(j, "ContainerConfig", cc);
         api_reply_json(ar, 200, j);
 }
 

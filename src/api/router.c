@@ -22,7 +22,7 @@ const ApiRoute *const api_route_tables[] = {
         api_routes_events,
         api_routes_links, /* after containers: only multi-segment names reach it */
         api_routes_networks,
-        api_routes_build, /* before volumes, whose /build/prune answered for a daemon without a builder */
+        api_routes_build,
         api_routes_volumes,
         api_routes_swarm,
         NULL,

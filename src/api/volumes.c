@@ -1,5 +1,4 @@
-/* Volumes (engine/volumes.h), and the build cache, which berth does not have: its prune answers as a
- * daemon that holds none (docker system prune calls it), with dockerd's filter checks. */
+/* Volumes (engine/volumes.h). */
 #include <string.h>
 
 #include "api.h"
@@ -120,29 +119,11 @@ static void volumes_prune(ApiRequest *ar)
                                           (json_int_t) reclaimed));
 }
 
-static void build_prune(ApiRequest *ar)
-{
-        static const char *const allowed[] = { "until", "id", "parent", "type", "description", "inuse", "shared",
-                                               "private", "label", "label!", "unused-for", NULL };
-        _cleanup_json_ json_t *filters = query_filters(ar, allowed, "failed to prune build cache: ");
-        if (!filters)
-                return;
-        static const char *const ints[] = { "keep-storage", "reserved-space", "max-used-space", "min-free-space" };
-        for (size_t i = 0; i < ELEMENTSOF(ints); i++) {
-                _cleanup_berr_ BerthError *err = NULL;
-                long long n;
-                if (api_query_int(ar, ints[i], 0, &n, &err) < 0)
-                        return api_reply_error(ar, err);
-        }
-        api_reply_json(ar, 200, json_pack("{s:n,s:i}", "CachesDeleted", "SpaceReclaimed", 0));
-}
-
 const ApiRoute api_routes_volumes[] = {
         { "GET", "/volumes", volumes_list },
         { "POST", "/volumes/create", volume_create },
         { "POST", "/volumes/prune", volumes_prune },
         { "GET", "/volumes/{name}", volume_inspect },
         { "DELETE", "/volumes/{name}", volume_delete },
-        { "POST", "/build/prune", build_prune },
         { NULL, NULL, NULL },
 };

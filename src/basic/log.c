@@ -8,8 +8,9 @@
 static int log_level = LOG_LVL_INFO;
 static const char *log_prefix = "berth";
 
-void log_set_level(int level) { log_level = level; }
-int log_get_level(void) { return log_level; }
+/* Atomic: berthd changes the level on SIGHUP while other threads log. */
+void log_set_level(int level) { __atomic_store_n(&log_level, level, __ATOMIC_RELAXED); }
+int log_get_level(void) { return __atomic_load_n(&log_level, __ATOMIC_RELAXED); }
 void log_set_prefix(const char *prefix) { log_prefix = prefix; }
 
 int log_level_from_string(const char *s)
@@ -28,7 +29,7 @@ int log_level_from_string(const char *s)
 void log_msg(int level, const char *fmt, ...)
 {
         static const char *tags[] = { "error", "warning", "info", "debug" };
-        if (level > log_level)
+        if (level > log_get_level())
                 return;
         int saved = errno;
         struct timespec ts;

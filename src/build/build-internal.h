@@ -13,6 +13,9 @@
  * up component by component with symbolic links resolved inside the root, and every open goes through
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) on the layer that holds the entry: nothing outside the
  * root is ever read, whatever its links say. */
+/* Directory levels a copy, a checksum or a glob walks at most (each level is a stack frame). */
+#define BUILD_MAX_DEPTH 1000
+
 typedef struct FsRoot {
         int *fds;
         size_t n;

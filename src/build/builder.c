@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,9 +167,27 @@ static bool known_cmd(const char *c)
 
 static int check_instr(DfInstr *in, BerthError **err)
 {
-        if (!known_cmd(in->cmd))
-                return berr_set(err, EINVAL, "dockerfile parse error line %d: unknown instruction: %s", in->line,
-                                in->original[0] ? strndupa(in->original, strcspn(in->original, " \t")) : in->cmd);
+        if (!known_cmd(in->cmd)) {
+                _cleanup_free_ char *up = xstrdup(in->cmd);
+                for (char *c = up; *c; c++)
+                        *c = (char) toupper((unsigned char) *c);
+                return berr_set(err, EINVAL, "dockerfile parse error line %d: unknown instruction: %s", in->line, up);
+        }
+        static const char *const copy_flags[] = { "from", "chown", "chmod", NULL };
+        static const char *const add_flags[] = { "chown", "chmod", NULL };
+        static const char *const hc_flags[] = { "interval", "timeout", "start-period", "retries", NULL };
+        static const char *const from_flags[] = { "platform", NULL };
+        const char *const *allowed = streq(in->cmd, "copy")          ? copy_flags
+                                     : streq(in->cmd, "add")         ? add_flags
+                                     : streq(in->cmd, "healthcheck") ? hc_flags
+                                     : streq(in->cmd, "from")        ? from_flags
+                                                                     : NULL;
+        if (dockerfile_check_flags(in, allowed, err) < 0)
+                return berr_prefix(err, "dockerfile parse error line %d", in->line);
+        if ((streq(in->cmd, "copy") || streq(in->cmd, "add")) && strv_length(in->args) == 1)
+                return berr_set(err, EINVAL, "dockerfile parse error line %d: %s requires at least two arguments, but only "
+                                             "one was provided. Destination could not be determined", in->line,
+                                streq(in->cmd, "copy") ? "COPY" : "ADD");
         if (!in->args) {
                 _cleanup_free_ char *up = xstrdup(in->cmd);
                 for (char *c = up; *c; c++)
@@ -213,9 +232,9 @@ static int pad_context(Build *b, int fd)
         if (out < 0)
                 return -1;
         unlink(p);
-        char buf[65536];
+        _cleanup_free_ char *buf = xmalloc(65536);
         for (off_t off = 0; off < st.st_size;) {
-                ssize_t n = pread(fd, buf, sizeof(buf), off);
+                ssize_t n = pread(fd, buf, 65536, off);
                 if (n <= 0 || loop_write(out, buf, (size_t) n) < 0) {
                         close(out);
                         return -1;
@@ -331,7 +350,6 @@ int build_prepare(Engine *e, int fd, const BuildOptions *o, Build **ret, BerthEr
         }
         r = dockerfile_parse(text, tlen, &b->df, err);
         if (r < 0) {
-                berr_prefix(err, "dockerfile parse error");
                 build_free(b);
                 return r;
         }
@@ -518,6 +536,23 @@ static char *go_quote_list(json_t *arr)
         return n;
 }
 
+/* Go's %v of a []string: [a b]. */
+static char *go_plain_list(json_t *arr)
+{
+        char *out = xstrdup("[");
+        size_t i;
+        json_t *a;
+        json_array_foreach(arr, i, a)
+        {
+                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a) ?: "");
+                free(out);
+                out = n;
+        }
+        char *n = xasprintf("%s]", out);
+        free(out);
+        return n;
+}
+
 /* Cmd of a metadata step's container config: shell + "#(nop) " + the comment. */
 static json_t *nop_cmd(Stage *s, const char *comment, bool joined)
 {
@@ -575,6 +610,88 @@ static bool is_ancestor(Build *b, const char *anc, const char *id)
         return false;
 }
 
+static char *join_cmd(json_t *cmd)
+{
+        char *out = xstrdup("");
+        size_t i;
+        json_t *a;
+        json_array_foreach(cmd, i, a)
+        {
+                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a) ?: "");
+                free(out);
+                out = n;
+        }
+        return out;
+}
+
+/* The --cache-from images that carry no local parent chain (pulled, loaded): as dockerd, a step
+ * matches when a source's history continues the current image's (same entries, same layers) with an
+ * entry made by the step's command. The source itself is the hit at its last entry; before that an
+ * image with the source's next layer is made above the current one. The build then keeps to that
+ * source. */
+static char *probe_sources(Build *b, Stage *s, json_t *ccfg)
+{
+        _cleanup_json_ json_t *pcfg = NULL;
+        if (s->image_id && image_get_config(b->e->images, s->image_id, &pcfg, NULL) < 0)
+                return NULL;
+        json_t *phist = json_object_get(pcfg, "history");
+        json_t *pdiffs = json_object_get(json_object_get(pcfg, "rootfs"), "diff_ids");
+        size_t lh = json_array_size(phist), ld = json_array_size(pdiffs);
+        _cleanup_free_ char *created_by = join_cmd(json_object_get(ccfg, "Cmd"));
+        for (size_t k = 0; b->cachefrom_ids && b->cachefrom_ids[k]; k++) {
+                const char *src = b->cachefrom_ids[k];
+                _cleanup_json_ json_t *cfg = NULL;
+                if (image_get_config(b->e->images, src, &cfg, NULL) < 0)
+                        continue;
+                json_t *hist = json_object_get(cfg, "history");
+                json_t *diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+                size_t nh = json_array_size(hist), nd = json_array_size(diffs);
+                if (nh <= lh || ld > nd)
+                        continue;
+                bool valid = true;
+                for (size_t i = 0; valid && i < lh; i++)
+                        valid = json_equal(json_array_get(phist, i), json_array_get(hist, i));
+                for (size_t i = 0; valid && i < ld; i++)
+                        valid = json_equal(json_array_get(pdiffs, i), json_array_get(diffs, i));
+                json_t *h = json_array_get(hist, lh);
+                if (!valid || !streq(json_str(h, "created_by") ?: "", created_by))
+                        continue;
+                char *hit = NULL;
+                if (nh - 1 == lh) {
+                        if (s->image_id)
+                                image_set_parent(b->e->images, src, s->image_id, NULL);
+                        hit = xstrdup(src);
+                } else {
+                        /* the layer of history entry lh: the entries before it that have one */
+                        size_t layer = 0;
+                        for (size_t i = 0; i < lh; i++)
+                                if (!json_is_true(json_object_get(json_array_get(hist, i), "empty_layer")))
+                                        layer++;
+                        json_t *nhist = phist ? json_deep_copy(phist) : json_array();
+                        json_array_append(nhist, h);
+                        json_t *ndiffs = pdiffs ? json_deep_copy(pdiffs) : json_array();
+                        if (!json_is_true(json_object_get(h, "empty_layer")) && layer < nd)
+                                json_array_append(ndiffs, json_array_get(diffs, layer));
+                        _cleanup_json_ json_t *img = json_pack(
+                                "{s:s,s:O,s:s,s:o,s:s,s:{s:s,s:o}}", "architecture", json_str(cfg, "architecture") ?: "amd64",
+                                "config", ccfg, "created", json_str(h, "created") ?: "", "history", nhist, "os",
+                                json_str(cfg, "os") ?: "linux", "rootfs", "type", "layers", "diff_ids", ndiffs);
+                        if (json_str(cfg, "author"))
+                                json_object_set(img, "author", json_object_get(cfg, "author"));
+                        _cleanup_free_ char *bytes = json_dumps(img, JSON_COMPACT | JSON_SORT_KEYS);
+                        if (image_create(b->e->images, bytes, strlen(bytes), s->image_id, &hit, NULL) < 0)
+                                continue;
+                }
+                /* from here on the build keeps to this source */
+                char *keep = xstrdup(src);
+                strv_free(b->cachefrom_ids);
+                b->cachefrom_ids = NULL;
+                strv_push(&b->cachefrom_ids, keep);
+                return hit;
+        }
+        return NULL;
+}
+
 /* A child of the current image whose container config matches: the cache. */
 static char *probe_cache(Build *b, Stage *s, json_t *ccfg)
 {
@@ -601,6 +718,8 @@ static char *probe_cache(Build *b, Stage *s, json_t *ccfg)
                 free(match);
                 match = xstrdup(kids[i]); /* the newest match wins */
         }
+        if (!match && b->cachefrom)
+                match = probe_sources(b, s, ccfg);
         return match;
 }
 
@@ -674,7 +793,8 @@ static int commit_step(Build *b, Stage *s, const char *cid, const char *upper, j
  * written by berth (WORKDIR), or NULL. */
 static int meta_step(Build *b, Stage *s, const char *comment, const char *upper, BerthError **err)
 {
-        _cleanup_json_ json_t *ccfg = step_ccfg(s, nop_cmd(s, comment, false));
+        /* dockerd writes WORKDIR's comment as one word after the marker (like COPY's), the others as two */
+        _cleanup_json_ json_t *ccfg = step_ccfg(s, nop_cmd(s, comment, startswith(comment, "WORKDIR ")));
         _cleanup_free_ char *hit = probe_cache(b, s, ccfg);
         if (hit) {
                 say(b, " ---> Using cache\n");
@@ -694,7 +814,7 @@ static int meta_step(Build *b, Stage *s, const char *comment, const char *upper,
         _cleanup_free_ char *none = xasprintf("%s/none", b->dir);
         json_object_set_new(ccfg, "Hostname", json_string(cid ? short_id(cid) : ""));
         r = commit_step(b, s, cid, upper ? upper : none, ccfg, err);
-        if (cid) {
+        if (cid && (b->rm || r < 0)) {
                 container_remove(b->e, cid, true, true, NULL); /* with its anonymous volumes, as dockerd */
                 say(b, "Removing intermediate container %s\n", short_id(cid));
         }
@@ -991,10 +1111,12 @@ static int copy_step(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nsta
         if (r == 0)
                 r = build_copy_checksum(&c, &sum, err);
         if (r == 0) {
-                _cleanup_free_ char *flags = xasprintf("%s%s%s%s%s", chown ? "--chown=" : "", chown ? chown_x : "",
-                                                       chown ? " " : "", chmod ? "--chmod=" : "",
-                                                       chmod ? chmod : "");
-                _cleanup_free_ char *comment = xasprintf("%s %s%s%s in %s ", CMD, flags, chmod ? " " : "", sum, dest);
+                /* dockerd writes "--chown=1:2file:<sum>", without a space: kept, so histories compare */
+                _cleanup_free_ char *flags = xasprintf("%s%s%s%s%s%s", chown ? "--chown=" : "",
+                                                       chown ? (chown_x ? chown_x : chown) : "",
+                                                       chown && chmod ? " " : "", chmod ? "--chmod=" : "",
+                                                       chmod ? chmod : "", chmod ? " " : "");
+                _cleanup_free_ char *comment = xasprintf("%s %s%s in %s ", CMD, flags, sum, dest);
                 _cleanup_json_ json_t *ccfg = step_ccfg(s, nop_cmd(s, comment, true));
                 _cleanup_free_ char *hit = probe_cache(b, s, ccfg);
                 if (hit) {
@@ -1373,11 +1495,13 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
         if (streq(c, "env") || streq(c, "label")) {
                 bool env = streq(c, "env");
                 comment = xstrdup(env ? "ENV" : "LABEL");
+                /* every pair sees the environment from before the instruction, as in dockerd */
+                _cleanup_strv_free_ char **xenv = expand_env(s);
                 for (size_t i = 0; in->args[i] && in->args[i + 1]; i += 2) {
                         _cleanup_free_ char *k = NULL, *v = NULL;
-                        r = expand(b, s, in->args[i], &k, err);
+                        r = dockerfile_word(in->args[i], b->df->escape, xenv, &k, err);
                         if (r == 0)
-                                r = expand(b, s, in->args[i + 1], &v, err);
+                                r = dockerfile_word(in->args[i + 1], b->df->escape, xenv, &v, err);
                         if (r < 0)
                                 return r;
                         if (!*k)
@@ -1411,7 +1535,7 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
                         json_object_set_new(s->config, "Cmd", json_null());
         } else if (streq(c, "shell")) {
                 json_t *val = strv_json(in->args);
-                _cleanup_free_ char *q = go_quote_list(val);
+                _cleanup_free_ char *q = go_plain_list(val);
                 comment = xasprintf("SHELL %s", q);
                 json_object_set_new(s->config, "Shell", val);
         } else if (streq(c, "workdir")) {
@@ -1498,7 +1622,7 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
                         obj_set_key(s->config, "Volumes", v, json_object());
                         json_array_append_new(list, json_string(v));
                 }
-                _cleanup_free_ char *q = go_quote_list(list);
+                _cleanup_free_ char *q = go_plain_list(list);
                 json_decref(list);
                 comment = xasprintf("VOLUME %s", q);
         } else if (streq(c, "onbuild")) {
@@ -1521,7 +1645,8 @@ static int dispatch(Build *b, Stage *s, DfInstr *in, Stage *stages, size_t nstag
 
 /* ---- the build ---- */
 
-int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code, BerthError **err)
+static int build_run_inner(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code,
+                           BerthError **err)
 {
         b->out = out;
         b->gone = gone;
@@ -1636,9 +1761,53 @@ int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_
         return 0;
 }
 
-int build_prune(Engine *e, json_t **ret, BerthError **err)
+typedef struct RunArgs {
+        Build *b;
+        BuildOutFn out;
+        BuildGoneFn gone;
+        void *cls;
+        char *id;
+        int code, r;
+        BerthError *err;
+} RunArgs;
+
+static void *run_thread(void *p)
 {
-        _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "dangling", "true");
+        RunArgs *a = p;
+        a->r = build_run_inner(a->b, a->out, a->gone, a->cls, &a->id, &a->code, &a->err);
+        return NULL;
+}
+
+int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_id, int *ret_code, BerthError **err)
+{
+        /* Copying walks directory trees recursively: the build gets a thread with a stack of its own
+         * (the connection's is small), and the depth is bounded (BUILD_MAX_DEPTH). */
+        RunArgs a = { .b = b, .out = out, .gone = gone, .cls = cls };
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 8 << 20);
+        pthread_t t;
+        int k = pthread_create(&t, &attr, run_thread, &a);
+        pthread_attr_destroy(&attr);
+        if (k != 0)
+                return berr_set(err, k, "cannot start the build: %s", strerror(k));
+        pthread_join(t, NULL);
+        *ret_code = a.code;
+        if (a.r < 0) {
+                if (err)
+                        *err = a.err;
+                else
+                        berr_free(a.err);
+                return a.r;
+        }
+        *ret_id = a.id;
+        return 0;
+}
+
+int build_prune(Engine *e, json_t *given, json_t **ret, BerthError **err)
+{
+        _cleanup_json_ json_t *filters = given ? json_deep_copy(given) : json_object();
+        json_object_set_new(filters, "dangling", json_pack("[s]", "true"));
         _cleanup_json_ json_t *res = NULL;
         int r = image_prune(e->images, filters, &res, err);
         if (r < 0)
@@ -1653,6 +1822,8 @@ int build_prune(Engine *e, json_t **ret, BerthError **err)
                         json_array_append_new(ids, json_string(id));
         }
         json_t *sr = json_object_get(res, "SpaceReclaimed");
-        *ret = json_pack("{s:o,s:I}", "CachesDeleted", ids, "SpaceReclaimed", (json_int_t) json_integer_value(sr));
+        /* dockerd's nil slice when nothing went */
+        *ret = json_pack("{s:o,s:I}", "CachesDeleted", json_array_size(ids) ? ids : (json_decref(ids), json_null()),
+                         "SpaceReclaimed", (json_int_t) json_integer_value(sr));
         return 0;
 }

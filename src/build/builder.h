@@ -43,6 +43,7 @@ int build_run(Build *b, BuildOutFn out, BuildGoneFn gone, void *cls, char **ret_
 /* Removes the context directory and what the build still holds. */
 void build_free(Build *b);
 
-/* POST /build/prune: removes intermediate images the builder keeps as its cache (untagged, with a
- * parent, unused by containers and by other images). {"CachesDeleted":[ids],"SpaceReclaimed":N} */
-int build_prune(Engine *e, json_t **ret, BerthError **err);
+/* POST /build/prune: removes intermediate images the builder keeps as its cache (untagged, unused by
+ * containers and by other images; filters: until, label, label! as for images).
+ * {"CachesDeleted":[ids],"SpaceReclaimed":N} */
+int build_prune(Engine *e, json_t *filters, json_t **ret, BerthError **err);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,33 @@ static bool fd_opaque(int fd)
         snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
         ssize_t n = getxattr(p, "trusted.overlay.opaque", v, sizeof(v));
         return n == 1 && v[0] == 'y';
+}
+
+/* The target of the link rel in layer (heap; the copy recurses on a connection thread's stack). */
+static char *read_link(FsRoot *r, size_t layer, const char *rel)
+{
+        _cleanup_close_ int lfd = open_beneath(r->fds[layer], rel, O_PATH);
+        if (lfd < 0)
+                return NULL;
+        char *t = xmalloc(PATH_MAX);
+        ssize_t n = readlinkat(lfd, "", t, PATH_MAX - 1);
+        if (n < 0) {
+                free(t);
+                return NULL;
+        }
+        t[n] = 0;
+        return t;
+}
+
+/* Copies fd in to fd out with a heap buffer. */
+static int copy_fd(int in, int out)
+{
+        _cleanup_free_ char *buf = xmalloc(65536);
+        ssize_t k;
+        while ((k = read(in, buf, 65536)) > 0)
+                if (loop_write(out, buf, (size_t) k) < 0)
+                        return -errno;
+        return k < 0 ? -errno : 0;
 }
 
 void fsroot_close(FsRoot *r)
@@ -151,14 +179,11 @@ int fsroot_resolve(FsRoot *r, const char *path, bool follow, char **ret_rel, siz
                                 r_ = -ELOOP;
                                 break;
                         }
-                        char target[4096];
-                        _cleanup_close_ int lfd = open_beneath(r->fds[layer], cand, O_PATH);
-                        ssize_t n = lfd >= 0 ? readlinkat(lfd, "", target, sizeof(target) - 1) : -1;
-                        if (n < 0) {
+                        _cleanup_free_ char *target = read_link(r, layer, cand);
+                        if (!target) {
                                 r_ = -errno;
                                 break;
                         }
-                        target[n] = 0;
                         size_t nd = strv_length(done);
                         free(done[nd - 1]);
                         done[nd - 1] = NULL;
@@ -344,8 +369,10 @@ static bool has_wildcards(const char *s)
 }
 
 /* Every path under rel (not following links) that matches pattern, in walk order. */
-static void glob_walk(FsRoot *r, const char *rel, const char *pattern, char ***out)
+static void glob_walk(FsRoot *r, const char *rel, const char *pattern, char ***out, unsigned depth)
 {
+        if (depth > BUILD_MAX_DEPTH)
+                return;
         _cleanup_strv_free_ char **names = NULL;
         fsroot_list(r, rel, &names);
         for (size_t i = 0; names && names[i]; i++) {
@@ -355,7 +382,7 @@ static void glob_walk(FsRoot *r, const char *rel, const char *pattern, char ***o
                 size_t layer;
                 struct stat st;
                 if (lookup(r, p, &layer, &st) == 0 && S_ISDIR(st.st_mode))
-                        glob_walk(r, p, pattern, out);
+                        glob_walk(r, p, pattern, out, depth + 1);
         }
 }
 
@@ -388,7 +415,7 @@ static int collect_sources(CopySpec *c, Source **ret, size_t *ret_n, BerthError 
                 _cleanup_free_ char *clean = dockerignore_clean(s);
                 const char *pat = clean[0] == '/' ? clean + 1 : clean;
                 if (has_wildcards(s)) {
-                        glob_walk(c->src, "", pat, &paths);
+                        glob_walk(c->src, "", pat, &paths, 0);
                         if (!paths)
                                 continue;
                 } else
@@ -427,28 +454,28 @@ static void hash_str(Sha256 *h, const char *s)
         sha256_update(h, s, strlen(s) + 1);
 }
 
-static int hash_entry(FsRoot *r, Sha256 *h, const char *rel, const char *name, size_t layer, const struct stat *st)
+static int hash_entry(FsRoot *r, Sha256 *h, const char *rel, const char *name, size_t layer, const struct stat *st,
+                      unsigned depth)
 {
+        if (depth > BUILD_MAX_DEPTH)
+                return -ELOOP;
         char meta[128];
         snprintf(meta, sizeof(meta), "%o %u %u %lld", (unsigned) st->st_mode, (unsigned) st->st_uid,
                  (unsigned) st->st_gid, S_ISREG(st->st_mode) ? (long long) st->st_size : 0LL);
         hash_str(h, name);
         hash_str(h, meta);
         if (S_ISLNK(st->st_mode)) {
-                char t[4096];
-                _cleanup_close_ int lfd = open_beneath(r->fds[layer], rel, O_PATH);
-                ssize_t n = lfd >= 0 ? readlinkat(lfd, "", t, sizeof(t) - 1) : -1;
-                if (n < 0)
+                _cleanup_free_ char *t = read_link(r, layer, rel);
+                if (!t)
                         return -errno;
-                t[n] = 0;
                 hash_str(h, t);
         } else if (S_ISREG(st->st_mode)) {
                 _cleanup_close_ int fd = fsroot_open_file(r, layer, rel);
                 if (fd < 0)
                         return fd;
-                char buf[65536];
+                _cleanup_free_ char *buf = xmalloc(65536);
                 ssize_t k;
-                while ((k = read(fd, buf, sizeof(buf))) > 0)
+                while ((k = read(fd, buf, 65536)) > 0)
                         sha256_update(h, buf, (size_t) k);
                 if (k < 0)
                         return -errno;
@@ -462,7 +489,7 @@ static int hash_entry(FsRoot *r, Sha256 *h, const char *rel, const char *name, s
                         if (lookup(r, c, &l, &cst) < 0)
                                 continue;
                         _cleanup_free_ char *cn = xasprintf("%s/%s", name, names[i]);
-                        int k = hash_entry(r, h, c, cn, l, &cst);
+                        int k = hash_entry(r, h, c, cn, l, &cst, depth + 1);
                         if (k < 0)
                                 return k;
                 }
@@ -486,11 +513,14 @@ int build_copy_checksum(CopySpec *c, char **ret, BerthError **err)
         }
         Sha256 *h = sha256_new();
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = hash_entry(c->src, h, v[i].rel, v[i].name, v[i].layer, &v[i].st);
+                r = hash_entry(c->src, h, v[i].rel, v[i].name, v[i].layer, &v[i].st, 0);
         char hex[65];
         sha256_finish_hex(h, hex);
         const char *kind = n > 1 ? "multi" : S_ISDIR(v[0].st.st_mode) ? "dir" : "file";
         sources_free(v, n);
+        if (r == -ELOOP)
+                return berr_set(err, EINVAL, "%s failed: a source is nested more than %d directories deep", c->cmd,
+                                BUILD_MAX_DEPTH);
         if (r < 0)
                 return berr_set(err, -r, "%s failed: cannot read the sources: %s", c->cmd, strerror(-r));
         *ret = xasprintf("%s:%s", kind, hex);
@@ -516,8 +546,12 @@ static void apply_owner_mode(Writer *w, int dirfd, const char *name, const struc
 }
 
 /* Copies entry rel of the source (lstat st) to name in dirfd. */
-static int copy_entry(Writer *w, const char *rel, size_t layer, const struct stat *st, int dirfd, const char *name)
+static int copy_entry(Writer *w, const char *rel, size_t layer, const struct stat *st, int dirfd, const char *name,
+                      unsigned depth)
 {
+        if (depth > BUILD_MAX_DEPTH)
+                return berr_set(w->err, EINVAL, "%s failed: a source is nested more than %d directories deep", w->c->cmd,
+                                BUILD_MAX_DEPTH);
         FsRoot *r = w->c->src;
         struct stat old;
         if (fstatat(dirfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0 && (!S_ISDIR(old.st_mode) || !S_ISDIR(st->st_mode)))
@@ -536,7 +570,7 @@ static int copy_entry(Writer *w, const char *rel, size_t layer, const struct sta
                         struct stat cst;
                         if (lookup(r, c, &l, &cst) < 0)
                                 continue;
-                        int k = copy_entry(w, c, l, &cst, sub, names[i]);
+                        int k = copy_entry(w, c, l, &cst, sub, names[i], depth + 1);
                         if (k < 0)
                                 return k;
                 }
@@ -544,12 +578,9 @@ static int copy_entry(Writer *w, const char *rel, size_t layer, const struct sta
                 return 0;
         }
         if (S_ISLNK(st->st_mode)) {
-                char t[4096];
-                _cleanup_close_ int lfd = open_beneath(r->fds[layer], rel, O_PATH);
-                ssize_t n = lfd >= 0 ? readlinkat(lfd, "", t, sizeof(t) - 1) : -1;
-                if (n < 0)
+                _cleanup_free_ char *t = read_link(r, layer, rel);
+                if (!t)
                         return berr_set(w->err, errno, "cannot read link %s: %m", rel);
-                t[n] = 0;
                 if (symlinkat(t, dirfd, name) < 0)
                         return berr_set(w->err, errno, "cannot create link %s: %m", name);
                 apply_owner_mode(w, dirfd, name, st, true);
@@ -563,13 +594,9 @@ static int copy_entry(Writer *w, const char *rel, size_t layer, const struct sta
         _cleanup_close_ int out = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0)
                 return berr_set(w->err, errno, "cannot create %s: %m", name);
-        char buf[65536];
-        ssize_t k;
-        while ((k = read(in, buf, sizeof(buf))) > 0)
-                if (loop_write(out, buf, (size_t) k) < 0)
-                        return berr_set(w->err, errno, "cannot write %s: %m", name);
+        int k = copy_fd(in, out);
         if (k < 0)
-                return berr_set(w->err, errno, "cannot read %s: %m", rel);
+                return berr_set(w->err, -k, "cannot copy %s: %s", rel, strerror(-k));
         apply_owner_mode(w, dirfd, name, st, false);
         return 0;
 }
@@ -711,7 +738,7 @@ int build_copy_run(CopySpec *c, const char *upper, BerthError **err)
                                         fsroot_list(&sr, "", &names);
                                         for (size_t k = 0; r == 0 && names && names[k]; k++)
                                                 if (lookup(&sr, names[k], &l, &rst) == 0)
-                                                        r = copy_entry(&sw, names[k], l, &rst, dfd, names[k]);
+                                                        r = copy_entry(&sw, names[k], l, &rst, dfd, names[k], 0);
                                         if (dfd >= 0)
                                                 close(dfd);
                                         fsroot_close(&sr);
@@ -734,7 +761,7 @@ int build_copy_run(CopySpec *c, const char *upper, BerthError **err)
                                 size_t l;
                                 struct stat cst;
                                 if (lookup(c->src, cr, &l, &cst) == 0)
-                                        r = copy_entry(&w, cr, l, &cst, dfd, names[k]);
+                                        r = copy_entry(&w, cr, l, &cst, dfd, names[k], 0);
                         }
                         close(dfd);
                         continue;
@@ -753,7 +780,7 @@ int build_copy_run(CopySpec *c, const char *upper, BerthError **err)
                         r = berr_set(err, -dfd, "cannot create %s", parent);
                         break;
                 }
-                r = copy_entry(&w, s->rel, s->layer, &s->st, dfd, base);
+                r = copy_entry(&w, s->rel, s->layer, &s->st, dfd, base, 0);
                 close(dfd);
         }
         sources_free(v, n);

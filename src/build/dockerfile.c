@@ -222,7 +222,15 @@ void dockerfile_instr_clear(DfInstr *i)
         *i = (DfInstr){ 0 };
 }
 
+static int parse_line(const char *line, char esc, bool trigger, DfInstr *ret, BerthError **err);
+
 int dockerfile_parse_line(const char *line, char esc, DfInstr *ret, BerthError **err)
+{
+        return parse_line(line, esc, false, ret, err);
+}
+
+/* trigger: the line is an ONBUILD's, which may not be an ONBUILD itself (nor recurse). */
+static int parse_line(const char *line, char esc, bool trigger, DfInstr *ret, BerthError **err)
 {
         DfInstr in = { 0 };
         in.original = strip(line, strlen(line));
@@ -283,10 +291,12 @@ int dockerfile_parse_line(const char *line, char esc, DfInstr *ret, BerthError *
                                 strv_push(&in.args, strip(cmd, strlen(cmd)));
                 }
         } else if (streq(c, "onbuild")) {
-                if (*rest) {
+                if (trigger)
+                        r = berr_set(err, EINVAL, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+                else if (*rest) {
                         strv_extend(&in.args, rest);
                         in.sub = xcalloc(1, sizeof(DfInstr));
-                        r = dockerfile_parse_line(rest, esc, in.sub, err);
+                        r = parse_line(rest, esc, true, in.sub, err);
                         if (r < 0) {
                                 free(in.sub);
                                 in.sub = NULL;
@@ -429,6 +439,10 @@ int dockerfile_parse(const char *text, size_t len, Dockerfile **ret, BerthError 
                 r = dockerfile_parse_line(joined, d->escape, &d->v[d->n], err);
                 if (r == 0)
                         d->v[d->n++].line = start;
+                else if (err && *err) {
+                        _cleanup_free_ char *m = (*err)->msg;
+                        (*err)->msg = xasprintf("failed to parse Dockerfile: %s", m);
+                }
         }
         if (r < 0) {
                 dockerfile_free(d);
@@ -483,6 +497,7 @@ typedef struct Lex {
         char **words;
         Buf cur;
         bool in_word;
+        unsigned depth; /* nested ${...:-...}: bounded, each level is a stack frame */
 } Lex;
 
 static char lpeek(Lex *l)
@@ -576,8 +591,11 @@ static int process_dollar(Lex *l, char **ret)
         }
         lnext(l);
         char mod = lnext(l);
+        if (++l->depth > 64)
+                return berr_set(l->err, EINVAL, "substitutions nested too deeply");
         Buf w = { 0 };
         int r = process_until(l, '}', &w, false);
+        l->depth--;
         _cleanup_free_ char *word = buf_take(&w);
         if (r < 0)
                 return r;

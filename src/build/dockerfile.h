@@ -35,7 +35,7 @@ typedef struct Dockerfile {
  *   maintainer, user, workdir, stopsignal: one string.
  *   onbuild: sub holds the trigger; args is its text.
  * Unknown instructions are kept (cmd as written, lower-cased) for the builder to refuse.
- * -EINVAL with Docker's message for a syntax error. */
+ * -EINVAL with Docker's message for a syntax error ("failed to parse Dockerfile: ...", dockerd's words). */
 int dockerfile_parse(const char *text, size_t len, Dockerfile **ret, BerthError **err);
 void dockerfile_free(Dockerfile *d);
 static inline void dockerfile_freep(Dockerfile **d) { dockerfile_free(*d); }

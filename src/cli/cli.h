@@ -18,23 +18,65 @@ typedef struct Command {
         const char *summary;
 } Command;
 
+typedef struct CommandGroup {
+        const char *name;
+        const Command *table;
+        const char *summary;
+} CommandGroup;
+
 struct Cli {
         Client *client;
         const Command *cmd;
         const char *cmd_name; /* "rm", "image ls" */
         const char *detach_keys; /* --detach-keys of run/start/attach/exec, NULL for the default */
+        bool sig_proxy;          /* attached without a TTY: signals are sent on to the container */
+        bool no_stdout, no_stderr; /* run -a left these streams out */
+        const char *aliases;     /* "berth container ls, berth ps" for --help; NULL when it has none */
 };
+
+/* A command's flag: getopt_long's four fields, then what --help (and the man pages) print. A flag's short
+ * form is its val when that letter is in the command's short option string. */
+typedef struct CliOption {
+        const char *name;
+        int has_arg;
+        int *flag;
+        int val;
+        const char *help; /* one-line description ("\n" starts another line); NULL: a hidden alias */
+        const char *arg;  /* the value's type in --help: "string" (NULL), "list", "int", "duration", ... */
+        const char *def;  /* printed as " (default DEF)" */
+} CliOption;
 
 #define CLI_OPT_HELP 0x1000
 #define CLI_OPT_BAD (-2)
-#define CLI_HELP_OPTION { "help", no_argument, NULL, CLI_OPT_HELP }
+#define CLI_HELP_OPTION { "help", no_argument, NULL, CLI_OPT_HELP, NULL, NULL, NULL }
+#define CLI_HELP_FORMAT                                                                                  \
+        "Format output using a custom template:\n"                                                       \
+        "'json':             Print in JSON format\n"                                                     \
+        "'TEMPLATE':         Print output using the given Go template.\n"                                \
+        "See 'man 1 berth' for the functions templates can use"
+#define CLI_HELP_FORMAT_TABLE                                                                            \
+        "Format output using a custom template:\n"                                                       \
+        "'table':            Print output in table format with column headers (default)\n"               \
+        "'table TEMPLATE':   Print output in table format using the given Go template\n"                 \
+        "'json':             Print in JSON format\n"                                                     \
+        "'TEMPLATE':         Print output using the given Go template.\n"                                \
+        "See 'man 1 berth' for the functions templates can use"
 /* Ends a handler's option switch: --help exits 0, bad flags 125 like docker. */
 #define CLI_OPT_DEFAULT \
         default:        \
                 return c == CLI_OPT_HELP ? 0 : 125
 
+/* berth __complete (cli/complete.c): set while a handler is asked for its flags; --help then lists
+ * the option table (cli_print_flags) instead of the usage. */
+extern bool cli_list_flags;
+void cli_print_flags(const char *shortopts, const CliOption *longopts);
+int cmd_complete(Cli *cli, int argc, char **argv, const Command *commands, const CommandGroup *groups,
+                 size_t n_groups);
+
 /* getopt_long with docker's messages for unknown flags and --help. */
-int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts);
+int cli_getopt(Cli *cli, int argc, char **argv, const char *shortopts, const CliOption *longopts);
+/* docker's help of a command: usage, summary, and every visible option sorted, wrapped like pflag does. */
+void cli_print_help(FILE *f, const Command *cmd, const char *aliases, const char *shortopts, const CliOption *opts);
 /* "berth: 'berth rm' requires at least 1 argument" + usage; returns 1. */
 int cli_args_error(Cli *cli, const char *what);
 int cli_usage_error(Cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -49,8 +91,12 @@ int cli_get_json(Cli *cli, const char *path, json_t **ret);
 /* -f/--filter k=v into filters; 0, or 125 after docker's message for a malformed one. */
 int cli_filter_flag(json_t *filters, const char *arg);
 
-/* A parsed --format; NULL format means the default table given. */
-int cli_print_rows(const char *format, const char *default_table, json_t *header, json_t *rows, size_t minwidth);
+/* Rows of a docker formatter context (ps, images, ...) through --format; NULL format means the default
+ * table given; type is the Go type named in "can't evaluate field" errors. Returns the exit code. */
+int cli_print_rows(const char *format, const char *default_table, const char *type, json_t *header, json_t *rows,
+                   size_t minwidth);
+/* One value through a template as version and info do ("json" is {{json .}}); returns the exit code. */
+int cli_format_one(const char *format, const char *name, const char *type, json_t *dot);
 
 /* Seconds since a unix timestamp as docker's "X ago". */
 char *cli_since(long long unix_secs);
@@ -103,6 +149,14 @@ int cli_hijack_loop(Cli *cli, int afd, const char *extra, size_t extra_len, bool
 int cmd_exec(Cli *cli, int argc, char **argv);
 int cmd_attach(Cli *cli, int argc, char **argv);
 /* cmd-volumes.c */
+int cmd_events(Cli *cli, int argc, char **argv);
+int cmd_network_create(Cli *cli, int argc, char **argv);
+int cmd_network_ls(Cli *cli, int argc, char **argv);
+int cmd_network_inspect(Cli *cli, int argc, char **argv);
+int cmd_network_rm(Cli *cli, int argc, char **argv);
+int cmd_network_connect(Cli *cli, int argc, char **argv);
+int cmd_network_disconnect(Cli *cli, int argc, char **argv);
+int cmd_network_prune(Cli *cli, int argc, char **argv);
 int cmd_volume_create(Cli *cli, int argc, char **argv);
 int cmd_volume_ls(Cli *cli, int argc, char **argv);
 int cmd_volume_inspect(Cli *cli, int argc, char **argv);

@@ -164,6 +164,70 @@ static int make_context(const char *dir, const char *dockerfile_rel, const char 
         return 0;
 }
 
+/* berth build -: stdin is a tar (plain or compressed, as libarchive sees it) or a Dockerfile. */
+static int build_stdin(Cli *cli, const char *query, const char *file)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0, cap = 0;
+        for (;;) {
+                if (len + 65536 > cap) {
+                        cap = cap ? cap * 2 : 1 << 20;
+                        char *n = xrealloc(data, cap);
+                        data = n;
+                }
+                ssize_t k = read(STDIN_FILENO, data + len, cap - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        fprintf(stderr, "unable to read stdin: %s\n", strerror(errno));
+                        return 1;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        bool is_tar = false;
+        {
+                struct archive *a = archive_read_new();
+                archive_read_support_filter_all(a);
+                archive_read_support_format_tar(a);
+                struct archive_entry *en;
+                is_tar = archive_read_open_memory(a, data, len) == ARCHIVE_OK && archive_read_next_header(a, &en) == ARCHIVE_OK;
+                archive_read_free(a);
+        }
+        FILE *tmp = tmpfile();
+        if (!tmp)
+                return 1;
+        _cleanup_close_ int fd = dup(fileno(tmp));
+        fclose(tmp);
+        _cleanup_free_ char *path = NULL;
+        if (is_tar) {
+                if (loop_write(fd, data, len) < 0)
+                        return 1;
+                _cleanup_free_ char *e = file ? client_escape(file) : NULL;
+                path = e ? xasprintf("%s&dockerfile=%s", query, e) : xstrdup(query);
+        } else {
+                struct archive *a = archive_write_new();
+                archive_write_set_format_pax_restricted(a);
+                archive_write_open_fd(a, fd);
+                struct archive_entry *en = archive_entry_new();
+                archive_entry_set_pathname(en, "Dockerfile");
+                archive_entry_set_filetype(en, AE_IFREG);
+                archive_entry_set_perm(en, 0600);
+                archive_entry_set_size(en, (la_int64_t) len);
+                archive_entry_set_mtime(en, time(NULL), 0);
+                int ok = archive_write_header(a, en) == ARCHIVE_OK && archive_write_data(a, data, len) == (la_ssize_t) len;
+                archive_entry_free(en);
+                ok = archive_write_close(a) == ARCHIVE_OK && ok;
+                archive_write_free(a);
+                if (!ok)
+                        return 1;
+                path = xasprintf("%s&dockerfile=Dockerfile", query);
+        }
+        lseek(fd, 0, SEEK_SET);
+        return cli_progress_request(cli, path, fd, "application/x-tar", NULL, stdout);
+}
+
 static void add_query(FILE *f, const char *k, const char *v)
 {
         _cleanup_free_ char *e = client_escape(v);
@@ -174,28 +238,28 @@ int cmd_build(Cli *cli, int argc, char **argv)
 {
         enum { O_BUILD_ARG = 0x2000, O_TARGET, O_NO_CACHE, O_LABEL, O_NETWORK, O_ADD_HOST, O_PULL, O_RM, O_FORCE_RM,
                O_CACHE_FROM, O_SHM, O_MEMSWAP, O_CPUSET, O_CPUPERIOD, O_CPUQUOTA, O_PLATFORM };
-        static const struct option opts[] = {
-                { "tag", required_argument, NULL, 't' },
-                { "file", required_argument, NULL, 'f' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "build-arg", required_argument, NULL, O_BUILD_ARG },
-                { "target", required_argument, NULL, O_TARGET },
-                { "no-cache", no_argument, NULL, O_NO_CACHE },
-                { "label", required_argument, NULL, O_LABEL },
-                { "network", required_argument, NULL, O_NETWORK },
-                { "add-host", required_argument, NULL, O_ADD_HOST },
-                { "pull", no_argument, NULL, O_PULL },
-                { "rm", optional_argument, NULL, O_RM },
-                { "force-rm", no_argument, NULL, O_FORCE_RM },
-                { "cache-from", required_argument, NULL, O_CACHE_FROM },
-                { "shm-size", required_argument, NULL, O_SHM },
-                { "memory", required_argument, NULL, 'm' },
-                { "memory-swap", required_argument, NULL, O_MEMSWAP },
-                { "cpu-shares", required_argument, NULL, 'c' },
-                { "cpuset-cpus", required_argument, NULL, O_CPUSET },
-                { "cpu-period", required_argument, NULL, O_CPUPERIOD },
-                { "cpu-quota", required_argument, NULL, O_CPUQUOTA },
-                { "platform", required_argument, NULL, O_PLATFORM },
+        static const CliOption opts[] = {
+                { "tag", required_argument, NULL, 't', "Name and optionally a tag in the \"name:tag\" format", "list" },
+                { "file", required_argument, NULL, 'f', "Name of the Dockerfile (Default is \"PATH/Dockerfile\")" },
+                { "quiet", no_argument, NULL, 'q', "Suppress the build output and print image ID on success" },
+                { "build-arg", required_argument, NULL, O_BUILD_ARG, "Set build-time variables", "list" },
+                { "target", required_argument, NULL, O_TARGET, "Set the target build stage to build." },
+                { "no-cache", no_argument, NULL, O_NO_CACHE, "Do not use cache when building the image" },
+                { "label", required_argument, NULL, O_LABEL, "Set metadata for an image", "list" },
+                { "network", required_argument, NULL, O_NETWORK, "Set the networking mode for the RUN instructions during build", NULL, "\"default\"" },
+                { "add-host", required_argument, NULL, O_ADD_HOST, "Add a custom host-to-IP mapping (\"host:ip\")", "list" },
+                { "pull", no_argument, NULL, O_PULL, "Always attempt to pull a newer version of the image" },
+                { "rm", optional_argument, NULL, O_RM, "Remove intermediate containers after a successful build", NULL, "true" },
+                { "force-rm", no_argument, NULL, O_FORCE_RM, "Always remove intermediate containers" },
+                { "cache-from", required_argument, NULL, O_CACHE_FROM, "Images to consider as cache sources", "strings" },
+                { "shm-size", required_argument, NULL, O_SHM, "Size of \"/dev/shm\"", "bytes" },
+                { "memory", required_argument, NULL, 'm', "Memory limit", "bytes" },
+                { "memory-swap", required_argument, NULL, O_MEMSWAP, "Swap limit equal to memory plus swap: -1 to enable unlimited swap", "bytes" },
+                { "cpu-shares", required_argument, NULL, 'c', "CPU shares (relative weight)", "int" },
+                { "cpuset-cpus", required_argument, NULL, O_CPUSET, "CPUs in which to allow execution (0-3, 0,1)" },
+                { "cpu-period", required_argument, NULL, O_CPUPERIOD, "Limit the CPU CFS (Completely Fair Scheduler) period", "int" },
+                { "cpu-quota", required_argument, NULL, O_CPUQUOTA, "Limit the CPU CFS (Completely Fair Scheduler) quota", "int" },
+                { "platform", required_argument, NULL, O_PLATFORM, "Set platform if server is multi-platform capable" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -275,6 +339,12 @@ int cmd_build(Cli *cli, int argc, char **argv)
         if (json_array_size(cache)) {
                 _cleanup_free_ char *s = json_dumps(cache, JSON_COMPACT);
                 add_query(f, "cachefrom", s);
+        }
+        if (streq(dir, "-")) {
+                /* stdin: a tar context as it is, or a Dockerfile alone (a context of just it) */
+                fclose(f);
+                _cleanup_free_ char *path = q;
+                return build_stdin(cli, path, file);
         }
         /* the Dockerfile: inside the context it is named by its relative path, outside it goes in */
         _cleanup_free_ char *rdir = realpath(dir, NULL);

@@ -95,15 +95,15 @@ static char *labels_string(json_t *labels)
 
 int cmd_ps(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "filter", required_argument, NULL, 'f' },
-                { "format", required_argument, NULL, 'F' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "last", required_argument, NULL, 'n' },
-                { "latest", no_argument, NULL, 'l' },
-                { "size", no_argument, NULL, 's' },
+        static const CliOption opts[] = {
+                { "all", no_argument, NULL, 'a', "Show all containers (default shows just running)" },
+                { "quiet", no_argument, NULL, 'q', "Only display container IDs" },
+                { "filter", required_argument, NULL, 'f', "Filter output based on conditions provided", "filter" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
+                { "no-trunc", no_argument, NULL, 'T', "Don't truncate output" },
+                { "last", required_argument, NULL, 'n', "Show n last created containers (includes all states)", "int", "-1" },
+                { "latest", no_argument, NULL, 'l', "Show the latest created container (includes all states)" },
+                { "size", no_argument, NULL, 's', "Display total file sizes" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -183,40 +183,53 @@ int cmd_ps(Cli *cli, int argc, char **argv)
                 _cleanup_free_ char *sz = NULL;
                 long long rw = json_int(ct, "SizeRw", 0), rootfs = json_int(ct, "SizeRootFs", 0);
                 {
-                        _cleanup_free_ char *a = human_size((double) rw), *b = human_size((double) rootfs);
-                        sz = xasprintf("%s (virtual %s)", a, b);
+                        /* docker names the virtual size only when the daemon counted it */
+                        _cleanup_free_ char *a = fmt_human_size((double) rw, 3);
+                        _cleanup_free_ char *b = fmt_human_size((double) rootfs, 3);
+                        sz = rootfs > 0 ? xasprintf("%s (virtual %s)", a, b) : xstrdup(a);
                 }
-                char *nets = NULL;
-                size_t nlen = 0;
-                FILE *nf = open_memstream(&nets, &nlen);
+                /* docker's ContainerContext, keys sorted as its JSON; "@Label" is its Label method */
+                _cleanup_strv_free_ char **netv = NULL, **mountv = NULL;
                 const char *k;
                 json_t *v;
-                bool first = true;
-                json_object_foreach(json_object_get(json_object_get(ct, "NetworkSettings"), "Networks"), k, v) {
-                        fprintf(nf, "%s%s", first ? "" : ",", k);
-                        first = false;
+                json_object_foreach(json_object_get(json_object_get(ct, "NetworkSettings"), "Networks"), k, v)
+                        strv_extend(&netv, k);
+                fmt_strv_sort(netv);
+                _cleanup_free_ char *nets = fmt_strv_join(netv, ",");
+                size_t nvol = 0, mi;
+                json_t *m;
+                json_array_foreach(json_object_get(ct, "Mounts"), mi, m) {
+                        const char *mname = json_str(m, "Name");
+                        if (!mname || !*mname)
+                                mname = json_str(m, "Source") ?: "";
+                        strv_push(&mountv, trunc ? fmt_ellipsis(mname, 15) : xstrdup(mname));
+                        if (streq(json_str(m, "Driver") ?: "", "local"))
+                                nvol++;
                 }
-                fclose(nf);
-                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
-                                                      "ID", sid, "Image", image, "Command", cmdq, "RunningFor",
-                                                      since, "CreatedAt", at, "Status", json_str(ct, "Status") ?: "",
-                                                      "State", json_str(ct, "State") ?: "", "Ports", ports, "Names",
-                                                      names, "Labels", labels, "Size", sz, "Networks", nets,
-                                                      "Mounts", ""));
-                free(nets);
+                _cleanup_free_ char *mounts = fmt_strv_join(mountv, ",");
+                _cleanup_free_ char *vols = xasprintf("%zu", nvol);
+                json_t *l = json_object_get(ct, "Labels");
+                _cleanup_json_ json_t *lab = json_is_object(l) ? json_incref(l) : json_object();
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:s,s:s,s:s,s:s,s:s,s:O}",
+                                                      "Command", cmdq, "CreatedAt", at, "ID", sid, "Image", image,
+                                                      "Labels", labels, "LocalVolumes", vols, "Mounts", mounts, "Names",
+                                                      names, "Networks", nets, "Platform", "Ports", ports,
+                                                      "RunningFor", since, "Size", sz, "State",
+                                                      json_str(ct, "State") ?: "", "Status",
+                                                      json_str(ct, "Status") ?: "", "@Label", lab));
         }
         if (quiet)
                 format = "{{.ID}}";
         _cleanup_json_ json_t *hdr = json_pack(
-                "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "CONTAINER ID", "Image", "IMAGE",
+                "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "CONTAINER ID", "Image", "IMAGE",
                 "Command", "COMMAND", "RunningFor", "CREATED", "CreatedAt", "CREATED AT", "Status", "STATUS", "State",
                 "STATE", "Ports", "PORTS", "Names", "NAMES", "Labels", "LABELS", "Size", "SIZE", "Networks",
-                "NETWORKS", "Mounts", "MOUNTS");
+                "NETWORKS", "Mounts", "MOUNTS", "LocalVolumes", "LOCAL VOLUMES");
         const char *deflt = size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
                                    "\t{{.Names}}\t{{.Size}}"
                                  : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
                                    "\t{{.Names}}";
-        return cli_print_rows(format, deflt, hdr, rows, 10);
+        return cli_print_rows(format, deflt, "*formatter.ContainerContext", hdr, rows, 10);
 }
 
 /* One POST per container; prints each name on success. */
@@ -244,10 +257,10 @@ static int simple_verb(Cli *cli, int argc, char **argv, int first, const char *v
 
 static int stop_like(Cli *cli, int argc, char **argv, const char *verb)
 {
-        static const struct option opts[] = {
-                { "time", required_argument, NULL, 't' },
-                { "timeout", required_argument, NULL, 't' },
-                { "signal", required_argument, NULL, 's' },
+        static const CliOption opts[] = {
+                { "time", required_argument, NULL, 't', NULL, "int" },
+                { "timeout", required_argument, NULL, 't', "Seconds to wait before killing the container", "int" },
+                { "signal", required_argument, NULL, 's', "Signal to send to the container" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -283,7 +296,11 @@ int cmd_restart(Cli *cli, int argc, char **argv)
 
 int cmd_kill(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "signal", required_argument, NULL, 's' }, CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = {
+                { "signal", required_argument, NULL, 's', "Signal to send to the container", NULL, "\"KILL\"" },
+                CLI_HELP_OPTION,
+                {},
+        };
         const char *sig = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "s:", opts)) != -1) {
@@ -299,7 +316,7 @@ int cmd_kill(Cli *cli, int argc, char **argv)
 
 static int no_flags(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = { CLI_HELP_OPTION, {} };
         int c;
         while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
                 switch (c) { CLI_OPT_DEFAULT; }
@@ -321,10 +338,10 @@ int cmd_unpause(Cli *cli, int argc, char **argv)
 
 int cmd_rm(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' },
-                { "volumes", no_argument, NULL, 'v' },
-                { "link", no_argument, NULL, 'l' },
+        static const CliOption opts[] = {
+                { "force", no_argument, NULL, 'f', "Force the removal of a running container (uses SIGKILL)" },
+                { "volumes", no_argument, NULL, 'v', "Remove anonymous volumes associated with the container" },
+                { "link", no_argument, NULL, 'l', "Remove the specified link" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -476,13 +493,13 @@ static char *time_param(const char *v)
 
 int cmd_logs(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "follow", no_argument, NULL, 'f' },
-                { "tail", required_argument, NULL, 'n' },
-                { "timestamps", no_argument, NULL, 't' },
-                { "since", required_argument, NULL, 'S' },
-                { "until", required_argument, NULL, 'U' },
-                { "details", no_argument, NULL, 'd' },
+        static const CliOption opts[] = {
+                { "follow", no_argument, NULL, 'f', "Follow log output" },
+                { "tail", required_argument, NULL, 'n', "Number of lines to show from the end of the logs", NULL, "\"all\"" },
+                { "timestamps", no_argument, NULL, 't', "Show timestamps" },
+                { "since", required_argument, NULL, 'S', "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)" },
+                { "until", required_argument, NULL, 'U', "Show logs before a timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)" },
+                { "details", no_argument, NULL, 'd', "Show extra details provided to logs" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -532,7 +549,7 @@ int cmd_logs(Cli *cli, int argc, char **argv)
 
 int cmd_top(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = { CLI_HELP_OPTION, {} };
         int c;
         /* "+": everything after the container is ps options */
         while ((c = cli_getopt(cli, argc, argv, "+", opts)) != -1) {

@@ -11,6 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <strings.h>
+
+#include "basic/json-util.h"
 #include "basic/util.h"
 #include "cli/cli.h"
 
@@ -108,7 +112,14 @@ static int make_tar(const char *src, const char *name, int *ret_fd)
                 base = ".";
         }
         _cleanup_free_ char *tr = transform_expr(base, name);
-        int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) { /* a filesystem without O_TMPFILE */
+                _cleanup_free_ char *t = xasprintf("%s/berth-cp-XXXXXX", tmpdir);
+                fd = mkostemp(t, O_CLOEXEC);
+                if (fd >= 0)
+                        unlink(t);
+        }
         if (fd < 0) {
                 fprintf(stderr, "berth: cannot create a temporary file: %s\n", strerror(errno));
                 return -1;
@@ -137,7 +148,7 @@ static int put_tar(Cli *cli, const char *ctr, const char *path, int fd, bool cop
 }
 
 static int copy_to(Cli *cli, const char *src, const char *ctr, const char *path, const char *dest_arg,
-                   bool copy_uid_gid, bool quiet)
+                   bool copy_uid_gid, bool follow, bool quiet)
 {
         _cleanup_close_ int fd = -1;
         long status = 0;
@@ -159,6 +170,15 @@ static int copy_to(Cli *cli, const char *src, const char *ctr, const char *path,
         /* Into the directory path under the source's own name... */
         _cleanup_free_ char *sb = xstrdup(src);
         const char *name = ends_with_dot(src) ? "." : basename(sb);
+        _cleanup_free_ char *real = NULL;
+        if (follow && S_ISLNK(st.st_mode)) { /* -L: what the link points to, under the link's name */
+                real = realpath(src, NULL);
+                if (!real || stat(real, &st) < 0) {
+                        fprintf(stderr, "lstat %s: %s\n", src, go_strerror(-errno));
+                        return 1;
+                }
+                src = real;
+        }
         if (make_tar(src, name, &fd) < 0)
                 return 1;
         off_t size = lseek(fd, 0, SEEK_END);
@@ -192,9 +212,47 @@ static int copy_to(Cli *cli, const char *src, const char *ctr, const char *path,
         return 0;
 }
 
+/* HEAD of a container path: its linkTarget when it is a symlink (the daemon resolved it in
+ * the container), else NULL; any failure is left for the GET that follows to report. */
+static char *link_target(Cli *cli, const char *ctr, const char *path)
+{
+        _cleanup_free_ char *ec = client_escape(ctr), *ep = client_escape(path);
+        _cleanup_free_ char *url = xasprintf("/containers/%s/archive?path=%s", ec, ep);
+        if (client_negotiate(cli->client) < 0)
+                return NULL;
+        _cleanup_close_ int fd = client_raw_connect(cli->client);
+        RawResponse rr = { .fd = -1 };
+        if (fd < 0 || client_raw_send(cli->client, fd, "HEAD", url, NULL, NULL, 0, false) < 0 ||
+            client_raw_read_head(fd, &rr) < 0 || rr.status != 200 || !rr.head) {
+                raw_response_clear(&rr);
+                return NULL;
+        }
+        char *result = NULL;
+        const char *key = "\nX-Docker-Container-Path-Stat:";
+        for (const char *p = rr.head; (p = strchr(p, '\n')); p++) {
+                if (strncasecmp(p, key, strlen(key)) != 0)
+                        continue;
+                const char *v = p + strlen(key);
+                v += strspn(v, " ");
+                size_t n = strcspn(v, "\r\n");
+                _cleanup_free_ unsigned char *dec = xmalloc(n + 1);
+                int dn = EVP_DecodeBlock(dec, (const unsigned char *) v, (int) n);
+                if (dn <= 0)
+                        break;
+                _cleanup_json_ json_t *j = json_loadb((const char *) dec, (size_t) dn, JSON_DISABLE_EOF_CHECK, NULL);
+                const char *lt = json_str(j, "linkTarget");
+                if (lt && *lt)
+                        result = xstrdup(lt);
+                break;
+        }
+        raw_response_clear(&rr);
+        return result;
+}
+
 typedef struct GetCtx {
         int fd;         /* where the tar goes, -1 until the first byte when unpacking */
         const char *dir; /* unpack into it with tar -x, started at the first byte */
+        const char *transform; /* tar --transform of the names, or NULL */
         pid_t pid;
         unsigned long long bytes;
 } GetCtx;
@@ -207,7 +265,8 @@ static int get_write(const char *buf, size_t len, void *userdata)
                 int p[2];
                 if (pipe2(p, O_CLOEXEC) < 0)
                         return -1;
-                char *argv[] = { "tar", "-x", "--numeric-owner", "-C", (char *) g->dir, "-f", "-", NULL };
+                char *argv[] = { "tar", "-x", "--numeric-owner", "-C", (char *) g->dir, "-f", "-",
+                                 g->transform ? "--transform" : NULL, (char *) g->transform, NULL };
                 g->pid = spawn(argv, p[0], -1);
                 close(p[0]);
                 g->fd = p[1];
@@ -239,17 +298,27 @@ static int get_tar(Cli *cli, const char *ctr, const char *path, GetCtx *g)
         return 0;
 }
 
-static int extract_into(Cli *cli, const char *ctr, const char *path, const char *dir, unsigned long long *bytes)
+static int extract_into(Cli *cli, const char *ctr, const char *path, const char *dir, const char *transform,
+                        unsigned long long *bytes)
 {
-        GetCtx g = { .fd = -1, .dir = dir };
+        GetCtx g = { .fd = -1, .dir = dir, .transform = transform };
         int r = get_tar(cli, ctr, path, &g);
         *bytes = g.bytes;
         return r;
 }
 
-static int copy_from(Cli *cli, const char *ctr, const char *path, const char *dest, bool quiet)
+static int copy_from(Cli *cli, const char *ctr, const char *path, const char *dest, bool follow, bool quiet)
 {
         unsigned long long bytes = 0;
+        /* -L: the symlink's target under the symlink's name, as docker rebases it. */
+        _cleanup_free_ char *target = follow ? link_target(cli, ctr, path) : NULL, *transform = NULL;
+        _cleanup_free_ char *lb = xstrdup(path);
+        const char *want = basename(lb);
+        if (target) {
+                _cleanup_free_ char *tb = xstrdup(target);
+                transform = transform_expr(basename(tb), want);
+                path = target;
+        }
         if (streq(dest, "-")) {
                 GetCtx g = { .fd = STDOUT_FILENO };
                 return get_tar(cli, ctr, path, &g) < 0 ? 1 : 0;
@@ -257,7 +326,7 @@ static int copy_from(Cli *cli, const char *ctr, const char *path, const char *de
         struct stat st;
         bool exists = stat(dest, &st) == 0;
         if (exists && S_ISDIR(st.st_mode)) {
-                if (extract_into(cli, ctr, path, dest, &bytes) < 0)
+                if (extract_into(cli, ctr, path, dest, transform, &bytes) < 0)
                         return 1;
                 report(quiet, bytes, dest);
                 return 0;
@@ -269,7 +338,7 @@ static int copy_from(Cli *cli, const char *ctr, const char *path, const char *de
                 fprintf(stderr, "berth: cannot create a directory next to %s: %s\n", dest, strerror(errno));
                 return 1;
         }
-        int r = extract_into(cli, ctr, path, tmp, &bytes);
+        int r = extract_into(cli, ctr, path, tmp, transform, &bytes);
         _cleanup_free_ char *clean = xstrdup(path);
         size_t n = strlen(clean);
         while (n > 1 && clean[n - 1] == '/')
@@ -278,6 +347,8 @@ static int copy_from(Cli *cli, const char *ctr, const char *path, const char *de
         _cleanup_free_ char *from = NULL;
         if (r == 0 && content)
                 from = xstrdup(tmp);
+        else if (r == 0 && target)
+                from = xasprintf("%s/%s", tmp, want);
         else if (r == 0) {
                 _cleanup_free_ char *pb = xstrdup(clean);
                 from = xasprintf("%s/%s", tmp, basename(pb));
@@ -303,22 +374,21 @@ static int copy_from(Cli *cli, const char *ctr, const char *path, const char *de
 
 int cmd_cp(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "archive", no_argument, NULL, 'a' },
-                { "follow-link", no_argument, NULL, 'L' },
-                { "quiet", no_argument, NULL, 'q' },
+        static const CliOption opts[] = {
+                { "archive", no_argument, NULL, 'a', "Archive mode (copy all uid/gid information)" },
+                { "follow-link", no_argument, NULL, 'L', "Always follow symbol link in SRC_PATH" },
+                { "quiet", no_argument, NULL, 'q', "Suppress progress output during copy. Progress output is "
+                  "automatically suppressed if no terminal is attached" },
                 CLI_HELP_OPTION,
                 {},
         };
-        bool archive = false, quiet = false;
+        bool archive = false, quiet = false, follow = false;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "aLq", opts)) != -1) {
                 switch (c) {
                 case 'a': archive = true; break;
                 case 'q': quiet = true; break;
-                case 'L':
-                        fprintf(stderr, "berth: --follow-link is not supported by berth cp\n");
-                        return 125;
+                case 'L': follow = true; break;
                 CLI_OPT_DEFAULT;
                 }
         }
@@ -333,6 +403,6 @@ int cmd_cp(Cli *cli, int argc, char **argv)
                 return cli_usage_error(cli, "must specify at least one container source");
         signal(SIGPIPE, SIG_IGN);
         if (sc)
-                return copy_from(cli, sc, *spath ? spath : "/", dst, quiet);
-        return copy_to(cli, src, dc, *dpath ? dpath : "/", dst, archive, quiet);
+                return copy_from(cli, sc, *spath ? spath : "/", dst, follow, quiet);
+        return copy_to(cli, src, dc, *dpath ? dpath : "/", dst, archive, follow, quiet);
 }

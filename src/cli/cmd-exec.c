@@ -11,16 +11,16 @@
 int cmd_exec(Cli *cli, int argc, char **argv)
 {
         enum { O_PRIV = 0x100, O_DKEYS, O_ENVFILE };
-        static const struct option opts[] = {
-                { "detach", no_argument, NULL, 'd' },
-                { "interactive", no_argument, NULL, 'i' },
-                { "tty", no_argument, NULL, 't' },
-                { "env", required_argument, NULL, 'e' },
-                { "env-file", required_argument, NULL, O_ENVFILE },
-                { "user", required_argument, NULL, 'u' },
-                { "workdir", required_argument, NULL, 'w' },
-                { "privileged", no_argument, NULL, O_PRIV },
-                { "detach-keys", required_argument, NULL, O_DKEYS },
+        static const CliOption opts[] = {
+                { "detach", no_argument, NULL, 'd', "Detached mode: run command in the background" },
+                { "interactive", no_argument, NULL, 'i', "Keep STDIN open even if not attached" },
+                { "tty", no_argument, NULL, 't', "Allocate a pseudo-TTY" },
+                { "env", required_argument, NULL, 'e', "Set environment variables", "list" },
+                { "env-file", required_argument, NULL, O_ENVFILE, "Read in a file of environment variables", "list" },
+                { "user", required_argument, NULL, 'u', "Username or UID (format: \"<name|uid>[:<group|gid>]\")" },
+                { "workdir", required_argument, NULL, 'w', "Working directory inside the container" },
+                { "privileged", no_argument, NULL, O_PRIV, "Give extended privileges to the command" },
+                { "detach-keys", required_argument, NULL, O_DKEYS, "Override the key sequence for detaching a container" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -105,20 +105,29 @@ int cmd_exec(Cli *cli, int argc, char **argv)
 int cmd_attach(Cli *cli, int argc, char **argv)
 {
         enum { O_NOSTDIN = 0x100, O_DKEYS, O_SIGPROXY };
-        static const struct option opts[] = {
-                { "no-stdin", no_argument, NULL, O_NOSTDIN },
-                { "detach-keys", required_argument, NULL, O_DKEYS },
-                { "sig-proxy", optional_argument, NULL, O_SIGPROXY },
+        static const CliOption opts[] = {
+                { "no-stdin", no_argument, NULL, O_NOSTDIN, "Do not attach STDIN" },
+                { "detach-keys", required_argument, NULL, O_DKEYS, "Override the key sequence for detaching a container" },
+                { "sig-proxy", optional_argument, NULL, O_SIGPROXY, "Proxy all received signals to the process", NULL, "true" },
                 CLI_HELP_OPTION,
                 {},
         };
         bool no_stdin = false;
         int c;
+        cli->sig_proxy = true;
         while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
                 switch (c) {
                 case O_NOSTDIN: no_stdin = true; break;
                 case O_DKEYS: cli->detach_keys = optarg; break;
-                case O_SIGPROXY: break; /* accepted; signals are not proxied */
+                case O_SIGPROXY:
+                        if (!optarg)
+                                cli->sig_proxy = true;
+                        else if (opts_parse_bool(optarg, &cli->sig_proxy) < 0) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"--sig-proxy\" flag: "
+                                        "strconv.ParseBool: parsing \"%s\": invalid syntax\n", optarg, optarg);
+                                return 125;
+                        }
+                        break;
                 CLI_OPT_DEFAULT;
                 }
         }

@@ -1,6 +1,7 @@
 /* images, import, tag, rmi, history, image inspect, inspect */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "basic/json-util.h"
@@ -9,15 +10,10 @@
 #include "cli/format.h"
 
 /* units.HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits. */
+/* docker's units.HumanSizeWithPrecision(size, 3) */
 static char *size3(double b)
 {
-        static const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-        size_t i = 0;
-        while (b >= 1000.0 && i < ELEMENTSOF(units) - 1) {
-                b /= 1000.0;
-                i++;
-        }
-        return xasprintf("%.3g%s", b, units[i]);
+        return fmt_human_size(b, 3);
 }
 
 static char *created_at(long long secs)
@@ -59,26 +55,27 @@ static json_t *image_row(json_t *img, const char *repo, const char *tag, const c
         _cleanup_free_ char *since = cli_since(created);
         _cleanup_free_ char *at = created_at(created);
         long long size = json_int(img, "Size", 0);
-        _cleanup_free_ char *hs = size3((double) size);
+        _cleanup_free_ char *hs = size3((double) size), *hv = fmt_human_size((double) size, 4);
         long long shared = json_int(img, "SharedSize", -1);
         _cleanup_free_ char *hshared = shared < 0 ? strdup("N/A") : size3((double) shared);
         _cleanup_free_ char *huniq = shared < 0 ? strdup("N/A") : size3((double) (size - shared));
         long long ncont = json_int(img, "Containers", -1);
         _cleanup_free_ char *cont = ncont < 0 ? strdup("N/A") : xasprintf("%lld", ncont);
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", sid, "Repository", repo, "Tag", tag,
-                         "Digest", digest, "CreatedSince", since, "CreatedAt", at, "Size", hs, "VirtualSize", hs,
-                         "SharedSize", hshared, "UniqueSize", huniq, "Containers", cont);
+        /* docker's imageContext, keys sorted as its JSON */
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Containers", cont, "CreatedAt", at,
+                         "CreatedSince", since, "Digest", digest, "ID", sid, "Repository", repo, "SharedSize", hshared,
+                         "Size", hs, "Tag", tag, "UniqueSize", huniq, "VirtualSize", hv);
 }
 
 int cmd_images(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "filter", required_argument, NULL, 'f' },
-                { "format", required_argument, NULL, 'F' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "digests", no_argument, NULL, 'd' },
+        static const CliOption opts[] = {
+                { "all", no_argument, NULL, 'a', "Show all images (default hides intermediate images)" },
+                { "quiet", no_argument, NULL, 'q', "Only show image IDs" },
+                { "filter", required_argument, NULL, 'f', "Filter output based on conditions provided", "filter" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
+                { "no-trunc", no_argument, NULL, 'T', "Don't truncate output" },
+                { "digests", no_argument, NULL, 'd', "Show digests" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -174,7 +171,7 @@ int cmd_images(Cli *cli, int argc, char **argv)
                 "TAG", "Digest", "DIGEST", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT", "Size", "SIZE",
                 "VirtualSize", "VIRTUAL SIZE", "SharedSize", "SHARED SIZE", "UniqueSize", "UNIQUE SIZE", "Containers",
                 "CONTAINERS");
-        return cli_print_rows(format, deflt, hdr, rows, 10);
+        return cli_print_rows(format, deflt, "*formatter.imageContext", hdr, rows, 10);
 }
 
 typedef struct ProgressCtx {
@@ -182,9 +179,63 @@ typedef struct ProgressCtx {
         char *pending;
         size_t len;
         bool failed;
+        bool tty;
+        char **ids; /* the layer lines drawn since the last line without an id, top to bottom */
 } ProgressCtx;
 
-/* One JSON object per line: print status/stream, remember errors. */
+/* docker's JSONProgress.String(): the bar from progressDetail, for the terminal's width. */
+static char *progress_string(json_t *detail, int width)
+{
+        long long cur = json_int(detail, "current", 0), total = json_int(detail, "total", 0);
+        long long start = json_int(detail, "start", 0);
+        const char *units = json_str(detail, "units");
+        bool bytes = !units || !*units;
+        if (cur <= 0 && total <= 0)
+                return xstrdup("");
+        _cleanup_free_ char *hc = fmt_human_size((double) cur, 4), *ht = fmt_human_size((double) total, 4);
+        if (total <= 0)
+                return bytes ? xasprintf("%8s", hc) : xasprintf("%lld %s", cur, units);
+        int pct = (int) ((double) cur / (double) total * 100) / 2;
+        if (pct > 50)
+                pct = 50;
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        if (width > 110) {
+                fputc('[', f);
+                for (int i = 0; i < pct; i++)
+                        fputc('=', f);
+                fputc('>', f);
+                for (int i = pct; i < 50; i++)
+                        fputc(' ', f);
+                fputs("] ", f);
+        }
+        if (json_bool(detail, "hidecounts"))
+                ;
+        else if (bytes && cur > total)
+                fprintf(f, "%8s", hc); /* no total when the current count is off */
+        else if (bytes)
+                fprintf(f, "%8s/%s", hc, ht);
+        else if (cur > total)
+                fprintf(f, "%lld %s", cur, units);
+        else
+                fprintf(f, "%lld/%lld %s", cur, total, units);
+        if (cur > 0 && start > 0 && pct < 50 && width > 50) {
+                long long left = (long long) ((double) (time(NULL) - start) / (double) cur * (double) (total - cur));
+                if (left >= 3600)
+                        fprintf(f, " %lldh%lldm%llds", left / 3600, left % 3600 / 60, left % 60);
+                else if (left >= 60)
+                        fprintf(f, " %lldm%llds", left / 60, left % 60);
+                else
+                        fprintf(f, " %llds", left);
+        }
+        fclose(f);
+        return out;
+}
+
+/* One JSON message per line, shown as docker's jsonmessage does: on a terminal each layer keeps its
+ * own line, redrawn in place with the cursor moved up to it; elsewhere progress updates are left out
+ * and every other message is a line of its own. */
 static void progress_line(ProgressCtx *p, const char *line, size_t n)
 {
         _cleanup_json_ json_t *j = json_loadb(line, n, 0, NULL);
@@ -197,20 +248,51 @@ static void progress_line(ProgressCtx *p, const char *line, size_t n)
                 return;
         }
         const char *s = json_str(j, "stream");
-        if (s) {
-                fputs(s, p->out);
-                fflush(p->out); /* build output as it comes */
-                return;
-        }
-        const char *status = json_str(j, "status");
+        const char *status = json_str(j, "status") ?: "";
         const char *id = json_str(j, "id");
         const char *prog = json_str(j, "progress");
-        if (!status)
+        bool has_progress = json_object_get(j, "progressDetail") != NULL || prog;
+        if (!s && !json_str(j, "status"))
                 return;
+        size_t diff = 0;
+        if (id && *id && has_progress) {
+                size_t n_ids = strv_length(p->ids), line_no = n_ids;
+                for (size_t i = 0; i < n_ids; i++)
+                        if (streq(p->ids[i], id))
+                                line_no = i;
+                if (line_no == n_ids) {
+                        strv_extend(&p->ids, id);
+                        if (p->tty)
+                                fputc('\n', p->out);
+                        n_ids++;
+                }
+                diff = n_ids - line_no;
+                if (p->tty)
+                        fprintf(p->out, "\x1b[%zuA", diff);
+        } else {
+                p->ids = strv_free(p->ids);
+        }
+        const char *endl = "";
+        if (p->tty && !s && has_progress) {
+                fputs("\x1b[2K\r", p->out);
+                endl = "\r";
+        } else if (prog && *prog && !s) {
+                return; /* no bars off a terminal */
+        }
         if (id && *id)
-                fprintf(p->out, "%s: %s%s%s\n", id, status, prog ? " " : "", prog ? prog : "");
+                fprintf(p->out, "%s: ", id);
+        if (p->tty && has_progress && !s) {
+                struct winsize ws;
+                int width = ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 200;
+                _cleanup_free_ char *bar = progress_string(json_object_get(j, "progressDetail"), width);
+                fprintf(p->out, "%s %s%s", status, bar, endl);
+        }
+        else if (s)
+                fputs(s, p->out);
         else
-                fprintf(p->out, "%s\n", status);
+                fprintf(p->out, "%s%s\n", status, endl);
+        if (id && *id && p->tty && diff)
+                fprintf(p->out, "\x1b[%zuB", diff);
         fflush(p->out);
 }
 
@@ -234,12 +316,13 @@ static int progress_cb(const char *buf, size_t len, void *ud)
 int cli_progress_request(Cli *cli, const char *path, int upload_fd, const char *ctype, const char *err_prefix,
                          FILE *out)
 {
-        ProgressCtx p = { .out = out };
+        ProgressCtx p = { .out = out, .tty = isatty(fileno(out)) };
         _cleanup_free_ char *errbody = NULL;
         int st = client_stream(cli->client, "POST", path, ctype, upload_fd, progress_cb, &p, &errbody);
         if (p.len > 0)
                 progress_line(&p, p.pending, p.len);
         free(p.pending);
+        strv_free(p.ids);
         if (st < 0)
                 return 1;
         if (st >= 400) {
@@ -252,21 +335,21 @@ int cli_progress_request(Cli *cli, const char *path, int upload_fd, const char *
 
 int cmd_import(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "change", required_argument, NULL, 'c' },
-                { "message", required_argument, NULL, 'm' },
-                { "platform", required_argument, NULL, 'p' },
+        static const CliOption opts[] = {
+                { "change", required_argument, NULL, 'c', "Apply Dockerfile instruction to the created image", "list" },
+                { "message", required_argument, NULL, 'm', "Set commit message for imported image" },
+                { "platform", required_argument, NULL, 'p', "Set platform if server is multi-platform capable" },
                 CLI_HELP_OPTION,
                 {},
         };
         _cleanup_strv_free_ char **changes = NULL;
-        const char *message = NULL;
+        const char *message = NULL, *platform = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "c:m:", opts)) != -1) {
                 switch (c) {
                 case 'c': strv_extend(&changes, optarg); break;
                 case 'm': message = optarg; break;
-                case 'p': break;
+                case 'p': platform = optarg; break;
                 CLI_OPT_DEFAULT;
                 }
         }
@@ -306,6 +389,10 @@ int cmd_import(Cli *cli, int argc, char **argv)
                 _cleanup_free_ char *e = client_escape(message);
                 fprintf(f, "&message=%s", e);
         }
+        if (platform) {
+                _cleanup_free_ char *e = client_escape(platform);
+                fprintf(f, "&platform=%s", e);
+        }
         fclose(f);
         _cleanup_free_ char *path = q;
         return cli_progress_request(cli, path, fd, "text/plain", NULL, stdout);
@@ -313,7 +400,7 @@ int cmd_import(Cli *cli, int argc, char **argv)
 
 int cmd_tag(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = { CLI_HELP_OPTION, {} };
         int c;
         while ((c = cli_getopt(cli, argc, argv, "", opts)) != -1) {
                 switch (c) { CLI_OPT_DEFAULT; }
@@ -343,9 +430,9 @@ int cmd_tag(Cli *cli, int argc, char **argv)
 
 int cmd_rmi(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' },
-                { "no-prune", no_argument, NULL, 'n' },
+        static const CliOption opts[] = {
+                { "force", no_argument, NULL, 'f', "Force removal of the image" },
+                { "no-prune", no_argument, NULL, 'n', "Do not delete untagged parents" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -389,11 +476,11 @@ int cmd_rmi(Cli *cli, int argc, char **argv)
 
 int cmd_history(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "human", optional_argument, NULL, 'H' },
-                { "no-trunc", no_argument, NULL, 'T' },
-                { "quiet", no_argument, NULL, 'q' },
-                { "format", required_argument, NULL, 'F' },
+        static const CliOption opts[] = {
+                { "human", optional_argument, NULL, 'H', "Print sizes and dates in human readable format", NULL, "true" },
+                { "no-trunc", no_argument, NULL, 'T', "Don't truncate output" },
+                { "quiet", no_argument, NULL, 'q', "Only show image IDs" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -446,39 +533,58 @@ int cmd_history(Cli *cli, int argc, char **argv)
                 _cleanup_free_ char *byt = trunc ? fmt_ellipsis(by, 45) : strdup(by);
                 long long size = json_int(h, "Size", 0);
                 _cleanup_free_ char *hs = human ? size3((double) size) : xasprintf("%lld", size);
-                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", sid, "CreatedSince", since,
-                                                      "CreatedBy", byt, "Size", hs, "Comment",
-                                                      json_str(h, "Comment") ?: ""));
+                _cleanup_free_ char *at = format_rfc3339(created * 1000000000LL, true);
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Comment",
+                                                      json_str(h, "Comment") ?: "", "CreatedAt", at, "CreatedBy", byt,
+                                                      "CreatedSince", since, "ID", sid, "Size", hs));
         }
         if (quiet)
                 format = "{{.ID}}";
-        _cleanup_json_ json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
-                                               "CreatedBy", "CREATED BY", "Size", "SIZE", "Comment", "COMMENT");
+        _cleanup_json_ json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
+                                               "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
+                                               "Comment", "COMMENT");
         return cli_print_rows(format, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-                              hdr, rows, 10);
+                              "*image.historyContext", hdr, rows, 10);
 }
 
 /* ---- inspect ---- */
 
+/* docker's inspect: "json" is the array on one line; a template runs per object with missingkey=error. */
 int cli_print_inspect(json_t *found, const char *format)
 {
+        if (format && streq(format, "json")) {
+                _cleanup_free_ char *s = fmt_json(found);
+                printf("%s\n", s);
+                return 0;
+        }
         if (format) {
                 Template t;
-                tmpl_parse(format, &t);
+                char *err = NULL;
+                if (tmpl_parse(format, "", &t, &err) < 0) {
+                        fprintf(stderr, "template parsing error: %s\n", err);
+                        free(err);
+                        return 64;
+                }
+                t.missing_error = true;
                 size_t i;
                 json_t *o;
                 int ret = 0;
+                bool printed = false;
+                /* an object the template fails on is reported and skipped; docker prints an empty line
+                 * when nothing else was printed */
                 json_array_foreach(found, i, o) {
                         _cleanup_free_ char *s = NULL;
-                        char *err = NULL;
-                        if (tmpl_render(&t, o, &s, &err) < 0) {
-                                fprintf(stderr, "%s\n", err);
+                        if (tmpl_exec(&t, o, false, &s, &err) < 0) {
+                                fprintf(stderr, "template parsing error: %s\n", err);
                                 free(err);
                                 ret = 1;
-                                break;
+                                continue;
                         }
                         printf("%s\n", s);
+                        printed = true;
                 }
+                if (!printed)
+                        putchar('\n');
                 tmpl_free(&t);
                 return ret;
         }
@@ -490,10 +596,10 @@ int cli_print_inspect(json_t *found, const char *format)
 /* kind: "container", "image" or NULL for both. */
 static int inspect_common(Cli *cli, int argc, char **argv, const char *kind)
 {
-        static const struct option opts[] = {
-                { "format", required_argument, NULL, 'f' },
-                { "size", no_argument, NULL, 's' },
-                { "type", required_argument, NULL, 't' },
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
+                { "size", no_argument, NULL, 's', "Display total file sizes if the type is container" },
+                { "type", required_argument, NULL, 't', "Only inspect objects of the given type" },
                 CLI_HELP_OPTION,
                 {},
         };

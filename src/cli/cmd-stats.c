@@ -61,10 +61,13 @@ static int sample_all(Cli *cli, json_t *targets, bool named, json_t **ret)
 
 int cmd_stats(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "all", no_argument, NULL, 'a' },        { "no-stream", no_argument, NULL, 's' },
-                { "no-trunc", no_argument, NULL, 't' },   { "format", required_argument, NULL, 'f' },
-                CLI_HELP_OPTION, {},
+        static const CliOption opts[] = {
+                { "all", no_argument, NULL, 'a', "Show all containers (default shows just running)" },
+                { "no-stream", no_argument, NULL, 's', "Disable streaming stats and only pull the first result" },
+                { "no-trunc", no_argument, NULL, 't', "Do not truncate output" },
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT_TABLE },
+                CLI_HELP_OPTION,
+                {},
         };
         bool all = false, no_stream = false, no_trunc = false;
         const char *format = NULL;
@@ -115,7 +118,7 @@ int cmd_stats(Cli *cli, int argc, char **argv)
                 }
                 if (!no_stream)
                         fputs("\033[2J\033[H", stdout); /* the live view redraws in place, as docker's */
-                if (cli_print_rows(format, STATS_TABLE, hdr, rows, 10) != 0)
+                if (cli_print_rows(format, STATS_TABLE, "*container.statsContext", hdr, rows, 10) != 0)
                         return 1;
                 fflush(stdout);
                 if (no_stream)
@@ -153,22 +156,22 @@ int cmd_update(Cli *cli, int argc, char **argv)
 {
         enum { O_MEM = 'm', O_SWAP = 0x100, O_RESV, O_KMEM, O_CPUS, O_SHARES, O_PERIOD, O_QUOTA, O_RTP, O_RTR,
                O_CPUSET, O_MEMS, O_PIDS, O_BLKIO, O_RESTART };
-        static const struct option opts[] = {
-                { "memory", required_argument, NULL, O_MEM },
-                { "memory-swap", required_argument, NULL, O_SWAP },
-                { "memory-reservation", required_argument, NULL, O_RESV },
-                { "kernel-memory", required_argument, NULL, O_KMEM },
-                { "cpus", required_argument, NULL, O_CPUS },
-                { "cpu-shares", required_argument, NULL, 'c' },
-                { "cpu-period", required_argument, NULL, O_PERIOD },
-                { "cpu-quota", required_argument, NULL, O_QUOTA },
-                { "cpu-rt-period", required_argument, NULL, O_RTP },
-                { "cpu-rt-runtime", required_argument, NULL, O_RTR },
-                { "cpuset-cpus", required_argument, NULL, O_CPUSET },
-                { "cpuset-mems", required_argument, NULL, O_MEMS },
-                { "pids-limit", required_argument, NULL, O_PIDS },
-                { "blkio-weight", required_argument, NULL, O_BLKIO },
-                { "restart", required_argument, NULL, O_RESTART },
+        static const CliOption opts[] = {
+                { "memory", required_argument, NULL, O_MEM, "Memory limit", "bytes" },
+                { "memory-swap", required_argument, NULL, O_SWAP, "Swap limit equal to memory plus swap: -1 to enable unlimited swap", "bytes" },
+                { "memory-reservation", required_argument, NULL, O_RESV, "Memory soft limit", "bytes" },
+                { "kernel-memory", required_argument, NULL, O_KMEM, "Kernel memory limit (deprecated)", "bytes" },
+                { "cpus", required_argument, NULL, O_CPUS, "Number of CPUs", "decimal" },
+                { "cpu-shares", required_argument, NULL, 'c', "CPU shares (relative weight)", "int" },
+                { "cpu-period", required_argument, NULL, O_PERIOD, "Limit CPU CFS (Completely Fair Scheduler) period", "int" },
+                { "cpu-quota", required_argument, NULL, O_QUOTA, "Limit CPU CFS (Completely Fair Scheduler) quota", "int" },
+                { "cpu-rt-period", required_argument, NULL, O_RTP, "Limit the CPU real-time period in microseconds", "int" },
+                { "cpu-rt-runtime", required_argument, NULL, O_RTR, "Limit the CPU real-time runtime in microseconds", "int" },
+                { "cpuset-cpus", required_argument, NULL, O_CPUSET, "CPUs in which to allow execution (0-3, 0,1)" },
+                { "cpuset-mems", required_argument, NULL, O_MEMS, "MEMs in which to allow execution (0-3, 0,1)" },
+                { "pids-limit", required_argument, NULL, O_PIDS, "Tune container pids limit (set -1 for unlimited)", "int" },
+                { "blkio-weight", required_argument, NULL, O_BLKIO, "Block IO (relative weight), between 10 and 1000, or 0 to disable", "uint16", "0" },
+                { "restart", required_argument, NULL, O_RESTART, "Restart policy to apply when a container exits" },
                 CLI_HELP_OPTION,
                 {},
         };

@@ -7,26 +7,13 @@
 #include "cli/cli.h"
 #include "cli/format.h"
 
-static int render_format(const char *format, json_t *ctx)
-{
-        Template t;
-        tmpl_parse(format, &t);
-        _cleanup_free_ char *out = NULL;
-        char *err = NULL;
-        int r = tmpl_render(&t, ctx, &out, &err);
-        tmpl_free(&t);
-        if (r < 0) {
-                fprintf(stderr, "%s\n", err);
-                free(err);
-                return 1;
-        }
-        printf("%s\n", out);
-        return 0;
-}
-
 int cmd_version(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
+                CLI_HELP_OPTION,
+                {},
+        };
         const char *format = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
@@ -40,14 +27,15 @@ int cmd_version(Cli *cli, int argc, char **argv)
         _cleanup_json_ json_t *server = NULL;
         int st = client_json(cli->client, "GET", "/version", NULL, &server, NULL);
         const char *apiver = cli->client->negotiated ? cli->client->version : CLIENT_MAX_API;
-        _cleanup_json_ json_t *client = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Version", "0.1.0",
+        _cleanup_json_ json_t *client = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Version", "0.1.0",
                                                   "ApiVersion", apiver, "DefaultAPIVersion", CLIENT_MAX_API,
                                                   "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a", "Os", "linux",
-                                                  "Arch", go_arch(), "BuildTime", BERTH_BUILD_TIME);
+                                                  "Arch", go_arch(), "BuildTime", BERTH_BUILD_TIME, "Context",
+                                                  "default");
         if (format) {
                 _cleanup_json_ json_t *ctx = json_pack("{s:O,s:O}", "Client", client, "Server",
                                                        server ?: json_null());
-                int r = render_format(format, ctx);
+                int r = cli_format_one(format, "version", "system.versionInfo", ctx);
                 return r ?: (st == 200 ? 0 : 1);
         }
         bool downgraded = cli->client->negotiated && !streq(apiver, CLIENT_MAX_API);
@@ -118,7 +106,11 @@ static void print_strings(const char *indent, const char *label, json_t *arr)
 
 int cmd_info(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, CLI_HELP_OPTION, {} };
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
+                CLI_HELP_OPTION,
+                {},
+        };
         const char *format = NULL;
         int c;
         while ((c = cli_getopt(cli, argc, argv, "f:", opts)) != -1) {
@@ -132,8 +124,16 @@ int cmd_info(Cli *cli, int argc, char **argv)
         _cleanup_json_ json_t *info = NULL;
         if (cli_get_json(cli, "/info", &info) != 0)
                 return 1;
-        if (format)
-                return render_format(format, info);
+        if (format) {
+                /* docker's dockerInfo: the daemon's info with the client's beside it */
+                json_object_set_new(info, "ClientInfo",
+                                    json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[],s:n}", "Debug",
+                                              cli->client->debug, "Version", "0.1.0", "DefaultAPIVersion",
+                                              CLIENT_MAX_API, "GitCommit", BERTH_GIT_COMMIT, "GoVersion", "n/a", "Os",
+                                              "linux", "Arch", go_arch(), "BuildTime", BERTH_BUILD_TIME, "Context",
+                                              "default", "Plugins", "Warnings"));
+                return cli_format_one(format, "", "system.dockerInfo", info);
+        }
 
         printf("Client:\n Version:    0.1.0\n Context:    default\n Debug Mode: %s\n\nServer:\n",
                cli->client->debug ? "true" : "false");

@@ -11,12 +11,8 @@
 /* "k=v" of --label and --opt into obj; 125 after docker's message when there is no value. */
 static int kv_flag(json_t *obj, const char *arg, const char *flag)
 {
+        (void) flag; /* docker sends a key without '=' with an empty value; the daemon judges it */
         const char *eq = strchr(arg, '=');
-        if (!eq && streq(flag, "--opt")) {
-                fprintf(stderr, "invalid argument \"%s\" for \"-o, --opt\" flag: bad format for opts: %s\n", arg,
-                        arg);
-                return 125;
-        }
         _cleanup_free_ char *k = eq ? xstrndup(arg, (size_t) (eq - arg)) : xstrdup(arg);
         json_object_set_new(obj, k, json_string(eq ? eq + 1 : ""));
         return 0;
@@ -24,11 +20,11 @@ static int kv_flag(json_t *obj, const char *arg, const char *flag)
 
 int cmd_volume_create(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "driver", required_argument, NULL, 'd' },
-                { "label", required_argument, NULL, 'l' },
-                { "opt", required_argument, NULL, 'o' },
-                { "name", required_argument, NULL, 'n' },
+        static const CliOption opts[] = {
+                { "driver", required_argument, NULL, 'd', "Specify volume driver name", NULL, "\"local\"" },
+                { "label", required_argument, NULL, 'l', "Set metadata for a volume", "list" },
+                { "opt", required_argument, NULL, 'o', "Set driver specific options", "map", "map[]" },
+                { "name", required_argument, NULL, 'n', "Specify volume name" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -104,10 +100,10 @@ static char *labels_string(json_t *labels)
 
 int cmd_volume_ls(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "quiet", no_argument, NULL, 'q' },
-                { "filter", required_argument, NULL, 'f' },
-                { "format", required_argument, NULL, 'F' },
+        static const CliOption opts[] = {
+                { "quiet", no_argument, NULL, 'q', "Only display volume names" },
+                { "filter", required_argument, NULL, 'f', "Provide filter values (e.g. \"dangling=true\")", "filter" },
+                { "format", required_argument, NULL, 'F', CLI_HELP_FORMAT_TABLE },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -139,11 +135,15 @@ int cmd_volume_ls(Cli *cli, int argc, char **argv)
         json_t *v;
         json_array_foreach(vols, i, v) {
                 _cleanup_free_ char *labels = labels_string(json_object_get(v, "Labels"));
-                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Name", json_str(v, "Name") ?: "",
-                                                      "Driver", json_str(v, "Driver") ?: "", "Scope",
-                                                      json_str(v, "Scope") ?: "", "Mountpoint",
-                                                      json_str(v, "Mountpoint") ?: "", "Labels", labels, "Links",
-                                                      "N/A", "Size", "N/A"));
+                /* docker's volumeContext, keys sorted as its JSON; "@Label" is its Label method */
+                json_t *l = json_object_get(v, "Labels");
+                _cleanup_json_ json_t *lab = json_is_object(l) ? json_incref(l) : json_object();
+                json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O}",
+                                                      "Availability", "N/A", "Driver", json_str(v, "Driver") ?: "",
+                                                      "Group", "N/A", "Labels", labels, "Links", "N/A",
+                                                      "Mountpoint", json_str(v, "Mountpoint") ?: "", "Name",
+                                                      json_str(v, "Name") ?: "", "Scope", json_str(v, "Scope") ?: "",
+                                                      "Size", "N/A", "Status", "N/A", "@Label", lab));
         }
         /* docker lists them by name */
         size_t n = json_array_size(rows);
@@ -159,13 +159,13 @@ int cmd_volume_ls(Cli *cli, int argc, char **argv)
         _cleanup_json_ json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Name", "VOLUME NAME", "Driver",
                                                "DRIVER", "Scope", "SCOPE", "Mountpoint", "MOUNTPOINT", "Labels",
                                                "LABELS", "Links", "LINKS", "Size", "SIZE");
-        return cli_print_rows(format, "table {{.Driver}}\t{{.Name}}", hdr, rows, 10);
+        return cli_print_rows(format, "table {{.Driver}}\t{{.Name}}", "*formatter.volumeContext", hdr, rows, 10);
 }
 
 int cmd_volume_inspect(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "format", required_argument, NULL, 'f' },
+        static const CliOption opts[] = {
+                { "format", required_argument, NULL, 'f', CLI_HELP_FORMAT },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -193,13 +193,13 @@ int cmd_volume_inspect(Cli *cli, int argc, char **argv)
                 if (st != 200) {
                         json_decref(obj);
                         _cleanup_free_ char *m = client_error_message(resp.body);
-                        strv_push(&errors, st == 404 ? xasprintf("Error: No such volume: %s", argv[i])
-                                                     : xasprintf("Error response from daemon: %s", m));
+                        strv_push(&errors, xasprintf("Error response from daemon: %s", m));
                         continue;
                 }
                 json_array_append_new(found, obj);
         }
         ret = cli_print_inspect(found, format);
+        fflush(stdout);
         for (char **e = errors; e && *e; e++)
                 fprintf(stderr, "%s\n", *e);
         return errors ? 1 : ret;
@@ -207,8 +207,8 @@ int cmd_volume_inspect(Cli *cli, int argc, char **argv)
 
 int cmd_volume_rm(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' },
+        static const CliOption opts[] = {
+                { "force", no_argument, NULL, 'f', "Force the removal of one or more volumes" },
                 CLI_HELP_OPTION,
                 {},
         };
@@ -243,10 +243,10 @@ int cmd_volume_rm(Cli *cli, int argc, char **argv)
 
 int cmd_volume_prune(Cli *cli, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "all", no_argument, NULL, 'a' },
-                { "force", no_argument, NULL, 'f' },
-                { "filter", required_argument, NULL, 'F' },
+        static const CliOption opts[] = {
+                { "all", no_argument, NULL, 'a', "Remove all unused volumes, not just anonymous ones" },
+                { "force", no_argument, NULL, 'f', "Do not prompt for confirmation" },
+                { "filter", required_argument, NULL, 'F', "Provide filter values (e.g. \"label=<label>\")", "filter" },
                 CLI_HELP_OPTION,
                 {},
         };

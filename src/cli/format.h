@@ -30,17 +30,34 @@ char *fmt_trunc_id(const char *id);
 /* Go's %v for a JSON value: strings bare, [a b], map[k:v], <nil>. */
 char *fmt_go_value(json_t *v);
 
-/* A --format template: "table ..." prefix, {{.Field}}, {{.A.B}}, {{json .X}},
- * {{join .X ", "}}, {{index .X "k"}}, {{upper/lower .X}}, {{truncate .X 5}}, {{println ...}}.
- * Backslash escapes \t and \n are turned into the characters like docker does. */
+/* Go's text/template (docker's --format): parsed once, executed against JSON values (template.c).
+ * Maps stand for Go's maps and structs; an object key "@Name" is a context method taking one
+ * string argument ({{.Label "k"}} looks up "@Label"), left out of json and range. */
 typedef struct Template {
-        char *text; /* without "table " */
-        bool table;
+        struct List *root;
+        char *src;
+        const char *name;  /* the template's name in errors: "" (docker's default) or "version" */
+        const char *type;  /* Go type of the dot for "can't evaluate field X in type T"; NULL: a map */
+        bool missing_error; /* a missing map key is an error (inspect's missingkey=error) */
 } Template;
-int tmpl_parse(const char *format, Template *ret);
+/* Go's parse; *ret_err is Go's "template: :1: function \"foo\" not defined". */
+int tmpl_parse(const char *text, const char *name, Template *ret, char **ret_err);
 void tmpl_free(Template *t);
-/* Renders against a JSON context; -EINVAL with *ret_err set for syntax errors. */
-int tmpl_render(const Template *t, json_t *ctx, char **ret, char **ret_err);
+/* Executes against dot; header runs docker's header functions (json, upper, ... print their argument). */
+int tmpl_exec(const Template *t, json_t *dot, bool header, char **ret, char **ret_err);
+/* Go's json.Encoder output (no HTML escaping, no newline); "@" keys left out. */
+char *fmt_json(json_t *v);
+
+/* docker's formatter contexts (ps, images, ...): "table" prefix, "json" as {{json .}}, spaces trimmed,
+ * \t and \n turned into the characters. Returns the template text; *table tells a table. */
+char *fmt_prepare(const char *format, bool *table);
+
+/* docker's units.HumanSizeWithPrecision: decimal units, prec significant digits. */
+char *fmt_human_size(double b, int prec);
+
+/* Sorts a string vector in place (Go's sort.Strings); joins one (strings.Join). */
+void fmt_strv_sort(char **l);
+char *fmt_strv_join(char **l, const char *sep);
 
 /* "key=value" into {"key":{"value":true}}; -EINVAL when there is no '='. */
 int filters_add(json_t *filters, const char *kv);

@@ -13,6 +13,7 @@ static const Command commands[] = {
         { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
           "Copy files/folders between a container and the local filesystem" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+        { "events", cmd_events, "events [OPTIONS]", "Get real time events from the server" },
         { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
           "Execute a command in a running container" },
         { "history", cmd_history, "history [OPTIONS] IMAGE", "Show the history of an image" },
@@ -57,6 +58,7 @@ static const Command image_commands[] = {
         { "ls", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "list", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "rm", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
+        { "remove", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
         { "tag", cmd_tag, "image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Tag an image" },
         { NULL, NULL, NULL, NULL },
 };
@@ -77,6 +79,7 @@ static const Command container_commands[] = {
         { "rename", cmd_rename, "container rename CONTAINER NEW_NAME", "Rename a container" },
         { "restart", cmd_restart, "container restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart containers" },
         { "rm", cmd_rm, "container rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove containers" },
+        { "remove", cmd_rm, "container rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove containers" },
         { "run", cmd_run, "container run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a container" },
         { "start", cmd_start, "container start [OPTIONS] CONTAINER [CONTAINER...]", "Start containers" },
         { "stop", cmd_stop, "container stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop containers" },
@@ -90,7 +93,24 @@ static const Command container_commands[] = {
 };
 
 static const Command system_commands[] = {
+        { "events", cmd_events, "system events [OPTIONS]", "Get real time events from the server" },
         { "info", cmd_info, "system info [OPTIONS]", "Display system-wide information" },
+        { NULL, NULL, NULL, NULL },
+};
+
+static const Command network_commands[] = {
+        { "connect", cmd_network_connect, "network connect [OPTIONS] NETWORK CONTAINER",
+          "Connect a container to a network" },
+        { "create", cmd_network_create, "network create [OPTIONS] NETWORK", "Create a network" },
+        { "disconnect", cmd_network_disconnect, "network disconnect [OPTIONS] NETWORK CONTAINER",
+          "Disconnect a container from a network" },
+        { "inspect", cmd_network_inspect, "network inspect [OPTIONS] NETWORK [NETWORK...]",
+          "Display detailed information on one or more networks" },
+        { "ls", cmd_network_ls, "network ls [OPTIONS]", "List networks" },
+        { "list", cmd_network_ls, "network ls [OPTIONS]", "List networks" },
+        { "prune", cmd_network_prune, "network prune [OPTIONS]", "Remove all unused networks" },
+        { "rm", cmd_network_rm, "network rm NETWORK [NETWORK...]", "Remove one or more networks" },
+        { "remove", cmd_network_rm, "network rm NETWORK [NETWORK...]", "Remove one or more networks" },
         { NULL, NULL, NULL, NULL },
 };
 
@@ -101,20 +121,24 @@ static const Command volume_commands[] = {
         { "ls", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
         { "list", cmd_volume_ls, "volume ls [OPTIONS]", "List volumes" },
         { "prune", cmd_volume_prune, "volume prune [OPTIONS]", "Remove unused local volumes" },
-        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
+        { "rm", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]",
+          "Remove one or more volumes. You cannot remove a volume that is in use by a container." },
         { "remove", cmd_volume_rm, "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes" },
         { NULL, NULL, NULL, NULL },
 };
 
-static const struct {
-        const char *name;
-        const Command *table;
-        const char *summary;
-} groups[] = {
+static const CommandGroup groups[] = {
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
+        { "network", network_commands, "Manage networks" },
         { "volume", volume_commands, "Manage volumes" },
+};
+
+/* docker's command groups that berth leaves out on purpose */
+static const char *const unsupported[] = {
+        "swarm", "plugin", "context", "trust", "manifest", "secret", "config", "service", "stack", "node",
+        "checkpoint", "buildx", "compose", "scout", "sbom", "init",
 };
 
 static void print_table(FILE *f, const Command *t)
@@ -139,6 +163,28 @@ static void usage(FILE *f)
               "  -v, --version            Print version information and quit\n"
               "      --help               Print usage\n"
               "\nRun 'berth COMMAND --help' for more information on a command.\n", f);
+}
+
+/* docker's "Aliases:" of a command: every name that runs the same handler, groups first. */
+static char *find_aliases(CmdFn fn)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        int n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                for (const Command *t = groups[i].table; t->name; t++)
+                        if (t->fn == fn)
+                                fprintf(f, "%sberth %s %s", n++ ? ", " : "", groups[i].name, t->name);
+        for (const Command *t = commands; t->name; t++)
+                if (t->fn == fn)
+                        fprintf(f, "%sberth %s", n++ ? ", " : "", t->name);
+        fclose(f);
+        if (n < 2) {
+                free(out);
+                return NULL;
+        }
+        return out;
 }
 
 static const Command *find(const Command *t, const char *name)
@@ -197,7 +243,45 @@ int main(int argc, char **argv)
         if (!host || !*host)
                 host = CLIENT_DEFAULT_HOST;
 
+        /* "berth help CMD [SUB]" is "berth CMD [SUB] --help" */
+        _cleanup_free_ char **help_argv = NULL;
+        if (streq(argv[optind], "help")) {
+                if (optind + 1 >= argc) {
+                        usage(stdout);
+                        return 0;
+                }
+                int n = argc - optind - 1;
+                help_argv = xcalloc((size_t) n + 2, sizeof(char *));
+                for (int i = 0; i < n; i++)
+                        help_argv[i] = argv[optind + 1 + i];
+                help_argv[n] = (char *) "--help";
+                bool known = find(commands, help_argv[0]) != NULL;
+                for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                        known |= streq(groups[i].name, help_argv[0]);
+                if (!known) {
+                        fprintf(stderr, "unknown help topic: %s\n", help_argv[0]);
+                        return 1;
+                }
+                argv = help_argv;
+                argc = n + 1;
+                optind = 0;
+        }
         const char *name = argv[optind];
+        for (size_t i = 0; i < ELEMENTSOF(unsupported); i++)
+                if (streq(unsupported[i], name)) {
+                        fprintf(stderr, "berth: '%s' is not supported by berth%s\n", name,
+                                streq(name, "context") ? "; choose the daemon with -H or DOCKER_HOST" : "");
+                        return 1;
+                }
+        if (streq(name, "__complete")) {
+                Cli cli = { 0 };
+                if (client_new(host, debug, &cli.client) < 0)
+                        return 1;
+                int r = cmd_complete(&cli, argc - optind, argv + optind, commands, groups, ELEMENTSOF(groups));
+                fflush(stdout);
+                client_free(cli.client);
+                return r;
+        }
         const Command *cmd = find(commands, name);
         char *cmd_name = NULL;
         int sub_argc = argc - optind;
@@ -207,7 +291,7 @@ int main(int argc, char **argv)
                         if (!streq(groups[i].name, name))
                                 continue;
                         if (sub_argc < 2 || streq(sub_argv[1], "--help")) {
-                                printf("\nUsage:  berth %s COMMAND\n\n%s\n\nCommands:\n", name, groups[i].summary);
+                                printf("Usage:  berth %s COMMAND\n\n%s\n\nCommands:\n", name, groups[i].summary);
                                 print_table(stdout, groups[i].table);
                                 return 0;
                         }
@@ -228,6 +312,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         Cli cli = { .cmd = cmd, .cmd_name = cmd_name ?: cmd->name };
+        _cleanup_free_ char *aliases = find_aliases(cmd->fn);
+        cli.aliases = aliases;
         if (client_new(host, debug, &cli.client) < 0)
                 return 1;
         optind = 0;

@@ -15,9 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "basic/json-util.h"
@@ -167,7 +165,6 @@ typedef struct CRoot {
         int fd;    /* O_PATH directory: the container's "/" */
         int nsfd;  /* the private mount namespace holding a stopped container's mounts, or -1 */
         char *mnt; /* where they hang (an empty directory on the host), or NULL */
-        bool live; /* /proc/<pid>/root of a running container */
         char busy_id[65]; /* the container whose writable view this is (busy_take), or "" */
 } CRoot;
 
@@ -331,12 +328,13 @@ static int croot_open_stopped(Engine *e, Container *c, bool write, CRoot *r, Ber
         _cleanup_strv_free_ char **lowers = NULL; /* top first, as overlay wants them */
         MountPoint *mp = NULL;
         size_t n_mp = 0;
-        /* Binds and volumes need their mount points, which a start makes in the upper dir: such
-         * a view is writable even for reading. */
+        /* Binds and volumes need their mount points, which the first start makes in the upper
+         * dir (with the init layer): before it, a view with any is writable even for reading. */
         k = container_mount_points(e, c, &mp, &n_mp, err);
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < n_mp && !write; i++)
+        bool started = access(init, F_OK) == 0;
+        for (size_t i = 0; i < n_mp && !write && !started; i++)
                 write = mp[i].source != NULL;
         if (!write && access(upper, F_OK) == 0)
                 strv_extend(&lowers, upper);
@@ -419,7 +417,6 @@ static int croot_open(Engine *e, Container *c, bool write, CRoot *r, BerthError 
                 pthread_mutex_unlock(&e->lock);
                 if (fd >= 0 && same) {
                         r->fd = fd;
-                        r->live = true;
                         return 0;
                 }
                 safe_close(fd);

@@ -73,7 +73,8 @@ static const ConfigField host_fields[] = {
         /* device drivers (GPUs, CDI) */
         { "DeviceRequests", A, "null", .refused = true },
         { "KernelMemory", I, "0", .until = 52, .omitempty_since = 42 },
-        { "KernelMemoryTCP", I, "0", .until = 52, .omitempty_since = 42 },
+        /* the kernel's TCP buffer limit (cgroup v1 only, gone from the API in 1.52) */
+        { "KernelMemoryTCP", I, "0", .refused = true, .until = 52, .omitempty_since = 42 },
         { "MemoryReservation", I, "0" },
         { "MemorySwap", I, "0" },
         { "MemorySwappiness", I, "null" },

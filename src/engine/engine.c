@@ -103,6 +103,18 @@ fail:
         return r;
 }
 
+void engine_reload(Engine *e, bool debug, char **insecure_registries)
+{
+        char **nl = strv_copy(insecure_registries);
+        pthread_mutex_lock(&e->lock);
+        e->cfg.debug = debug;
+        char **old = e->cfg.insecure_registries;
+        e->cfg.insecure_registries = nl;
+        e->images->insecure_registries = nl;
+        pthread_mutex_unlock(&e->lock);
+        strv_free(old);
+}
+
 void engine_free(Engine *e)
 {
         if (!e)

@@ -55,3 +55,6 @@ typedef struct Engine {
 
 int engine_new(const EngineConfig *cfg, Engine **ret, BerthError **err);
 void engine_free(Engine *e);
+/* SIGHUP: the settings berthd reloads from daemon.json. Readers of
+ * cfg.debug and cfg.insecure_registries (and ImageStore's) hold Engine.lock. */
+void engine_reload(Engine *e, bool debug, char **insecure_registries);

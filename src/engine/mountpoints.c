@@ -215,8 +215,9 @@ int mountpoints_resolve(Engine *e, json_t *cfg, json_t *hc, json_t **ret, BerthE
 json_t *mountpoints_of_locked(Container *c)
 {
         json_t *mps = json_object_get(c->config, "MountPoints");
+        /* a copy: the caller drops it without the lock, and a reference count is not a lock */
         if (json_is_array(mps))
-                return json_incref(mps);
+                return json_deep_copy(mps);
         /* a record from before mount points: its Binds were host paths only */
         mps = json_array();
         size_t i;

@@ -26,7 +26,7 @@ void mount_points_free(MountPoint *m, size_t n);
 /* create: Config.Volumes, HostConfig.Binds, Mounts and VolumesFrom into the record's mount points,
  * creating the volumes they name (the anonymous ones too). Called without e->lock. */
 int mountpoints_resolve(Engine *e, json_t *cfg, json_t *hc, json_t **ret, BerthError **err);
-/* The record's mount points (new reference), built from the Binds of records made before there were
+/* The record's mount points (the caller's own copy), built from the Binds of records made before there were
  * mount points. Called with e->lock held. */
 json_t *mountpoints_of_locked(Container *c);
 /* Docker's Mounts of inspect and list, from mountpoints_of_locked(). */

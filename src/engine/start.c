@@ -817,6 +817,12 @@ static bool should_restart(Container *c)
 void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
 {
         pthread_mutex_lock(&e->lock);
+        bool live = !c->removed && (c->status == CSTATUS_RUNNING || c->status == CSTATUS_PAUSED);
+        pthread_mutex_unlock(&e->lock);
+        /* before the exit is told: a stop returns with the volumes' file systems unmounted */
+        if (live)
+                mountpoints_release(e, c);
+        pthread_mutex_lock(&e->lock);
         if (c->removed || (c->status != CSTATUS_RUNNING && c->status != CSTATUS_PAUSED)) {
                 pthread_mutex_unlock(&e->lock);
                 return;
@@ -853,7 +859,6 @@ void container_handle_exit(Engine *e, Container *c, json_t *exit_info)
         health_unschedule(e, c);
         container_remove_cgroup(c->id);
         network_container_release(e->net, c->id);
-        mountpoints_release(e, c);
 
         if (autorm) {
                 if (container_remove_obj(e, c, true, NULL) == 0)

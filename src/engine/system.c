@@ -120,16 +120,17 @@ int engine_info(Engine *e, json_t **ret, BerthError **err _unused_)
         long long n_ctr = count(e, "SELECT count(*) FROM containers");
         long long n_run = count(e, "SELECT count(*) FROM containers WHERE json_extract(state,'$.Status')='running'");
         long long n_pau = count(e, "SELECT count(*) FROM containers WHERE json_extract(state,'$.Status')='paused'");
+        json_t *insecure = json_array();
+        json_array_append_new(insecure, json_string("127.0.0.0/8"));
+        for (size_t i = 0; e->cfg.insecure_registries && e->cfg.insecure_registries[i]; i++)
+                json_array_append_new(insecure, json_string(e->cfg.insecure_registries[i]));
+        bool debug = e->cfg.debug;
         pthread_mutex_unlock(&e->lock);
 
         bool v2 = streq(cgroup_version(), "2");
         json_t *driver_status = json_pack("[[s,s],[s,s],[s,s],[s,s]]", "Backing Filesystem",
                                           backing_fs(e->cfg.data_root), "Supports d_type", "true",
                                           "Native Overlay Diff", "true", "userxattr", "false");
-        json_t *insecure = json_array();
-        json_array_append_new(insecure, json_string("127.0.0.0/8"));
-        for (size_t i = 0; e->cfg.insecure_registries && e->cfg.insecure_registries[i]; i++)
-                json_array_append_new(insecure, json_string(e->cfg.insecure_registries[i]));
         json_t *j = json_object();
         json_object_set_new(j, "ID", json_string(id));
         json_object_set_new(j, "Containers", json_integer(n_ctr));
@@ -153,7 +154,7 @@ int engine_info(Engine *e, json_t **ret, BerthError **err _unused_)
         json_object_set_new(j, "IPv4Forwarding", json_boolean(file_is_one("/proc/sys/net/ipv4/ip_forward")));
         json_object_set_new(j, "BridgeNfIptables", json_boolean(file_is_one("/proc/sys/net/bridge/bridge-nf-call-iptables")));
         json_object_set_new(j, "BridgeNfIp6tables", json_boolean(file_is_one("/proc/sys/net/bridge/bridge-nf-call-ip6tables")));
-        json_object_set_new(j, "Debug", json_boolean(e->cfg.debug));
+        json_object_set_new(j, "Debug", json_boolean(debug));
         json_object_set_new(j, "NFd", json_integer(count_fds()));
         json_object_set_new(j, "OomKillDisable", json_boolean(!v2));
         json_object_set_new(j, "NGoroutines", json_integer(0));

@@ -19,11 +19,15 @@ int engine_volume_create(Engine *e, json_t *body, json_t **ret, BerthError **err
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field CreateOptions.DriverOpts "
                                 "of type map[string]string", json_kind(opts));
         json_t *name = json_object_get(body, "Name"), *driver = json_object_get(body, "Driver");
-        if ((name && !json_is_null(name) && !json_is_string(name)) ||
-            (driver && !json_is_null(driver) && !json_is_string(driver)))
+        const char *bad_key = NULL;
+        json_t *bad = NULL;
+        if (name && !json_is_null(name) && !json_is_string(name))
+                bad_key = "Name", bad = name;
+        else if (driver && !json_is_null(driver) && !json_is_string(driver))
+                bad_key = "Driver", bad = driver;
+        if (bad)
                 return berr_set(err, EINVAL, "json: cannot unmarshal %s into Go struct field CreateOptions.%s of "
-                                "type string", json_kind(json_is_string(name) ? driver : name),
-                                json_is_string(name) ? "Driver" : "Name");
+                                "type string", json_kind(bad), bad_key);
         if (json_object_get(body, "ClusterVolumeSpec") && !json_is_null(json_object_get(body, "ClusterVolumeSpec")))
                 return berr_set(err, EINVAL, "cluster volumes are not supported: this node is not a swarm manager");
         /* a volume without a name is anonymous, as moby marks it */

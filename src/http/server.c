@@ -668,13 +668,11 @@ static void on_completed(void *cls _unused_, struct MHD_Connection *c _unused_, 
         *con_cls = NULL;
 }
 
-static int listen_unix(const char *path, const HttpListenerConfig *cfg, char **err)
+static int listen_unix(const char *path, const HttpListenerConfig *cfg, BerthError **err)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(sa.sun_path)) {
-                *err = xasprintf("socket path too long: %s", path);
-                return -EINVAL;
-        }
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return berr_set(err, EINVAL, "socket path too long: %s", path);
         strcpy(sa.sun_path, path);
         _cleanup_free_ char *dir = strdup(path);
         char *slash = strrchr(dir, '/');
@@ -684,59 +682,51 @@ static int listen_unix(const char *path, const HttpListenerConfig *cfg, char **e
         }
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return -errno;
+                return berr_set(err, errno, "cannot listen on %s: %s", path, strerror(errno));
         unlink(path);
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 512) < 0) {
-                int r = -errno;
-                *err = xasprintf("cannot listen on %s: %s", path, strerror(errno));
+                int r = berr_set(err, errno, "cannot listen on %s: %s", path, strerror(errno));
                 safe_close(fd);
                 return r;
         }
         gid_t gid = cfg ? cfg->socket_gid : 0;
         if (chown(path, 0, gid) < 0 || chmod(path, 0660) < 0) {
-                int r = -errno;
-                *err = xasprintf("cannot set the owner and mode of %s: %s", path, strerror(errno));
+                int r = berr_set(err, errno, "cannot set the owner and mode of %s: %s", path, strerror(errno));
                 safe_close(fd);
                 return r;
         }
         return fd;
 }
 
-static int listen_tcp(const char *hostport, char **err)
+static int listen_tcp(const char *hostport, BerthError **err)
 {
         _cleanup_free_ char *hp = strdup(hostport);
         char *host = hp, *port;
         if (*host == '[') {
                 host++;
                 char *e = strchr(host, ']');
-                if (!e || e[1] != ':') {
-                        *err = xasprintf("invalid address: %s", hostport);
-                        return -EINVAL;
-                }
+                if (!e || e[1] != ':')
+                        return berr_set(err, EINVAL, "invalid address: %s", hostport);
                 *e = 0;
                 port = e + 2;
         } else {
                 port = strrchr(hp, ':');
-                if (!port) {
-                        *err = xasprintf("invalid address (want host:port): %s", hostport);
-                        return -EINVAL;
-                }
+                if (!port)
+                        return berr_set(err, EINVAL, "invalid address (want host:port): %s", hostport);
                 *port++ = 0;
         }
         if (!*host)
                 host = "0.0.0.0";
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai = NULL;
         int g = getaddrinfo(host, port, &hints, &ai);
-        if (g != 0) {
-                *err = xasprintf("cannot resolve %s: %s", hostport, gai_strerror(g));
-                return -EINVAL;
-        }
+        if (g != 0)
+                return berr_set(err, EINVAL, "cannot resolve %s: %s", hostport, gai_strerror(g));
         int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (fd >= 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 512) < 0) {
-                int r = -errno;
-                *err = xasprintf("cannot listen on %s: %s", hostport, strerror(errno));
+                int r = berr_set(err, errno, "cannot listen on %s: %s", hostport, strerror(errno));
                 safe_close(fd);
                 freeaddrinfo(ai);
                 return r;
@@ -745,96 +735,101 @@ static int listen_tcp(const char *hostport, char **err)
         return fd;
 }
 
+/* fd://N: a listening stream socket handed over by systemd's socket
+ * activation; it stays the service manager's, so berth never unlinks its path. */
+static int listen_fd(const char *num, BerthError **err)
+{
+        char *end;
+        errno = 0;
+        long fd = strtol(num, &end, 10);
+        int acc = 0, type = 0;
+        socklen_t l = sizeof(acc), tl = sizeof(type);
+        if (errno || end == num || *end || fd < 3 || fd > INT32_MAX)
+                return berr_set(err, EINVAL, "invalid listen address fd://%s", num);
+        if (getsockopt((int) fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) < 0 ||
+            getsockopt((int) fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || !acc || type != SOCK_STREAM)
+                return berr_set(err, EINVAL, "fd://%s is not a listening stream socket", num);
+        if (fcntl((int) fd, F_SETFD, FD_CLOEXEC) < 0)
+                return berr_set(err, errno, "fd://%s: %s", num, strerror(errno));
+        return (int) fd;
+}
+
 /* TLS 1.2 and 1.3 only, as Docker's server side. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* Loads what libmicrohttpd will load, to say which file is wrong instead of
  * "cannot start HTTP server". */
-static int tls_check(char *mem[3], const HttpListenerConfig *cfg, char **ret_error)
+static int tls_check(char *mem[3], const HttpListenerConfig *cfg, BerthError **err)
 {
         gnutls_certificate_credentials_t cred;
-        if (gnutls_certificate_allocate_credentials(&cred) < 0) {
-                *ret_error = xasprintf("cannot set up TLS");
-                return -ENOMEM;
-        }
+        if (gnutls_certificate_allocate_credentials(&cred) < 0)
+                return berr_set(err, ENOMEM, "cannot set up TLS");
         int r = 0;
         gnutls_datum_t cert = { (unsigned char *) mem[0], (unsigned) strlen(mem[0]) };
         gnutls_datum_t key = { (unsigned char *) mem[1], (unsigned) strlen(mem[1]) };
         int g = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
         if (g < 0) {
-                *ret_error = xasprintf("could not load X509 key pair (cert: \"%s\", key: \"%s\"): %s", cfg->tls_cert,
-                                       cfg->tls_key, gnutls_strerror(g));
-                r = -EINVAL;
+                r = berr_set(err, EINVAL, "could not load X509 key pair (cert: \"%s\", key: \"%s\"): %s", cfg->tls_cert,
+                             cfg->tls_key, gnutls_strerror(g));
         } else if (cfg->tls_verify) {
                 gnutls_datum_t ca = { (unsigned char *) mem[2], (unsigned) strlen(mem[2]) };
                 g = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
-                if (g <= 0) {
-                        *ret_error = xasprintf("failed to append certificates from PEM file: \"%s\"", cfg->tls_ca);
-                        r = -EINVAL;
-                }
+                if (g <= 0)
+                        r = berr_set(err, EINVAL, "failed to append certificates from PEM file: \"%s\"", cfg->tls_ca);
         }
         gnutls_certificate_free_credentials(cred);
         return r;
 }
 
 /* Reads and checks the listener's TLS files into mem (cert, key, CA). */
-static int tls_load(const char *addr, const HttpListenerConfig *cfg, char *mem[3], char **ret_error)
+static int tls_load(const char *addr, const HttpListenerConfig *cfg, char *mem[3], BerthError **err)
 {
         if (!cfg->tls_cert || !cfg->tls_key || (cfg->tls_verify && !cfg->tls_ca)) {
                 /* Asked for TLS but cannot have it: never fall back to plain HTTP. */
-                *ret_error = xasprintf("%s on %s needs %s", cfg->tls_verify ? "--tlsverify" : "--tls", addr,
-                                       cfg->tls_verify ? "--tlscacert, --tlscert and --tlskey" : "--tlscert and --tlskey");
-                return -EINVAL;
+                return berr_set(err, EINVAL, "%s on %s needs %s", cfg->tls_verify ? "--tlsverify" : "--tls", addr,
+                                cfg->tls_verify ? "--tlscacert, --tlscert and --tlskey" : "--tlscert and --tlskey");
         }
         for (int k = 0; k < 3; k++) {
                 const char *path = k == 0 ? cfg->tls_cert : k == 1 ? cfg->tls_key : cfg->tls_verify ? cfg->tls_ca : NULL;
                 if (!path)
                         continue;
                 int r = read_file(path, &mem[k], NULL);
-                if (r < 0) {
-                        *ret_error = xasprintf("could not read %s \"%s\": %s",
-                                               k == 0 ? "certificate" : k == 1 ? "key" : "CA certificate", path,
-                                               strerror(-r));
-                        return r;
-                }
+                if (r < 0)
+                        return berr_set(err, -r, "could not read %s \"%s\": %s",
+                                        k == 0 ? "certificate" : k == 1 ? "key" : "CA certificate", path, strerror(-r));
         }
-        return tls_check(mem, cfg, ret_error);
+        return tls_check(mem, cfg, err);
 }
 
-int http_listener_check(const char *addr, const HttpListenerConfig *cfg, char **ret_error)
+int http_listener_check(const char *addr, const HttpListenerConfig *cfg, BerthError **err)
 {
         if (!cfg || !(cfg->tls_cert || cfg->tls_key || cfg->tls_verify))
                 return 0;
         char *mem[3] = { 0 };
-        int r = tls_load(addr, cfg, mem, ret_error);
+        int r = tls_load(addr, cfg, mem, err);
         for (int k = 0; k < 3; k++)
                 free(mem[k]);
         return r;
 }
 
-int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error)
+int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, BerthError **err)
 {
-        char *err = NULL;
         int fd;
         bool tls = cfg && (cfg->tls_cert || cfg->tls_key || cfg->tls_verify);
-        if (s->n_daemons >= ELEMENTSOF(s->daemons)) {
-                *ret_error = xasprintf("too many listeners");
-                return -E2BIG;
-        }
+        if (s->n_daemons >= ELEMENTSOF(s->daemons))
+                return berr_set(err, E2BIG, "too many listeners");
         if (startswith(addr, "unix://"))
-                fd = listen_unix(addr + 7, cfg, &err);
+                fd = listen_unix(addr + 7, cfg, err);
         else if (startswith(addr, "tcp://"))
-                fd = listen_tcp(addr + 6, &err);
+                fd = listen_tcp(addr + 6, err);
         else if (addr[0] == '/')
-                fd = listen_unix(addr, cfg, &err);
-        else {
-                *ret_error = xasprintf("invalid listen address %s (want unix:// or tcp://)", addr);
-                return -EINVAL;
-        }
-        if (fd < 0) {
-                *ret_error = err ? err : xasprintf("cannot listen on %s", addr);
-                return fd;
-        }
+                fd = listen_unix(addr, cfg, err);
+        else if (startswith(addr, "fd://"))
+                fd = listen_fd(addr + 5, err);
+        else
+                return berr_set(err, EINVAL, "invalid listen address %s (want unix://, tcp:// or fd://)", addr);
+        if (fd < 0)
+                return berr_from_errno(err, fd, addr);
         size_t i = s->n_daemons;
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
                          MHD_USE_ITC | MHD_ALLOW_UPGRADE;
@@ -852,7 +847,7 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
                 opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip, NULL };
         if (tls) {
                 flags |= MHD_USE_TLS;
-                int rr = tls_load(addr, cfg, s->tls_mem[i], ret_error);
+                int rr = tls_load(addr, cfg, s->tls_mem[i], err);
                 if (rr < 0) {
                         for (int k = 0; k < 3; k++) {
                                 free(s->tls_mem[i][k]);
@@ -872,9 +867,8 @@ int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig
         struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, &s->listeners[i], MHD_OPTION_ARRAY,
                                                 opts, MHD_OPTION_END);
         if (!d) {
-                *ret_error = xasprintf("cannot start HTTP server on %s", addr);
                 safe_close(fd);
-                return -EIO;
+                return berr_set(err, EIO, "cannot start HTTP server on %s", addr);
         }
         s->daemons[i] = d;
         s->listen_fds[i] = fd;

@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "basic/error.h"
+
 typedef struct HttpServer HttpServer;
 typedef struct HttpRequest HttpRequest;
 typedef struct HttpStream HttpStream;
@@ -40,12 +42,13 @@ typedef struct HttpListenerConfig {
 typedef uint64_t (*HttpBodyLimitFn)(const char *method, const char *url);
 
 HttpServer *http_server_new(HttpHandler handler, void *userdata, const char *spool_dir);
-/* addr: "unix:///run/x.sock", "tcp://host:port", "fd://" not supported. */
-int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, char **ret_error);
+/* addr: "unix:///run/x.sock", "tcp://host:port", or "fd://N", a listening socket passed
+ * by socket activation (the daemon expands a bare "fd://" into one per passed socket). */
+int http_server_listen(HttpServer *s, const char *addr, const HttpListenerConfig *cfg, BerthError **err);
 void http_server_free(HttpServer *s);
 /* What http_server_listen would say about cfg's TLS files, without listening:
  * lets the daemon refuse to start before it restores any state. */
-int http_listener_check(const char *addr, const HttpListenerConfig *cfg, char **ret_error);
+int http_listener_check(const char *addr, const HttpListenerConfig *cfg, BerthError **err);
 void http_server_set_body_limit(HttpServer *s, HttpBodyLimitFn fn);
 /* Headers added to every non-hijacked response. */
 void http_server_add_default_header(HttpServer *s, const char *name, const char *value);

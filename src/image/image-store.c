@@ -377,6 +377,24 @@ int image_children(ImageStore *e, const char *parent, char ***ret, BerthError **
         return 0;
 }
 
+int image_create(ImageStore *e, const char *config, size_t len, const char *parent, char **ret_id, BerthError **err)
+{
+        return image_add(e, config, len, parent, NULL, ret_id, err);
+}
+
+int image_set_parent(ImageStore *e, const char *id, const char *parent, BerthError **err)
+{
+        LOCKED(e);
+        _cleanup_stmt_ sqlite3_stmt *st = store_prepare(e->store, "UPDATE images SET parent=?1 WHERE id=?2", err);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return berr_set(err, EIO, "state database: cannot set the parent of %s", id);
+        return 0;
+}
+
 /* ---- the three functions the container code uses ---- */
 
 int image_get_config(ImageStore *e, const char *id, json_t **ret, BerthError **err)

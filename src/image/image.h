@@ -67,6 +67,11 @@ int image_disk_usage(ImageStore *e, json_t **ret_images, long long *ret_layers_s
 /* The bytes of all the image's layers (its Size); 0 for an unknown image. Takes e->lock. */
 long long image_total_size(ImageStore *e, const char *id);
 
+/* An image from its exact config bytes (every layer of rootfs.diff_ids already stored), with a local
+ * parent (NULL for none): the builder's images restored from a --cache-from image's history. */
+int image_create(ImageStore *e, const char *config, size_t len, const char *parent, char **ret_id, BerthError **err);
+/* Records parent as the local parent of id (a --cache-from image reused as a step of a build). */
+int image_set_parent(ImageStore *e, const char *id, const char *parent, BerthError **err);
 /* Ids of the images whose local parent is parent (NULL: images without one), oldest first. */
 int image_children(ImageStore *e, const char *parent, char ***ret, BerthError **err);
 

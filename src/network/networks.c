@@ -96,6 +96,93 @@ static void set_aux_addresses(json_t *pool, const char *aux_text)
                 json_decref(aux);
 }
 
+/* 2^bits, saturating where JSON's (signed) integers end */
+static json_int_t pow2_sat(int bits)
+{
+        return bits >= 63 ? INT64_MAX : (json_int_t) 1 << bits;
+}
+
+static bool in4(const char *ip, struct in_addr net, int prefix)
+{
+        struct in_addr a;
+        return ip && inet_pton(AF_INET, ip, &a) == 1 &&
+               (ntohl(a.s_addr) & net_mask_of(prefix)) == (ntohl(net.s_addr) & net_mask_of(prefix));
+}
+
+static bool in6(const char *ip, const struct in6_addr *net, int prefix)
+{
+        struct in6_addr a;
+        if (!ip || inet_pton(AF_INET6, ip, &a) != 1)
+                return false;
+        for (int i = 0; i < 16 && prefix > 0; i++, prefix -= 8) {
+                unsigned char m = (unsigned char) (prefix >= 8 ? 0xff : 0xff << (8 - prefix));
+                if ((a.s6_addr[i] & m) != (net->s6_addr[i] & m))
+                        return false;
+        }
+        return true;
+}
+
+/* Status.IPAM of network inspect (1.52): per subnet, the addresses taken or reserved (the network
+ * address, IPv4's broadcast address, the gateway, auxiliary addresses, endpoints) and those left to
+ * allocate in its dynamic range. */
+static json_t *ipam_status(Net *n, const Ep *eps, size_t ne)
+{
+        json_t *subnets = json_object();
+        if (n->has_subnet) {
+                struct in_addr rnet = n->has_range ? n->range : n->net;
+                int rprefix = n->has_range ? n->range_prefix : n->prefix;
+                json_int_t used = n->prefix <= 30 ? 3 : 1, range_used = 0;
+                _cleanup_free_ char *gw = net_ip_str(n->gw);
+                if (in4(gw, rnet, rprefix))
+                        range_used++;
+                if (!n->has_range && n->prefix <= 30)
+                        range_used += 2; /* the network and broadcast addresses */
+                _cleanup_json_ json_t *aux = json_loads(n->aux ? n->aux : "{}", 0, NULL);
+                const char *k;
+                json_t *v;
+                json_object_foreach(aux, k, v) {
+                        used++;
+                        range_used += in4(json_string_value(v), rnet, rprefix);
+                }
+                for (size_t i = 0; i < ne; i++)
+                        if (in4(eps[i].ip, n->net, n->prefix)) {
+                                used++;
+                                range_used += in4(eps[i].ip, rnet, rprefix);
+                        }
+                struct in_addr base = { .s_addr = htonl(ntohl(n->net.s_addr) & net_mask_of(n->prefix)) };
+                _cleanup_free_ char *b = net_ip_str(base);
+                _cleanup_free_ char *sub = xasprintf("%s/%d", b, n->prefix);
+                json_int_t avail = pow2_sat(32 - rprefix) - range_used;
+                json_object_set_new(subnets, sub, json_pack("{s:I,s:I}", "IPsInUse", used, "DynamicIPsAvailable",
+                                                            avail > 0 ? avail : 0));
+        }
+        if (n->has_subnet6 && n->subnet6_s) {
+                const struct in6_addr *rnet = n->has_range6 ? &n->range6 : &n->net6;
+                int rprefix = n->has_range6 ? n->range6_prefix : n->prefix6;
+                json_int_t used = 2, range_used = n->has_range6 ? 0 : 1; /* the network address, the gateway */
+                char gw[INET6_ADDRSTRLEN];
+                if (inet_ntop(AF_INET6, &n->gw6, gw, sizeof(gw)) && in6(gw, rnet, rprefix))
+                        range_used++;
+                _cleanup_json_ json_t *aux = json_loads(n->aux6 ? n->aux6 : "{}", 0, NULL);
+                const char *k;
+                json_t *v;
+                json_object_foreach(aux, k, v) {
+                        used++;
+                        range_used += in6(json_string_value(v), rnet, rprefix);
+                }
+                for (size_t i = 0; i < ne; i++)
+                        if (in6(eps[i].ip6, &n->net6, n->prefix6)) {
+                                used++;
+                                range_used += in6(eps[i].ip6, rnet, rprefix);
+                        }
+                json_int_t size = pow2_sat(128 - rprefix);
+                json_int_t avail = size == INT64_MAX ? size : size - range_used;
+                json_object_set_new(subnets, n->subnet6_s, json_pack("{s:I,s:I}", "IPsInUse", used,
+                                                                     "DynamicIPsAvailable", avail > 0 ? avail : 0));
+        }
+        return json_pack("{s:{s:o}}", "IPAM", "Subnets", subnets);
+}
+
 static json_t *net_json(Network *e, Net *n)
 {
         _cleanup_free_ char *created = format_rfc3339(n->created, true);
@@ -620,6 +707,10 @@ int network_inspect(Network *e, const char *ref, json_t **ret, BerthError **err)
         if (r < 0)
                 return r;
         *ret = net_json(e, n);
+        size_t ne;
+        Ep *eps = net_eps_query(e, "network_id = ?1", n->id, &ne);
+        json_object_set_new(*ret, "Status", ipam_status(n, eps, ne));
+        net_eps_free(eps, ne);
         return 0;
 }
 

@@ -36,7 +36,18 @@ void reg_free(Reg *r)
         free(r);
 }
 
+static bool host_insecure_locked(ImageStore *e, const char *host);
+
+/* The list changes on SIGHUP (engine_reload), under the store's lock. */
 static bool host_insecure(ImageStore *e, const char *host)
+{
+        pthread_mutex_lock(e->lock);
+        bool r = host_insecure_locked(e, host);
+        pthread_mutex_unlock(e->lock);
+        return r;
+}
+
+static bool host_insecure_locked(ImageStore *e, const char *host)
 {
         _cleanup_free_ char *h = strdup(host);
         char *colon = strrchr(h, ':');

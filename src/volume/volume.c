@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/crashpoint.h"
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/util.h"
@@ -243,6 +244,7 @@ int volume_create(VolumeStore *vs, const char *name, const char *driver, json_t 
                                 strerror(-r));
         }
         (void) chmod(dir, 0701);
+        crash_point("volume-create-before-record");
         v = xcalloc(1, sizeof(*v));
         v->name = xstrdup(name);
         v->driver = xstrdup("local");
@@ -479,6 +481,7 @@ int volume_remove(VolumeStore *vs, const char *name, BerthError **err)
         if (r < 0)
                 return berr_set(err, EIO, "remove %s: cannot delete the volume from the state store", name);
         /* The row is gone: a crash now leaves a directory without a row, removed at start. */
+        crash_point("volume-remove-after-delete");
         rm_rf(dir);
         events_volume(vs->events, name, v->driver, "destroy", NULL);
         return 0;

@@ -53,6 +53,10 @@ class Berthd:
         self.pidfile = os.path.join(self.base, "berthd.pid")
         self.log = os.path.join(self.base, "berthd.log")
         self.host = "unix://" + self.sock
+        # an empty daemon.json of its own: the host's /etc/berth/daemon.json never applies
+        self.config = os.path.join(self.base, "daemon.json")
+        with open(self.config, "w") as f:
+            f.write("{}\n")
         self.netns = self.name
         self.extra_args = list(extra_args)
         self.proc = None
@@ -65,7 +69,8 @@ class Berthd:
     def argv(self, extra=()):
         return ["nsenter", f"--net=/run/netns/{self.netns}", BERTHD,
                 "--data-root", self.data_root, "--exec-root", self.exec_root,
-                "--pidfile", self.pidfile, "-H", self.host, "--log-level", "debug"] + self.extra_args + list(extra)
+                "--pidfile", self.pidfile, "-H", self.host, "--log-level", "debug", "--config-file", self.config] \
+            + self.extra_args + list(extra)
 
     def start(self, extra=(), wait=True, env=None):
         """env: extra environment variables for this run of berthd (e.g. BERTH_CRASH_AT)."""

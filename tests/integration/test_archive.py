@@ -349,6 +349,20 @@ def test_berth_cp(busybox, tmp_path):
     assert r.returncode == 1 and r.stderr.decode() == f"lstat {tmp_path / 'missing'}: no such file or directory\n"
     r = d.berth("cp", "-", "bcp:/file", input=b"", check=False)
     assert r.returncode == 1 and r.stderr.decode() == 'destination "bcp:/file" must be a directory\n'
+    # -L: the link's target under the link's name, both ways
+    d.docker("start", "bcp")
+    d.docker("exec", "bcp", "sh", "-c", "ln -s /renamed /ldir; ln -s /file /lfile")
+    d.berth("cp", "bcp:/lfile", str(tmp_path / "lf-plain"))
+    assert os.readlink(tmp_path / "lf-plain") == "/file"
+    d.berth("cp", "-L", "bcp:/lfile", str(tmp_path / "lf"))
+    assert (tmp_path / "lf").read_text() == "A"
+    d.berth("cp", "-L", "bcp:/ldir", str(tmp_path / "ld"))
+    assert (tmp_path / "ld" / "sub" / "b").read_text() == "B"
+    os.symlink(src / "a", tmp_path / "local-link")
+    d.berth("cp", str(tmp_path / "local-link"), "bcp:/tmp/")
+    d.berth("cp", "-L", str(tmp_path / "local-link"), "bcp:/tmp/followed")
+    out = d.docker("exec", "bcp", "sh", "-c", "readlink /tmp/local-link; cat /tmp/followed").stdout.decode()
+    assert out == f"{src / 'a'}\nA"
     # the size line goes only to a terminal, as docker's does
     assert d.berth("cp", "bcp:/file", str(tmp_path / "quiet")).stderr == b""
     r = subprocess.run(["script", "-qc", f"{BERTH} -H {d.host} cp bcp:/file {tmp_path / 'tty'}", "/dev/null"],

@@ -161,6 +161,15 @@ CMD ["hello"]
     assert c["Shell"] == ["/bin/sh", "-ec"] and c["OnBuild"] == ["RUN echo triggered > /tmp/trigger"]
     assert c["Entrypoint"] == ["/bin/echo"] and c["Cmd"] == ["hello"]
     assert run(d, "every:1") == "hello\n"
+    # history entries written as dockerd writes them
+    hist = d.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", "every:1").stdout.decode().splitlines()
+    assert "/bin/sh -c #(nop) WORKDIR /opt/work" in hist
+    assert '/bin/sh -c #(nop)  VOLUME [/data]' in hist
+    assert '/bin/sh -ec #(nop)  ENTRYPOINT ["/bin/echo"]' in hist
+    assert "/bin/sh -ec #(nop)  SHELL [/bin/sh -ec]" in hist  # its own entry already uses it
+    assert "|1 V=7 /bin/sh -c echo \"$V:$Q\" > args" in hist
+    assert any(h.startswith("/bin/sh -c #(nop) COPY --chown=12:34 --chmod=640 file:") and h.endswith(" in /opt/work/sub/ ")
+               for h in hist), hist
     out = run(d, "--user", "0", "--entrypoint", "sh", "every:1", "-c",
               "cat made args /ext/pkg/inner.txt /plain; stat -c '%u:%g %a' sub/a.txt; ls /opt/work/sub")
     assert out == "exec-form\n7:x y\ninner\np\n12:34 640\na.txt\n", out
@@ -169,6 +178,11 @@ CMD ["hello"]
     assert "# Executing 1 build trigger\n" in stream(msgs)
     assert run(d, "--entrypoint", "cat", "child:1", "/tmp/trigger") == "triggered\n"
     assert inspect(d, "child:1")["Config"]["OnBuild"] in (None, [])
+    # the pairs of one ENV see the environment from before it (dockerd's documented example)
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n"},
+                     t="envorder:1")
+    env = inspect(d, "envorder:1")["Config"]["Env"]
+    assert "abc=bye" in env and "def=hello" in env and "ghi=bye" in env, env
     # HEALTHCHECK NONE, an ENTRYPOINT that resets an inherited CMD
     st, msgs = build(d, {"Dockerfile": "FROM every:1\nHEALTHCHECK NONE\nENTRYPOINT [\"/bin/true\"]\n"}, t="hc:1")
     c = inspect(d, "hc:1")["Config"]
@@ -331,8 +345,20 @@ def test_errors_and_refusals(busybox):
     d.docker("container", "prune", "-f")
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nRUN exit 4\n"}, forcerm="1")
     assert d.docker("ps", "-aq").stdout.decode().strip() == ""
+    # rm=0 keeps every step's container
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV K=1\nRUN true\n"}, rm="0", nocache="1")
+    assert "Removing intermediate container" not in stream(msgs)
+    assert len(d.docker("ps", "-aq").stdout.decode().split()) == 2
+    d.docker("container", "prune", "-f")
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nFOO bar\n"})
     assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: unknown instruction: FOO"
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nfoo bar\n"})
+    assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: unknown instruction: FOO"
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nCOPY --bogus=1 f /f\n"})
+    assert st == 400 and msgs[0]["message"] == "dockerfile parse error line 2: Unknown flag: bogus"
+    st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV A=1 B\n"})
+    assert st == 400 and msgs[0]["message"] == ("failed to parse Dockerfile: Syntax error - can't find = in \"B\". "
+                                                "Must be of the form: name=value")
     st, msgs = build(d, {"Dockerfile": "RUN true\n"})
     assert st == 400 and msgs[0]["message"] == "no build stage in current context"
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV\n"})
@@ -437,7 +463,9 @@ def test_prune(busybox):
     assert st == 200 and iid in res["CachesDeleted"] and isinstance(res["SpaceReclaimed"], int)
     assert d.docker("image", "inspect", iid, check=False).returncode != 0
     st, res = d.curl_json("/build/prune?all=1", method="POST")
-    assert st == 400
+    assert (st, res) == (200, {"CachesDeleted": None, "SpaceReclaimed": 0})
+    st, res = d.curl_json("/build/prune?filters=%7B%22type%22%3A%5B%22regular%22%5D%7D", method="POST")
+    assert st == 400 and "not supported" in res["message"]
     # what a failed build leaves (its last good step, untagged) goes with docker image prune
     st, msgs = build(d, {"Dockerfile": "FROM busybox\nENV LEFT=1\nRUN exit 1\n"}, forcerm="1")
     left = [m["stream"].split()[-1] for m in msgs if re.fullmatch(r" ---> [0-9a-f]{12}\n", m.get("stream", ""))][-1]
@@ -459,6 +487,11 @@ def test_berth_build(busybox, tmp_path):
     assert run(d, "bb:1", "sh", "-c", "cat /a /c/f; ls -A /c") == "5\nberth\n.dockerignore\nDockerfile\nf\n"
     r = d.berth("build", "-q", str(tmp_path))
     assert r.stdout.decode().strip().startswith("sha256:")
+    # a Dockerfile on stdin, and a tar context on stdin
+    r = d.berth("build", "-t", "bb:2", "-", input=b"FROM busybox\nRUN echo from-stdin > /s\n")
+    assert "from-stdin" in r.stdout.decode() and run(d, "bb:2", "cat", "/s") == "from-stdin\n"
+    r = d.berth("build", "-q", "-", input=make_tar({"Dockerfile": "FROM busybox\nCOPY x /x\n", "x": "tar\n"}))
+    assert run(d, r.stdout.decode().strip(), "cat", "/x") == "tar\n"
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 2\n")
     r = d.berth("build", str(tmp_path), check=False)
     assert r.returncode != 0 and "returned a non-zero code: 2" in r.stderr.decode()
@@ -481,3 +514,60 @@ def test_client_gone_cancels(busybox):
         time.sleep(0.1)
     assert set(d.docker("ps", "-aq").stdout.decode().split()) == before
     assert d.docker("image", "inspect", "cancelled:1", check=False).returncode != 0
+
+
+def test_cache_from_loaded_image(busybox, tmp_path):
+    """--cache-from an image without a local parent chain (docker load): matched by its history."""
+    d = busybox
+    files = {"Dockerfile": "FROM busybox\nENV A=1\nCOPY f /f\nRUN echo built > /b\nCMD [\"cat\", \"/b\"]\n", "f": "data\n"}
+    st, msgs = build(d, files, t="cfl:1")
+    iid = image_id(msgs)
+    tar = tmp_path / "cfl.tar"
+    d.docker("save", "-o", str(tar), "cfl:1")
+    d.docker("rmi", "cfl:1")
+    assert d.docker("image", "inspect", iid, check=False).returncode != 0
+    d.docker("load", "-i", str(tar))
+    assert inspect(d, "cfl:1")["Parent"] == ""
+    st, msgs = build(d, files)
+    assert "Using cache" not in stream(msgs)
+    st, msgs = build(d, files, cachefrom='["cfl:1"]', t="cfl:2")
+    assert stream(msgs).count(" ---> Using cache\n") == 4, stream(msgs)
+    assert image_id(msgs) == iid
+    assert run(d, "cfl:2") == "built\n"
+    # a changed source ends the match from its step on
+    files["f"] = "other\n"
+    st, msgs = build(d, files, cachefrom='["cfl:1"]')
+    out = stream(msgs)
+    assert out.count(" ---> Using cache\n") == 1 and "Running in" in out.split("Step 4/5")[1]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/docker-registry"), reason="docker-registry not installed")
+def test_base_image_pull_with_registry_config(busybox):
+    """A base image missing locally is pulled with X-Registry-Config's credentials for its registry."""
+    import base64
+    from test_registry import Registry
+    d = busybox
+    reg = Registry(d, 5002, htpasswd=("bob", "pw2"))
+    try:
+        auth = {"username": "bob", "password": "pw2", "serveraddress": reg.host}
+        name = f"{reg.host}/base:1"
+        d.docker("tag", "busybox", name)
+        xra = base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()
+        st, _, body = d.curl(f"/images/{reg.host}/base/push?tag=1", method="POST", headers=["X-Registry-Auth: " + xra])
+        assert st == 200 and b"error" not in body, body
+        d.docker("rmi", name)
+        files = {"Dockerfile": f"FROM {name}\nRUN echo pulled > /p\n"}
+        st, msgs = build(d, files)
+        assert "errorDetail" in msgs[-1]  # no credentials
+        cfg = base64.b64encode(json.dumps({reg.host: {"username": "bob", "password": "pw2"}}).encode()).decode()
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(make_tar(files))
+        st, _, body = d.curl("/build?t=pulledbase:1", method="POST", data_file=f.name,
+                             headers=["X-Registry-Config: " + cfg])
+        os.unlink(f.name)
+        msgs = [json.loads(x) for x in body.decode().splitlines() if x.strip()]
+        assert "errorDetail" not in msgs[-1], msgs[-1]
+        assert inspect(d, name)["Id"]
+        assert run(d, "pulledbase:1", "cat", "/p") == "pulled\n"
+    finally:
+        reg.stop()

@@ -123,6 +123,20 @@ def test_tls_listener_needs_a_client_certificate(fresh_berthd):
     assert not running(d, "svc")
 
 
+def test_daemon_json_key(fresh_berthd):
+    d = fresh_berthd
+    with open(d.config, "w") as f:
+        json.dump({"dashboard": True}, f)
+    d.start()
+    st, h, _ = d.curl("/dashboard/")
+    assert st == 200 and "content-security-policy" in h
+    with open(d.config, "w") as f:
+        json.dump({"dashboard": "yes"}, f)  # a wrong type is refused, never taken as on or off
+    d.stop()
+    r = subprocess.run(d.argv(), capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"dashboard" in r.stdout + r.stderr, r
+
+
 # ---- the Origin check: a web page cannot drive the API through a browser ----
 
 def test_cross_origin_unsafe_requests_refused(dash):

@@ -119,7 +119,12 @@ def test_container_inspect_old_versions(objs, version):
 
 
 def test_container_inspect_running(objs):
-    assert_shape("container-inspect-running", get(objs["d"], f"/containers/{objs['running']}/json"))
+    j = get(objs["d"], f"/containers/{objs['running']}/json")
+    assert_shape("container-inspect-running", j)
+    # overlayfs' lowerdir order: the container's init layer, then the image's layers, all present
+    lower = j["GraphDriver"]["Data"]["LowerDir"].split(":")
+    assert lower[0].endswith(f"/{objs['running']}/init") and len(lower) >= 2
+    assert all(os.path.isdir(p) for p in lower), lower
 
 
 def test_container_inspect_size(objs):
@@ -220,6 +225,12 @@ def test_other_objects_at_1_52(objs):
         for j in get(d, path, "v1.52"):
             assert set(j) <= spec_properties(name), (name, sorted(set(j) - spec_properties(name)))
     assert get(d, "/networks/shape-net", "v1.52")["EnableIPv4"] is True
+    # IPAM usage (1.52): the network and broadcast addresses, the gateway and the running container
+    sub = get(d, "/networks/shape-net", "v1.52")["IPAM"]["Config"][0]["Subnet"]
+    st = get(d, "/networks/shape-net", "v1.52")["Status"]["IPAM"]["Subnets"][sub]
+    size = 1 << (32 - int(sub.split("/")[1]))
+    assert st == {"IPsInUse": 4, "DynamicIPsAvailable": size - 4}, st
+    assert "Status" not in get(d, "/networks/shape-net", "v1.51")
     assert "EnableIPv4" not in get(d, "/networks/shape-net", "v1.47")
 
 
@@ -265,6 +276,7 @@ REFUSED = [
     ({"HostConfig": {"Annotations": {"a": "b"}}}, "HostConfig.Annotations is not supported by berth"),
     ({"HostConfig": {"CgroupParent": "/mine"}}, "HostConfig.CgroupParent is not supported by berth"),
     ({"HostConfig": {"CpuCount": 2}}, "HostConfig.CpuCount is not supported by berth"),
+    ({"HostConfig": {"KernelMemoryTCP": 1 << 24}}, "HostConfig.KernelMemoryTCP is not supported by berth"),
     ({"HostConfig": {"DeviceRequests": [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]}},
      "HostConfig.DeviceRequests is not supported by berth"),
     ({"HostConfig": {"CgroupnsMode": "host"}}, "HostConfig.CgroupnsMode=host is not supported by berth"),
@@ -280,6 +292,18 @@ def test_unimplemented_field_refused(busybox, body, msg):
     assert st == 400, j
     assert j["message"] == msg or j["message"].startswith(msg), j
     assert len(get(d, "/containers/json?all=1")) == len(before)
+
+
+def test_field_gone_from_a_version_is_ignored(busybox):
+    """KernelMemoryTCP is refused where the API has it, and unknown (so ignored) from 1.52 on."""
+    d = busybox
+    body = {"Image": "busybox", "HostConfig": {"KernelMemoryTCP": 1 << 24}}
+    assert d.curl_json("/v1.51/containers/create", "POST", body)[0] == 400
+    cid = post(d, "/containers/create", body, version="v1.52")["Id"]
+    try:
+        assert get(d, f"/containers/{cid}/json", "v1.41")["HostConfig"]["KernelMemoryTCP"] == 0
+    finally:
+        d.docker("rm", "-f", cid, check=False)
 
 
 def test_default_values_accepted(busybox):

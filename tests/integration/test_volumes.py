@@ -358,13 +358,16 @@ def test_berth_volume_cli(busybox):
     d.berth("volume", "create", "--label", "x=1", "cli-v")
     assert d.berth("volume", "create", "cli-v").stdout == b"cli-v\n"
     for args in (["volume", "ls"], ["volume", "ls", "-q"], ["volume", "ls", "--filter", "label=x"],
-                 ["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]):
+                 ["volume", "ls", "--format", "{{.Name}} {{.Driver}}"], ["volume", "ls", "--format", "json"]):
         assert d.berth(*args).stdout == d.docker(*args).stdout, args
     bi = json.loads(d.berth("volume", "inspect", "cli-v").stdout)
     di = json.loads(d.docker("volume", "inspect", "cli-v").stdout)
     assert bi == di
     assert d.berth("volume", "inspect", "-f", "{{.Mountpoint}}", "cli-v").stdout == \
         d.docker("volume", "inspect", "-f", "{{.Mountpoint}}", "cli-v").stdout
+    for args in (["volume", "inspect", "cli-v", "nosuch-v"], ["volume", "create", "--opt", "bad", "cli-x"]):
+        b, k = d.berth(*args, check=False), d.docker(*args, check=False)
+        assert (b.returncode, b.stdout, b.stderr) == (k.returncode, k.stdout, k.stderr), args
     r = d.berth("volume", "rm", "nosuch-v", check=False)
     assert r.returncode == 1 and b"no such volume" in r.stderr
     d.berth("volume", "create", "cli-w")
@@ -404,9 +407,8 @@ def test_compose_named_volume_volumes_from_tmpfs_bind(busybox, tmp_path):
     (tmp_path / "docker-compose.yml").write_text(COMPOSE)
     (tmp_path / "hostdir").mkdir()
     (tmp_path / "hostdir" / "h").write_text("from host")
-    # compose 1.29 reads the image's ContainerConfig on every recreate, which left image inspect in API 1.45
-    # (it fails the same way against dockerd 25 and later): it is pinned to the API it was written for.
-    env = dict(d.env(), COMPOSE_PROJECT_NAME="vproj", COMPOSE_API_VERSION="1.41")
+    # compose 1.29 negotiates API 1.52 and reads the image's ContainerConfig on every recreate
+    env = dict(d.env(), COMPOSE_PROJECT_NAME="vproj")
 
     def compose(*args):
         r = subprocess.run(["docker-compose", *args], cwd=tmp_path, env=env, capture_output=True, timeout=120)
@@ -443,3 +445,45 @@ def test_subpath_and_its_escape(busybox):
                      "ls", "/s", check=False)
         assert r.returncode != 0 and b"subpath leaves the volume" in r.stderr, r.stderr
     d.docker("volume", "rm", "sub-v")
+
+
+@pytest.mark.parametrize("point", ["volume-create-before-record", "volume-remove-after-delete"])
+def test_crash_leaves_no_volume_directory(fresh_berthd, point):
+    d = fresh_berthd
+    if point == "volume-remove-after-delete":
+        d.start()
+        d.docker("volume", "create", "cv")
+        d.stop()
+    d.start(env={"BERTH_CRASH_AT": point})
+    cmd = ["volume", "create", "cv"] if point.startswith("volume-create") else ["volume", "rm", "cv"]
+    d.docker(*cmd, check=False)
+    assert d.proc.wait(60) == -9
+    d.proc = None
+    assert os.path.isdir(os.path.join(vroot(d), "cv"))  # the directory a crash left
+    d.start()
+    assert not os.path.exists(os.path.join(vroot(d), "cv"))
+    assert d.curl_json("/volumes/cv")[0] == 404
+    assert "removed volume directory cv: no record" in d.logtail(200)
+
+
+def test_berth_run_mount_flags_match_docker(busybox, tmp_path):
+    d = busybox
+    args = ["-v", "rf-n:/n:ro", "-v", "/anon", "--mount", f"type=bind,src={tmp_path},dst=/b,readonly",
+            "--mount", "type=volume,src=rf-m,dst=/m,volume-nocopy,volume-label=k=v",
+            "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770", "--tmpfs", "/tf:size=64k",
+            "--volumes-from", "rf-src:ro"]
+    d.docker("create", "--name", "rf-src", "-v", "rf-s:/s", "busybox")
+    ids = [tool("create", *args, "busybox").stdout.decode().strip() for tool in (d.docker, d.berth)]
+    shapes = []
+    for cid in ids:
+        c = d.curl_json(f"/containers/{cid}/json")[1]
+        hc = c["HostConfig"]
+        mounts = sorted((m["Type"], m["Destination"], m["RW"], m["Mode"], m["Propagation"],
+                         "" if len(m.get("Name", "")) == 64 else m.get("Name")) for m in c["Mounts"])
+        shapes.append((hc["Binds"], hc["Mounts"], hc["Tmpfs"], hc["VolumesFrom"], c["Config"]["Volumes"], mounts))
+    assert shapes[0] == shapes[1]
+    r = d.berth("run", "--rm", "--mount", "type=volume,dst=/x,bind-propagation=shared", "busybox", "true",
+                check=False)
+    assert r.returncode == 125 and b"cannot mix 'bind-*' options with mount type 'volume'" in r.stderr
+    d.docker("rm", "-v", *ids, "rf-src")
+    d.docker("volume", "rm", "rf-n", "rf-m", "rf-s")

@@ -82,12 +82,24 @@ TEST(parse_errors)
 {
         Dockerfile *d = NULL;
         BerthError *err = NULL;
+        /* a chain of ONBUILDs is refused at once, not parsed recursively */
+        _cleanup_free_ char *chain = xstrdup("FROM x\n");
+        for (int i = 0; i < 60; i++) {
+                char *n = xasprintf("%sONBUILD ", chain);
+                free(chain);
+                chain = n;
+        }
+        ASSERT_EQ(dockerfile_parse(chain, strlen(chain), &d, &err), -EINVAL);
+        ASSERT_STREQ(err->msg, "failed to parse Dockerfile: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+        berr_free(err);
+        err = NULL;
         ASSERT_EQ(dockerfile_parse("ENV A=1 B\n", 10, &d, &err), -EINVAL);
-        ASSERT_STREQ(err->msg, "Syntax error - can't find = in \"B\". Must be of the form: name=value");
+        ASSERT_STREQ(err->msg, "failed to parse Dockerfile: Syntax error - can't find = in \"B\". Must be of the form: "
+                              "name=value");
         berr_free(err);
         err = NULL;
         ASSERT_EQ(dockerfile_parse("ENV A\n", 6, &d, &err), -EINVAL);
-        ASSERT_STREQ(err->msg, "ENV must have two arguments");
+        ASSERT_STREQ(err->msg, "failed to parse Dockerfile: ENV must have two arguments");
         berr_free(err);
 }
 
@@ -129,6 +141,16 @@ TEST(substitution)
         WORD_EQ("${A%x}", "ERR:missing ':' in substitution");
         WORD_EQ("${A:%x}", "ERR:unsupported modifier (%) in substitution");
         WORD_EQ("${B:?must be set}", "ERR:B: must be set");
+        WORD_EQ("${B:-${B:-${B:-deep}}}", "deep");
+        {
+                _cleanup_free_ char *deep = xstrdup("x");
+                for (int i = 0; i < 100; i++) {
+                        char *n = xasprintf("${B:-%s}", deep);
+                        free(deep);
+                        deep = n;
+                }
+                WORD_EQ(deep, "ERR:substitutions nested too deeply");
+        }
         char **ws = NULL;
         ASSERT_OK(dockerfile_words("80/tcp \"$A two\" ${B:-3}", '\\', env, &ws, NULL));
         ASSERT_EQ(strv_length(ws), 3);

@@ -45,40 +45,6 @@ TEST(ellipsis_and_quote)
         ASSERT_STREQ(id, "c557530e1da1");
 }
 
-TEST(template_fields_functions_table)
-{
-        _cleanup_json_ json_t *ctx = json_loads(
-                "{\"Name\":\"web\",\"State\":{\"Running\":true,\"Pid\":42},\"Env\":[\"A=1\",\"B=2\"],"
-                "\"Labels\":{\"z\":\"1\",\"a\":\"2\"}}", 0, NULL);
-        ASSERT_TRUE(ctx);
-        Template t;
-        ASSERT_OK(tmpl_parse("{{.Name}} {{.State.Running}} {{.State.Pid}} {{json .Env}} {{join .Env \",\"}} "
-                             "{{index .Labels \"a\"}} {{.Labels}} {{upper .Name}} {{.Missing}}", &t));
-        ASSERT_TRUE(!t.table);
-        _cleanup_free_ char *out = NULL;
-        char *err = NULL;
-        ASSERT_OK(tmpl_render(&t, ctx, &out, &err));
-        ASSERT_STREQ(out, "web true 42 [\"A=1\",\"B=2\"] A=1,B=2 2 map[a:2 z:1] WEB <no value>");
-        tmpl_free(&t);
-
-        ASSERT_OK(tmpl_parse("table {{.Name}}\\t{{.Name}}", &t));
-        ASSERT_TRUE(t.table);
-        ASSERT_STREQ(t.text, "{{.Name}}\t{{.Name}}");
-        tmpl_free(&t);
-
-        ASSERT_OK(tmpl_parse("{{.Name", &t));
-        ASSERT_TRUE(tmpl_render(&t, ctx, &out, &err) < 0);
-        ASSERT_TRUE(err != NULL);
-        free(err);
-        tmpl_free(&t);
-        ASSERT_OK(tmpl_parse("{{nosuchfunc .Name}}", &t));
-        err = NULL;
-        ASSERT_TRUE(tmpl_render(&t, ctx, &out, &err) < 0);
-        ASSERT_TRUE(err && strstr(err, "nosuchfunc"));
-        free(err);
-        tmpl_free(&t);
-}
-
 typedef struct Collected {
         char out[64], errs[64];
 } Collected;
@@ -169,6 +135,126 @@ TEST(run_flag_parsers)
         opts_label(labels, "flag");
         ASSERT_STREQ(json_str(labels, "k"), "v=w");
         ASSERT_STREQ(json_str(labels, "flag"), "");
+}
+
+TEST(run_flag_value_parsers)
+{
+        bool b;
+        ASSERT_OK(opts_parse_bool("True", &b));
+        ASSERT_TRUE(b);
+        ASSERT_OK(opts_parse_bool("0", &b));
+        ASSERT_TRUE(!b);
+        ASSERT_TRUE(opts_parse_bool("yes", &b) < 0);
+
+        long long v;
+        ASSERT_OK(opts_ram_bytes("64m", &v));
+        ASSERT_EQ(v, 64LL << 20);
+        ASSERT_OK(opts_ram_bytes("1.5GiB", &v));
+        ASSERT_EQ(v, 3LL << 29);
+        ASSERT_OK(opts_ram_bytes("512", &v));
+        ASSERT_EQ(v, 512);
+        ASSERT_OK(opts_ram_bytes("2 kb", &v));
+        ASSERT_EQ(v, 2048);
+        ASSERT_TRUE(opts_ram_bytes("lots", &v) < 0);
+        ASSERT_TRUE(opts_ram_bytes("5x", &v) < 0);
+
+        json_t *u = NULL;
+        ASSERT_OK(opts_ulimit("nofile=1024:2048", &u));
+        _cleanup_free_ char *us = json_dumps(u, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        ASSERT_STREQ(us, "{\"Name\":\"nofile\",\"Hard\":2048,\"Soft\":1024}");
+        json_decref(u);
+        ASSERT_OK(opts_ulimit("nproc=50", &u));
+        ASSERT_EQ(json_int(u, "Hard", 0), 50);
+        json_decref(u);
+        ASSERT_TRUE(opts_ulimit("bogus=1", &u) < 0);
+        ASSERT_TRUE(opts_ulimit("nofile=10:5", &u) < 0);
+
+        json_t *d = NULL;
+        ASSERT_OK(opts_device("/dev/null:/dev/x:rw", &d));
+        ASSERT_STREQ(json_str(d, "PathInContainer"), "/dev/x");
+        ASSERT_STREQ(json_str(d, "CgroupPermissions"), "rw");
+        json_decref(d);
+        ASSERT_OK(opts_device("/dev/fuse:m", &d));
+        ASSERT_STREQ(json_str(d, "PathInContainer"), "/dev/fuse");
+        ASSERT_STREQ(json_str(d, "CgroupPermissions"), "m");
+        json_decref(d);
+        ASSERT_TRUE(opts_device("/dev/a:rel:rw", &d) < 0);
+        ASSERT_TRUE(opts_device("/dev/a:/b:rwx", &d) < 0);
+
+        ASSERT_TRUE(opts_device_cgroup_rule("c 1:3 rwm"));
+        ASSERT_TRUE(opts_device_cgroup_rule("a *:* m"));
+        ASSERT_TRUE(!opts_device_cgroup_rule("c 1:3"));
+        ASSERT_TRUE(!opts_device_cgroup_rule("x 1:3 r"));
+
+        _cleanup_free_ char *h1 = opts_extra_host("db:10.0.0.5"), *h2 = opts_extra_host("v6=[::1]"),
+                            *h3 = opts_extra_host("gw:host-gateway"), *h4 = opts_extra_host("bad:notip");
+        ASSERT_STREQ(h1, "db:10.0.0.5");
+        ASSERT_STREQ(h2, "v6:::1");
+        ASSERT_STREQ(h3, "gw:host-gateway");
+        ASSERT_TRUE(h4 == NULL);
+
+        char *add[] = { (char *) "net_bind_service", (char *) "CAP_CHOWN", (char *) "chown", NULL };
+        char *drop[] = { (char *) "all", (char *) "chown", NULL };
+        json_t *ja, *jd;
+        opts_caps(add, drop, &ja, &jd);
+        _cleanup_free_ char *sa = json_dumps(ja, JSON_COMPACT), *sd = json_dumps(jd, JSON_COMPACT);
+        ASSERT_STREQ(sa, "[\"CAP_CHOWN\",\"CAP_NET_BIND_SERVICE\"]");
+        ASSERT_STREQ(sd, "[\"ALL\"]");
+        json_decref(ja);
+        json_decref(jd);
+        opts_caps(NULL, NULL, &ja, &jd);
+        ASSERT_TRUE(json_is_null(ja) && json_is_null(jd));
+
+        _cleanup_json_ json_t *exp = json_object();
+        ASSERT_OK(opts_expose("8000-8002/udp", exp));
+        ASSERT_OK(opts_expose("90", exp));
+        ASSERT_EQ(json_object_size(exp), 4);
+        ASSERT_TRUE(json_object_get(exp, "8001/udp") && json_object_get(exp, "90/tcp"));
+        ASSERT_TRUE(opts_expose("9-8", exp) < 0);
+        ASSERT_TRUE(opts_expose("80/icmp", exp) < 0);
+}
+
+TEST(mount_flag)
+{
+        json_t *m = NULL;
+        char *err = NULL;
+        ASSERT_OK(opts_mount("type=bind,src=/a,dst=/b,readonly,bind-propagation=rslave", &m, &err));
+        char *s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+        ASSERT_STREQ(s, "{\"BindOptions\":{\"Propagation\":\"rslave\"},\"ReadOnly\":true,\"Source\":\"/a\","
+                        "\"Target\":\"/b\",\"Type\":\"bind\"}");
+        free(s);
+        json_decref(m);
+        ASSERT_OK(opts_mount("dst=/v,volume-nocopy", &m, &err));
+        s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+        ASSERT_STREQ(s, "{\"Target\":\"/v\",\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":{},"
+                        "\"NoCopy\":true}}");
+        free(s);
+        json_decref(m);
+        ASSERT_OK(opts_mount("dst=/v,volume-nocopy,volume-label=a=b,volume-opt=type=tmpfs,volume-subpath=x", &m, &err));
+        s = json_dumps(m, JSON_SORT_KEYS | JSON_COMPACT);
+        ASSERT_STREQ(s, "{\"Target\":\"/v\",\"Type\":\"volume\",\"VolumeOptions\":{\"DriverConfig\":{\"Options\":"
+                        "{\"type\":\"tmpfs\"}},\"Labels\":{\"a\":\"b\"},\"NoCopy\":true,\"Subpath\":\"x\"}}");
+        free(s);
+        json_decref(m);
+        ASSERT_OK(opts_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770", &m, &err));
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(m, "TmpfsOptions"), "SizeBytes")), 1048576);
+        ASSERT_EQ(json_integer_value(json_object_get(json_object_get(m, "TmpfsOptions"), "Mode")), 01770);
+        json_decref(m);
+        static const char *const bad[][2] = {
+                { "type=tmpfs,dst=/x,volume-nocopy", "cannot mix 'volume-*' options with mount type 'tmpfs'" },
+                { "type=volume,src=v,dst=/x,bind-propagation=shared",
+                  "cannot mix 'bind-*' options with mount type 'volume'" },
+                { "type=bind,src=/a,dst=/x,tmpfs-size=1m", "cannot mix 'tmpfs-*' options with mount type 'bind'" },
+                { "type=bind,src=/a", "target is required" },
+                { "dst=/x,bogus=1", "unexpected key 'bogus' in 'dst=/x,bogus=1'" },
+                { "dst=/x,src", "invalid field 'src' must be a key=value pair" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                ASSERT_TRUE(opts_mount(bad[i][0], &m, &err) < 0);
+                ASSERT_STREQ(err, bad[i][1]);
+                free(err);
+                err = NULL;
+        }
 }
 
 TEST_MAIN
