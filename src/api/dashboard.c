@@ -1,4 +1,5 @@
 /* The web console's files, and the cross-origin guard of the whole API. */
+#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
@@ -86,6 +87,28 @@ bool api_dashboard_serve(HttpRequest *req, const char *url)
         return true;
 }
 
+/* "127.0.0.1:2375", "[::1]:2375", "localhost": an address no DNS answer can point elsewhere. */
+static bool host_is_literal(const char *host)
+{
+        char buf[64];
+        const char *h = host;
+        size_t n;
+        if (*h == '[') {
+                h++;
+                n = strcspn(h, "]");
+                if (h[n] != ']' || (h[n + 1] && h[n + 1] != ':'))
+                        return false;
+        } else {
+                n = strcspn(h, ":");
+        }
+        if (n == 0 || n >= sizeof(buf))
+                return false;
+        memcpy(buf, h, n);
+        buf[n] = '\0';
+        unsigned char addr[16];
+        return !strcasecmp(buf, "localhost") || inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
 bool api_origin_allowed(const char *method, const char *origin, const char *host, bool tls)
 {
         if (streq(method, "GET") || streq(method, "HEAD") || streq(method, "OPTIONS"))
@@ -98,5 +121,10 @@ bool api_origin_allowed(const char *method, const char *origin, const char *host
                 return false;
         const char *scheme = tls ? "https://" : "http://";
         size_t n = strlen(scheme);
-        return !strncasecmp(origin, scheme, n) && !strcasecmp(origin + n, host);
+        if (strncasecmp(origin, scheme, n) || strcasecmp(origin + n, host))
+                return false;
+        /* DNS rebinding: a site can point its own name at this daemon and then be "same-origin".
+         * Over TLS the certificate does not match its name; over plain http only an address
+         * (or localhost) is a name no one else controls. */
+        return tls || host_is_literal(host);
 }

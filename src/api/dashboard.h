@@ -24,5 +24,6 @@ void api_dashboard_enable(bool on);
  * console is off or url is not its path, leaving the request to the API. */
 bool api_dashboard_serve(HttpRequest *req, const char *url);
 /* The Origin check for unsafe methods (docs/dashboard.md): true when a
- * request may proceed, i.e. it has no Origin or one naming its own host. */
+ * request may proceed, i.e. it has no Origin or one naming its own host,
+ * which on plain http must be an IP address or localhost (DNS rebinding). */
 bool api_origin_allowed(const char *method, const char *origin, const char *host, bool tls);

@@ -155,6 +155,10 @@ def test_cross_origin_unsafe_requests_refused(dash):
         assert not any(k.startswith("access-control-") for k in h)
     st, _, _ = dash.curl("/containers/victim/stop?t=0", "POST", headers=["Origin: http://evil.example"])
     assert st == 403
+    # DNS rebinding: evil.example made to resolve to this daemon; its page is "same-origin" by name
+    st, _, body = tcp_curl(dash, "/containers/victim/stop?t=0", "POST",
+                           ["Host: evil.example:2375", "Origin: http://evil.example:2375"])
+    assert st == 403, body
     assert running(dash, "victim")
     # reads stay open to every client; a browser cannot read them cross-origin without CORS
     assert tcp_curl(dash, "/containers/json", headers=["Origin: http://evil.example"])[0] == 200

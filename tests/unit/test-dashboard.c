@@ -27,6 +27,15 @@ TEST(origin_check)
         ASSERT_TRUE(!api_origin_allowed("POST", "http://127.0.0.1:2375.evil.example", "127.0.0.1:2375", false));
         ASSERT_TRUE(!api_origin_allowed("POST", "http://127.0.0.1:2375", NULL, false));
         ASSERT_TRUE(!api_origin_allowed("POST", "http://", "", false));
+        /* DNS rebinding: a name is same-origin only on TLS, where the certificate names the host */
+        ASSERT_TRUE(!api_origin_allowed("POST", "http://evil.example:2375", "evil.example:2375", false));
+        ASSERT_TRUE(api_origin_allowed("POST", "https://evil.example:2376", "evil.example:2376", true));
+        ASSERT_TRUE(api_origin_allowed("POST", "http://localhost:8080", "localhost:8080", false));
+        ASSERT_TRUE(api_origin_allowed("POST", "http://[::1]:2375", "[::1]:2375", false));
+        ASSERT_TRUE(api_origin_allowed("POST", "http://10.0.0.5", "10.0.0.5", false));
+        ASSERT_TRUE(!api_origin_allowed("POST", "http://[::1", "[::1", false));
+        ASSERT_TRUE(!api_origin_allowed("POST", "http://[::1]x", "[::1]x", false));
+        ASSERT_TRUE(!api_origin_allowed("POST", "http://127.0.0.1.evil.example", "127.0.0.1.evil.example", false));
 }
 
 TEST(assets_embedded)
