@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "router-internal.h"
+#include "dashboard.h"
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/util.h"
@@ -119,6 +120,15 @@ void api_dispatch(HttpRequest *req, void *engine)
         const char *method = http_method(req);
         api_split_version(url, &ar.ver, &ar.path, &bad);
 
+        if (api_dashboard_serve(req, url))
+                goto done;
+        /* A web page must not drive the API through a user's browser (docs/dashboard.md). */
+        const char *origin = http_header(req, "Origin");
+        if (!api_origin_allowed(method, origin, http_header(req, "Host"), http_is_tls(req))) {
+                api_reply_errorf(&ar, EPERM, "cross-origin request refused: Origin %s is not this daemon's address",
+                                 origin);
+                goto done;
+        }
         if (ar.ver > API_VERSION_MAX) {
                 const char *v = url + 2;
                 _cleanup_free_ char *vs = xstrndup(v, strcspn(v, "/"));

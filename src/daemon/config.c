@@ -47,6 +47,8 @@ const DaemonOption daemon_options[] = {
           "Storage driver to use (berth has overlay2 only)", 0, "overlay2", NULL },
         { "docker-socket", 0, NULL, DOPT_BOOL, NULL, "false",
           "Also serve the API on /var/run/docker.sock (refused if a live daemon owns it)", 0, NULL, NULL },
+        { "dashboard", 0, NULL, DOPT_BOOL, NULL, "false",
+          "Serve the web console at /dashboard/ on every listener (docs/dashboard.md)", 0, NULL, NULL },
         { "discovery", 0, NULL, DOPT_STRING, "string", NULL,
           "Register services in etcd: etcd://host:port[,host:port...]", 0, NULL, NULL },
         { "discovery-advertise", 0, NULL, DOPT_STRING, "string", NULL,

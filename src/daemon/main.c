@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/dashboard.h"
 #include "basic/json-util.h"
 #include "basic/error.h"
 #include "basic/log.h"
@@ -41,6 +42,7 @@ static char *arg_tlscacert, *arg_tlscert, *arg_tlskey;
 static int arg_log_level = LOG_LVL_INFO;
 static char *arg_discovery, *arg_discovery_advertise;
 static int arg_discovery_ttl;
+static bool arg_dashboard;
 static const char *arg_config_file = DAEMON_CONFIG_FILE;
 static bool arg_config_file_explicit, arg_validate;
 /* What the command line set (daemon.json keys), and the merged configuration in effect */
@@ -211,6 +213,7 @@ static int apply_config(json_t *cfg, char **ret_error)
         arg_tlskey = (char *) cfg_str(cfg, "tlskey");
         arg_no_userland_proxy = !cfg_bool(cfg, "userland-proxy", true);
         arg_docker_socket = cfg_bool(cfg, "docker-socket", false);
+        arg_dashboard = cfg_bool(cfg, "dashboard", false);
         arg_discovery = (char *) cfg_str(cfg, "discovery");
         if (arg_discovery) {
                 _cleanup_berr_ BerthError *derr = NULL;
@@ -639,6 +642,7 @@ int main(int argc, char **argv)
         http_server_add_default_header(srv, "Ostype", "linux");
         http_server_add_default_header(srv, "Server", server_hdr);
         http_server_set_body_limit(srv, api_body_limit);
+        api_dashboard_enable(arg_dashboard);
         HttpListenerConfig ucfg = {
                 .socket_gid = socket_gid,
                 .idle_timeout = arg_idle_timeout,
