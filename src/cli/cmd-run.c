@@ -110,11 +110,169 @@ enum {
         O_CGROUPPARENT, O_RUNTIME, O_PLATFORM, O_PULL, O_CIDFILE, O_SIGPROXY, O_DETACH, O_PUBALL, O_INTERACTIVE,
         O_TTY, O_HCMD, O_HINTERVAL, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC, O_MOUNT, O_VFROM,
         O_TMPFS, O_VDRIVER,
+        /* resources: each one HostConfig field (res_flags below) */
+        O_RES_FIRST, O_MEMORY = O_RES_FIRST, O_MEMSWAP, O_MEMRES, O_KMEM, O_SWAPPINESS, O_OOMKILL, O_OOMSCORE,
+        O_CPUS, O_CPUSHARES, O_CPUPERIOD, O_CPUQUOTA, O_CPUSETCPUS, O_CPUSETMEMS, O_PIDSLIMIT, O_BLKIOWEIGHT,
+        O_BLKIOWDEV, O_DEVRBPS, O_DEVWBPS, O_DEVRIOPS, O_DEVWIOPS, O_RES_END,
 };
+
+typedef enum { RES_BYTES, RES_BYTES_OR_MINUS1, RES_INT, RES_BOOL, RES_CPUS, RES_STR, RES_RATE_BYTES,
+               RES_RATE_INT, RES_WEIGHT_DEV } ResKind;
+
+/* The resource flags of docker run, each one HostConfig field. */
+static const struct {
+        int opt;
+        const char *flag; /* as docker names it in its errors */
+        const char *key;
+        ResKind kind;
+} res_flags[] = {
+        { O_MEMORY, "-m, --memory", "Memory", RES_BYTES },
+        { O_MEMSWAP, "--memory-swap", "MemorySwap", RES_BYTES_OR_MINUS1 },
+        { O_MEMRES, "--memory-reservation", "MemoryReservation", RES_BYTES },
+        { O_KMEM, "--kernel-memory", "KernelMemory", RES_BYTES },
+        { O_SWAPPINESS, "--memory-swappiness", "MemorySwappiness", RES_INT },
+        { O_OOMKILL, "--oom-kill-disable", "OomKillDisable", RES_BOOL },
+        { O_OOMSCORE, "--oom-score-adj", "OomScoreAdj", RES_INT },
+        { O_CPUS, "--cpus", "NanoCpus", RES_CPUS },
+        { O_CPUSHARES, "-c, --cpu-shares", "CpuShares", RES_INT },
+        { O_CPUPERIOD, "--cpu-period", "CpuPeriod", RES_INT },
+        { O_CPUQUOTA, "--cpu-quota", "CpuQuota", RES_INT },
+        { O_CPUSETCPUS, "--cpuset-cpus", "CpusetCpus", RES_STR },
+        { O_CPUSETMEMS, "--cpuset-mems", "CpusetMems", RES_STR },
+        { O_PIDSLIMIT, "--pids-limit", "PidsLimit", RES_INT },
+        { O_BLKIOWEIGHT, "--blkio-weight", "BlkioWeight", RES_INT },
+        { O_BLKIOWDEV, "--blkio-weight-device", "BlkioWeightDevice", RES_WEIGHT_DEV },
+        { O_DEVRBPS, "--device-read-bps", "BlkioDeviceReadBps", RES_RATE_BYTES },
+        { O_DEVWBPS, "--device-write-bps", "BlkioDeviceWriteBps", RES_RATE_BYTES },
+        { O_DEVRIOPS, "--device-read-iops", "BlkioDeviceReadIOps", RES_RATE_INT },
+        { O_DEVWIOPS, "--device-write-iops", "BlkioDeviceWriteIOps", RES_RATE_INT },
+};
+
+/* One resource flag into o->host, with docker's parse errors. */
+static int res_flag(RunOpts *o, int opt, const char *arg)
+{
+        size_t i = 0;
+        while (res_flags[i].opt != opt)
+                i++;
+        const char *flag = res_flags[i].flag, *key = res_flags[i].key;
+        long long n;
+        char *end;
+        switch (res_flags[i].kind) {
+        case RES_BYTES_OR_MINUS1:
+                if (streq(arg, "-1")) {
+                        json_object_set_new(o->host, key, json_integer(-1));
+                        return 0;
+                }
+                __attribute__((fallthrough));
+        case RES_BYTES:
+                if (opts_ram_bytes(arg, &n) < 0) {
+                        _cleanup_free_ char *why = xasprintf("invalid size: '%s'", arg);
+                        return bad_value(arg, flag, why);
+                }
+                json_object_set_new(o->host, key, json_integer(n));
+                return 0;
+        case RES_INT:
+                errno = 0;
+                n = strtoll(arg, &end, 10);
+                if (!*arg || *end || errno) {
+                        _cleanup_free_ char *why = xasprintf("strconv.ParseInt: parsing \"%s\": invalid syntax", arg);
+                        return bad_value(arg, flag, why);
+                }
+                json_object_set_new(o->host, key, json_integer(n));
+                return 0;
+        case RES_BOOL: {
+                bool b;
+                if (bool_arg(flag, &b))
+                        return 125;
+                json_object_set_new(o->host, key, json_boolean(b));
+                return 0;
+        }
+        case RES_CPUS: {
+                /* docker's NanoCPUs: a decimal, at most nine places */
+                errno = 0;
+                double d = strtod(arg, &end);
+                if (!*arg || *end || errno || d < 0) {
+                        _cleanup_free_ char *why = xasprintf("failed to parse %s as a rational number", arg);
+                        return bad_value(arg, flag, why);
+                }
+                json_object_set_new(o->host, key, json_integer((json_int_t) (d * 1e9 + 0.5)));
+                return 0;
+        }
+        case RES_STR:
+                json_object_set_new(o->host, key, json_string(arg));
+                return 0;
+        case RES_RATE_BYTES:
+        case RES_RATE_INT:
+        case RES_WEIGHT_DEV: {
+                const char *colon = strrchr(arg, ':');
+                if (!colon || colon == arg) {
+                        _cleanup_free_ char *why = xasprintf("bad format: %s", arg);
+                        return bad_value(arg, flag, why);
+                }
+                _cleanup_free_ char *path = xstrndup(arg, (size_t) (colon - arg));
+                const char *v = colon + 1;
+                if (res_flags[i].kind == RES_RATE_BYTES) {
+                        if (opts_ram_bytes(v, &n) < 0) {
+                                _cleanup_free_ char *why = xasprintf("invalid rate for device: %s. The correct format "
+                                                                     "is <device-path>:<number>[<unit>]. Number must be "
+                                                                     "a positive integer. Unit is optional and can be "
+                                                                     "kb, mb, or gb", arg);
+                                return bad_value(arg, flag, why);
+                        }
+                } else {
+                        errno = 0;
+                        n = strtoll(v, &end, 10);
+                        if (!*v || *end || errno || n < 0) {
+                                _cleanup_free_ char *why = xasprintf("invalid %s for device: %s",
+                                                                     res_flags[i].kind == RES_RATE_INT ? "rate" : "weight",
+                                                                     arg);
+                                return bad_value(arg, flag, why);
+                        }
+                }
+                host_append(o, key, res_flags[i].kind == RES_WEIGHT_DEV
+                                            ? json_pack("{s:s,s:I}", "Path", path, "Weight", (json_int_t) n)
+                                            : json_pack("{s:s,s:I}", "Path", path, "Rate", (json_int_t) n));
+                return 0;
+        }
+        }
+        return 0;
+}
 
 /* The flags of docker run that berthd implements; create takes the same but the attach-time ones. */
 #define RUN_OPTIONS(...)                                                                                      \
         { "add-host", required_argument, NULL, O_ADDHOST, "Add a custom host-to-IP mapping (host:ip)", "list" },  \
+        { "blkio-weight", required_argument, NULL, O_BLKIOWEIGHT, "Block IO (relative weight), between 10 and "    \
+          "1000, or 0 to disable (default 0)", "uint16" },                                                      \
+        { "blkio-weight-device", required_argument, NULL, O_BLKIOWDEV, "Block IO weight (relative device weight)", \
+          "list" },                                                                                              \
+        { "cpu-period", required_argument, NULL, O_CPUPERIOD, "Limit CPU CFS (Completely Fair Scheduler) period", \
+          "int" },                                                                                               \
+        { "cpu-quota", required_argument, NULL, O_CPUQUOTA, "Limit CPU CFS (Completely Fair Scheduler) quota",  \
+          "int" },                                                                                               \
+        { "cpu-shares", required_argument, NULL, 'c', "CPU shares (relative weight)", "int" },            \
+        { "cpus", required_argument, NULL, O_CPUS, "Number of CPUs", "decimal" },                                \
+        { "cpuset-cpus", required_argument, NULL, O_CPUSETCPUS, "CPUs in which to allow execution (0-3, 0,1)" },  \
+        { "cpuset-mems", required_argument, NULL, O_CPUSETMEMS, "MEMs in which to allow execution (0-3, 0,1)" },  \
+        { "device-read-bps", required_argument, NULL, O_DEVRBPS, "Limit read rate (bytes per second) from a "     \
+          "device", "list" },                                                                                    \
+        { "device-read-iops", required_argument, NULL, O_DEVRIOPS, "Limit read rate (IO per second) from a "      \
+          "device", "list" },                                                                                    \
+        { "device-write-bps", required_argument, NULL, O_DEVWBPS, "Limit write rate (bytes per second) to a "     \
+          "device", "list" },                                                                                    \
+        { "device-write-iops", required_argument, NULL, O_DEVWIOPS, "Limit write rate (IO per second) to a "      \
+          "device", "list" },                                                                                    \
+        { "kernel-memory", required_argument, NULL, O_KMEM, "Kernel memory limit", "bytes" },                    \
+        { "memory", required_argument, NULL, 'm', "Memory limit", "bytes" },                                \
+        { "memory-reservation", required_argument, NULL, O_MEMRES, "Memory soft limit", "bytes" },                \
+        { "memory-swap", required_argument, NULL, O_MEMSWAP, "Swap limit equal to memory plus swap: '-1' to "     \
+          "enable unlimited swap", "bytes" },                                                                    \
+        { "memory-swappiness", required_argument, NULL, O_SWAPPINESS, "Tune container memory swappiness (0 to "  \
+          "100)", "int", "-1" },                                                                                 \
+        { "oom-kill-disable", optional_argument, NULL, O_OOMKILL, "Disable OOM Killer" },                        \
+        { "oom-score-adj", required_argument, NULL, O_OOMSCORE, "Tune host's OOM preferences (-1000 to 1000)",   \
+          "int" },                                                                                               \
+        { "pids-limit", required_argument, NULL, O_PIDSLIMIT, "Tune container pids limit (set -1 for "           \
+          "unlimited)", "int" },                                                                                 \
         { "attach", required_argument, NULL, 'a', "Attach to STDIN, STDOUT or STDERR", "list" },                 \
         { "cap-add", required_argument, NULL, O_CAPADD, "Add Linux capabilities", "list" },                      \
         { "cap-drop", required_argument, NULL, O_CAPDROP, "Drop Linux capabilities", "list" },                   \
@@ -220,7 +378,7 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
         run_cli = cli;
         int c;
         /* "+": options end at the image, as in docker */
-        while ((c = cli_getopt(cli, argc, argv, is_run ? "+a:de:h:il:p:Pqtu:v:w:" : "+a:e:h:il:p:Pqtu:v:w:",
+        while ((c = cli_getopt(cli, argc, argv, is_run ? "+a:c:de:h:il:m:p:Pqtu:v:w:" : "+a:c:e:h:il:m:p:Pqtu:v:w:",
                                is_run ? run_opts : create_opts)) != -1) {
                 switch (c) {
                 case 'd':
@@ -478,6 +636,12 @@ static int parse_run(Cli *cli, int argc, char **argv, RunOpts *o, bool is_run)
                         host_append(o, "Ulimits", u);
                         break;
                 }
+                case O_RES_FIRST ... O_RES_END - 1:
+                case 'm':
+                case 'c':
+                        if (res_flag(o, c == 'm' ? O_MEMORY : c == 'c' ? O_CPUSHARES : c, optarg))
+                                return 125;
+                        break;
                 case O_SHMSIZE: {
                         long long v;
                         if (opts_ram_bytes(optarg, &v) < 0) {

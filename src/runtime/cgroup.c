@@ -15,6 +15,14 @@ static const char *const v1_controllers[] = {
         "cpu", "cpuacct", "memory", "pids", "freezer", "blkio", "devices", "cpuset", NULL,
 };
 
+bool rt_cgroup_v1_managed(const char *controller)
+{
+        for (size_t i = 0; v1_controllers[i]; i++)
+                if (streq(v1_controllers[i], controller))
+                        return true;
+        return false;
+}
+
 const char *rt_cgroup_root(void)
 {
         const char *e = getenv("BERTH_CGROUP_ROOT");

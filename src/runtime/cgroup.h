@@ -97,3 +97,7 @@ extern const RtCgroupOps rt_cgroup_v1_ops, rt_cgroup_v2_ops;
 int rt_cgroup_kill_all(const RtCgroupOps *ops, const char *rel, int sig);
 /* 1 if any process is left. */
 int rt_cgroup_populated(const RtCgroupOps *ops, const char *rel);
+
+/* cgroup v1: whether berth puts containers in a cgroup of their own in this controller's hierarchy
+ * (elsewhere they stay in the monitor's). */
+bool rt_cgroup_v1_managed(const char *controller);

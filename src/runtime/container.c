@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -545,6 +546,69 @@ static void copy_up(Child *ch, int rootfd, const char *dest, const char *volume)
         copy_meta(sfd, vfd, &st);
 }
 
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* /sys/fs/cgroup as Docker shows it (programs read their limits there): the container's own cgroups,
+ * which the cgroup namespace makes the root, read-only unless privileged. A hierarchy that cannot be
+ * mounted is left out rather than failing the container. Without a cgroup namespace it would show the
+ * host's tree, so it stays as sysfs has it. */
+static void mount_cgroups(Child *ch, int rootfd, bool ro)
+{
+        if (!ch->spec->ns_cgroup)
+                return;
+        unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (ro ? MS_RDONLY : 0);
+        struct statfs sf;
+        if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+                (void) mount_in_root(rootfd, "/sys/fs/cgroup", true, "cgroup2", "cgroup2", flags, NULL);
+                return;
+        }
+        if (mount_in_root(rootfd, "/sys/fs/cgroup", true, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "mode=755") < 0)
+                return;
+        _cleanup_free_ char *self = NULL;
+        if (read_file("/proc/self/cgroup", &self, NULL) < 0)
+                return;
+        _cleanup_close_ int dir = open_in_root(rootfd, "/sys/fs/cgroup", false, true);
+        char *save = NULL;
+        for (char *line = strtok_r(self, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                /* "N:controllers:/path"; the unified line of a hybrid host ("0::/") has none */
+                char *c = strchr(line, ':');
+                char *e = c ? strchr(c + 1, ':') : NULL;
+                if (!c || !e || e == c + 1)
+                        continue;
+                *e = 0;
+                const char *name = c + 1;
+                /* only hierarchies where the container has a cgroup of its own: in the others (named
+                 * ones, net_cls, perf_event, ...) its namespace root would be the monitor's, the host's */
+                bool own = !strchr(name, '/') && !startswith(name, "name=");
+                _cleanup_free_ char *each = xstrdup(name);
+                char *es = NULL;
+                for (char *p = strtok_r(each, ",", &es); p && own; p = strtok_r(NULL, ",", &es))
+                        own = rt_cgroup_v1_managed(p);
+                if (!own)
+                        continue;
+                _cleanup_free_ char *target = xasprintf("/sys/fs/cgroup/%s", name);
+                const char *opts = name;
+                if (mount_in_root(rootfd, target, true, "cgroup", "cgroup", flags, opts) < 0)
+                        continue;
+                /* "cpu,cpuacct" is also reachable as cpu and cpuacct */
+                if (strchr(name, ',') && dir >= 0) {
+                        _cleanup_free_ char *parts = xstrdup(name);
+                        char *ps = NULL;
+                        for (char *p = strtok_r(parts, ",", &ps); p; p = strtok_r(NULL, ",", &ps))
+                                (void) symlinkat(name, dir, p);
+                }
+        }
+        if (ro && dir >= 0) {
+                char p[64];
+                snprintf(p, sizeof(p), "/proc/self/fd/%d", dir);
+                (void) mount(NULL, p, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
+        }
+}
+
 static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master, int *pty_slave)
 {
         const RtSpec *s = ch->spec;
@@ -573,6 +637,7 @@ static void do_mounts(Child *ch, const char *rootfs, int rootfd, int *pty_master
         if (r < 0)
                 child_fail(ch, 125, "error during container init: error mounting \"sysfs\" to rootfs at \"/sys\": %s",
                            go_strerror(-r));
+        mount_cgroups(ch, rootfd, !s->privileged);
         make_dev(ch, rootfd);
         make_extra_devices(ch, rootfd);
 

@@ -192,6 +192,10 @@ RUN_FLAGS = [
      "/dev/null:/dev/xnull:rw", "--device-cgroup-rule", "c 1:3 rwm",
      "--security-opt", "seccomp=unconfined", "--read-only=false", "--init=false"],
     ["-i", "-t", "-a", "stdout", "-a", "STDERR", "--rm"],
+    ["-m", "64m", "--memory-swap", "128m", "--memory-reservation", "32m", "--cpus", "0.5", "-c", "512",
+     "--cpuset-cpus", "0", "--cpuset-mems", "0", "--pids-limit", "100", "--oom-score-adj", "100",
+     "--memory-swappiness", "10", "--oom-kill-disable=false"],
+    ["--memory", "1g", "--memory-swap", "-1", "--cpu-period", "100000", "--cpu-quota", "50000"],
 ]
 
 
@@ -214,6 +218,14 @@ def test_create_flags_match_docker(cli, flags):
         assert bc.get(k) == dc.get(k), k
     assert bn.keys() == dn.keys()
     cli.berth("rm", "-f", "b" + name, "d" + name)
+
+
+def test_resource_flag_errors_match_docker(cli):
+    for flags in (["-m", "lots"], ["--cpus", "x"], ["--cpu-shares", "many"], ["--device-read-bps", "nocolon"]):
+        b = cli.berth("create", *flags, "busybox", "true", check=False)
+        d = cli.docker("create", *flags, "busybox", "true", check=False)
+        assert b.returncode == d.returncode == 125, flags
+        assert err(d).splitlines()[0] == err(b).splitlines()[0], flags
 
 
 def test_refusals_come_from_the_daemon(cli):

@@ -359,3 +359,25 @@ def test_update_of_a_stopped_container_applies_at_start(busybox):
         assert cg("pids", cid, "pids.max") == "33"
     finally:
         d.docker("rm", "-f", cid)
+
+
+def test_limits_visible_in_the_containers_own_cgroupfs(busybox):
+    """/sys/fs/cgroup in the container is its own cgroups (as Docker mounts it), so programs that size
+    themselves from it see their limits; read-only, and nothing of the host's or other containers' tree."""
+    other = run_d(busybox, "--name", "cgneighbour", "busybox", "sleep", "300")
+    try:
+        out = busybox.docker("run", "--rm", "-m", "96m", "--pids-limit", "33", "busybox", "sh", "-c",
+                             "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max;"
+                             "ls /sys/fs/cgroup; ls /sys/fs/cgroup/memory;"
+                             "touch /sys/fs/cgroup/memory/x 2>/dev/null && echo WRITABLE;"
+                             "echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null && echo WRITABLE; true"
+                             ).stdout.decode().split()
+        assert out[0] == str(96 << 20) and out[1] == "33"
+        assert "memory" in out and "pids" in out
+        assert "WRITABLE" not in out
+        # the namespace root is the container's own cgroup: no host hierarchy without a cgroup of its own,
+        # and no sibling container's directory
+        assert "systemd" not in out and not any(other[:12] in w for w in out)
+        assert not any(w.startswith("berth") for w in out)
+    finally:
+        busybox.docker("rm", "-f", other, check=False)
