@@ -386,11 +386,16 @@ int parse_go_duration(const char *s, int64_t *ret_ns)
         static const struct {
                 const char *unit;
                 double ns;
-        } units[] = { { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+        } units[] = { { "ns", 1 },  { "us", 1e3 }, { "\u00b5s", 1e3 }, { "\u03bcs", 1e3 },
+                      { "ms", 1e6 }, { "s", 1e9 },  { "m", 60e9 },      { "h", 3600e9 } };
         double total = 0;
         const char *p = s;
         if (!*p)
                 return -EINVAL;
+        if (streq(s, "0")) { /* Go's one duration without a unit */
+                *ret_ns = 0;
+                return 0;
+        }
         while (*p) {
                 char *end;
                 double v = strtod(p, &end);

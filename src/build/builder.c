@@ -1200,64 +1200,6 @@ static int resolve_image_or_pull(Build *b, const char *name, char **ret, BerthEr
 
 /* ---- HEALTHCHECK ---- */
 
-static int parse_duration(const char *s, int64_t *ret)
-{
-        /* Go durations: "1h2m3.5s", "300ms", "10us", "0" */
-        int64_t total = 0;
-        if (streq(s, "0")) {
-                *ret = 0;
-                return 0;
-        }
-        const char *p = s;
-        if (!*p)
-                return -EINVAL;
-        while (*p) {
-                char *end;
-                double v = strtod(p, &end);
-                if (end == p)
-                        return -EINVAL;
-                p = end;
-                double mul;
-                if (startswith(p, "ns"))
-                        mul = 1, p += 2;
-                else if (startswith(p, "us") || startswith(p, "µs"))
-                        mul = 1e3, p += startswith(p, "us") ? 2 : strlen("µs");
-                else if (startswith(p, "ms"))
-                        mul = 1e6, p += 2;
-                else if (*p == 's')
-                        mul = 1e9, p++;
-                else if (*p == 'm')
-                        mul = 60e9, p++;
-                else if (*p == 'h')
-                        mul = 3600e9, p++;
-                else
-                        return -EINVAL;
-                total += (int64_t) (v * mul);
-        }
-        *ret = total;
-        return 0;
-}
-
-static char *go_duration(int64_t ns)
-{
-        if (ns == 0)
-                return xstrdup("0s");
-        if (ns < 1000000000LL) {
-                if (ns % 1000000 == 0)
-                        return xasprintf("%lldms", (long long) (ns / 1000000));
-                return xasprintf("%lldns", (long long) ns);
-        }
-        int64_t h = ns / 3600000000000LL, m = (ns / 60000000000LL) % 60;
-        double sec = (double) (ns % 60000000000LL) / 1e9;
-        char secs[32];
-        snprintf(secs, sizeof(secs), "%.9g", sec);
-        if (h)
-                return xasprintf("%lldh%lldm%ss", (long long) h, (long long) m, secs);
-        if (m)
-                return xasprintf("%lldm%ss", (long long) m, secs);
-        return xasprintf("%ss", secs);
-}
-
 static int healthcheck_step(Build *b, Stage *s, DfInstr *in, char **ret_comment, BerthError **err)
 {
         static const char *const allowed[] = { "interval", "timeout", "start-period", "retries", NULL };
@@ -1292,7 +1234,7 @@ static int healthcheck_step(Build *b, Stage *s, DfInstr *in, char **ret_comment,
                 for (size_t i = 0; i < 3; i++) {
                         const char *v = dockerfile_flag(in, durs[i][0], NULL);
                         int64_t ns = 0;
-                        if (v && (parse_duration(v, &ns) < 0 || ns < 0)) {
+                        if (v && (parse_go_duration(v, &ns) < 0 || ns < 0)) {
                                 json_decref(hc);
                                 return berr_set(err, EINVAL, "time: invalid duration \"%s\"", v);
                         }
@@ -1323,9 +1265,9 @@ static int healthcheck_step(Build *b, Stage *s, DfInstr *in, char **ret_comment,
                 return berr_set(err, EINVAL, "Unknown type \"%s\" in HEALTHCHECK (try CMD)", typ);
         }
         _cleanup_free_ char *test = go_quote_list(json_object_get(hc, "Test"));
-        _cleanup_free_ char *iv = go_duration(json_integer_value(json_object_get(hc, "Interval")));
-        _cleanup_free_ char *to = go_duration(json_integer_value(json_object_get(hc, "Timeout")));
-        _cleanup_free_ char *sp = go_duration(json_integer_value(json_object_get(hc, "StartPeriod")));
+        _cleanup_free_ char *iv = format_go_duration(json_integer_value(json_object_get(hc, "Interval")));
+        _cleanup_free_ char *to = format_go_duration(json_integer_value(json_object_get(hc, "Timeout")));
+        _cleanup_free_ char *sp = format_go_duration(json_integer_value(json_object_get(hc, "StartPeriod")));
         *ret_comment = xasprintf("HEALTHCHECK &{%s \"%s\" \"%s\" \"%s\" '\\x%02llx'}", test, iv, to, sp,
                                  (long long) json_integer_value(json_object_get(hc, "Retries")));
         json_object_set_new(s->config, "Healthcheck", hc);

@@ -225,6 +225,12 @@ TEST(go_duration_text)
         ASSERT_EQ(parse_go_duration("250ms", &d), 0);
         ASSERT_EQ(d, 250 * MS);
         ASSERT_TRUE(parse_go_duration("soon", &d) < 0);
+        /* Go's only unitless duration, and its micro sign */
+        ASSERT_EQ(parse_go_duration("0", &d), 0);
+        ASSERT_EQ(d, 0);
+        ASSERT_EQ(parse_go_duration("5\u00b5s", &d), 0);
+        ASSERT_EQ(d, 5000);
+        ASSERT_TRUE(parse_go_duration("5", &d) < 0);
 }
 
 TEST_MAIN
