@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <dirent.h>
+
 #include <ctype.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -665,4 +667,22 @@ char *path_clean(const char *path)
         *o = 0;
         strv_free(parts);
         return out;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+char **dir_names_sorted(DIR *d)
+{
+        char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        strv_extend(&names, de->d_name);
+        size_t n = strv_length(names);
+        if (n)
+                qsort(names, n, sizeof(char *), cmp_names);
+        return names;
 }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -38,6 +39,9 @@ int go_parse_bool(const char *s);
 /* The value of KEY in a KEY=VALUE environment, or NULL. */
 char *strv_env_get(char **env, const char *key);
 
+/* The entries of an open directory but "." and "..", sorted bytewise (NULL when empty): what tar
+ * writers need for archives that do not depend on the file system's order. */
+char **dir_names_sorted(DIR *d);
 int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 /* Apparent size in bytes of the files under path (0 when it cannot be read). */

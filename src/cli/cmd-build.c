@@ -58,11 +58,6 @@ static int add_file(TarCtx *t, const char *full, const char *name, const struct 
         return 0;
 }
 
-static int cmpstr(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static int walk(TarCtx *t, const char *rel)
 {
         _cleanup_free_ char *dpath = *rel ? xasprintf("%s/%s", t->root, rel) : xstrdup(t->root);
@@ -71,14 +66,8 @@ static int walk(TarCtx *t, const char *rel)
                 fprintf(stderr, "error checking context: can't stat '%s'\n", dpath);
                 return -errno;
         }
-        _cleanup_strv_free_ char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        strv_extend(&names, de->d_name);
-        size_t n = strv_length(names);
-        if (n)
-                qsort(names, n, sizeof(char *), cmpstr);
+        _cleanup_strv_free_ char **names = dir_names_sorted(d);
+ size_t n = strv_length(names);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
                 _cleanup_free_ char *full = xasprintf("%s/%s", t->root, crel);

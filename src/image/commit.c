@@ -62,11 +62,6 @@ typedef struct Walk {
         BerthError **err;
 } Walk;
 
-static int cmpstr(const void *a, const void *b)
-{
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static int put_entry(Walk *w, const char *full, const char *rel, const struct stat *st)
 {
         struct archive_entry *en = archive_entry_new();
@@ -120,14 +115,8 @@ static int walk_dir(Walk *w, const char *rel)
         _cleanup_closedir_ DIR *d = opendir(dpath);
         if (!d)
                 return berr_set(w->err, errno, "cannot open %s: %m", dpath);
-        char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        strv_extend(&names, de->d_name);
+        char **names = dir_names_sorted(d);
         size_t n = strv_length(names);
-        if (n)
-                qsort(names, n, sizeof(char *), cmpstr);
         int r = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 _cleanup_free_ char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
