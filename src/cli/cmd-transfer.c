@@ -169,8 +169,8 @@ int cmd_load(Cli *cli, int argc, char **argv)
         bool q = quiet || !isatty(STDOUT_FILENO);
         _cleanup_free_ char *path = xasprintf("/images/load%s%s%s", q ? "?quiet=1" : "",
                                               platform ? (q ? "&platform=" : "?platform=") : "", platform ?: "");
-        _cleanup_fclose_ FILE *devnull = quiet ? fopen("/dev/null", "we") : NULL;
-        return cli_progress_request(cli, path, fd, "application/x-tar", NULL, devnull ?: stdout);
+        /* -q only asks berthd for no bars: "Loaded image: ..." is still printed, as docker does */
+        return cli_progress_request(cli, path, fd, "application/x-tar", NULL, stdout);
 }
 
 int cmd_commit(Cli *cli, int argc, char **argv)
@@ -323,7 +323,7 @@ int cmd_port(Cli *cli, int argc, char **argv)
                 _cleanup_free_ char *key = strchr(want, '/') ? xstrdup(want) : xasprintf("%s/tcp", want);
                 json_t *binds = json_object_get(ports, key);
                 if (json_array_size(binds) == 0) {
-                        fprintf(stderr, "Error: No public port '%s' published for %s\n", key, argv[optind]);
+                        fprintf(stderr, "Error: No public port '%s' published for %s\n", want, argv[optind]);
                         return 1;
                 }
                 print_bindings("", binds);
