@@ -120,9 +120,12 @@ static int prune_cmd(Cli *cli, int argc, char **argv, PruneKind kind)
                         keep = xasprintf("keep-storage=%s", e);
                         break;
                 }
-                case 'F':
-                        if (cli_filter_flag(filters, optarg) != 0)
+                case 'F': /* -f is --force here: docker names the flag without it */
+                        if (filters_add(filters, optarg) < 0) {
+                                fprintf(stderr, "invalid argument \"%s\" for \"--filter\" flag: bad format of "
+                                        "filter (expected name=value)\n", optarg);
                                 return 125;
+                        }
                         break;
                 CLI_OPT_DEFAULT;
                 }
@@ -434,7 +437,7 @@ int cmd_system_df(Cli *cli, int argc, char **argv)
         json_array_append_new(rows, df_row("Build Cache", json_array_size(cache), active, total, human(total - used)));
 
         return print_rows(format, "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
-                          "*formatter.diskUsageContext",
+                          "*formatter.diskUsageImagesContext",
                           json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "TYPE", "TotalCount", "TOTAL", "Active",
                                     "ACTIVE", "Size", "SIZE", "Reclaimable", "RECLAIMABLE"), rows);
 }

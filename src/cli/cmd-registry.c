@@ -328,11 +328,11 @@ int cmd_login(Cli *cli, int argc, char **argv)
         if (argc - optind > 1)
                 return cli_usage_error(cli, "'berth %s' requires at most 1 argument", cli->cmd_name);
         if (pass && pass_stdin) {
-                fprintf(stderr, "--password and --password-stdin are mutually exclusive\n");
+                fprintf(stderr, "conflicting options: cannot specify both --password and --password-stdin\n");
                 return 1;
         }
         if (pass_stdin && !user) {
-                fprintf(stderr, "Must provide --username with --password-stdin\n");
+                fprintf(stderr, "the --password-stdin option requires --username to be set\n");
                 return 1;
         }
         const char *server = optind < argc ? argv[optind] : NULL;
@@ -343,6 +343,10 @@ int cmd_login(Cli *cli, int argc, char **argv)
         if (pass_stdin) {
                 pass_buf = read_line(NULL, false);
                 pass = pass_buf ?: "";
+        }
+        if ((!user || !pass) && !isatty(STDIN_FILENO)) {
+                fprintf(stderr, "Error: Cannot perform an interactive login from a non TTY device\n");
+                return 1;
         }
         if (!user) {
                 user_buf = read_line("Username: ", false);
@@ -404,12 +408,16 @@ int cmd_logout(Cli *cli, int argc, char **argv)
         _cleanup_free_ char *path = config_path();
         _cleanup_json_ json_t *cfg = config_load(path);
         json_t *auths = json_object_get(cfg, "auths");
-        if (!json_object_get(auths, key)) {
-                printf("Not logged in to %s\n", key);
-                return 0;
-        }
         printf("Removing login credentials for %s\n", key);
-        json_object_del(auths, key);
+        /* docker also erases the entries older clients stored with a scheme */
+        _cleanup_free_ char *http = xasprintf("http://%s", key), *https = xasprintf("https://%s", key);
+        bool had = json_object_del(auths, key) == 0;
+        if (!streq(key, DEFAULT_INDEX)) {
+                had |= json_object_del(auths, http) == 0;
+                had |= json_object_del(auths, https) == 0;
+        }
+        if (!had)
+                return 0;
         int r = config_save(path, cfg);
         if (r < 0) {
                 fprintf(stderr, "WARNING: could not erase credentials: %s: %s\n", key, strerror(-r));

@@ -1,5 +1,6 @@
 /* berth save, load, export, commit, diff, port: images and containers as archives, and what a container
  * changed or published. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,8 +43,7 @@ static int download(Cli *cli, const char *path, const char *output, const char *
                 }
         } else {
                 if (isatty(STDOUT_FILENO)) {
-                        fprintf(stderr, "%s: cowardly refusing to save to a terminal. Use the -o flag or redirect\n",
-                                streq(what, "save image") ? "failed to save image" : "Error");
+                        fprintf(stderr, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
                         return 1;
                 }
                 fd = dup(STDOUT_FILENO);
@@ -155,7 +155,9 @@ int cmd_load(Cli *cli, int argc, char **argv)
         if (input) {
                 fd = open(input, O_RDONLY | O_CLOEXEC);
                 if (fd < 0) {
-                        fprintf(stderr, "open %s: %s\n", input, strerror(errno));
+                        _cleanup_free_ char *m = xstrdup(strerror(errno));
+                        m[0] = (char) tolower(m[0]); /* as Go words it */
+                        fprintf(stderr, "open %s: %s\n", input, m);
                         return 1;
                 }
         } else {
