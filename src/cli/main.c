@@ -175,6 +175,14 @@ static const char *const unsupported[] = {
         "checkpoint", "buildx", "compose", "scout", "sbom", "init",
 };
 
+/* docker's subcommands that berth leaves out on purpose, with the reason */
+static const struct {
+        const char *group, *name, *why;
+} unsupported_sub[] = {
+        { "volume", "update", "it updates swarm cluster volumes" },
+        { "system", "dial-stdio", "choose the daemon with -H or DOCKER_HOST" },
+};
+
 static void print_table(FILE *f, const Command *t)
 {
         for (; t->name; t++)
@@ -331,6 +339,12 @@ int main(int argc, char **argv)
                                 return 0;
                         }
                         cmd = find(groups[i].table, sub_argv[1]);
+                        for (size_t u = 0; !cmd && u < ELEMENTSOF(unsupported_sub); u++)
+                                if (streq(unsupported_sub[u].group, name) && streq(unsupported_sub[u].name, sub_argv[1])) {
+                                        fprintf(stderr, "berth: '%s %s' is not supported by berth: %s\n", name,
+                                                sub_argv[1], unsupported_sub[u].why);
+                                        return 1;
+                                }
                         if (!cmd) {
                                 fprintf(stderr, "berth: unknown command: berth %s %s\n\nRun 'berth %s --help' "
                                         "for more information\n", name, sub_argv[1], name);

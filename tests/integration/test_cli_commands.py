@@ -197,6 +197,9 @@ def test_search_and_pull_all_tags_refused(cli):
     assert r.returncode == 1 and "not supported by berth" in err1(r)
     r = cli.berth("pull", "-a", "busybox", check=False)
     assert r.returncode == 1 and "not supported by berth" in err1(r)
+    for args in (("volume", "update", "v"), ("system", "dial-stdio")):
+        r = cli.berth(*args, check=False)
+        assert r.returncode == 1 and "not supported by berth" in err1(r), args
     same(cli, "pull")
     same(cli, "push")
     same(cli, "pull", "--bogus", "x")
