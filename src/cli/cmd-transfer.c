@@ -182,8 +182,7 @@ int cmd_commit(Cli *cli, int argc, char **argv)
                   "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")" },
                 { "change", required_argument, NULL, 'c', "Apply Dockerfile instruction to the created image", "list" },
                 { "message", required_argument, NULL, 'm', "Commit message" },
-                { "no-pause", no_argument, NULL, 'N', "Disable pausing container during commit" },
-                { "pause", optional_argument, NULL, 'p', "Pause container during commit (deprecated)", "bool",
+                { "pause", optional_argument, NULL, 'p', "Pause container during commit", "",
                   "true" },
                 CLI_HELP_OPTION,
                 {},
@@ -197,7 +196,6 @@ int cmd_commit(Cli *cli, int argc, char **argv)
                 case 'a': author = optarg; break;
                 case 'c': strv_extend(&changes, optarg); break;
                 case 'm': message = optarg; break;
-                case 'N': pause = false; break;
                 case 'p':
                         if (!optarg || streq(optarg, "true") || streq(optarg, "1"))
                                 pause = true;
