@@ -162,3 +162,22 @@ int cmd_volume_ls(Cli *cli, int argc, char **argv);
 int cmd_volume_inspect(Cli *cli, int argc, char **argv);
 int cmd_volume_rm(Cli *cli, int argc, char **argv);
 int cmd_volume_prune(Cli *cli, int argc, char **argv);
+/* cmd-registry.c */
+int cmd_pull(Cli *cli, int argc, char **argv);
+int cmd_push(Cli *cli, int argc, char **argv);
+int cmd_login(Cli *cli, int argc, char **argv);
+int cmd_logout(Cli *cli, int argc, char **argv);
+int cmd_search(Cli *cli, int argc, char **argv);
+/* cmd-transfer.c */
+int cmd_save(Cli *cli, int argc, char **argv);
+int cmd_load(Cli *cli, int argc, char **argv);
+int cmd_export(Cli *cli, int argc, char **argv);
+int cmd_commit(Cli *cli, int argc, char **argv);
+int cmd_diff(Cli *cli, int argc, char **argv);
+int cmd_port(Cli *cli, int argc, char **argv);
+/* cmd-prune.c */
+int cmd_container_prune(Cli *cli, int argc, char **argv);
+int cmd_image_prune(Cli *cli, int argc, char **argv);
+int cmd_builder_prune(Cli *cli, int argc, char **argv);
+int cmd_system_prune(Cli *cli, int argc, char **argv);
+int cmd_system_df(Cli *cli, int argc, char **argv);

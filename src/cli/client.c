@@ -68,6 +68,7 @@ void client_free(Client *c)
         free(c->sock_path);
         free(c->tcp_host);
         free(c->base_url);
+        free(c->registry_auth);
         free(c);
 }
 
@@ -213,6 +214,10 @@ static int perform(Client *c, const char *method, const char *path, struct curl_
                 curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
         else if (!streq(method, "GET"))
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        if (c->registry_auth) { /* hdrs is never NULL here: the append keeps the caller's head */
+                _cleanup_free_ char *ra = xasprintf("X-Registry-Auth: %s", c->registry_auth);
+                curl_slist_append(hdrs, ra);
+        }
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         CURLcode cr = curl_easy_perform(h);
         if (cr == CURLE_ABORTED_BY_CALLBACK || cr == CURLE_WRITE_ERROR) {

@@ -22,6 +22,7 @@ typedef struct Client {
         char server_version[16];
         bool negotiated;
         bool debug;
+        char *registry_auth; /* X-Registry-Auth sent with every request when set (pull, push, login) */
         void *curl; /* CURL*, reused for keep-alive */
 } Client;
 

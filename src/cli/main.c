@@ -12,10 +12,14 @@ static const Command commands[] = {
         { "build", cmd_build, "build [OPTIONS] PATH", "Build an image from a Dockerfile" },
         { "cp", cmd_cp, "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
           "Copy files/folders between a container and the local filesystem" },
+        { "commit", cmd_commit, "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+          "Create a new image from a container's changes" },
         { "create", cmd_create, "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
+        { "diff", cmd_diff, "diff CONTAINER", "Inspect changes to files or directories on a container's filesystem" },
         { "events", cmd_events, "events [OPTIONS]", "Get real time events from the server" },
         { "exec", cmd_exec, "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
           "Execute a command in a running container" },
+        { "export", cmd_export, "export [OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive" },
         { "history", cmd_history, "history [OPTIONS] IMAGE", "Show the history of an image" },
         { "images", cmd_images, "images [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "import", cmd_import, "import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
@@ -24,14 +28,24 @@ static const Command commands[] = {
         { "inspect", cmd_inspect, "inspect [OPTIONS] NAME|ID [NAME|ID...]",
           "Return low-level information on Docker objects" },
         { "kill", cmd_kill, "kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers" },
+        { "load", cmd_load, "load [OPTIONS]", "Load an image from a tar archive or STDIN" },
+        { "login", cmd_login, "login [OPTIONS] [SERVER]", "Authenticate to a registry" },
+        { "logout", cmd_logout, "logout [SERVER]", "Log out from a registry" },
         { "logs", cmd_logs, "logs [OPTIONS] CONTAINER", "Fetch the logs of a container" },
         { "pause", cmd_pause, "pause CONTAINER [CONTAINER...]", "Pause all processes within one or more containers" },
+        { "port", cmd_port, "port CONTAINER [PRIVATE_PORT[/PROTO]]",
+          "List port mappings or a specific mapping for the container" },
         { "ps", cmd_ps, "ps [OPTIONS]", "List containers" },
+        { "pull", cmd_pull, "pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry" },
+        { "push", cmd_push, "push [OPTIONS] NAME[:TAG]", "Upload an image to a registry" },
         { "rename", cmd_rename, "rename CONTAINER NEW_NAME", "Rename a container" },
         { "restart", cmd_restart, "restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers" },
         { "rm", cmd_rm, "rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers" },
         { "rmi", cmd_rmi, "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
         { "run", cmd_run, "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image" },
+        { "save", cmd_save, "save [OPTIONS] IMAGE [IMAGE...]",
+          "Save one or more images to a tar archive (streamed to STDOUT by default)" },
+        { "search", cmd_search, "search [OPTIONS] TERM", "Search Docker Hub for images" },
         { "start", cmd_start, "start [OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers" },
         { "stats", cmd_stats, "stats [OPTIONS] [CONTAINER...]",
           "Display a live stream of container(s) resource usage statistics" },
@@ -55,16 +69,25 @@ static const Command image_commands[] = {
         { "import", cmd_import, "image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]", "Import a tarball" },
         { "inspect", cmd_image_inspect, "image inspect [OPTIONS] IMAGE [IMAGE...]",
           "Display detailed information on one or more images" },
+        { "load", cmd_load, "image load [OPTIONS]", "Load an image from a tar archive or STDIN" },
         { "ls", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
         { "list", cmd_images, "image ls [OPTIONS] [REPOSITORY[:TAG]]", "List images" },
+        { "prune", cmd_image_prune, "image prune [OPTIONS]", "Remove unused images" },
+        { "pull", cmd_pull, "image pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry" },
+        { "push", cmd_push, "image push [OPTIONS] NAME[:TAG]", "Upload an image to a registry" },
         { "rm", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
         { "remove", cmd_rmi, "image rm [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images" },
+        { "save", cmd_save, "image save [OPTIONS] IMAGE [IMAGE...]", "Save one or more images to a tar archive" },
         { "tag", cmd_tag, "image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Tag an image" },
         { NULL, NULL, NULL, NULL },
 };
 
 static const Command container_commands[] = {
         { "attach", cmd_attach, "container attach [OPTIONS] CONTAINER", "Attach to a running container" },
+        { "commit", cmd_commit, "container commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+          "Create a new image from a container's changes" },
+        { "diff", cmd_diff, "container diff CONTAINER", "Inspect changes to files or directories" },
+        { "export", cmd_export, "container export [OPTIONS] CONTAINER", "Export a container's filesystem" },
         { "exec", cmd_exec, "container exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a container" },
         { "cp", cmd_cp, "container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-", "Copy files/folders" },
         { "create", cmd_create, "container create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container" },
@@ -76,6 +99,8 @@ static const Command container_commands[] = {
         { "list", cmd_ps, "container ls [OPTIONS]", "List containers" },
         { "ps", cmd_ps, "container ls [OPTIONS]", "List containers" },
         { "pause", cmd_pause, "container pause CONTAINER [CONTAINER...]", "Pause containers" },
+        { "port", cmd_port, "container port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings" },
+        { "prune", cmd_container_prune, "container prune [OPTIONS]", "Remove all stopped containers" },
         { "rename", cmd_rename, "container rename CONTAINER NEW_NAME", "Rename a container" },
         { "restart", cmd_restart, "container restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart containers" },
         { "rm", cmd_rm, "container rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove containers" },
@@ -93,8 +118,10 @@ static const Command container_commands[] = {
 };
 
 static const Command system_commands[] = {
+        { "df", cmd_system_df, "system df [OPTIONS]", "Show berth disk usage" },
         { "events", cmd_events, "system events [OPTIONS]", "Get real time events from the server" },
         { "info", cmd_info, "system info [OPTIONS]", "Display system-wide information" },
+        { "prune", cmd_system_prune, "system prune [OPTIONS]", "Remove unused data" },
         { NULL, NULL, NULL, NULL },
 };
 
@@ -127,7 +154,14 @@ static const Command volume_commands[] = {
         { NULL, NULL, NULL, NULL },
 };
 
+static const Command builder_commands[] = {
+        { "build", cmd_build, "builder build [OPTIONS] PATH", "Build an image from a Dockerfile" },
+        { "prune", cmd_builder_prune, "builder prune [OPTIONS]", "Remove build cache" },
+        { NULL, NULL, NULL, NULL },
+};
+
 static const CommandGroup groups[] = {
+        { "builder", builder_commands, "Manage builds" },
         { "container", container_commands, "Manage containers" },
         { "image", image_commands, "Manage images" },
         { "system", system_commands, "Manage berth" },
@@ -139,6 +173,14 @@ static const CommandGroup groups[] = {
 static const char *const unsupported[] = {
         "swarm", "plugin", "context", "trust", "manifest", "secret", "config", "service", "stack", "node",
         "checkpoint", "buildx", "compose", "scout", "sbom", "init",
+};
+
+/* docker's subcommands that berth leaves out on purpose, with the reason */
+static const struct {
+        const char *group, *name, *why;
+} unsupported_sub[] = {
+        { "volume", "update", "it updates swarm cluster volumes" },
+        { "system", "dial-stdio", "choose the daemon with -H or DOCKER_HOST" },
 };
 
 static void print_table(FILE *f, const Command *t)
@@ -297,6 +339,12 @@ int main(int argc, char **argv)
                                 return 0;
                         }
                         cmd = find(groups[i].table, sub_argv[1]);
+                        for (size_t u = 0; !cmd && u < ELEMENTSOF(unsupported_sub); u++)
+                                if (streq(unsupported_sub[u].group, name) && streq(unsupported_sub[u].name, sub_argv[1])) {
+                                        fprintf(stderr, "berth: '%s %s' is not supported by berth: %s\n", name,
+                                                sub_argv[1], unsupported_sub[u].why);
+                                        return 1;
+                                }
                         if (!cmd) {
                                 fprintf(stderr, "berth: unknown command: berth %s %s\n\nRun 'berth %s --help' "
                                         "for more information\n", name, sub_argv[1], name);
