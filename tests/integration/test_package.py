@@ -5,7 +5,7 @@ the installed /usr/bin/berthd starts from the installed files in its own
 network, mount and pid namespaces and `berth run --rm busybox true` works.
 
 Slow (a full build plus a root: about 4 minutes, 2 when the root is cached in
-/var/cache/berth-test), so it runs only with BERTH_TEST_PACKAGE=1; BERTH_TEST_DEB=path tests a .deb built already. Needs
+/var/cache/berth-test), so it runs only with BERTH_TEST_PACKAGE=1 (tests/run-all sets it for its first integration run); BERTH_TEST_DEB=path tests a .deb built already. Needs
 dpkg-dev, debhelper and mmdebstrap, and Debian's archive reachable by apt."""
 import hashlib
 import os
