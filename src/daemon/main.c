@@ -2,6 +2,7 @@
  * daemon away, opens the engine and serves the API until SIGTERM/SIGINT. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
@@ -298,6 +299,12 @@ static int check_listeners(void)
 
 int main(int argc, char **argv)
 {
+        /* Idle memory (docs/hacking.md, Memory): fixed malloc thresholds, so that freeing one large
+         * buffer does not raise them (glibc's dynamic threshold would then keep up to 64 MB of
+         * freed heap resident), and two arenas instead of eight per core for the connection threads. */
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+        mallopt(M_ARENA_MAX, 2);
         log_set_prefix("berthd");
         if (parse_args(argc, argv) < 0)
                 return 125;
