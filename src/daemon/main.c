@@ -301,10 +301,9 @@ int main(int argc, char **argv)
 {
         /* Idle memory (docs/hacking.md, Memory): fixed malloc thresholds, so that freeing one large
          * buffer does not raise them (glibc's dynamic threshold would then keep up to 64 MB of
-         * freed heap resident), and two arenas instead of eight per core for the connection threads. */
+         * freed heap resident). */
         mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-        mallopt(M_ARENA_MAX, 2);
         log_set_prefix("berthd");
         if (parse_args(argc, argv) < 0)
                 return 125;
