@@ -153,6 +153,8 @@ int store_open(const char *path, Store **ret, BerthError **err)
         }
         sqlite3_busy_timeout(s->db, 5000);
         db_register(s->db, true);
+        static uint64_t serials;
+        s->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 #ifndef NDEBUG
         const char *fault = getenv("BERTH_TEST_STORE_FAIL");
         if (fault && *fault)

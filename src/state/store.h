@@ -4,12 +4,14 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "basic/error.h"
 
 typedef struct Store {
         sqlite3 *db;
         char *fault_path; /* debug builds: $BERTH_TEST_STORE_FAIL, see store_write_fault() */
+        uint64_t serial;  /* unique per store_open() in this process: a key for caches of decoded rows */
 } Store;
 
 int store_open(const char *path, Store **ret, BerthError **err);
