@@ -1,5 +1,6 @@
 /* Request dispatch: strips /vX.Y once, checks the version, matches the route
  * tables, and turns engine errors into Docker's JSON errors. */
+#include <malloc.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -111,6 +112,22 @@ int api_split_version(const char *url, int *ver, const char **rest, bool *bad_fo
         return 0;
 }
 
+/* Pulls, imports, loads, builds, commits and pushes allocate tens of MB in passing (decoded
+ * manifests, tar buffers, spooled bodies); give those pages back to the system once they are
+ * done, so an idle daemon does not keep the high-water mark of its last large operation. */
+static bool heavy_request(const char *method, const char *path)
+{
+        static const char *const prefixes[] = { "/images/create", "/images/load", "/build", "/commit", NULL };
+        if (!streq(method, "POST") && !streq(method, "PUT"))
+                return false;
+        for (size_t i = 0; prefixes[i]; i++)
+                if (startswith(path, prefixes[i]))
+                        return true;
+        if (startswith(path, "/images/") && endswith(path, "/push"))
+                return true;
+        return endswith(path, "/archive"); /* docker cp into a container */
+}
+
 void api_dispatch(HttpRequest *req, void *engine)
 {
         ApiRequest ar = { .http = req, .engine = engine };
@@ -162,6 +179,8 @@ void api_dispatch(HttpRequest *req, void *engine)
                         rt->handler(&ar);
                         for (int k = 0; k < 4; k++)
                                 free(ar.params[k]);
+                        if (heavy_request(method, ar.path))
+                                malloc_trim(0);
                         goto done;
                 }
         }

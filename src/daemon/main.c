@@ -2,6 +2,7 @@
  * daemon away, opens the engine and serves the API until SIGTERM/SIGINT. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
@@ -502,6 +503,11 @@ static void reload_config(Engine *engine)
 
 int main(int argc, char **argv)
 {
+        /* Idle memory (docs/hacking.md, Memory): fixed malloc thresholds, so that freeing one large
+         * buffer does not raise them (glibc's dynamic threshold would then keep up to 64 MB of
+         * freed heap resident). */
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 128 * 1024);
         log_set_prefix("berthd");
         json_set_alloc_funcs(xmalloc, free); /* one out-of-memory policy, jansson included */
         if (parse_args(argc, argv) < 0)

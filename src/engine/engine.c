@@ -120,6 +120,8 @@ void engine_free(Engine *e)
         if (!e)
                 return;
         health_sched_free(e);
+        if (e->images)
+                json_decref(e->images->list_cache);
         free(e->images);
         free(e->net);
         volume_store_free(e->volumes);

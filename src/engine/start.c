@@ -321,6 +321,19 @@ static void spec_add_security(json_t *hc, json_t *spec, bool priv)
                 }
         }
         json_object_set_new(spec, "seccomp", json_boolean(seccomp));
+        if (seccomp && !json_object_get(spec, "seccomp_profile")) {
+                /* the default profile compiled here once per capability set, not in every start and exec */
+                json_t *cj = json_object_get(spec, "capabilities");
+                _cleanup_strv_free_ char **caps = NULL;
+                size_t k;
+                json_t *x;
+                json_array_foreach(cj, k, x) strv_extend(&caps, json_string_value(x));
+                if (json_is_array(cj) && !caps)
+                        caps = xcalloc(1, sizeof(char *)); /* CapDrop ALL: an empty set, not the default */
+                _cleanup_free_ char *bpf = rt_seccomp_default_bpf(caps, json_is_string(cj));
+                if (bpf)
+                        json_object_set_new(spec, "seccomp_bpf", json_string(bpf));
+        }
         json_object_set_new(spec, "no_new_privileges", json_boolean(nnp));
         json_t *ns = json_object_get(spec, "namespaces");
         const char *pid = json_str(hc, "PidMode"), *ipc = json_str(hc, "IpcMode"), *uts = json_str(hc, "UTSMode");

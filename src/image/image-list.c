@@ -143,6 +143,17 @@ int image_list(ImageStore *e, json_t *filters, bool all, bool shared_size, json_
         json_t *label_f = json_object_get(filters, "label");
         json_t *ref_f = json_object_get(filters, "reference");
 
+        /* The plain list (what `docker images` asks for) is cached. Every input of it (images, refs,
+         * layers, containers) is in the store, so any row change there since makes it stale; reads
+         * inside an open transaction may see changes that are then rolled back, so never cache those. */
+        bool cacheable = !all && !shared_size && json_object_size(filters) == 0 &&
+                         sqlite3_get_autocommit(e->store->db);
+        int64_t gen = sqlite3_total_changes64(e->store->db);
+        if (cacheable && e->list_cache && e->list_cache_gen == gen) {
+                *ret = json_deep_copy(e->list_cache);
+                return 0;
+        }
+
         _cleanup_stmt_ sqlite3_stmt *st =
                 store_prepare(e->store, "SELECT " IMG_COLS " FROM images ORDER BY created DESC, id", err);
         if (!st)
@@ -174,6 +185,11 @@ int image_list(ImageStore *e, json_t *filters, bool all, bool shared_size, json_
                         continue;
                 }
                 json_array_append_new(out, s);
+        }
+        if (cacheable) {
+                json_decref(e->list_cache);
+                e->list_cache = json_deep_copy(out);
+                e->list_cache_gen = gen;
         }
         *ret = out;
         return 0;

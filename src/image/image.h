@@ -25,6 +25,10 @@ typedef struct ImageStore {
         /* bounds on unpacking one layer: --layer-max-ratio, --layer-max-size, --min-free-space */
         unsigned layer_max_ratio;
         uint64_t layer_max_size, min_free_space;
+        /* GET /images/json without filters, kept decoded between requests (under lock): valid while
+         * the store has made no change since (list_cache_gen = sqlite3_total_changes64 then). */
+        json_t *list_cache;
+        int64_t list_cache_gen;
 } ImageStore;
 
 /* Resolves a reference ("busybox", "busybox:latest", "docker.io/library/busybox",

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -92,6 +93,72 @@ static Net *net_from_row(sqlite3_stmt *st)
         return n;
 }
 
+static char *dup_or_null(const char *s)
+{
+        return s ? xstrdup(s) : NULL;
+}
+
+static Net *net_dup(const Net *n)
+{
+        Net *d = xmalloc(sizeof(*d));
+        *d = *n;
+        d->name = dup_or_null(n->name);
+        d->driver = dup_or_null(n->driver);
+        d->bridge = dup_or_null(n->bridge);
+        d->subnet_s = dup_or_null(n->subnet_s);
+        d->gw_s = dup_or_null(n->gw_s);
+        d->range_s = dup_or_null(n->range_s);
+        d->labels = dup_or_null(n->labels);
+        d->options = dup_or_null(n->options);
+        d->subnet6_s = dup_or_null(n->subnet6_s);
+        d->gw6_s = dup_or_null(n->gw6_s);
+        d->range6_s = dup_or_null(n->range6_s);
+        d->aux = dup_or_null(n->aux);
+        d->aux6 = dup_or_null(n->aux6);
+        return d;
+}
+
+/* Lookups by exact id or name, kept decoded: a container list asks for the same network once per
+ * container. An entry is valid while the connection's change counter is what it was when the row
+ * was read (a Net is made from its row alone); nothing is cached or served inside a transaction. */
+#define NET_CACHE_MAX 8
+static pthread_mutex_t net_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+        uint64_t store;
+        int64_t gen;
+        char *ref;
+        Net *net;
+} net_cache[NET_CACHE_MAX];
+static size_t net_cache_next;
+
+static Net *net_cache_get(uint64_t store, int64_t gen, const char *ref)
+{
+        Net *n = NULL;
+        pthread_mutex_lock(&net_cache_lock);
+        for (size_t i = 0; i < NET_CACHE_MAX && !n; i++)
+                if (net_cache[i].net && net_cache[i].store == store && net_cache[i].gen == gen && streq(net_cache[i].ref, ref))
+                        n = net_dup(net_cache[i].net);
+        pthread_mutex_unlock(&net_cache_lock);
+        return n;
+}
+
+static void net_cache_put(uint64_t store, int64_t gen, const char *ref, const Net *n)
+{
+        Net *copy = net_dup(n);
+        char *r = xstrdup(ref);
+        pthread_mutex_lock(&net_cache_lock);
+        size_t i = net_cache_next++ % NET_CACHE_MAX;
+        Net *old = net_cache[i].net;
+        char *old_ref = net_cache[i].ref;
+        net_cache[i].store = store;
+        net_cache[i].gen = gen;
+        net_cache[i].ref = r;
+        net_cache[i].net = copy;
+        pthread_mutex_unlock(&net_cache_lock);
+        net_free(old);
+        free(old_ref);
+}
+
 /* By full id, name, or unique id prefix. */
 Net *net_find(Network *e, const char *ref, int *ambiguous)
 {
@@ -99,14 +166,26 @@ Net *net_find(Network *e, const char *ref, int *ambiguous)
                 *ambiguous = 0;
         if (!ref || !*ref)
                 return NULL;
+        sqlite3 *db = e->store->db;
+        bool cacheable = sqlite3_get_autocommit(db);
+        int64_t gen = sqlite3_total_changes64(db);
+        if (cacheable) {
+                Net *n = net_cache_get(e->store->serial, gen, ref);
+                if (n)
+                        return n;
+        }
         {
                 _cleanup_stmt_ sqlite3_stmt *st =
                         store_prepare(e->store, "SELECT " NET_COLS " FROM networks WHERE id = ?1 OR name = ?1", NULL);
                 if (!st)
                         return NULL;
                 sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
-                if (sqlite3_step(st) == SQLITE_ROW)
-                        return net_from_row(st);
+                if (sqlite3_step(st) == SQLITE_ROW) {
+                        Net *n = net_from_row(st);
+                        if (cacheable)
+                                net_cache_put(e->store->serial, gen, ref, n);
+                        return n;
+                }
         }
         _cleanup_stmt_ sqlite3_stmt *st =
                 store_prepare(e->store, "SELECT " NET_COLS " FROM networks WHERE substr(id, 1, length(?1)) = ?1", NULL);

@@ -903,7 +903,8 @@ static _noreturn_ void child_main(Child *ch)
                 child_fail(ch, 125, "error during container init: setting rlimits: %s", go_strerror(-r));
         char *const *caps = s->capabilities ? s->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_berr_ BerthError *scerr = NULL;
-        if (s->seccomp && !s->privileged && (r = rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr)) < 0)
+        if (s->seccomp && !s->privileged && (r = (s->seccomp_bpf ? rt_seccomp_load_bpf(s->seccomp_bpf)
+                                                       : rt_seccomp_load(s->seccomp_profile, caps, s->all_capabilities, &scerr))) < 0)
                 child_fail(ch, 125, "error during container init: loading seccomp filter: %s",
                            scerr ? scerr->msg : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, s->privileged || s->all_capabilities, u.uid, u.gid, groups, n_groups);

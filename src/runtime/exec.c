@@ -116,7 +116,8 @@ static _noreturn_ void exec_child(const RtSpec *cs, const RtExecSpec *x, int soc
                 xfail(sock, 126, "setting rlimits: %s", go_strerror(-r));
         char *const *caps = cs->capabilities ? cs->capabilities : (char *const *) rt_default_capabilities;
         _cleanup_berr_ BerthError *scerr = NULL;
-        if (cs->seccomp && !privileged && (r = rt_seccomp_load(cs->seccomp_profile, caps, cs->all_capabilities, &scerr)) < 0)
+        if (cs->seccomp && !privileged && (r = (cs->seccomp_bpf ? rt_seccomp_load_bpf(cs->seccomp_bpf)
+                                                       : rt_seccomp_load(cs->seccomp_profile, caps, cs->all_capabilities, &scerr))) < 0)
                 xfail(sock, 126, "loading seccomp filter: %s", scerr ? scerr->msg : go_strerror(-r));
         r = rt_switch_user_and_caps(caps, privileged || cs->all_capabilities, u.uid, u.gid, groups, n_groups);
         if (r == 0 && cs->no_new_privileges && !privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -62,6 +62,13 @@ int rt_exec_create(const RtSpec *cs, pid_t container_pid, const RtCgroupOps *cg,
  * for a process that will hold `caps` (all_caps: every capability), which decide the rules with
  * includes/excludes "caps". */
 int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, BerthError **err);
+/* The built-in default profile for `caps` (NULL: Docker's default set; all_caps: every capability)
+ * compiled to a BPF program, as hex; cached per capability set, a new string; NULL when it cannot
+ * be compiled (the monitor then compiles the profile itself). Called by berthd. */
+char *rt_seccomp_default_bpf(char *const *caps, bool all_caps);
+/* Installs a program from rt_seccomp_default_bpf() exactly as rt_seccomp_load() would install the
+ * profile it was compiled from. */
+int rt_seccomp_load_bpf(const char *hex);
 /* Validates a custom profile (berthd, at create). */
 int rt_seccomp_check_profile(const char *profile, BerthError **err);
 #include <jansson.h>

@@ -1,9 +1,15 @@
 /* Capabilities (libcap) and the default seccomp profile (libseccomp) of a container process. */
 #include <ctype.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -337,30 +343,149 @@ int rt_seccomp_check_profile(const char *text, BerthError **err)
         return apply_profile(NULL, p, NULL, false, dflt, EPERM, err);
 }
 
-int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, BerthError **err)
+/* The filter context of a profile for a process holding caps; NULL and err set on failure. */
+static scmp_filter_ctx profile_ctx(const char *profile, char *const *caps, bool all_caps, int *ret, BerthError **err)
 {
         _cleanup_json_ json_t *p = NULL;
         if (profile) {
                 p = json_loads(profile, 0, NULL);
-                if (!json_is_object(p))
-                        return berr_set(err, EINVAL, "decoding seccomp profile failed");
+                if (!json_is_object(p)) {
+                        *ret = berr_set(err, EINVAL, "decoding seccomp profile failed");
+                        return NULL;
+                }
         } else
                 p = rt_seccomp_default_profile();
         json_t *de = json_object_get(p, "defaultErrnoRet");
         int dflt_errno = json_is_integer(de) ? (int) json_integer_value(de) : EPERM;
         uint32_t dflt;
-        if (parse_action(json_str(p, "defaultAction"), de, EPERM, &dflt) < 0)
-                return berr_set(err, EINVAL, "unsupported defaultAction");
+        if (parse_action(json_str(p, "defaultAction"), de, EPERM, &dflt) < 0) {
+                *ret = berr_set(err, EINVAL, "unsupported defaultAction");
+                return NULL;
+        }
         scmp_filter_ctx ctx = seccomp_init(dflt);
-        if (!ctx)
-                return -ENOMEM;
+        if (!ctx) {
+                *ret = -ENOMEM;
+                return NULL;
+        }
         int r = apply_profile(ctx, p, caps, all_caps, dflt, dflt_errno, err);
         if (r == 0)
                 r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-        if (r == 0)
-                r = seccomp_load(ctx);
+        if (r < 0) {
+                seccomp_release(ctx);
+                *ret = r;
+                return NULL;
+        }
+        return ctx;
+}
+
+int rt_seccomp_load(const char *profile, char *const *caps, bool all_caps, BerthError **err)
+{
+        int r = 0;
+        scmp_filter_ctx ctx = profile_ctx(profile, caps, all_caps, &r, err);
+        if (!ctx)
+                return r;
+        r = seccomp_load(ctx);
         seccomp_release(ctx);
         return r;
+}
+
+/* The compiled program as hex (the monitor is static and has no base64 codec). */
+static char *compile_hex(char *const *caps, bool all_caps)
+{
+        int r = 0;
+        scmp_filter_ctx ctx = profile_ctx(NULL, caps, all_caps, &r, NULL);
+        if (!ctx)
+                return NULL;
+        _cleanup_close_ int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+        r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+        seccomp_release(ctx);
+        off_t len = r == 0 ? lseek(fd, 0, SEEK_END) : -1;
+        if (len <= 0 || len % (off_t) sizeof(struct sock_filter) || len / 8 > BPF_MAXINSNS)
+                return NULL;
+        _cleanup_free_ unsigned char *buf = xmalloc((size_t) len);
+        if (pread(fd, buf, (size_t) len, 0) != len)
+                return NULL;
+        char *hex = xmalloc((size_t) len * 2 + 1);
+        for (off_t i = 0; i < len; i++)
+                snprintf(hex + i * 2, 3, "%02x", buf[i]);
+        return hex;
+}
+
+/* Compiling the default profile costs milliseconds of libseccomp's time; it depends only on the
+ * capability set (and this kernel and architecture), so berthd compiles it once per set. */
+#define BPF_CACHE_MAX 16
+static pthread_mutex_t bpf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+        char *key, *hex;
+} bpf_cache[BPF_CACHE_MAX];
+
+char *rt_seccomp_default_bpf(char *const *caps, bool all_caps)
+{
+        _cleanup_free_ char *key = NULL;
+        if (all_caps)
+                key = xstrdup("ALL");
+        else if (!caps)
+                key = xstrdup("default");
+        else {
+                size_t n = 5;
+                for (size_t i = 0; caps[i]; i++)
+                        n += strlen(caps[i]) + 1;
+                key = xmalloc(n);
+                strcpy(key, "set:");
+                for (size_t i = 0; caps[i]; i++) {
+                        strcat(key, caps[i]);
+                        strcat(key, ",");
+                }
+        }
+        pthread_mutex_lock(&bpf_lock);
+        for (size_t i = 0; i < BPF_CACHE_MAX && bpf_cache[i].key; i++)
+                if (streq(bpf_cache[i].key, key)) {
+                        char *hex = xstrdup(bpf_cache[i].hex);
+                        pthread_mutex_unlock(&bpf_lock);
+                        return hex;
+                }
+        pthread_mutex_unlock(&bpf_lock);
+        char *hex = compile_hex(caps ? caps : (char *const *) rt_default_capabilities, all_caps);
+        if (!hex)
+                return NULL;
+        pthread_mutex_lock(&bpf_lock);
+        for (size_t i = 0; i < BPF_CACHE_MAX; i++) {
+                if (bpf_cache[i].key && streq(bpf_cache[i].key, key))
+                        break; /* another thread was first */
+                if (!bpf_cache[i].key) {
+                        bpf_cache[i].key = TAKE_PTR(key);
+                        bpf_cache[i].hex = xstrdup(hex);
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&bpf_lock);
+        return hex;
+}
+
+static int unhex(char c)
+{
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int rt_seccomp_load_bpf(const char *hex)
+{
+        size_t n = strlen(hex);
+        if (n == 0 || n % (2 * sizeof(struct sock_filter)) || n / 16 > BPF_MAXINSNS)
+                return -EINVAL;
+        _cleanup_free_ unsigned char *buf = xmalloc(n / 2);
+        for (size_t i = 0; i < n / 2; i++) {
+                int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                buf[i] = (unsigned char) (hi << 4 | lo);
+        }
+        /* What seccomp_load() does with the attributes profile_ctx() sets: no flags, NNP untouched. */
+        struct sock_fprog prog = { .len = (unsigned short) (n / 16), .filter = (struct sock_filter *) buf };
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+                return 0;
+        if (errno != ENOSYS)
+                return -errno;
+        return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0 ? -errno : 0;
 }
 
 int rt_switch_user_and_caps(char *const *caps, bool all, uid_t uid, gid_t gid, const gid_t *groups,

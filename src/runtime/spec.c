@@ -105,6 +105,8 @@ int rt_spec_parse(const char *text, RtSpec **ret, BerthError **err)
         json_t *scp = json_object_get(j, "seccomp_profile");
         if (json_is_object(scp))
                 s->seccomp_profile = json_dumps(scp, JSON_COMPACT);
+        else
+                s->seccomp_bpf = dup_str(j, "seccomp_bpf");
         s->no_new_privileges = json_bool(j, "no_new_privileges");
         s->log_path = dup_str(j, "log_path");
         s->log_max_size = json_int(j, "log_max_size", 0);
@@ -300,6 +302,7 @@ RtSpec *rt_spec_free(RtSpec *s)
         free(s->devices);
         strv_free(s->device_rules);
         free(s->seccomp_profile);
+        free(s->seccomp_bpf);
         strv_free(s->sysctls);
         free(s->rlimits);
         rt_cgroup_resources_done(&s->resources);

@@ -53,6 +53,7 @@ typedef struct RtSpec {
         bool all_capabilities; /* CapAdd ALL */
         bool privileged, seccomp;
         char *seccomp_profile; /* Docker's JSON format; NULL: the built-in default */
+        char *seccomp_bpf; /* the built-in default compiled by berthd for these capabilities (hex), or NULL */
         bool no_new_privileges;
         char **sysctls; /* "net.ipv4.ip_forward=1", ... (namespaced ones, checked by berthd) */
         RtRlimit *rlimits;

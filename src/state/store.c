@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -42,6 +43,88 @@ static const char *const migrations[] = {
         ");",
 };
 
+/* The statement cache. Parsing and planning SQL is most of the cost of a short query (the
+ * hot API paths run a dozen of them per request), so statements are kept prepared. The cache
+ * is shared by every thread: an entry is taken out while a caller uses it, so no statement is
+ * ever stepped by two threads, and put back on release. Only statements of open stores are
+ * kept (a release after store_close() finalizes). Oldest entries are evicted first, so SQL
+ * built at run time cannot pin the cache. */
+#define STMT_CACHE_MAX 48
+#define STORES_MAX 16
+static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
+static sqlite3_stmt *stmt_cache[STMT_CACHE_MAX]; /* oldest first */
+static size_t stmt_cache_n;
+static sqlite3 *open_dbs[STORES_MAX];
+
+static bool db_is_open_locked(sqlite3 *db)
+{
+        for (size_t i = 0; i < STORES_MAX; i++)
+                if (open_dbs[i] == db)
+                        return true;
+        return false;
+}
+
+static void db_register(sqlite3 *db, bool open)
+{
+        pthread_mutex_lock(&stmt_lock);
+        for (size_t i = 0; i < STORES_MAX; i++)
+                if (open_dbs[i] == (open ? NULL : db)) {
+                        open_dbs[i] = open ? db : NULL;
+                        break;
+                }
+        sqlite3_stmt *drop[STMT_CACHE_MAX];
+        size_t n_drop = 0, k = 0;
+        if (!open) {
+                for (size_t i = 0; i < stmt_cache_n; i++) {
+                        if (sqlite3_db_handle(stmt_cache[i]) == db)
+                                drop[n_drop++] = stmt_cache[i];
+                        else
+                                stmt_cache[k++] = stmt_cache[i];
+                }
+                stmt_cache_n = k;
+        }
+        pthread_mutex_unlock(&stmt_lock);
+        for (size_t i = 0; i < n_drop; i++)
+                sqlite3_finalize(drop[i]);
+}
+
+static sqlite3_stmt *stmt_checkout(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        pthread_mutex_lock(&stmt_lock);
+        for (size_t i = stmt_cache_n; i-- > 0;)
+                if (sqlite3_db_handle(stmt_cache[i]) == db && streq(sqlite3_sql(stmt_cache[i]), sql)) {
+                        st = stmt_cache[i];
+                        memmove(stmt_cache + i, stmt_cache + i + 1, (stmt_cache_n - i - 1) * sizeof(*stmt_cache));
+                        stmt_cache_n--;
+                        break;
+                }
+        pthread_mutex_unlock(&stmt_lock);
+        return st;
+}
+
+void store_release(sqlite3_stmt *st)
+{
+        if (!st)
+                return;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_stmt *evict = st;
+        pthread_mutex_lock(&stmt_lock);
+        if (db_is_open_locked(sqlite3_db_handle(st))) {
+                if (stmt_cache_n == STMT_CACHE_MAX) {
+                        evict = stmt_cache[0];
+                        memmove(stmt_cache, stmt_cache + 1, (STMT_CACHE_MAX - 1) * sizeof(*stmt_cache));
+                        stmt_cache_n--;
+                } else
+                        evict = NULL;
+                stmt_cache[stmt_cache_n++] = st;
+        }
+        pthread_mutex_unlock(&stmt_lock);
+        if (evict)
+                sqlite3_finalize(evict);
+}
+
 int store_open(const char *path, Store **ret, BerthError **err)
 {
         /* The database holds every container's environment, secrets included:
@@ -69,6 +152,9 @@ int store_open(const char *path, Store **ret, BerthError **err)
                 return r;
         }
         sqlite3_busy_timeout(s->db, 5000);
+        db_register(s->db, true);
+        static uint64_t serials;
+        s->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 #ifndef NDEBUG
         const char *fault = getenv("BERTH_TEST_STORE_FAIL");
         if (fault && *fault)
@@ -76,8 +162,10 @@ int store_open(const char *path, Store **ret, BerthError **err)
 #endif
         /* WAL + synchronous=NORMAL: a commit is in the OS once it returns, so a
          * killed daemon loses nothing; after a power loss the store is still
-         * consistent but may miss the last commits (docs/state-store.md). */
-        int r = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
+         * consistent but may miss the last commits (docs/state-store.md). The page cache is bounded
+         * to 1 MiB (SQLite's default is 2 MiB): the OS caches the file anyway, and it stays resident. */
+        int r = store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                              "PRAGMA cache_size=-1024;", err);
         if (r < 0)
                 goto fail;
         int version = 0;
@@ -165,8 +253,10 @@ void store_close(Store *s)
 {
         if (!s)
                 return;
-        if (s->db)
+        if (s->db) {
+                db_register(s->db, false);
                 sqlite3_close_v2(s->db);
+        }
         free(s->fault_path);
         free(s);
 }
@@ -212,8 +302,10 @@ void store_rollback(Store *s)
 
 sqlite3_stmt *store_prepare(Store *s, const char *sql, BerthError **err)
 {
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        sqlite3_stmt *st = stmt_checkout(s->db, sql);
+        if (st)
+                return st;
+        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
         if (rc != SQLITE_OK) {
                 berr_set(err, EIO, "state database: %s", sqlite3_errmsg(s->db));
                 return NULL;

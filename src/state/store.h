@@ -4,12 +4,14 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "basic/error.h"
 
 typedef struct Store {
         sqlite3 *db;
         char *fault_path; /* debug builds: $BERTH_TEST_STORE_FAIL, see store_write_fault() */
+        uint64_t serial;  /* unique per store_open() in this process: a key for caches of decoded rows */
 } Store;
 
 int store_open(const char *path, Store **ret, BerthError **err);
@@ -27,7 +29,11 @@ void store_rollback(Store *s);
 /* Debug builds only: -EIO while the file named by $BERTH_TEST_STORE_FAIL exists, so the
  * tests can make every state write fail as a full or broken disk would; 0 otherwise. */
 int store_write_fault(Store *s);
-/* Prepared statement helper; returns NULL and sets err on failure. */
+/* Prepared statement helper; returns NULL and sets err on failure. Statements come from a small
+ * per-process cache keyed by (database, SQL text): a statement is checked out to one caller at a
+ * time and goes back, reset and unbound, through store_release() (what _cleanup_stmt_ calls).
+ * sqlite3_finalize() on a checked-out statement is still fine: it only drops it from the cache. */
 sqlite3_stmt *store_prepare(Store *s, const char *sql, BerthError **err);
-static inline void sqlite3_finalizep(sqlite3_stmt **st) { if (*st) sqlite3_finalize(*st); }
+void store_release(sqlite3_stmt *st);
+static inline void sqlite3_finalizep(sqlite3_stmt **st) { if (*st) store_release(*st); }
 #define _cleanup_stmt_ _cleanup_(sqlite3_finalizep)

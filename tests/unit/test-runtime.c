@@ -1,6 +1,10 @@
 /* Pure pieces of the runtime and monitor: user resolution, json-file line encoding, line
  * splitting and rotation. */
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -277,6 +281,38 @@ TEST(seccomp_profiles)
         berr_freep(&msg);
         ASSERT_TRUE(rt_seccomp_check_profile("[1]", &msg) < 0);
         berr_freep(&msg);
+}
+
+/* The default profile compiled once in berthd: cached per capability set, refused when malformed,
+ * and once installed it denies what the profile denies (keyctl) and allows the rest. */
+TEST(seccomp_default_bpf)
+{
+        _cleanup_free_ char *a = rt_seccomp_default_bpf(NULL, false);
+        _cleanup_free_ char *b = rt_seccomp_default_bpf(NULL, false);
+        char *const none[] = { NULL };
+        _cleanup_free_ char *c = rt_seccomp_default_bpf(none, false);
+        _cleanup_free_ char *all = rt_seccomp_default_bpf(NULL, true);
+        ASSERT_TRUE(a && b && c && all);
+        ASSERT_STREQ(a, b);
+        ASSERT_TRUE(strlen(a) % 16 == 0);
+        ASSERT_TRUE(!streq(a, all)); /* CapAdd ALL lets more through (the caps-included rules) */
+        ASSERT_EQ(rt_seccomp_load_bpf(""), -EINVAL);
+        ASSERT_EQ(rt_seccomp_load_bpf("0011"), -EINVAL);
+        ASSERT_EQ(rt_seccomp_load_bpf("zz00000000000000"), -EINVAL);
+        if (geteuid() != 0)
+                return; /* installing a filter without no_new_privs needs CAP_SYS_ADMIN */
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                if (rt_seccomp_load_bpf(a) < 0)
+                        _exit(2);
+                long r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
+                _exit(r < 0 && errno == EPERM && getpid() > 0 ? 0 : 3);
+        }
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST_MAIN
