@@ -495,7 +495,11 @@ int parse_docker_time(const char *s, int64_t now, int64_t *ret_ns)
                 struct tm tm = { 0 };
                 const char *p = strptime(s, fmts[i], &tm);
                 if (p && !*p) {
-                        *ret_ns = (int64_t) timegm(&tm) * 1000000000LL;
+                        /* a year far enough out does not fit in int64 nanoseconds: refused, not wrapped */
+                        int64_t ns;
+                        if (__builtin_mul_overflow((int64_t) timegm(&tm), (int64_t) 1000000000, &ns))
+                                return -ERANGE;
+                        *ret_ns = ns;
                         return 0;
                 }
         }

@@ -1013,6 +1013,8 @@ int main(int argc, char **argv)
         RtSpec *s = m->spec;
         int code = 125, r;
         _cleanup_free_ char *emsg = NULL;
+        /* declared before the first goto: a jump must not pass a cleanup variable's initialisation */
+        _cleanup_free_ char *init_path = NULL;
         if (s->cgroup && *s->cgroup) {
                 m->cg = rt_cgroup_ops();
                 _cleanup_strv_free_ char **devrules = rt_spec_device_rules(s);
@@ -1024,7 +1026,7 @@ int main(int argc, char **argv)
                         goto setup_failed;
                 }
         }
-        _cleanup_free_ char *init_path = s->init ? find_init() : NULL;
+        init_path = s->init ? find_init() : NULL;
         if (s->init && !init_path) {
                 emsg = xstrdup(RT_ERROR_PREFIX "berth-init not found" RT_ERROR_SUFFIX);
                 goto setup_failed_cg;

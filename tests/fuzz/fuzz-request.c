@@ -17,6 +17,7 @@
 #include "basic/detachkeys.h"
 #include "basic/json-util.h"
 #include "basic/macro.h"
+#include "basic/signal.h"
 #include "basic/util.h"
 #include "engine/container.h"
 #include "image/image-internal.h"
@@ -166,7 +167,7 @@ static void fuzz_values(const char *v, json_t *filters)
         DetachKeys dk;
         if (detach_keys_parse(v, &dk) == 0 && dk.n > DETACH_KEYS_MAX)
                 abort();
-        (void) parse_signal(v);
+        (void) signal_from_string(v);
         int64_t ns;
         BerthError *err = NULL;
         if (image_parse_time_filter(v, &ns, &err) < 0 && (!err || !err->msg))

@@ -84,6 +84,9 @@ TEST(docker_time)
         ASSERT_TRUE(parse_docker_time("", now, &t) < 0);
         ASSERT_TRUE(parse_docker_time("10", now, &t) == 0); /* Unix seconds, as Docker reads a bare number */
         ASSERT_EQ(t, 10LL * 1000000000LL);
+        /* a date past int64 nanoseconds (found by the request fuzzer): refused, never wrapped */
+        ASSERT_TRUE(parse_docker_time("1112-01-01", now, &t) < 0);
+        ASSERT_TRUE(parse_docker_time("9999999-01-01", now, &t) < 0);
 }
 
 TEST(double_to_int64)
