@@ -117,25 +117,6 @@ static int read_more(int fd, char **buf, size_t *blen, size_t *bcap)
         }
 }
 
-/* A rotated file that the monitor compressed (name.N.gz), whole into buf. */
-static void read_gz(const char *path, char **buf, size_t *blen, size_t *bcap)
-{
-        gzFile gz = gzopen(path, "rb");
-        if (!gz)
-                return;
-        for (;;) {
-                if (*bcap - *blen < 65536) {
-                        *bcap = *bcap * 2 + 65536;
-                        *buf = xrealloc(*buf, *bcap);
-                }
-                int n = gzread(gz, *buf + *blen, (unsigned) (*bcap - *blen));
-                if (n <= 0)
-                        break;
-                *blen += (size_t) n;
-        }
-        gzclose(gz);
-}
-
 static void free_list(LogList *l)
 {
         for (size_t i = 0; i < l->n; i++)
@@ -154,6 +135,101 @@ static int flush_list(const LogOptions *o, LogList *l, size_t from, LogWriteFn f
         return r;
 }
 
+/* Where the history's entries go: straight to the client (tail = all), or into a ring of the last
+ * `tail` ones, so a log of any size costs memory for at most that many entries, never the whole log. */
+typedef struct {
+        const LogOptions *o;
+        LogWriteFn fn;
+        void *arg;
+        LogEntry *ring;
+        size_t cap, n, head; /* ring: capacity (grown up to tail), count, oldest */
+        int r;               /* the first error of fn */
+} LogSink;
+
+static void sink_put(LogSink *k, LogEntry *en)
+{
+        if (!wanted(k->o, en) || k->r < 0) {
+                free(en->data);
+                return;
+        }
+        if (k->o->tail < 0) {
+                k->r = emit(k->o, en, k->fn, k->arg);
+                free(en->data);
+                return;
+        }
+        size_t tail = (size_t) k->o->tail;
+        if (k->n < tail && k->n == k->cap) {
+                /* grow (entries in order: head is 0 until the ring is full) */
+                k->cap = k->cap ? k->cap * 2 : 64;
+                if (k->cap > tail)
+                        k->cap = tail;
+                k->ring = xrealloc(k->ring, k->cap * sizeof(*k->ring));
+        }
+        if (k->n < tail) {
+                k->ring[k->n++] = *en;
+                return;
+        }
+        free(k->ring[k->head].data); /* full: the oldest goes */
+        k->ring[k->head] = *en;
+        k->head = (k->head + 1) % k->n;
+}
+
+static int sink_finish(LogSink *k)
+{
+        for (size_t i = 0; i < k->n; i++) {
+                LogEntry *en = &k->ring[(k->head + i) % k->n];
+                if (k->r >= 0)
+                        k->r = emit(k->o, en, k->fn, k->arg);
+                free(en->data);
+        }
+        free(k->ring);
+        k->ring = NULL;
+        k->n = k->cap = k->head = 0;
+        return k->r;
+}
+
+/* Complete lines of buf into the sink; the incomplete rest stays in buf. */
+static void sink_lines(LogSink *k, char *buf, size_t *blen)
+{
+        size_t start = 0;
+        for (size_t i = 0; i < *blen; i++) {
+                if (buf[i] != '\n')
+                        continue;
+                LogEntry en;
+                if (i > start && parse_entry(buf + start, i - start, &en) == 0)
+                        sink_put(k, &en);
+                start = i + 1;
+        }
+        memmove(buf, buf + start, *blen - start);
+        *blen -= start;
+}
+
+/* One file of the history (plain, or gzip when gz), read in pieces. A last line without its newline
+ * (a rotated file cut short) still counts. */
+static void sink_file(LogSink *k, int fd, gzFile gz)
+{
+        enum { CHUNK = 256 * 1024 };
+        _cleanup_free_ char *buf = xmalloc(CHUNK + 1);
+        size_t blen = 0;
+        for (;;) {
+                if (blen == CHUNK) /* one line longer than a chunk: not a json-file line, dropped */
+                        blen = 0;
+                ssize_t n = gz ? gzread(gz, buf + blen, (unsigned) (CHUNK - blen)) : read(fd, buf + blen, CHUNK - blen);
+                if (n < 0 && !gz && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                blen += (size_t) n;
+                sink_lines(k, buf, &blen);
+                if (k->r < 0)
+                        return;
+        }
+        if (blen > 0) {
+                buf[blen++] = '\n';
+                sink_lines(k, buf, &blen);
+        }
+}
+
 int container_logs_readable(Container *c, BerthError **err)
 {
         const char *type = json_str(json_object_get(container_hostcfg(c), "LogConfig"), "Type");
@@ -170,35 +246,47 @@ int container_logs(Engine *e, Container *c, const LogOptions *o, LogWriteFn fn, 
         _cleanup_free_ char *buf = NULL;
         size_t blen = 0, bcap = 0;
         int r = 0;
-        /* Rotated files first, oldest (highest number) to newest; compressed ones end in .gz, and
-         * name.1 may be plain for the moment the monitor compresses it. */
-        for (int i = 32; i >= 1; i--) {
-                _cleanup_free_ char *p = xasprintf("%s.%d", path, i);
-                _cleanup_free_ char *pgz = xasprintf("%s.gz", p);
-                _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = -1;
+        if (o->tail == 0) {
+                /* no history: only what comes next */
+                fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd >= 0)
-                        read_more(fd, &buf, &blen, &bcap);
-                else if (access(pgz, F_OK) == 0)
-                        read_gz(pgz, &buf, &blen, &bcap);
-                else
-                        continue;
-                if (blen && buf[blen - 1] != '\n') {
-                        if (blen == bcap)
-                                buf = xrealloc(buf, ++bcap);
-                        buf[blen++] = '\n';
+                        (void) lseek(fd, 0, SEEK_END);
+        } else {
+                LogSink k = { .o = o, .fn = fn, .arg = arg };
+                /* Rotated files first, oldest (highest number) to newest; compressed ones end in .gz,
+                 * and name.1 may be plain for the moment the monitor compresses it. */
+                for (int i = 32; i >= 1 && k.r >= 0; i--) {
+                        _cleanup_free_ char *p = xasprintf("%s.%d", path, i);
+                        _cleanup_free_ char *pgz = xasprintf("%s.gz", p);
+                        _cleanup_close_ int rfd = open(p, O_RDONLY | O_CLOEXEC);
+                        if (rfd >= 0) {
+                                sink_file(&k, rfd, NULL);
+                        } else {
+                                gzFile gz = gzopen(pgz, "rb");
+                                if (gz) {
+                                        sink_file(&k, -1, gz);
+                                        gzclose(gz);
+                                }
+                        }
                 }
-                take_lines(&buf, &blen, o, &list);
-                blen = 0;
+                /* the current file: whole lines only, the rest is followed below */
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                while (fd >= 0 && k.r >= 0) {
+                        if (bcap - blen < 65536) {
+                                bcap = bcap * 2 + 65536;
+                                buf = xrealloc(buf, bcap);
+                        }
+                        ssize_t n = read(fd, buf + blen, 65536);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break;
+                        blen += (size_t) n;
+                        sink_lines(&k, buf, &blen);
+                }
+                r = sink_finish(&k);
         }
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                read_more(fd, &buf, &blen, &bcap);
-                take_lines(&buf, &blen, o, &list);
-        }
-        if (o->tail == 0)
-                free_list(&list);
-        size_t from = o->tail > 0 && (size_t) o->tail < list.n ? list.n - (size_t) o->tail : 0;
-        r = flush_list(o, &list, from, fn, arg);
         if (r < 0 || !o->follow)
                 return r;
 

@@ -342,6 +342,25 @@ def test_log_rotation_compressed(busybox):
         busybox.docker("rm", "-f", "rotz", check=False)
 
 
+def test_logs_tail_and_since_across_rotated_files(busybox):
+    """logs reads the history in pieces and keeps only the last N entries for --tail: the right lines,
+    in order, across plain and compressed rotated files."""
+    for extra in ([], ["--log-opt", "compress=true"]):
+        busybox.docker("run", "--name", "tails", "--log-opt", "max-size=2k", "--log-opt", "max-file=5", *extra,
+                       "busybox", "sh", "-c", "for i in $(seq 1 200); do echo line-$i; done")
+        try:
+            everything = busybox.docker("logs", "tails").stdout.decode().split()
+            assert everything[-1] == "line-200" and len(everything) > 50
+            first = int(everything[0].split("-")[1])
+            assert everything == [f"line-{i}" for i in range(first, 201)]
+            for n in (1, 7, 64, len(everything), len(everything) + 10):
+                got = busybox.docker("logs", "--tail", str(n), "tails").stdout.decode().split()
+                assert got == everything[-n:], (extra, n)
+            assert busybox.docker("logs", "--tail", "0", "tails").stdout == b""
+        finally:
+            busybox.docker("rm", "-f", "tails", check=False)
+
+
 def test_group_add(busybox):
     out = busybox.docker("run", "--rm", "--group-add", "1234", "--group-add", "nogroup", "busybox", "id", "-G")
     groups = out.stdout.decode().split()
