@@ -161,12 +161,7 @@ int json_filter_bool(json_t *values, const char *key, bool dflt, bool *ret, Bert
         }
         if (!json_array_size(values))
                 return berr_set(err, EINVAL, "invalid filter '%s'", key);
-        _cleanup_free_ char *vals = xstrdup("");
-        json_array_foreach(values, i, x) {
-                char *n = xasprintf("%s%s%s", vals, i ? " " : "", json_string_value(x) ?: "");
-                free(vals);
-                vals = n;
-        }
+        _cleanup_free_ char *vals = json_strv_join(values, " ");
         return berr_set(err, EINVAL, "invalid filter '%s=[%s]'", key, vals);
 }
 
@@ -205,4 +200,23 @@ void json_env_set(json_t *env, const char *kv)
                 }
         }
         json_array_append_new(env, json_string(kv));
+}
+
+char *json_strv_join(json_t *arr, const char *sep)
+{
+        size_t i, len = 1, seplen = strlen(sep);
+        json_t *v;
+        json_array_foreach(arr, i, v) len += json_string_length(v) + seplen;
+        char *out = xmalloc(len), *o = out;
+        json_array_foreach(arr, i, v) {
+                if (i) {
+                        memcpy(o, sep, seplen);
+                        o += seplen;
+                }
+                size_t n = json_string_length(v); /* 0 for what is not a string */
+                memcpy(o, json_string_value(v) ?: "", n);
+                o += n;
+        }
+        *o = 0;
+        return out;
 }

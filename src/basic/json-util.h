@@ -29,6 +29,8 @@ int json_filter_bool(json_t *values, const char *key, bool dflt, bool *ret, Bert
  * copies and frees recursively, so berth bounds the depth before parsing untrusted text. */
 bool json_text_too_deep(const char *s, size_t len, int max);
 #define JSON_MAX_DEPTH 100
+/* The strings of arr joined by sep (what is not a string counts as ""); a new string. */
+char *json_strv_join(json_t *arr, const char *sep);
 /* Sets "K=V" in env, an array of "K=V" strings: replaces the entry for K, else appends. */
 void json_env_set(json_t *env, const char *kv);
 /* Field type checks, as Go's json.Unmarshal does them: null and absence pass. */

@@ -539,18 +539,8 @@ static char *go_quote_list(json_t *arr)
 /* Go's %v of a []string: [a b]. */
 static char *go_plain_list(json_t *arr)
 {
-        char *out = xstrdup("[");
-        size_t i;
-        json_t *a;
-        json_array_foreach(arr, i, a)
-        {
-                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a) ?: "");
-                free(out);
-                out = n;
-        }
-        char *n = xasprintf("%s]", out);
-        free(out);
-        return n;
+        _cleanup_free_ char *words = json_strv_join(arr, " ");
+        return xasprintf("[%s]", words);
 }
 
 /* Cmd of a metadata step's container config: shell + "#(nop) " + the comment. */
@@ -610,20 +600,6 @@ static bool is_ancestor(Build *b, const char *anc, const char *id)
         return false;
 }
 
-static char *join_cmd(json_t *cmd)
-{
-        char *out = xstrdup("");
-        size_t i;
-        json_t *a;
-        json_array_foreach(cmd, i, a)
-        {
-                char *n = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(a) ?: "");
-                free(out);
-                out = n;
-        }
-        return out;
-}
-
 /* The --cache-from images that carry no local parent chain (pulled, loaded): as dockerd, a step
  * matches when a source's history continues the current image's (same entries, same layers) with an
  * entry made by the step's command. The source itself is the hit at its last entry; before that an
@@ -637,7 +613,7 @@ static char *probe_sources(Build *b, Stage *s, json_t *ccfg)
         json_t *phist = json_object_get(pcfg, "history");
         json_t *pdiffs = json_object_get(json_object_get(pcfg, "rootfs"), "diff_ids");
         size_t lh = json_array_size(phist), ld = json_array_size(pdiffs);
-        _cleanup_free_ char *created_by = join_cmd(json_object_get(ccfg, "Cmd"));
+        _cleanup_free_ char *created_by = json_strv_join(json_object_get(ccfg, "Cmd"), " ");
         for (size_t k = 0; b->cachefrom_ids && b->cachefrom_ids[k]; k++) {
                 const char *src = b->cachefrom_ids[k];
                 _cleanup_json_ json_t *cfg = NULL;

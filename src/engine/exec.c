@@ -100,19 +100,6 @@ bool exec_tty(Exec *x)
         return x->tty;
 }
 
-char *exec_cmdline(json_t *cmd)
-{
-        char *s = xstrdup("");
-        size_t i;
-        json_t *v;
-        json_array_foreach(cmd, i, v) {
-                char *n = xasprintf("%s%s%s", s, i ? " " : "", json_string_value(v) ?: "");
-                free(s);
-                s = n;
-        }
-        return s;
-}
-
 json_t *exec_monitor_request(json_t *cmd, json_t *env, const char *user, const char *cwd, bool tty, bool in, bool out,
                              bool err, bool privileged)
 {
@@ -209,7 +196,7 @@ int exec_create(Engine *e, const char *ref, json_t *body, char **ret_id, BerthEr
         table(e)->list = x;
         pthread_mutex_unlock(&e->lock);
 
-        _cleanup_free_ char *cmdline = exec_cmdline(cmd);
+        _cleanup_free_ char *cmdline = json_strv_join(cmd, " ");
         _cleanup_free_ char *action = xasprintf("exec_create: %s", cmdline);
         events_container(e, c, action, json_pack("{s:s}", "execID", x->id));
         *ret_id = xstrdup(x->id);
@@ -468,7 +455,7 @@ int exec_run(Engine *e, Exec *x, int client_fd, bool framed, BerthError **err)
                 (void) container_monitor_request(e, x->c->id, rq, &rl);
         }
         {
-                _cleanup_free_ char *cmdline = exec_cmdline(x->cmd);
+                _cleanup_free_ char *cmdline = json_strv_join(x->cmd, " ");
                 _cleanup_free_ char *action = xasprintf("exec_start: %s", cmdline);
                 events_container(e, x->c, action, json_pack("{s:s}", "execID", x->id));
         }

@@ -35,10 +35,6 @@ json_t *exec_inspect_json(Engine *e, Exec *x);
 /* The container's exec ids, or JSON null (e->lock held). */
 json_t *exec_ids_json_locked(Engine *e, Container *c);
 
-/* The environment of a process started in c: dockerd's CreateDaemonEnvironment (PATH, HOSTNAME, TERM for
- * a TTY, link variables, the container's Env), then extra. Call without e->lock. */
-/* The command as exec events name it ("exec_start: sh -c true"). */
-char *exec_cmdline(json_t *cmd);
 /* The monitor's "exec" op (docs/monitor.md). */
 json_t *exec_monitor_request(json_t *cmd, json_t *env, const char *user, const char *cwd, bool tty, bool in, bool out,
                              bool err, bool privileged);

@@ -179,7 +179,7 @@ static bool job_begin(Engine *e, Job *j)
         _cleanup_json_ json_t *env = container_process_env(e, c, false);
         _cleanup_json_ json_t *req = exec_monitor_request(argv, env, user, cwd, false, false, true, true, false);
         _cleanup_free_ char *line = json_dump(req);
-        j->cmdline = exec_cmdline(argv);
+        j->cmdline = json_strv_join(argv, " ");
         _cleanup_free_ char *action = xasprintf("exec_create: %s", j->cmdline);
         events_container(e, c, action, json_pack("{s:s}", "execID", j->exec_id));
         j->st = JOB_STARTING;

@@ -249,15 +249,7 @@ int image_commit(ImageStore *e, const char *parent_id, const char *upper, const 
         {
                 /* created_by: the container's command line */
                 json_t *cmd = json_object_get(o->container_config, "Cmd");
-                _cleanup_free_ char *cb = xstrdup("");
-                size_t i;
-                json_t *a;
-                json_array_foreach(cmd, i, a)
-                {
-                        char *n = xasprintf("%s%s%s", cb, i ? " " : "", json_string_value(a) ?: "");
-                        free(cb);
-                        cb = n;
-                }
+                _cleanup_free_ char *cb = json_strv_join(cmd, " ");
                 json_object_set_new(h, "created_by", json_string(cb));
         }
         if (o->comment && *o->comment)

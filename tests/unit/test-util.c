@@ -180,4 +180,21 @@ TEST(go_parse_bool)
         ASSERT_EQ(go_parse_bool(NULL), -EINVAL);
 }
 
+TEST(json_strv_join)
+{
+        json_t *a = json_loads("[\"sh\",\"-c\",\"echo hi\",1]", 0, NULL);
+        char *s = json_strv_join(a, " ");
+        ASSERT_STREQ(s, "sh -c echo hi "); /* a non-string counts as "" */
+        free(s);
+        json_t *e = json_array();
+        s = json_strv_join(e, " ");
+        ASSERT_STREQ(s, "");
+        free(s);
+        s = json_strv_join(NULL, ", ");
+        ASSERT_STREQ(s, "");
+        free(s);
+        json_decref(a);
+        json_decref(e);
+}
+
 TEST_MAIN
